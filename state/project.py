@@ -1,0 +1,98 @@
+"""The Compose project a command acts on: resolve stage, after APP_ENV.
+
+Combines the project directory (where `.env` and `compose/` live), the resolved
+APP_ENV and its row of the environment table into what Compose needs: files,
+profiles, variables, project name. Both the reconciler's engine adapter and the
+stack's own tests call Compose through this one description.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from state.appenv import VARIABLE, ResolvedAppEnv, resolve
+from state.environments import Environment, EnvironmentTable, load_table
+
+COMPOSE_DIR = "compose"
+PROJECT_NAME_VARIABLE = "COMPOSE_PROJECT_NAME"
+
+
+class ComposeProject(BaseModel):
+    """Everything needed to call Compose for one project in one environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    directory: Path
+    env_file: Path
+    explicit_name: str | None
+    table: EnvironmentTable
+    app_env: ResolvedAppEnv
+    variables: dict[str, str]
+
+    @property
+    def compose_dir(self) -> Path:
+        return self.directory / COMPOSE_DIR
+
+    @property
+    def environment(self) -> Environment:
+        return self.table[self.app_env.name]
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return tuple(self.compose_dir / name for name in self.environment.files)
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        return self.environment.profiles
+
+    def env_files(self) -> tuple[Path, ...]:
+        """The user's .env, for the other variables it sets (ports, passwords)."""
+        return (self.env_file,) if self.env_file.is_file() else ()
+
+    def compose_args(self) -> list[str]:
+        """Global `docker compose` arguments: project directory, files, profiles, name."""
+        args = ["--project-directory", str(self.compose_dir)]
+        for env_file in self.env_files():
+            args += ["--env-file", str(env_file)]
+        for path in self.files:
+            args += ["-f", str(path)]
+        for profile in self.profiles:
+            args += ["--profile", profile]
+        if self.explicit_name:
+            args += ["--project-name", self.explicit_name]
+        return args
+
+
+def load_project(
+    directory: Path,
+    *,
+    project_name: str | None = None,
+    env_file: Path | None = None,
+    process_env: Mapping[str, str] | None = None,
+) -> ComposeProject:
+    """Resolve APP_ENV and the environment table for `directory`; ConfigError on bad input.
+
+    Variables handed to Compose: APP_ENV (always the resolved one), then each of the
+    environment's `variables` unless the process environment already sets it (the
+    command line wins over the table, the table over `.env`).
+    """
+    env = os.environ if process_env is None else process_env
+    directory = directory.resolve()
+    table = load_table(directory / COMPOSE_DIR)
+    dotenv = (env_file or directory / ".env").resolve()
+    app_env = resolve(table, env, dotenv)
+    variables = {VARIABLE: app_env.name}
+    for key, value in table[app_env.name].variables.items():
+        variables[key] = env.get(key) or value
+    return ComposeProject(
+        directory=directory,
+        env_file=dotenv,
+        explicit_name=project_name or env.get(PROJECT_NAME_VARIABLE) or None,
+        table=table,
+        app_env=app_env,
+        variables=variables,
+    )
