@@ -1,0 +1,74 @@
+# The spec's `make service:*` targets as just recipes. An inline APP_ENV=... works on
+# every recipe. dotenv-load stays off on purpose: the reconciler reads .env itself and
+# must be able to tell a command-line APP_ENV from the .env one.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The project's virtualenv comes first, so recipes work without activating it.
+export PATH := justfile_directory() / ".venv/bin" + ":" + env_var("PATH")
+
+# List the recipes
+default:
+    @just --list --unsorted
+
+# Make a Docker engine and Compose v2 available (installs and starts them if needed)
+engine:
+    @PYTHON=python bash compose/engine.sh
+
+# Build the stack's local images when their recipes changed (first build ~1 min)
+images: engine
+    @bash compose/images/build.sh
+
+# Bring the stack to APP_ENV (default prod): show the plan, apply it, verify
+up *ARGS: images
+    reconcile {{ARGS}}
+
+# Show what `up` would change, change nothing (exit 2 when changes are pending)
+plan *ARGS: images
+    reconcile --plan {{ARGS}}
+
+# Show container status against the current APP_ENV
+status *ARGS: engine
+    reconcile status {{ARGS}}
+
+# Stop all containers of the project, keeping them
+stop *ARGS: engine
+    reconcile stop {{ARGS}}
+
+# Restart: stop everything, recreate everything for APP_ENV
+restart *ARGS: images
+    reconcile restart {{ARGS}}
+
+# View service logs (SERVICE... -f --tail N)
+logs *ARGS: engine
+    reconcile logs {{ARGS}}
+
+# Follow the logs of the whole stack (the spec's dev:logs)
+dev-logs *ARGS: engine
+    reconcile logs --follow {{ARGS}}
+
+# Remove containers and networks; `just down --volumes --yes` also destroys the data
+down *ARGS: engine
+    reconcile down {{ARGS}}
+
+# Run every test: unit, property and integration (sets APP_ENV=test itself)
+test *ARGS: images
+    APP_ENV=test python -m pytest {{ARGS}}
+
+# Run the unit and property tests only (no Docker needed)
+test-unit *ARGS:
+    APP_ENV=test python -m pytest tests/unit {{ARGS}}
+
+# Run the integration tests against the real engine (sets APP_ENV=test itself)
+test-integration *ARGS: images
+    APP_ENV=test python -m pytest tests/integration {{ARGS}}
+
+# Measure the performance targets (stop times, plan and apply durations)
+bench: images
+    APP_ENV=test python -m tests.bench
+
+# ruff and mypy over the project
+lint:
+    ruff check .
+    ruff format --check .
+    mypy
