@@ -1,0 +1,147 @@
+"""APP_ENV precedence: command line > .env > default; empty counts as unset."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from state.appenv import Source, resolve
+from state.environments import load_table
+from state.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+TABLE = load_table(REPO / "compose")
+NAMES = list(TABLE.names)
+
+# Each level is unset (None), set but empty (""), or set to a valid name.
+LEVELS = [None, "", "dev"]
+
+
+@pytest.mark.parametrize(("process", "dotenv"), list(itertools.product(LEVELS, ["test", *LEVELS])))
+def test_every_combination_of_levels(
+    tmp_path: Path, process: str | None, dotenv: str | None
+) -> None:
+    env_file = tmp_path / ".env"
+    if dotenv is not None:
+        env_file.write_text(f"OTHER=1\nAPP_ENV={dotenv}\n")
+    process_env = {} if process is None else {"APP_ENV": process}
+    resolved = resolve(TABLE, process_env, env_file)
+    if process:
+        assert (resolved.name, resolved.source) == (process, Source.COMMAND_LINE)
+    elif dotenv:
+        assert (resolved.name, resolved.source) == (dotenv, Source.ENV_FILE)
+        assert (resolved.path, resolved.line) == (env_file, 2)
+        assert str(resolved) == f"APP_ENV={dotenv} (from {env_file}:2)"
+    else:
+        assert (resolved.name, resolved.source) == ("prod", Source.DEFAULT)
+        assert str(resolved) == "APP_ENV=prod (the default)"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected", "line"),
+    [
+        pytest.param("export APP_ENV=dev\n", "dev", 1, id="export"),
+        pytest.param('APP_ENV="test"\n', "test", 1, id="double-quotes"),
+        pytest.param("APP_ENV='dev'\n", "dev", 1, id="single-quotes"),
+        pytest.param("APP_ENV=dev # was prod\n", "dev", 1, id="inline-comment"),
+        pytest.param("# APP_ENV=dev\nX=1\n", "prod", None, id="commented-out"),
+        pytest.param("APP_ENV=dev\nAPP_ENV=test\n", "test", 2, id="duplicate-last-wins"),
+        pytest.param("APP_ENV=test\nAPP_ENV=\n", "prod", None, id="duplicate-last-empty"),
+        pytest.param("APP_ENV\n", "prod", None, id="key-without-value"),
+        pytest.param("  APP_ENV = dev  \n", "dev", 1, id="spaces-around"),
+        pytest.param("junk line without equals\nAPP_ENV=dev\n", "dev", 2, id="junk-before"),
+    ],
+)
+def test_env_file_edge_cases(tmp_path: Path, content: str, expected: str, line: int | None) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(content)
+    resolved = resolve(TABLE, {}, env_file)
+    assert resolved.name == expected
+    assert resolved.line == line
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        pytest.param("staging", None, id="unknown"),
+        pytest.param("Dev", "did you mean 'dev'?", id="wrong-case"),
+        pytest.param(" dev", "did you mean 'dev'?", id="stray-whitespace"),
+        pytest.param("tést", "did you mean 'test'?", id="unicode"),
+        pytest.param("p" * 500, None, id="very-long"),
+    ],
+)
+def test_invalid_value_is_one_line_naming_value_source_and_choices(
+    value: str, hint: str | None, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve(TABLE, {"APP_ENV": value}, tmp_path / ".env")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "(from the command line)" in message
+    assert "use one of prod, dev, test" in message
+    assert len(message) < 200
+    if hint:
+        assert message.endswith(f"({hint})")
+    assert value[:40] in message
+
+
+def test_invalid_value_in_env_file_names_the_file_and_line(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("A=1\nB=2\nAPP_ENV=develop\n")
+    with pytest.raises(ConfigError, match=rf"from {env_file}:3\) .*did you mean 'dev'"):
+        resolve(TABLE, {}, env_file)
+
+
+def test_env_file_is_not_written_and_os_environ_untouched(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("APP_ENV=dev\nSECRET=1\n")
+    before = (env_file.read_bytes(), env_file.stat().st_mtime_ns, dict(os.environ))
+    resolve(TABLE, {}, env_file)
+    assert (env_file.read_bytes(), env_file.stat().st_mtime_ns, dict(os.environ)) == before
+
+
+level = st.one_of(st.none(), st.just(""), st.sampled_from(NAMES))
+junk = st.lists(
+    st.sampled_from(
+        [
+            "# comment",
+            "",
+            "FOO=bar",
+            "export X=1",
+            "  ",
+            "NOEQUALS",
+            "APP_ENVX=dev",
+            "XAPP_ENV=test",
+        ]
+    ),
+    max_size=5,
+)
+
+
+@given(process=level, dotenv=level, before=junk, after=junk)
+def test_resolved_value_is_the_highest_set_level(
+    tmp_path_factory: pytest.TempPathFactory,
+    process: str | None,
+    dotenv: str | None,
+    before: list[str],
+    after: list[str],
+) -> None:
+    env_file = tmp_path_factory.mktemp("env") / ".env"
+    lines = [*before, *([f"APP_ENV={dotenv}"] if dotenv is not None else []), *after]
+    env_file.write_text("\n".join(lines) + "\n")
+    process_env = {"APP_ENV": process} if process is not None else {}
+    expected = process or dotenv or "prod"
+    assert resolve(TABLE, process_env, env_file).name == expected
+
+
+@given(value=st.text(min_size=1).filter(lambda v: v not in NAMES and "\x00" not in v))
+def test_any_other_value_raises_the_documented_error(
+    tmp_path_factory: pytest.TempPathFactory, value: str
+) -> None:
+    with pytest.raises(ConfigError, match="is not an environment: use one of prod, dev, test"):
+        resolve(TABLE, {"APP_ENV": value}, tmp_path_factory.mktemp("e") / ".env")
