@@ -49,6 +49,11 @@ class ComposeProject(BaseModel):
     def profiles(self) -> tuple[str, ...]:
         return self.environment.profiles
 
+    def process_variables(self) -> dict[str, str]:
+        """What Compose's process environment must hold: the resolved variables, and
+        COMPOSE_PROFILES pinned to ours so a stray one in the shell or .env adds none."""
+        return {**self.variables, "COMPOSE_PROFILES": ",".join(self.profiles)}
+
     def env_files(self) -> tuple[Path, ...]:
         """The user's .env, for the other variables it sets (ports, passwords)."""
         return (self.env_file,) if self.env_file.is_file() else ()

@@ -89,7 +89,7 @@ class PlainStack:
         self, *args: str, check: bool = True, timeout: float = 180
     ) -> subprocess.CompletedProcess[str]:
         project = self.project
-        env = {**_inherited_environment(), **project.variables}
+        env = {**_inherited_environment(), **project.process_variables()}
         proc = subprocess.run(
             ["docker", "compose", *project.compose_args(), *args],
             capture_output=True,

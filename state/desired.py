@@ -1,0 +1,152 @@
+"""DesiredState: what should run for the resolved APP_ENV (the desire stage).
+
+Built from one `docker compose config --format json` for the active profiles, the
+hashes of `docker compose config --hash '*'` (equal to the config-hash labels Compose
+puts on containers) and the local image ids. Frozen; the planner only reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from state.appenv import VARIABLE, ResolvedAppEnv
+from state.engine import ComposeSource
+from state.errors import ConfigError
+from state.project import ComposeProject
+
+
+class Dependency(BaseModel):
+    """One `depends_on` entry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: str
+    condition: str = "service_started"
+    restart: bool = False
+    required: bool = True
+
+
+class PublishedPort(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host_ip: str | None
+    published: str | None
+    target: int
+    protocol: str = "tcp"
+
+    def __str__(self) -> str:
+        host = f"{self.host_ip}:" if self.host_ip else ""
+        return f"{host}{self.published or '?'}->{self.target}/{self.protocol}"
+
+
+class DesiredService(BaseModel):
+    """One service as it should run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    image: str
+    image_id: str | None
+    config_hash: str
+    depends_on: tuple[Dependency, ...] = ()
+    app_env: str | None
+    ports: tuple[PublishedPort, ...] = ()
+    volumes: tuple[str, ...] = ()
+    has_healthcheck: bool = False
+    replicas: int = Field(default=1, ge=0)
+    profiles: tuple[str, ...] = ()
+
+
+class DesiredState(BaseModel):
+    """The whole project as it should run in one environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project: str
+    app_env: ResolvedAppEnv
+    profiles: tuple[str, ...]
+    services: Mapping[str, DesiredService]
+    known_services: frozenset[str] = frozenset()
+
+    def dependencies(self, service: str) -> tuple[str, ...]:
+        """The services `service` depends on that are part of this state."""
+        return tuple(
+            d.service for d in self.services[service].depends_on if d.service in self.services
+        )
+
+
+def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
+    """Ask Compose what the project should be; ConfigError for broken files or missing images."""
+    model = source.compose_model()
+    hashes = source.config_hashes()
+    raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
+    images = source.image_ids([s["image"] for s in raw_services.values() if s.get("image")])
+    services = {
+        name: _service(name, raw, hashes, images) for name, raw in sorted(raw_services.items())
+    }
+    known = source.service_names_in_any_profile() | frozenset(services)
+    return DesiredState(
+        project=str(model.get("name") or project.explicit_name or ""),
+        app_env=project.app_env,
+        profiles=project.profiles,
+        services=services,
+        known_services=known,
+    )
+
+
+def _service(
+    name: str, raw: Mapping[str, Any], hashes: Mapping[str, str], images: Mapping[str, str]
+) -> DesiredService:
+    image = raw.get("image")
+    if not image:
+        raise ConfigError(f"service {name!r} has no image: add `image:` to its compose entry")
+    image_id = images.get(image)
+    if image_id is None and not raw.get("build"):
+        raise ConfigError(
+            f"image {image} of service {name!r} is not on this engine and has no build: "
+            "run `just images`"
+        )
+    if name not in hashes:
+        raise ConfigError(
+            f"Compose gave no config hash for service {name!r}: check the compose files"
+        )
+    deploy = raw.get("deploy") or {}
+    replicas = raw.get("scale", deploy.get("replicas", 1))
+    environment = raw.get("environment") or {}
+    return DesiredService(
+        name=name,
+        image=image,
+        image_id=image_id,
+        config_hash=hashes[name],
+        depends_on=tuple(
+            Dependency(
+                service=dep,
+                condition=spec.get("condition", "service_started"),
+                restart=bool(spec.get("restart", False)),
+                required=bool(spec.get("required", True)),
+            )
+            for dep, spec in sorted((raw.get("depends_on") or {}).items())
+        ),
+        app_env=environment.get(VARIABLE),
+        ports=tuple(
+            PublishedPort(
+                host_ip=p.get("host_ip"),
+                published=p.get("published"),
+                target=int(p["target"]),
+                protocol=p.get("protocol", "tcp"),
+            )
+            for p in raw.get("ports") or []
+        ),
+        volumes=tuple(
+            v["source"]
+            for v in raw.get("volumes") or []
+            if v.get("type") == "volume" and v.get("source")
+        ),
+        has_healthcheck=bool(raw.get("healthcheck"))
+        and not (raw.get("healthcheck") or {}).get("disable"),
+        replicas=int(replicas if replicas is not None else 1),
+        profiles=tuple(raw.get("profiles") or ()),
+    )

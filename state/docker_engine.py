@@ -1,0 +1,229 @@
+"""The real engine: the Docker CLI and Compose v2 through python-on-whales.
+
+The one module that imports python_on_whales. Every call goes through `_run`, which
+logs it, counts it (tests prove reads take a constant number of calls) and maps
+Docker's failures onto TransientError / PermanentError. Compose is called with the
+project's files, profiles and env files, and with the resolved variables (APP_ENV,
+the environment's own) in its process environment: python-on-whales has no
+per-client environment, so the client call is prefixed with `env VAR=value`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
+from python_on_whales.utils import run
+
+from state.engine import PROJECT_LABEL, ContainerRecord, ContainerStatus
+from state.errors import ConfigError, EngineError, PermanentError, TransientError
+from state.project import ComposeProject
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT_MARKERS = (
+    "cannot connect to the docker daemon",
+    "is the docker daemon running",
+    "connection refused",
+    "i/o timeout",
+    "is already in use by container",  # a name still held by a concurrent removal
+    "removal of container",
+    "is already in progress",
+    "no such container",
+    "context deadline exceeded",
+)
+_CONFIG_MARKERS = (
+    "yaml:",
+    "depends on undefined service",
+    "undefined service",
+    "invalid interpolation",
+    "additional property",
+    'service "',
+    "validating",
+    "no such file or directory",
+)
+
+
+def classify(stderr: str) -> type[EngineError]:
+    """Transient errors are worth retrying; everything else fails at once."""
+    text = stderr.lower()
+    if any(marker in text for marker in _TRANSIENT_MARKERS):
+        return TransientError
+    return PermanentError
+
+
+def first_line(stderr: str) -> str:
+    """The informative line of Docker's stderr (skipping blank and progress lines)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or ["(no message)"])[-1]
+
+
+class _Health(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    status: str = Field(alias="Status")
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    status: ContainerStatus = Field(alias="Status")
+    exit_code: int | None = Field(default=None, alias="ExitCode")
+    started_at: str | None = Field(default=None, alias="StartedAt")
+    health: _Health | None = Field(default=None, alias="Health")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    labels: dict[str, str] | None = Field(default=None, alias="Labels")
+    env: list[str] | None = Field(default=None, alias="Env")
+
+
+class _Inspect(BaseModel):
+    """The part of `docker container inspect` we read; tolerant of everything else."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(alias="Id")
+    name: str = Field(alias="Name")
+    image: str = Field(alias="Image")
+    state: _State = Field(alias="State")
+    config: _Config = Field(alias="Config")
+
+    def record(self) -> ContainerRecord:
+        env = dict(item.split("=", 1) for item in self.config.env or [] if "=" in item)
+        return ContainerRecord(
+            id=self.id,
+            name=self.name.lstrip("/"),
+            labels=self.config.labels or {},
+            status=self.state.status,
+            health=self.state.health.status if self.state.health else None,
+            exit_code=self.state.exit_code,
+            env=env,
+            image_id=self.image,
+            started_at=self.state.started_at,
+        )
+
+
+def parse_inspect(payload: str) -> list[ContainerRecord]:
+    """`docker container inspect` JSON -> records (the adapter's parse step, no I/O)."""
+    try:
+        return [_Inspect.model_validate(item).record() for item in json.loads(payload)]
+    except (ValueError, ValidationError) as exc:
+        raise PermanentError(f"unexpected `docker inspect` output: {exc}") from None
+
+
+class DockerEngine:
+    """ComposeSource and ContainerEngine on the real Docker engine."""
+
+    def __init__(self, project: ComposeProject) -> None:
+        self.project = project
+        self.calls = 0
+        prefix = ["env", *(f"{key}={value}" for key, value in project.process_variables().items())]
+        self.client = DockerClient(
+            client_call=[*prefix, "docker"],
+            compose_files=list(project.files),
+            compose_profiles=list(project.profiles),
+            compose_env_files=list(project.env_files()),
+            compose_project_name=project.explicit_name,
+            compose_project_directory=project.compose_dir,
+        )
+
+    # -- the choke point ---------------------------------------------------------
+    def _run(self, args: Sequence[str], *, what: str) -> str:
+        self.calls += 1
+        try:
+            return str(run([str(arg) for arg in args]))
+        except DockerException as exc:
+            stderr = exc.stderr or ""
+            log.debug("%s failed (%s): %s", what, exc.return_code, stderr)
+            raise classify(stderr)(f"{what} failed: {first_line(stderr)}") from None
+
+    def _docker(self, *args: str, what: str) -> str:
+        return self._run([*self.client.client_config.docker_cmd, *args], what=what)
+
+    def _compose(self, *args: str, what: str) -> str:
+        return self._run([*self.client.client_config.docker_compose_cmd, *args], what=what)
+
+    # -- ComposeSource -------------------------------------------------------------
+    def compose_model(self) -> dict[str, Any]:
+        try:
+            model: dict[str, Any] = json.loads(
+                self._compose("config", "--format", "json", what="docker compose config")
+            )
+        except PermanentError as exc:
+            raise ConfigError(
+                f"{exc}; fix the compose files in {self.project.compose_dir}"
+            ) from None
+        return model
+
+    def config_hashes(self) -> dict[str, str]:
+        out = self._compose("config", "--hash", "*", what="docker compose config --hash")
+        return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+    def service_names_in_any_profile(self) -> frozenset[str]:
+        # The same call with every profile enabled: which services exist at all.
+        command = _drop_flag([*self.client.client_config.docker_compose_cmd], "--profile")
+        out = self._run(
+            [*command, "--profile", "*", "config", "--services"],
+            what="docker compose config --services",
+        )
+        return frozenset(out.split())
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        unique = sorted(set(references))
+        if not unique:
+            return {}
+        out = self._run(
+            [
+                *self.client.client_config.docker_cmd,
+                "image",
+                "ls",
+                "--no-trunc",
+                "--format",
+                "{{.Repository}}:{{.Tag}} {{.ID}}",
+            ],
+            what="docker image ls",
+        )
+        local = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return {ref: local[_with_tag(ref)] for ref in unique if _with_tag(ref) in local}
+
+    # -- ContainerEngine -----------------------------------------------------------
+    def containers(self, project: str) -> list[ContainerRecord]:
+        ids = self._docker(
+            "container",
+            "ls",
+            "--all",
+            "--quiet",
+            "--no-trunc",
+            "--filter",
+            f"label={PROJECT_LABEL}={project}",
+            what="docker container ls",
+        ).split()
+        if not ids:
+            return []
+        return parse_inspect(
+            self._docker("container", "inspect", *ids, what="docker container inspect")
+        )
+
+
+def _with_tag(reference: str) -> str:
+    last = reference.rsplit("/", 1)[-1]
+    return reference if ":" in last else f"{reference}:latest"
+
+
+def _drop_flag(command: list[Any], flag: str) -> list[Any]:
+    """`command` without every `flag VALUE` pair."""
+    result: list[Any] = []
+    skip = False
+    for arg in command:
+        if skip:
+            skip = False
+        elif arg == flag:
+            skip = True
+        else:
+            result.append(arg)
+    return result

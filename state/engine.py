@@ -1,0 +1,82 @@
+"""The engine port: the only way the pipeline touches Docker.
+
+Two small Protocols, so the readers can take either the real adapter
+(state/docker_engine.py, python-on-whales) or the in-memory engine of the property
+tests:
+- ComposeSource: what Compose says the project should be (desire stage);
+- ContainerEngine: the project's containers (observe stage) and the writes that
+  the apply stage makes.
+The records they return are plain frozen data; no live Docker object leaves the
+adapter.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+NUMBER_LABEL = "com.docker.compose.container-number"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
+DEPENDS_ON_LABEL = "com.docker.compose.depends_on"
+
+
+class ContainerStatus(enum.StrEnum):
+    """Docker's container states (`State.Status`)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    RESTARTING = "restarting"
+    REMOVING = "removing"
+    EXITED = "exited"
+    DEAD = "dead"
+
+
+class ContainerRecord(BaseModel):
+    """One container as the engine reports it, reduced to what planning needs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    labels: Mapping[str, str]
+    status: ContainerStatus
+    health: str | None = None
+    exit_code: int | None = None
+    env: Mapping[str, str]
+    image_id: str
+    started_at: str | None = None
+
+
+class ComposeSource(Protocol):
+    """What Compose makes of the project's files for the active profiles."""
+
+    def compose_model(self) -> dict[str, Any]:
+        """`docker compose config --format json`: the fully resolved model."""
+        ...
+
+    def config_hashes(self) -> dict[str, str]:
+        """`docker compose config --hash "*"`: service -> the config-hash label Compose sets."""
+        ...
+
+    def service_names_in_any_profile(self) -> frozenset[str]:
+        """Every service the files define, whatever its profiles."""
+        ...
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        """Local image id per reference; references not on the engine are left out."""
+        ...
+
+
+class ContainerEngine(Protocol):
+    """The containers of a project: read in a constant number of calls."""
+
+    def containers(self, project: str) -> list[ContainerRecord]:
+        """Every container labelled with the project, one-offs included, in any state."""
+        ...
