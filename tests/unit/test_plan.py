@@ -1,0 +1,256 @@
+"""The planner, table-driven: desired + observed in, actions (with reasons) and no-ops out.
+
+One case per row of DESIGN.md's plan table and per reason, then ordering cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from reconciler.plan import Action, ActionKind, plan
+from state.desired import Dependency, DesiredState
+from state.engine import ContainerStatus
+from state.observed import ObservedState
+from tests.builders import container, desired, observed, service
+
+C, S, R, RM, RS = (
+    ActionKind.CREATE,
+    ActionKind.START,
+    ActionKind.RECREATE,
+    ActionKind.REMOVE,
+    ActionKind.RESTART,
+)
+
+
+@dataclass
+class Case:
+    desired: DesiredState
+    observed: ObservedState
+    actions: list[tuple[ActionKind, str, int, tuple[str, ...]]]
+    noops: dict[str, str] = field(default_factory=dict)
+
+
+CASES = {
+    "no-container-create": Case(
+        desired(service("db")), observed(), [(C, "db", 1, ("no container",))]
+    ),
+    "stopped-start": Case(
+        desired(service("db")),
+        observed(container("db", status=ContainerStatus.EXITED)),
+        [(S, "db", 1, ("stopped out of band",))],
+    ),
+    "created-start": Case(
+        desired(service("db")),
+        observed(container("db", status=ContainerStatus.CREATED)),
+        [(S, "db", 1, ("created, never started",))],
+    ),
+    "running-same-none": Case(
+        desired(service("db")), observed(container("db")), [], {"db": "in sync"}
+    ),
+    "config-hash-recreate": Case(
+        desired(service("db", config_hash="new")),
+        observed(container("db", config_hash="old")),
+        [(R, "db", 1, ("configuration changed",))],
+    ),
+    "image-recreate": Case(
+        desired(service("db")),
+        observed(container("db", image_id="sha256:old")),
+        [(R, "db", 1, ("image changed",))],
+    ),
+    "app-env-recreate": Case(
+        desired(service("db", env="dev"), env="dev"),
+        observed(container("db", env="prod")),
+        [(R, "db", 1, ("APP_ENV prod -> dev",))],
+    ),
+    "app-env-and-image-recreate": Case(
+        desired(service("db", env="dev"), env="dev"),
+        observed(container("db", env="prod", image_id="sha256:old")),
+        [(R, "db", 1, ("APP_ENV prod -> dev", "image changed"))],
+    ),
+    "other-profile-remove": Case(
+        desired(service("db"), known={"adminer"}),
+        observed(container("db"), container("adminer", env="dev")),
+        [(RM, "adminer", 1, ("not in the profiles of prod",))],
+        {"db": "in sync"},
+    ),
+    "not-in-files-remove": Case(
+        desired(service("db")),
+        observed(container("db"), container("ghost")),
+        [(RM, "ghost", 1, ("not in the compose files",))],
+        {"db": "in sync"},
+    ),
+    "extra-replicas-remove-highest-first": Case(
+        desired(service("worker", replicas=1)),
+        observed(container("worker", 1), container("worker", 2), container("worker", 3)),
+        [(RM, "worker", 3, ("extra replica",)), (RM, "worker", 2, ("extra replica",))],
+    ),
+    "missing-replicas-create": Case(
+        desired(service("worker", replicas=3)),
+        observed(container("worker", 2)),
+        [(C, "worker", 1, ("no container",)), (C, "worker", 3, ("no container",))],
+    ),
+    "paused-start": Case(
+        desired(service("db")),
+        observed(container("db", status=ContainerStatus.PAUSED)),
+        [(S, "db", 1, ("paused",))],
+    ),
+    "dead-recreate": Case(
+        desired(service("db")),
+        observed(container("db", status=ContainerStatus.DEAD)),
+        [(R, "db", 1, ("container is dead",))],
+    ),
+    "restarting-none-reported": Case(
+        desired(service("db")),
+        observed(container("db", status=ContainerStatus.RESTARTING)),
+        [],
+        {"db": "restarting (crash loop): see `reconcile logs db`"},
+    ),
+    "no-hash-label-recreate": Case(
+        desired(service("db")),
+        observed(container("db", config_hash=None)),
+        [(R, "db", 1, ("not created by Compose",))],
+    ),
+    "stopped-and-changed-recreate": Case(
+        desired(service("db", config_hash="new")),
+        observed(container("db", status=ContainerStatus.EXITED, config_hash="old")),
+        [(R, "db", 1, ("configuration changed",))],
+    ),
+    "duplicate-number-keeps-running": Case(
+        desired(service("db")),
+        observed(
+            container("db", 1, status=ContainerStatus.EXITED, cid="a"), container("db", 1, cid="b")
+        ),
+        [(RM, "db", 1, ("extra replica",))],
+    ),
+    "scaled-to-zero": Case(
+        desired(service("db", replicas=0)),
+        observed(container("db")),
+        [(RM, "db", 1, ("extra replica",))],
+    ),
+    "removing-is-gone": Case(
+        desired(service("db")),
+        observed(container("db", status=ContainerStatus.REMOVING)),
+        [(C, "db", 1, ("no container",))],
+    ),
+    "restart-true-dependent-restarted": Case(
+        desired(
+            service("db", config_hash="new"),
+            service("api", depends_on=[Dependency(service="db", restart=True)]),
+        ),
+        observed(container("db", config_hash="old"), container("api")),
+        [
+            (R, "db", 1, ("configuration changed",)),
+            (RS, "api", 1, ("db is recreated (depends_on restart: true)",)),
+        ],
+    ),
+    "plain-dependent-left-alone": Case(
+        desired(service("db", config_hash="new"), service("api", depends_on=["db"])),
+        observed(container("db", config_hash="old"), container("api")),
+        [(R, "db", 1, ("configuration changed",))],
+        {"api": "in sync"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_plan_table(case: Case) -> None:
+    result = plan(case.desired, case.observed)
+    assert [(a.kind, a.service, a.number, a.reasons) for a in result.actions] == case.actions
+    assert {n.service: n.reason for n in result.noops} == case.noops
+    assert result.is_empty == (not case.actions)
+
+
+def test_recreate_carries_old_and_new_hash_and_the_container() -> None:
+    result = plan(
+        desired(service("db", config_hash="new")),
+        observed(container("db", config_hash="old", cid="abc")),
+    )
+    (action,) = result.actions
+    assert (action.old_hash, action.new_hash) == ("old", "new")
+    assert (action.container, action.container_id) == ("spot-db-1", "abc")
+
+
+def test_service_in_no_compose_file_is_removed_by_id() -> None:
+    result = plan(desired(service("db")), observed(container("db"), container("ghost", cid="g1")))
+    (action,) = result.actions
+    assert action.in_compose_files is False
+    assert action.container_id == "g1"
+
+
+def waves(actions: tuple[Action, ...]) -> list[list[str]]:
+    grouped: dict[int, list[str]] = {}
+    for a in actions:
+        grouped.setdefault(a.wave, []).append(f"{a.kind}:{a.service}")
+    return [grouped[w] for w in sorted(grouped)]
+
+
+def chain(env: str = "prod") -> list:  # type: ignore[type-arg]
+    return [
+        service("db", env=env),
+        service("api", env=env, depends_on=["db"]),
+        service("web", env=env, depends_on=["api"]),
+        service("worker", env=env),
+    ]
+
+
+def test_creates_go_dependencies_first_and_independents_together() -> None:
+    result = plan(desired(*chain()), observed())
+    assert waves(result.actions) == [["create:db", "create:worker"], ["create:api"], ["create:web"]]
+
+
+def test_removals_go_dependents_first() -> None:
+    result = plan(
+        desired(),
+        observed(
+            container("db"),
+            container("api", depends_on=["db"]),
+            container("web", depends_on=["api"]),
+        ),
+    )
+    assert waves(result.actions) == [["remove:web"], ["remove:api"], ["remove:db"]]
+
+
+def test_env_switch_removes_first_then_recreates_in_dependency_order() -> None:
+    result = plan(
+        desired(*chain("prod"), known={"adminer"}),
+        observed(
+            *(
+                container(n, env="dev", depends_on=d)
+                for n, d in [("db", []), ("api", ["db"]), ("web", ["api"]), ("worker", [])]
+            ),
+            container("adminer", env="dev"),
+        ),
+    )
+    assert waves(result.actions) == [
+        ["remove:adminer"],
+        ["recreate:db", "recreate:worker"],
+        ["recreate:api"],
+        ["recreate:web"],
+    ]
+    assert {a.reasons for a in result.actions if a.kind is R} == {("APP_ENV dev -> prod",)}
+
+
+def test_dependency_outside_the_plan_does_not_delay_a_dependent() -> None:
+    result = plan(desired(*chain()), observed(container("db"), container("worker")))
+    assert waves(result.actions) == [["create:api"], ["create:web"]]
+
+
+def test_plan_is_deterministic_under_permutation_of_observed_containers() -> None:
+    containers = [
+        container("db", env="dev"),
+        container("api", env="dev"),
+        container("x"),
+        container("worker", 2),
+    ]
+    first = plan(desired(*chain()), observed(*containers))
+    second = plan(desired(*chain()), observed(*reversed(containers)))
+    assert first == second
+
+
+def test_of_two_containers_with_one_number_the_stopped_one_goes() -> None:
+    result = plan(desired(service("db")),
+                  observed(container("db", 1, status=ContainerStatus.EXITED, cid="stopped"),
+                           container("db", 1, cid="running")))
+    assert [a.container_id for a in result.actions] == ["stopped"]
