@@ -140,7 +140,10 @@ class DockerEngine:
         except DockerException as exc:
             stderr = exc.stderr or ""
             log.debug("%s failed (%s): %s", what, exc.return_code, stderr)
-            raise classify(stderr)(f"{what} failed: {first_line(stderr)}") from None
+            message = f"{what} failed: {first_line(stderr)}"
+            if "cannot connect to the docker daemon" in stderr.lower():
+                message += " Start it with `just engine`."
+            raise classify(stderr)(message) from None
 
     def _docker(self, *args: str, what: str) -> str:
         return self._run([*self.client.client_config.docker_cmd, *args], what=what)

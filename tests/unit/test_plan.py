@@ -250,7 +250,11 @@ def test_plan_is_deterministic_under_permutation_of_observed_containers() -> Non
 
 
 def test_of_two_containers_with_one_number_the_stopped_one_goes() -> None:
-    result = plan(desired(service("db")),
-                  observed(container("db", 1, status=ContainerStatus.EXITED, cid="stopped"),
-                           container("db", 1, cid="running")))
+    result = plan(
+        desired(service("db")),
+        observed(
+            container("db", 1, status=ContainerStatus.EXITED, cid="stopped"),
+            container("db", 1, cid="running"),
+        ),
+    )
     assert [a.container_id for a in result.actions] == ["stopped"]

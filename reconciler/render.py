@@ -1,0 +1,224 @@
+"""Render: turn a Snapshot into text for people or versioned JSON for scripts.
+
+The last stage of the pipeline. Nothing else prints; commands hand their results
+here. JSON documents carry `schema_version`; bump it when a key changes meaning.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from reconciler.plan import Action, ActionKind, Plan
+from reconciler.session import Snapshot
+from state.appenv import ResolvedAppEnv
+
+SCHEMA_VERSION = 1
+
+_SYMBOL = {
+    ActionKind.CREATE: "+",
+    ActionKind.RECREATE: "~",
+    ActionKind.START: ">",
+    ActionKind.RESTART: "@",
+    ActionKind.REMOVE: "-",
+}
+_VERB = {
+    ActionKind.CREATE: "would create",
+    ActionKind.RECREATE: "would recreate",
+    ActionKind.START: "would start",
+    ActionKind.RESTART: "would restart",
+    ActionKind.REMOVE: "would remove",
+}
+_SUMMARY_KINDS = (
+    ActionKind.CREATE,
+    ActionKind.RECREATE,
+    ActionKind.START,
+    ActionKind.RESTART,
+    ActionKind.REMOVE,
+)
+
+
+def header(snap: Snapshot) -> str:
+    profiles = ", ".join(snap.desired.profiles) or "none"
+    return f"{snap.desired.app_env} · project {snap.desired.project} · profiles: {profiles}"
+
+
+def summary(plan: Plan) -> str:
+    counts = [(kind, plan.count(kind)) for kind in _SUMMARY_KINDS]
+    shown = [
+        f"{n} to {kind.value}"
+        for kind, n in counts
+        if n or kind in (ActionKind.CREATE, ActionKind.RECREATE, ActionKind.REMOVE)
+    ]
+    return ", ".join(shown)
+
+
+def action_line(action: Action) -> str:
+    target = (
+        action.service if action.kind is ActionKind.CREATE else action.container or action.service
+    )
+    if action.kind is ActionKind.CREATE and action.number != 1:
+        target = f"{action.service} #{action.number}"
+    return (
+        f"  {_SYMBOL[action.kind]} {action.kind.value:<9} {target:<32} {'; '.join(action.reasons)}"
+    )
+
+
+def plan_text(snap: Snapshot) -> str:
+    lines = [header(snap)]
+    if snap.plan.is_empty:
+        lines.append(f"No changes. The stack matches APP_ENV={snap.desired.app_env.name}.")
+        return "\n".join(lines)
+    for number, wave in enumerate(snap.plan.waves(), start=1):
+        lines.append(f"wave {number}:")
+        lines += [action_line(action) for action in wave]
+    unchanged = [n for n in snap.plan.noops if n.reason == "in sync"]
+    noted = [n for n in snap.plan.noops if n.reason != "in sync"]
+    for noop in noted:
+        lines.append(f"  = {'none':<9} {noop.service:<32} {noop.reason}")
+    if unchanged:
+        lines.append(f"  in sync: {', '.join(n.service for n in unchanged)}")
+    lines.append(f"Plan: {summary(snap.plan)}.")
+    return "\n".join(lines)
+
+
+def _app_env_json(resolved: ResolvedAppEnv) -> dict[str, Any]:
+    return {
+        "name": resolved.name,
+        "source": resolved.source.value,
+        "path": str(resolved.path) if resolved.path else None,
+        "line": resolved.line,
+        "description": resolved.describe_source(),
+    }
+
+
+def _action_json(action: Action) -> dict[str, Any]:
+    return {
+        "wave": action.wave,
+        "kind": action.kind.value,
+        "service": action.service,
+        "number": action.number,
+        "container": action.container,
+        "container_id": action.container_id,
+        "reasons": list(action.reasons),
+        "old_hash": action.old_hash,
+        "new_hash": action.new_hash,
+    }
+
+
+def plan_json(snap: Snapshot) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "command": "plan",
+        "project": snap.desired.project,
+        "app_env": _app_env_json(snap.desired.app_env),
+        "profiles": list(snap.desired.profiles),
+        "converged": snap.plan.is_empty,
+        "actions": [_action_json(a) for a in snap.plan.actions],
+        "noops": [{"service": n.service, "reason": n.reason} for n in snap.plan.noops],
+        "summary": {kind.value: snap.plan.count(kind) for kind in _SUMMARY_KINDS},
+    }
+    return json.dumps(document, indent=2)
+
+
+def status_rows(snap: Snapshot) -> list[dict[str, Any]]:
+    """One row per container of the project, plus one per missing container."""
+    noops = {n.service: n.reason for n in snap.plan.noops}
+    rows = []
+    for container in snap.observed.containers:
+        action = snap.plan.for_container(container.id)
+        if action is None:
+            verdict, reasons = "in sync", [noops.get(container.service, "in sync")]
+            if reasons == ["in sync"]:
+                reasons = []
+        else:
+            verdict, reasons = _VERB[action.kind], list(action.reasons)
+        rows.append(
+            {
+                "service": container.service,
+                "container": container.name,
+                "state": container.status.value,
+                "health": container.health,
+                "app_env": container.app_env,
+                "verdict": verdict,
+                "reasons": reasons,
+            }
+        )
+    for action in snap.plan.actions:
+        if action.kind is ActionKind.CREATE:
+            rows.append(
+                {
+                    "service": action.service,
+                    "container": None,
+                    "state": "missing",
+                    "health": None,
+                    "app_env": None,
+                    "verdict": "missing",
+                    "reasons": list(action.reasons),
+                }
+            )
+    rows.sort(key=lambda r: (r["service"], r["container"] or ""))
+    return rows
+
+
+def drift_note(snap: Snapshot) -> str | None:
+    """Say so when what runs was made for another environment, and how to fix it."""
+    running = snap.observed.running_environments
+    wanted = snap.desired.app_env.name
+    if not running:
+        return f"Nothing is running. `APP_ENV={wanted} just up` starts the stack."
+    if running != {wanted}:
+        shown = ", ".join(sorted(running))
+        return (
+            f"Running: {shown}; desired: {wanted}. "
+            f"Apply with `APP_ENV={wanted} just up` (or `just restart`)."
+        )
+    if not snap.plan.is_empty:
+        return f"Out of sync: {summary(snap.plan)}. Apply with `just up`."
+    return None
+
+
+def status_text(snap: Snapshot, console_width: int | None = None) -> str:
+    running = ", ".join(sorted(snap.observed.running_environments)) or "nothing"
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("SERVICE", "CONTAINER", "STATE", "HEALTH", "APP_ENV", "STATUS"):
+        table.add_column(column, no_wrap=column != "STATUS")
+    for row in status_rows(snap):
+        verdict = row["verdict"] + (f" ({'; '.join(row['reasons'])})" if row["reasons"] else "")
+        table.add_row(
+            row["service"],
+            row["container"] or "-",
+            row["state"],
+            row["health"] or "-",
+            row["app_env"] or "-",
+            verdict,
+        )
+    buffer = io.StringIO()
+    Console(width=console_width or 200, file=buffer, color_system=None).print(table)
+    lines = [
+        f"desired: {snap.desired.app_env} · project {snap.desired.project}",
+        f"running: {running}",
+        "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines()),
+    ]
+    note = drift_note(snap)
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def status_json(snap: Snapshot) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "command": "status",
+        "project": snap.desired.project,
+        "app_env": _app_env_json(snap.desired.app_env),
+        "running_environments": sorted(snap.observed.running_environments),
+        "in_sync": snap.plan.is_empty,
+        "services": status_rows(snap),
+        "note": drift_note(snap),
+    }
+    return json.dumps(document, indent=2)
