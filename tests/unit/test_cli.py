@@ -1,0 +1,134 @@
+"""The CLI's contract: exit codes, one-line errors, and the JSON documents' keys.
+
+These call the real entry point (`reconciler.cli.main`) with argv, as `reconcile`
+does; nothing here needs Docker, because each case fails or finishes before the
+engine is asked anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler import render
+from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
+from reconciler.plan import plan
+from reconciler.session import Snapshot
+from state.project import load_project
+from tests.builders import container, desired, observed, service
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_usage_error_exits_64_never_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--no-such-option"]) == EXIT_USAGE
+    assert "No such option" in capsys.readouterr().err
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "reconcile --plan" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--plan"], ["status"], ["--plan", "--format", "json"]])
+def test_invalid_app_env_is_one_line_and_exit_1(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("APP_ENV", "Prod")
+    assert main([*argv, "--project-directory", str(REPO)]) == EXIT_ERROR
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "reconcile: APP_ENV='Prod' (from the command line) is not an environment: "
+        "use one of prod, dev, test (did you mean 'prod'?)\n"
+    )
+
+
+def test_missing_project_directory_says_how_to_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--plan", "--project-directory", str(tmp_path)]) == EXIT_ERROR
+    assert "--project-directory" in capsys.readouterr().err
+
+
+def snapshot_of(desired_state, observed_state) -> Snapshot:  # type: ignore[no-untyped-def]
+    project = load_project(REPO, process_env={})
+    return Snapshot(
+        project=project,
+        desired=desired_state,
+        observed=observed_state,
+        plan=plan(desired_state, observed_state),
+    )
+
+
+def test_plan_text_when_converged() -> None:
+    snap = snapshot_of(desired(service("db")), observed(container("db")))
+    assert render.plan_text(snap).splitlines() == [
+        "APP_ENV=prod (the default) · project spot · profiles: none",
+        "No changes. The stack matches APP_ENV=prod.",
+    ]
+
+
+def test_plan_text_lists_waves_reasons_and_summary() -> None:
+    snap = snapshot_of(
+        desired(service("db", env="dev"), service("api", env="dev", depends_on=["db"]), env="dev"),
+        observed(container("db", env="prod")),
+    )
+    text = render.plan_text(snap)
+    assert "~ recreate  spot-db-1" in text and "APP_ENV prod -> dev" in text
+    assert (
+        text.index("wave 1:") < text.index("spot-db-1") < text.index("wave 2:") < text.index("api")
+    )
+    assert text.endswith("Plan: 1 to create, 1 to recreate, 0 to remove.")
+
+
+def test_plan_json_keys_are_pinned() -> None:
+    import json
+
+    snap = snapshot_of(desired(service("db")), observed())
+    document = json.loads(render.plan_json(snap))
+    assert set(document) == {
+        "schema_version",
+        "command",
+        "project",
+        "app_env",
+        "profiles",
+        "converged",
+        "actions",
+        "noops",
+        "summary",
+    }
+    assert document["schema_version"] == 1
+    assert set(document["actions"][0]) == {
+        "wave",
+        "kind",
+        "service",
+        "number",
+        "container",
+        "container_id",
+        "reasons",
+        "old_hash",
+        "new_hash",
+    }
+
+
+def test_status_json_keys_are_pinned() -> None:
+    import json
+
+    snap = snapshot_of(desired(service("db")), observed(container("db"), container("old")))
+    document = json.loads(render.status_json(snap))
+    assert set(document) == {
+        "schema_version",
+        "command",
+        "project",
+        "app_env",
+        "running_environments",
+        "in_sync",
+        "services",
+        "note",
+    }
+    rows = {row["service"]: row for row in document["services"]}
+    assert rows["old"]["verdict"] == "would remove"
+    assert rows["old"]["reasons"] == ["not in the compose files"]
+    assert rows["db"]["verdict"] == "in sync"
