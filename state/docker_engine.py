@@ -64,9 +64,15 @@ def first_line(stderr: str) -> str:
     return (errors or lines or ["(no message)"])[-1]
 
 
+class _Probe(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    output: str = Field(default="", alias="Output")
+
+
 class _Health(BaseModel):
     model_config = ConfigDict(extra="ignore")
     status: str = Field(alias="Status")
+    log: list[_Probe] | None = Field(default=None, alias="Log")
 
 
 class _State(BaseModel):
@@ -101,6 +107,11 @@ class _Inspect(BaseModel):
             labels=self.config.labels or {},
             status=self.state.status,
             health=self.state.health.status if self.state.health else None,
+            health_output=(
+                self.state.health.log[-1].output.strip()
+                if self.state.health and self.state.health.log
+                else None
+            ),
             exit_code=self.state.exit_code,
             env=env,
             image_id=self.image,
@@ -211,6 +222,104 @@ class DockerEngine:
         return parse_inspect(
             self._docker("container", "inspect", *ids, what="docker container inspect")
         )
+
+    # -- ContainerEngine: writes --------------------------------------------------
+    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+        flags = ["--force-recreate"] if force_recreate else []
+        self._compose(
+            "up",
+            "--detach",
+            "--no-deps",
+            "--no-build",
+            "--pull",
+            "never",
+            *flags,
+            *services,
+            what=f"docker compose up {' '.join(services)}",
+        )
+
+    def start(self, container_ids: Sequence[str]) -> None:
+        self._docker("container", "start", *container_ids, what="docker start")
+
+    def unpause(self, container_ids: Sequence[str]) -> None:
+        self._docker("container", "unpause", *container_ids, what="docker unpause")
+
+    def restart(self, container_ids: Sequence[str]) -> None:
+        self._docker("container", "restart", *container_ids, what="docker restart")
+
+    def stop(self, container_ids: Sequence[str]) -> None:
+        self._docker("container", "stop", *container_ids, what="docker stop")
+
+    def remove(self, container_ids: Sequence[str]) -> None:
+        # One at a time is not needed: `docker stop` and `rm` take many ids. A container
+        # already gone (removed concurrently) is what we wanted, so it is not an error.
+        present = self._present(container_ids)
+        if present:
+            self._docker("container", "stop", *present, what="docker stop")
+            self._docker("container", "rm", *present, what="docker rm")
+
+    def log_tail(self, container_id: str, lines: int) -> str:
+        command = [
+            *self.client.client_config.docker_cmd,
+            "container",
+            "logs",
+            "--tail",
+            str(lines),
+            container_id,
+        ]
+        self.calls += 1
+        try:
+            stdout, stderr = run([str(a) for a in command], return_stderr=True)
+        except DockerException as exc:
+            return f"(no logs: {first_line(exc.stderr or '')})"
+        return "\n".join(part for part in (str(stdout), str(stderr)) if part).strip()
+
+    def _present(self, container_ids: Sequence[str]) -> list[str]:
+        if not container_ids:
+            return []
+        out = self._docker(
+            "container",
+            "ls",
+            "--all",
+            "--quiet",
+            "--no-trunc",
+            *(arg for cid in container_ids for arg in ("--filter", f"id={cid}")),
+            what="docker container ls",
+        )
+        found = set(out.split())
+        return [cid for cid in container_ids if cid in found]
+
+    # -- whole-project commands -----------------------------------------------------
+    def volumes(self, project: str) -> list[str]:
+        out = self._docker(
+            "volume",
+            "ls",
+            "--quiet",
+            "--filter",
+            f"label={PROJECT_LABEL}={project}",
+            what="docker volume ls",
+        )
+        return sorted(out.split())
+
+    def down(self, *, volumes: bool) -> None:
+        """`compose down --remove-orphans` (networks; named volumes only with volumes=True)."""
+        flags = ["--volumes"] if volumes else []
+        self._compose("down", "--remove-orphans", *flags, what="docker compose down")
+
+    def stream_logs(self, services: Sequence[str], *, follow: bool, tail: str | None) -> int:
+        """`compose logs` straight to this terminal; returns Compose's exit code."""
+        import subprocess
+
+        command = [str(a) for a in self.client.client_config.docker_compose_cmd]
+        command += [
+            "logs",
+            *(["--follow"] if follow else []),
+            *(["--tail", tail] if tail else []),
+            *services,
+        ]
+        log.debug("Running command: %s", " ".join(command))
+        self.calls += 1
+        return subprocess.call(command)
 
 
 def _with_tag(reference: str) -> str:

@@ -48,6 +48,7 @@ class ContainerRecord(BaseModel):
     labels: Mapping[str, str]
     status: ContainerStatus
     health: str | None = None
+    health_output: str | None = None
     exit_code: int | None = None
     env: Mapping[str, str]
     image_id: str
@@ -75,8 +76,32 @@ class ComposeSource(Protocol):
 
 
 class ContainerEngine(Protocol):
-    """The containers of a project: read in a constant number of calls."""
+    """The containers of a project: read in a constant number of calls, and changed.
+
+    Writes that create containers go through Compose (`up`), so labels and config
+    hashes stay Compose's own; writes to existing containers take their ids.
+    """
 
     def containers(self, project: str) -> list[ContainerRecord]:
         """Every container labelled with the project, one-offs included, in any state."""
         ...
+
+    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+        """`compose up -d --no-deps [--force-recreate] SERVICES`: create what is missing."""
+        ...
+
+    def start(self, container_ids: Sequence[str]) -> None: ...
+
+    def unpause(self, container_ids: Sequence[str]) -> None: ...
+
+    def restart(self, container_ids: Sequence[str]) -> None: ...
+
+    def stop(self, container_ids: Sequence[str]) -> None:
+        """Stop gracefully (the container's stop signal and grace period)."""
+        ...
+
+    def remove(self, container_ids: Sequence[str]) -> None:
+        """Stop gracefully, then remove; already gone counts as done. Volumes stay."""
+        ...
+
+    def log_tail(self, container_id: str, lines: int) -> str: ...

@@ -1,0 +1,123 @@
+"""The Runner that the executor drives on a real engine (apply stage).
+
+perform() maps each kind of action onto the engine port: creates and recreates go
+through Compose (`up --no-deps [--force-recreate]`) so labels and hashes stay
+Compose's own; starts, unpauses, restarts and removals take container ids (a
+container whose service is in no compose file cannot be addressed by Compose).
+settle() is the health gate: it returns once every container of the services a wave
+brought up is healthy (with a healthcheck) or running (without; a one-shot that
+exited 0 counts as done), and otherwise fails naming the service, its last health
+output and the last lines of its log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from reconciler.plan import Action, ActionKind
+from state.desired import DesiredState
+from state.engine import (
+    ONEOFF_LABEL,
+    SERVICE_LABEL,
+    ContainerEngine,
+    ContainerRecord,
+    ContainerStatus,
+)
+from state.errors import EngineError
+
+LOG_LINES = 10
+
+
+class NotReady(EngineError):
+    """A service did not become healthy or running in time."""
+
+
+@dataclass
+class EngineRunner:
+    engine: ContainerEngine
+    desired: DesiredState
+    wait: bool = True
+    wait_timeout: float = 120.0
+    poll_interval: float = 0.5
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
+        services = sorted({a.service for a in actions})
+        ids = [a.container_id for a in actions if a.container_id]
+        match kind:
+            case ActionKind.CREATE:
+                self.engine.up(services, force_recreate=False)
+            case ActionKind.RECREATE:
+                self.engine.up(services, force_recreate=True)
+            case ActionKind.START:
+                paused = [
+                    a.container_id
+                    for a in actions
+                    if a.container_id and a.from_status is ContainerStatus.PAUSED
+                ]
+                stopped = [cid for cid in ids if cid not in paused]
+                if paused:
+                    self.engine.unpause(paused)
+                if stopped:
+                    self.engine.start(stopped)
+            case ActionKind.RESTART:
+                self.engine.restart(ids)
+            case ActionKind.REMOVE:
+                self.engine.remove(ids)
+
+    def settle(self, actions: Sequence[Action]) -> None:
+        if not self.wait:
+            return
+        services = sorted({a.service for a in actions if a.service in self.desired.services})
+        deadline = self.clock() + self.wait_timeout
+        while True:
+            pending = self._not_ready(services)
+            if not pending:
+                return
+            if self.clock() >= deadline:
+                raise NotReady(self._explain(pending))
+            self.sleep(self.poll_interval)
+
+    def _not_ready(self, services: Sequence[str]) -> dict[str, list[ContainerRecord]]:
+        records = [
+            r
+            for r in self.engine.containers(self.desired.project)
+            if r.labels.get(ONEOFF_LABEL, "False") != "True"
+        ]
+        pending: dict[str, list[ContainerRecord]] = {}
+        for service in services:
+            mine = [r for r in records if r.labels.get(SERVICE_LABEL) == service]
+            wants_health = self.desired.services[service].has_healthcheck
+            if not mine or not all(_ready(r, wants_health) for r in mine):
+                pending[service] = mine
+        return pending
+
+    def _explain(self, pending: dict[str, list[ContainerRecord]]) -> str:
+        parts = []
+        for service, records in pending.items():
+            if not records:
+                parts.append(f"{service}: no container")
+                continue
+            record = records[0]
+            state = record.status.value + (f", {record.health}" if record.health else "")
+            text = f"{service} ({record.name}: {state})"
+            if record.health_output:
+                text += f"\n  last health check: {record.health_output.splitlines()[-1][:300]}"
+            tail = self.engine.log_tail(record.id, LOG_LINES)
+            if tail:
+                text += "\n  last log lines:\n" + "\n".join(
+                    f"    {line}" for line in tail.splitlines()
+                )
+            parts.append(text)
+        return f"not ready after {self.wait_timeout:g} s (--wait-timeout): " + "\n".join(parts)
+
+
+def _ready(record: ContainerRecord, wants_health: bool) -> bool:
+    if record.status is ContainerStatus.EXITED:
+        return not wants_health and record.exit_code == 0  # a one-shot that finished
+    if record.status is not ContainerStatus.RUNNING:
+        return False
+    return record.health == "healthy" if wants_health else True
