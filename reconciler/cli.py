@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import render
+from reconciler import commands, render
+from reconciler.commands import ApplySettings
+from reconciler.plan import Strategy
 from reconciler.session import ProjectOptions, open_project, snapshot
 from state.errors import ReconcilerError
 
@@ -27,13 +29,6 @@ EXIT_USAGE = 64
 
 F = TypeVar("F", bound=Callable[..., Any])
 _PROJECT_KEYS = ("project_name", "project_directory", "env_file")
-
-
-class NotImplementedYet(ReconcilerError):
-    """A command that a later milestone fills in: says so instead of pretending."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(f"`reconcile {command}` is not implemented yet")
 
 
 def project_options(func: F) -> F:
@@ -84,6 +79,54 @@ def merged(ctx: click.Context, params: dict[str, Any]) -> tuple[ProjectOptions, 
     return options, pick("output_format") or "text"
 
 
+def apply_options(func: F) -> F:
+    """How an apply waits: the health gate and the project lock."""
+    decorators = [
+        click.option(
+            "--no-wait",
+            "no_wait",
+            is_flag=True,
+            default=None,
+            help="Do not wait for services to become healthy or running.",
+        ),
+        click.option(
+            "--wait-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Seconds to wait for each wave to become healthy (default 120).",
+        ),
+        click.option(
+            "--lock-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Seconds to wait for another reconcile of the project (default 300).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
+    parent = ctx.parent.params if ctx.parent else {}
+
+    def pick(key: str, default: Any) -> Any:
+        for source in (params, parent):
+            if source.get(key) is not None:
+                return source[key]
+        return default
+
+    return ApplySettings(
+        wait=not pick("no_wait", False),
+        wait_timeout=pick("wait_timeout", 120.0),
+        lock_timeout=pick("lock_timeout", 300.0),
+    )
+
+
+def say(text: str) -> None:
+    click.echo(text)
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--plan",
@@ -94,17 +137,21 @@ def merged(ctx: click.Context, params: dict[str, Any]) -> tuple[ProjectOptions, 
 @click.option("-v", "--verbose", is_flag=True, help="Log every engine call and decision to stderr.")
 @project_options
 @format_option
+@apply_options
 @click.pass_context
 def cli(ctx: click.Context, /, plan_only: bool, verbose: bool, **params: Any) -> int:
     """Make the running Compose stack match APP_ENV (prod | dev | test).
 
     APP_ENV comes from the command line, else the project's .env, else prod.
+    Without a command: plan, show the plan, apply it wave by wave, wait until
+    healthy, and verify that a fresh plan is empty.
 
     \b
     Examples:
       reconcile --plan            show what would change, change nothing
       APP_ENV=dev reconcile       apply: bring the stack to dev
       reconcile status            what runs, in which environment
+      reconcile down --project-name demo
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -113,11 +160,16 @@ def cli(ctx: click.Context, /, plan_only: bool, verbose: bool, **params: Any) ->
     if ctx.invoked_subcommand is not None:
         return EXIT_OK
     options, output_format = merged(ctx, params)
-    if not plan_only:
-        raise NotImplementedYet("(apply)")
-    snap = snapshot(*open_project(options))
-    click.echo(render.plan_json(snap) if output_format == "json" else render.plan_text(snap))
-    return EXIT_OK if snap.plan.is_empty else EXIT_CHANGES_PENDING
+    if plan_only:
+        snap = snapshot(*open_project(options))
+        click.echo(render.plan_json(snap) if output_format == "json" else render.plan_text(snap))
+        return EXIT_OK if snap.plan.is_empty else EXIT_CHANGES_PENDING
+    if output_format == "json":
+        raise click.UsageError(
+            "--format json is for --plan and status; apply prints progress as text"
+        )
+    commands.apply(options, settings_from(ctx, params), say)
+    return EXIT_OK
 
 
 @cli.command()
@@ -132,20 +184,90 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     return EXIT_OK
 
 
-def _stub(name: str, doc: str) -> None:
-    @cli.command(name=name, help=doc)
-    @project_options
-    def command(**_: Any) -> None:
-        raise NotImplementedYet(name)
+@cli.command()
+@project_options
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to wait for another reconcile of the project (default 300).",
+)
+@click.pass_context
+def stop(ctx: click.Context, /, **params: Any) -> int:
+    """Stop every container of the project (all profiles), keeping them.
+
+    `just up` (or `just restart`) brings them back.
+    """
+    options, _ = merged(ctx, params)
+    commands.stop(options, settings_from(ctx, params), say)
+    return EXIT_OK
 
 
-for _name, _doc in [
-    ("stop", "Stop every container of the project (all profiles), keeping them."),
-    ("restart", "Stop everything, then recreate everything for the resolved APP_ENV."),
-    ("logs", "Show the services' logs."),
-    ("down", "Remove the project's containers and networks (volumes only with --volumes --yes)."),
-]:
-    _stub(_name, _doc)
+@cli.command()
+@project_options
+@apply_options
+@click.pass_context
+def restart(ctx: click.Context, /, **params: Any) -> int:
+    """Stop everything, then recreate everything for the resolved APP_ENV.
+
+    The spec's explicit restart: every container is recreated even when nothing
+    changed, so a new .env or APP_ENV is picked up for certain.
+    """
+    options, _ = merged(ctx, params)
+    commands.apply(
+        options, settings_from(ctx, params), say, strategy=Strategy.ALWAYS, stop_first=True
+    )
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("services", nargs=-1)
+@click.option("-f", "--follow", is_flag=True, help="Keep streaming new log lines.")
+@click.option("--tail", default=None, help="Only this many lines per container (or 'all').")
+@project_options
+@click.pass_context
+def logs(
+    ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any
+) -> int:
+    """Show the services' logs (all services when none is named)."""
+    options, _ = merged(ctx, params)
+    return commands.logs(options, services, follow=follow, tail=tail)
+
+
+@cli.command()
+@click.option(
+    "--volumes",
+    is_flag=True,
+    help="Also remove the project's named volumes: DESTROYS DATA (needs --yes).",
+)
+@click.option("--yes", is_flag=True, help="Confirm --volumes without asking.")
+@project_options
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to wait for another reconcile of the project (default 300).",
+)
+@click.pass_context
+def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
+    """Remove the project's containers and networks; keep its volumes (its data).
+
+    With --volumes the named volumes go too, which destroys the data: that needs
+    --yes, or a typed yes on a terminal.
+    """
+    options, _ = merged(ctx, params)
+
+    def confirm(names: list[str]) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return click.confirm(
+            f"This destroys the data in {', '.join(names)}. Continue?", default=False
+        )
+
+    commands.down(options, settings_from(ctx, params), say, volumes=volumes, confirm=confirm)
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

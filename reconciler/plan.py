@@ -30,6 +30,13 @@ from state.engine import ContainerStatus
 from state.observed import ObservedContainer, ObservedState
 
 
+class Strategy(enum.StrEnum):
+    """When to recreate a container (Compose v1's ConvergenceStrategy)."""
+
+    CHANGED = "changed"  # only what differs: `reconcile`
+    ALWAYS = "always"  # every wanted container: `reconcile restart`
+
+
 class ActionKind(enum.StrEnum):
     """What one action does to one container (a StrEnum, so a typo cannot be an action)."""
 
@@ -69,6 +76,7 @@ class Action(BaseModel):
     reasons: tuple[str, ...]
     container: str | None = None
     container_id: str | None = None
+    from_status: ContainerStatus | None = None
     in_compose_files: bool = True
     old_hash: str | None = None
     new_hash: str | None = None
@@ -107,12 +115,14 @@ class Plan(BaseModel):
         return next((a for a in self.actions if a.container_id == container_id), None)
 
 
-def plan(desired: DesiredState, observed: ObservedState) -> Plan:
+def plan(
+    desired: DesiredState, observed: ObservedState, strategy: Strategy = Strategy.CHANGED
+) -> Plan:
     """Compute the actions that make `observed` match `desired`. No side effects."""
     actions: list[Action] = []
     noops: list[Noop] = []
     for name in sorted(desired.services):
-        service_actions, noop = _plan_service(desired.services[name], observed.of(name))
+        service_actions, noop = _plan_service(desired.services[name], observed.of(name), strategy)
         actions += service_actions
         if noop:
             noops.append(Noop(service=name, reason=noop))
@@ -126,7 +136,7 @@ def plan(desired: DesiredState, observed: ObservedState) -> Plan:
 
 
 def _plan_service(
-    service: DesiredService, containers: tuple[ObservedContainer, ...]
+    service: DesiredService, containers: tuple[ObservedContainer, ...], strategy: Strategy
 ) -> tuple[list[Action], str | None]:
     live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
     actions: list[Action] = []
@@ -152,6 +162,10 @@ def _plan_service(
             )
             continue
         decided = _decide(service, current)
+        if strategy is Strategy.ALWAYS and not (
+            isinstance(decided, Action) and decided.kind is ActionKind.RECREATE
+        ):
+            decided = _recreate(service, current, ("restart requested",))
         if isinstance(decided, Action):
             actions.append(decided)
         else:

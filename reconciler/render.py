@@ -13,9 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from reconciler.apply import Outcome, OutcomeStatus
 from reconciler.plan import Action, ActionKind, Plan
 from reconciler.session import Snapshot
-from state.appenv import ResolvedAppEnv
+from state.appenv import ResolvedAppEnv, Source
 
 SCHEMA_VERSION = 1
 
@@ -169,13 +170,17 @@ def drift_note(snap: Snapshot) -> str | None:
     """Say so when what runs was made for another environment, and how to fix it."""
     running = snap.observed.running_environments
     wanted = snap.desired.app_env.name
+    # Repeat APP_ENV in the advice only when it came from the command line: with .env
+    # or the default, plain `just up` already means `wanted`.
+    from_command_line = snap.desired.app_env.source is Source.COMMAND_LINE
+    inline = f"APP_ENV={wanted} " if from_command_line else ""
     if not running:
-        return f"Nothing is running. `APP_ENV={wanted} just up` starts the stack."
+        return f"Nothing is running. `{inline}just up` starts the stack."
     if running != {wanted}:
         shown = ", ".join(sorted(running))
         return (
             f"Running: {shown}; desired: {wanted}. "
-            f"Apply with `APP_ENV={wanted} just up` (or `just restart`)."
+            f"Apply with `{inline}just up` (or `{inline}just restart`)."
         )
     if not snap.plan.is_empty:
         return f"Out of sync: {summary(snap.plan)}. Apply with `just up`."
@@ -222,3 +227,31 @@ def status_json(snap: Snapshot) -> str:
         "note": drift_note(snap),
     }
     return json.dumps(document, indent=2)
+
+
+_OUTCOME_MARK = {
+    OutcomeStatus.DONE: "ok",
+    OutcomeStatus.FAILED: "FAILED",
+    OutcomeStatus.SKIPPED: "skipped",
+}
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """One line per action as the apply goes: action, service, outcome, seconds."""
+    action = outcome.action
+    target = action.container or action.service
+    line = (
+        f"  {_SYMBOL[action.kind]} {action.kind.value:<9} {target:<32} "
+        f"{_OUTCOME_MARK[outcome.status]:<7} {outcome.seconds:5.1f} s"
+    )
+    if outcome.status is OutcomeStatus.SKIPPED:
+        line += "  (upstream failed)"
+    return line
+
+
+def converged_line(snap: Snapshot, seconds: float) -> str:
+    count = sum(1 for c in snap.observed.containers if c.running)
+    return (
+        f"Converged: APP_ENV={snap.desired.app_env.name} · {count} container(s) running "
+        f"· {seconds:.1f} s. A second run changes nothing."
+    )
