@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -155,3 +156,41 @@ def wait_for(predicate: Any, *, timeout: float, interval: float = 0.25) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def reconcile(
+    stack: PlainStack, *args: str, app_env: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `reconcile` entry point against `stack`, as a user would.
+
+    The test process's own APP_ENV (always test) and LOG_LEVEL are not passed on: each
+    call says which environment it wants, or leaves it to the copy's .env.
+    """
+    env = {k: v for k, v in _inherited_environment().items() if k not in ("APP_ENV", "LOG_LEVEL")}
+    if app_env is not None:
+        env["APP_ENV"] = app_env
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            *args,
+            "--project-name",
+            stack.name,
+            "--project-directory",
+            str(stack.directory),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
+
+
+def fingerprint(stack: PlainStack) -> list[tuple[Any, ...]]:
+    """What must not change: every container's id, state, start time and APP_ENV."""
+    return sorted(
+        (c["Id"], c["State"]["Status"], c["State"]["StartedAt"], tuple(c["Config"]["Env"]))
+        for c in stack.containers()
+    )

@@ -8,9 +8,7 @@ The stack is brought up in prod with plain `docker compose`; then APP_ENV change
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,43 +18,15 @@ import pytest
 from state.docker_engine import DockerEngine
 from state.observed import observe
 from state.project import load_project
-from tests.integration.plain_stack import REPO, PlainStack, unique_project_name
+from tests.integration.plain_stack import (
+    REPO,
+    PlainStack,
+    fingerprint,
+    reconcile,
+    unique_project_name,
+)
 
 PROD_SERVICES = {"db", "api-gateway", "analyzer-nlp", "analyzer-llm"}
-
-
-def reconcile(
-    stack: PlainStack, *args: str, app_env: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the real `reconcile` entry point against `stack`, as a user would."""
-    env = {k: v for k, v in os.environ.items() if k != "APP_ENV" and not k.startswith("COMPOSE_")}
-    if app_env is not None:
-        env["APP_ENV"] = app_env
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            *args,
-            "--project-name",
-            stack.name,
-            "--project-directory",
-            str(stack.directory),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
-
-
-def fingerprint(stack: PlainStack) -> list[tuple[Any, ...]]:
-    """What must not change: every container's id, state, start time and APP_ENV."""
-    return sorted(
-        (c["Id"], c["State"]["Status"], c["State"]["StartedAt"], tuple(c["Config"]["Env"]))
-        for c in stack.containers()
-    )
 
 
 @pytest.fixture(scope="module")
