@@ -8,14 +8,16 @@ puts on containers) and the local image ids. Frozen; the planner only reads it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from state.appenv import VARIABLE, ResolvedAppEnv
 from state.engine import ComposeSource
 from state.errors import ConfigError
-from state.project import ComposeProject
+
+if TYPE_CHECKING:  # the models must stay importable without the resolve stage's I/O
+    from state.project import ComposeProject
 
 
 class Dependency(BaseModel):

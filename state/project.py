@@ -14,8 +14,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from state.appenv import VARIABLE, ResolvedAppEnv, resolve
+from state.appenv import VARIABLE, ResolvedAppEnv
 from state.environments import Environment, EnvironmentTable, load_table
+from state.resolve import resolve
 
 COMPOSE_DIR = "compose"
 PROJECT_NAME_VARIABLE = "COMPOSE_PROJECT_NAME"

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from state.appenv import Source, resolve
+from state.appenv import Source
 from state.environments import load_table
 from state.errors import ConfigError
+from state.resolve import resolve
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = load_table(REPO / "compose")

@@ -1,0 +1,325 @@
+"""An in-memory engine for the property tests: the ContainerEngine port without Docker.
+
+It behaves like Docker plus Compose where the reconciler relies on them:
+containers with ids, names, numbers, states, health, env and Compose's labels;
+`up --no-deps [--force-recreate]` creates missing numbers, recreates what diverged
+(config hash or image) or everything when forced, starts what is stopped and scales
+down; start/unpause/restart/stop/remove act by id; volumes are created by `up` and
+never removed. It records every call, so tests can check purity and ordering, and it
+can inject faults: an operation that fails once (transient or permanent), or a
+"crash" (the process dying) after a number of writes.
+
+Only the property tests use it; the integration suite always talks to a real engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from state.desired import DesiredState
+from state.engine import (
+    CONFIG_HASH_LABEL,
+    DEPENDS_ON_LABEL,
+    NUMBER_LABEL,
+    ONEOFF_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    ContainerRecord,
+    ContainerStatus,
+)
+from state.errors import PermanentError, TransientError
+
+WRITES = frozenset({"up", "start", "unpause", "restart", "stop", "remove"})
+_UP = {ContainerStatus.RUNNING, ContainerStatus.RESTARTING}
+
+
+class Crash(BaseException):
+    """The reconciler process "dies" here (not an Exception: nothing may catch it)."""
+
+
+@dataclass
+class MemContainer:
+    id: str
+    name: str
+    labels: dict[str, str]
+    status: ContainerStatus
+    env: dict[str, str]
+    image_id: str
+    health: str | None = None
+    exit_code: int = 0
+    started: int = 0  # a counter standing in for StartedAt
+
+    def record(self) -> ContainerRecord:
+        return ContainerRecord(
+            id=self.id,
+            name=self.name,
+            labels=dict(self.labels),
+            status=self.status,
+            health=self.health,
+            exit_code=self.exit_code,
+            env=dict(self.env),
+            image_id=self.image_id,
+            started_at=str(self.started),
+        )
+
+    @property
+    def service(self) -> str:
+        return self.labels.get(SERVICE_LABEL, "")
+
+    @property
+    def project(self) -> str:
+        return self.labels.get(PROJECT_LABEL, "")
+
+
+@dataclass
+class Fault:
+    operation: str
+    transient: bool
+    service: str | None = None  # only calls touching this service; None: any
+
+
+@dataclass
+class MemoryEngine:
+    """The world of containers, plus what Compose "files" currently say (`desired`)."""
+
+    desired: DesiredState
+    containers_by_id: dict[str, MemContainer] = field(default_factory=dict)
+    volumes: set[str] = field(default_factory=set)
+    calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    order_violations: list[str] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    crash_after_writes: int | None = None
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
+    _clock: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
+
+    # -- seeding ---------------------------------------------------------------------
+    def add(
+        self,
+        service: str,
+        number: int = 1,
+        *,
+        project: str | None = None,
+        status: ContainerStatus = ContainerStatus.RUNNING,
+        app_env: str | None = None,
+        config_hash: str | None = "",
+        image_id: str | None = None,
+        oneoff: bool = False,
+        depends_on: Sequence[str] = (),
+    ) -> MemContainer:
+        """Put a container into the world as something else (a user, Compose) left it.
+
+        Defaults match the desired service, if there is one: "" for config_hash means
+        the desired hash, None means no label at all."""
+        spec = self.desired.services.get(service)
+        project = project or self.desired.project
+        labels = {
+            PROJECT_LABEL: project,
+            SERVICE_LABEL: service,
+            NUMBER_LABEL: str(number),
+            ONEOFF_LABEL: "True" if oneoff else "False",
+        }
+        wanted_hash = spec.config_hash if spec else f"hash-of-{service}"
+        if config_hash is not None:
+            labels[CONFIG_HASH_LABEL] = config_hash or wanted_hash
+        if depends_on:
+            labels[DEPENDS_ON_LABEL] = ",".join(f"{d}:service_started:false" for d in depends_on)
+        env = {
+            "APP_ENV": app_env
+            if app_env is not None
+            else (spec.app_env if spec and spec.app_env else self.desired.app_env.name)
+        }
+        container = MemContainer(
+            id=f"c{next(self._ids)}",
+            name=f"{project}-{service}-{number}",
+            labels=labels,
+            status=status,
+            env=env,
+            image_id=image_id or (spec.image_id if spec and spec.image_id else "sha256:none"),
+        )
+        self._set_status(container, status)
+        self.containers_by_id[container.id] = container
+        return container
+
+    # -- ContainerEngine: reads ------------------------------------------------------
+    def containers(self, project: str) -> list[ContainerRecord]:
+        self.calls.append(("containers", (project,)))
+        return [c.record() for c in self.containers_by_id.values() if c.project == project]
+
+    def log_tail(self, container_id: str, lines: int) -> str:
+        self.calls.append(("log_tail", (container_id,)))
+        return ""
+
+    # -- ContainerEngine: writes -----------------------------------------------------
+    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+        self._write("up", services)
+        for name in services:
+            spec = self.desired.services[name]
+            # Prefer a running container when two share a number, as the planner does.
+            mine = sorted(
+                self._of(name),
+                key=lambda c: (
+                    int(c.labels[NUMBER_LABEL]),
+                    c.status is not ContainerStatus.RUNNING,
+                    c.name,
+                    c.id,
+                ),
+            )
+            by_number: dict[int, MemContainer] = {}
+            for container in mine:
+                number = int(container.labels[NUMBER_LABEL])
+                if number > spec.replicas:
+                    self._delete(container)  # Compose scales down
+                elif number in by_number:
+                    self._delete(container)  # a duplicate of that number
+                else:
+                    by_number[number] = container
+            for number in range(1, spec.replicas + 1):
+                current = by_number.get(number)
+                if current is None:
+                    self._create(name, number)
+                elif (
+                    force_recreate
+                    or current.status is ContainerStatus.DEAD
+                    or current.labels.get(CONFIG_HASH_LABEL) != spec.config_hash
+                    or (spec.image_id and current.image_id != spec.image_id)
+                ):
+                    self._delete(current)
+                    self._create(name, number)
+                elif current.status not in _UP:
+                    self._check_dependencies_up(name)
+                    self._set_status(current, ContainerStatus.RUNNING)
+
+    def start(self, container_ids: Sequence[str]) -> None:
+        self._write("start", self._services(container_ids))
+        for container in self._get(container_ids):
+            self._check_dependencies_up(container.service)
+            self._set_status(container, ContainerStatus.RUNNING)
+
+    def unpause(self, container_ids: Sequence[str]) -> None:
+        self._write("unpause", self._services(container_ids))
+        for container in self._get(container_ids):
+            self._set_status(container, ContainerStatus.RUNNING)
+
+    def restart(self, container_ids: Sequence[str]) -> None:
+        self._write("restart", self._services(container_ids))
+        for container in self._get(container_ids):
+            self._check_dependencies_up(container.service)
+            self._set_status(container, ContainerStatus.RUNNING)
+
+    def stop(self, container_ids: Sequence[str]) -> None:
+        self._write("stop", self._services(container_ids))
+        for container in self._get(container_ids):
+            self._set_status(container, ContainerStatus.EXITED)
+
+    def remove(self, container_ids: Sequence[str]) -> None:
+        self._write("remove", self._services(container_ids))
+        for container in self._get(container_ids):
+            self._delete(container)
+
+    # -- disturbances (out of band, as `docker ...` by hand) ------------------------
+    def disturb_status(self, container_id: str, status: ContainerStatus) -> None:
+        self._set_status(self.containers_by_id[container_id], status)
+
+    def disturb_label(self, container_id: str, key: str, value: str) -> None:
+        self.containers_by_id[container_id].labels[key] = value
+
+    def disturb_remove(self, container_id: str) -> None:
+        del self.containers_by_id[container_id]
+
+    # -- helpers ---------------------------------------------------------------------
+    @property
+    def writes(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [call for call in self.calls if call[0] in WRITES]
+
+    def snapshot(self) -> dict[str, MemContainer]:
+        return {
+            cid: replace(c, labels=dict(c.labels), env=dict(c.env))
+            for cid, c in self.containers_by_id.items()
+        }
+
+    def _write(self, operation: str, services: Sequence[str]) -> None:
+        self.calls.append((operation, tuple(services)))
+        for fault in list(self.faults):
+            if fault.operation == operation and (
+                fault.service is None or fault.service in services
+            ):
+                self.faults.remove(fault)
+                error = TransientError if fault.transient else PermanentError
+                raise error(
+                    f"injected {'transient' if fault.transient else 'permanent'} "
+                    f"failure of {operation} {' '.join(services)}"
+                )
+        if self.crash_after_writes is not None:
+            if self.crash_after_writes <= 0:
+                self.crash_after_writes = None
+                raise Crash(f"process died before {operation} {' '.join(services)}")
+            self.crash_after_writes -= 1
+
+    def _of(self, service: str) -> list[MemContainer]:
+        return [
+            c
+            for c in self.containers_by_id.values()
+            if c.project == self.desired.project
+            and c.service == service
+            and c.labels.get(ONEOFF_LABEL) != "True"
+        ]
+
+    def _get(self, container_ids: Sequence[str]) -> list[MemContainer]:
+        return [self.containers_by_id[cid] for cid in container_ids if cid in self.containers_by_id]
+
+    def _services(self, container_ids: Sequence[str]) -> tuple[str, ...]:
+        return tuple(sorted({c.service for c in self._get(container_ids)}))
+
+    def _create(self, service: str, number: int) -> None:
+        spec = self.desired.services[service]
+        self._check_dependencies_up(service)
+        self.volumes.update(f"{self.desired.project}_{v}" for v in spec.volumes)
+        labels = {
+            PROJECT_LABEL: self.desired.project,
+            SERVICE_LABEL: service,
+            NUMBER_LABEL: str(number),
+            ONEOFF_LABEL: "False",
+            CONFIG_HASH_LABEL: spec.config_hash,
+        }
+        deps = [d.service for d in spec.depends_on]
+        if deps:
+            labels[DEPENDS_ON_LABEL] = ",".join(f"{d}:service_started:false" for d in deps)
+        container = MemContainer(
+            id=f"c{next(self._ids)}",
+            name=f"{self.desired.project}-{service}-{number}",
+            labels=labels,
+            status=ContainerStatus.RUNNING,
+            env={"APP_ENV": spec.app_env or ""},
+            image_id=spec.image_id or "sha256:built",
+        )
+        self._set_status(container, ContainerStatus.RUNNING)
+        self.containers_by_id[container.id] = container
+
+    def _delete(self, container: MemContainer) -> None:
+        self.containers_by_id.pop(container.id, None)
+
+    def _set_status(self, container: MemContainer, status: ContainerStatus) -> None:
+        container.status = status
+        spec = self.desired.services.get(container.service)
+        wants_health = bool(spec and spec.has_healthcheck)
+        container.health = (
+            ("healthy" if status is ContainerStatus.RUNNING else "unhealthy")
+            if wants_health
+            else None
+        )
+        if status is ContainerStatus.RUNNING:
+            container.started = next(self._clock)
+
+    def _check_dependencies_up(self, service: str) -> None:
+        """Order property: whatever `service` depends on is up when it is brought up."""
+        spec = self.desired.services.get(service)
+        if spec is None:
+            return
+        for dependency in spec.depends_on:
+            dep_spec = self.desired.services.get(dependency.service)
+            if dep_spec is None or dep_spec.replicas == 0:
+                continue
+            if not any(c.status in _UP for c in self._of(dependency.service)):
+                self.order_violations.append(f"{service} brought up before {dependency.service}")

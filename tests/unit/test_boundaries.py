@@ -1,0 +1,61 @@
+"""Layer boundaries: the planner imports nothing that does I/O; `state` never imports
+`reconciler`; only the Docker adapter imports python_on_whales."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# What our own layers use for I/O. (The standard library's incidental imports, such as
+# the `socket` that pydantic pulls in through importlib.metadata, are not a signal.)
+DOES_IO = (
+    "dotenv",
+    "python_on_whales",
+    "subprocess",
+    "filelock",
+    "tomllib",
+    "tenacity",
+    "httpx",
+    "click",
+    "rich",
+)
+
+
+def test_importing_the_planner_loads_no_io_module() -> None:
+    probe = (
+        "import sys; import reconciler.plan; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {DOES_IO!r}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True
+    ).stdout.strip()
+    assert out == "[]"
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_state_never_imports_reconciler() -> None:
+    for path in (REPO / "state").glob("*.py"):
+        assert not {n for n in imports_of(path) if n.split(".")[0] == "reconciler"}, path.name
+
+
+def test_only_the_adapter_imports_python_on_whales() -> None:
+    importers = {
+        path.relative_to(REPO).as_posix()
+        for package in ("state", "reconciler")
+        for path in (REPO / package).glob("*.py")
+        if any(n.split(".")[0] == "python_on_whales" for n in imports_of(path))
+    }
+    assert importers == {"state/docker_engine.py"}
