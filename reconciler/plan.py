@@ -142,7 +142,8 @@ def _plan_service(
     actions: list[Action] = []
     kept: dict[int, ObservedContainer] = {}
     # Prefer a running container when two share a number; the rest are extras.
-    for container in sorted(live, key=lambda c: (c.number, not c.running, c.name)):
+    # The id breaks the last tie, so the plan never depends on the input's order.
+    for container in sorted(live, key=lambda c: (c.number, not c.running, c.name, c.id)):
         if container.number <= service.replicas and container.number not in kept:
             kept[container.number] = container
         else:
@@ -311,6 +312,7 @@ def _order(
             _KIND_ORDER[a.kind],
             a.service,
             -a.number if a.kind is ActionKind.REMOVE else a.number,
+            a.container_id or "",
         )
     )
     return tuple(ordered)
