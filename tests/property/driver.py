@@ -1,0 +1,34 @@
+"""Reconcile against the in-memory engine: observe -> plan -> apply, as `reconcile` does."""
+
+from __future__ import annotations
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
+
+from reconciler.apply import ApplyResult, execute
+from reconciler.plan import Plan, plan
+from reconciler.runner import EngineRunner
+from state.desired import DesiredState
+from state.errors import TransientError
+from state.observed import observe
+from tests.memory_engine import MemoryEngine
+
+
+def quick_retrying() -> Retrying:
+    return Retrying(
+        retry=retry_if_exception_type(TransientError),
+        stop=stop_after_attempt(3),
+        wait=wait_none(),
+        reraise=True,
+    )
+
+
+def current_plan(engine: MemoryEngine, desired: DesiredState) -> Plan:
+    return plan(desired, observe(engine, desired.project))
+
+
+def reconcile(engine: MemoryEngine, desired: DesiredState) -> tuple[Plan, ApplyResult]:
+    """One run. Health is the real engine's business (the gate has its own tests): no wait."""
+    engine.desired = desired
+    the_plan = current_plan(engine, desired)
+    runner = EngineRunner(engine, desired, wait=False)  # type: ignore[arg-type]
+    return the_plan, execute(the_plan, runner, retrying=quick_retrying)
