@@ -1,0 +1,174 @@
+"""A stateful test: a world that keeps changing under the reconciler.
+
+Rules change the desired state (switch APP_ENV, edit a service, add or remove one)
+and reconcile at once; other rules disturb the world out of band (stop, kill, pause,
+remove a container, start a stray, tamper with a label) without reconciling. After
+every disturbance the plan must name exactly the disturbed services; after every
+reconcile it must be empty.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from reconciler.plan import ActionKind
+from state.appenv import ResolvedAppEnv, Source
+from state.desired import DesiredService, DesiredState
+from state.engine import CONFIG_HASH_LABEL, ONEOFF_LABEL, PROJECT_LABEL, ContainerStatus
+from tests.memory_engine import MemContainer, MemoryEngine
+from tests.property.driver import current_plan, reconcile
+from tests.property.strategies import ENVS, POOL, PROJECT, desired_states
+
+
+class ReconcilerMachine(RuleBasedStateMachine):
+    engine: MemoryEngine
+    desired: DesiredState
+
+    @initialize(desired=desired_states(allow_restart=False))
+    def start(self, desired: DesiredState) -> None:
+        self.desired = desired
+        self.engine = MemoryEngine(desired)
+        self.disturbed: set[str] = set()
+        self.reconcile()
+
+    # -- the desired state changes, then `just up` ----------------------------------
+    @rule(env=st.sampled_from(ENVS))
+    def switch_app_env(self, env: str) -> None:
+        services = {
+            name: s.model_copy(update={"app_env": env, "config_hash": f"{name}-{env}-x"})
+            for name, s in self.desired.services.items()
+        }
+        self.desired = self.desired.model_copy(
+            update={
+                "app_env": ResolvedAppEnv(name=env, source=Source.COMMAND_LINE),
+                "services": services,
+            }
+        )
+        self.reconcile()
+
+    @precondition(lambda self: bool(self.desired.services))
+    @rule(data=st.data())
+    def edit_service(self, data: st.DataObject) -> None:
+        name = data.draw(st.sampled_from(sorted(self.desired.services)))
+        spec = self.desired.services[name]
+        edited = spec.model_copy(update={"config_hash": spec.config_hash + "'"})
+        self.desired = self.desired.model_copy(
+            update={"services": {**self.desired.services, name: edited}}
+        )
+        self.reconcile()
+
+    @rule(name=st.sampled_from(POOL), replicas=st.integers(0, 2))
+    def add_service(self, name: str, replicas: int) -> None:
+        if name in self.desired.services:
+            return
+        env = self.desired.app_env.name
+        new = DesiredService(
+            name=name,
+            image=f"{name}:local",
+            image_id="sha256:img-a",
+            config_hash=f"{name}-{env}-new",
+            app_env=env,
+            replicas=replicas,
+        )
+        self.desired = self.desired.model_copy(
+            update={
+                "services": {**self.desired.services, name: new},
+                "known_services": self.desired.known_services | {name},
+            }
+        )
+        self.reconcile()
+
+    @precondition(lambda self: bool(self.desired.services))
+    @rule(data=st.data())
+    def remove_service(self, data: st.DataObject) -> None:
+        needed = {d.service for s in self.desired.services.values() for d in s.depends_on}
+        removable = sorted(set(self.desired.services) - needed)
+        if not removable:
+            return
+        name = data.draw(st.sampled_from(removable))
+        self.desired = self.desired.model_copy(
+            update={"services": {k: v for k, v in self.desired.services.items() if k != name}}
+        )
+        self.reconcile()
+
+    @rule()
+    def reconcile(self) -> None:
+        _, result = reconcile(self.engine, self.desired)
+        assert result.ok, result.error
+        assert current_plan(self.engine, self.desired).is_empty
+        self.disturbed = set()
+
+    # -- out-of-band disturbances ---------------------------------------------------
+    def ours(self) -> list[MemContainer]:
+        return sorted(
+            (
+                c
+                for c in self.engine.containers_by_id.values()
+                if c.labels.get(PROJECT_LABEL) == PROJECT and c.labels.get(ONEOFF_LABEL) != "True"
+            ),
+            key=lambda c: c.id,
+        )
+
+    def disturbed_now(self, service: str) -> None:
+        # A wanted service stays disturbed until reconciled; an unwanted one (a stray)
+        # only while it still has a container: removing it by hand undoes the stray.
+        self.disturbed.add(service)
+        present = {c.service for c in self.ours()}
+        self.disturbed = {s for s in self.disturbed if s in self.desired.services or s in present}
+        named = {
+            a.service
+            for a in current_plan(self.engine, self.desired).actions
+            if a.kind is not ActionKind.RESTART
+        }
+        assert named == self.disturbed
+
+    @rule(
+        data=st.data(),
+        status=st.sampled_from(
+            [ContainerStatus.EXITED, ContainerStatus.DEAD, ContainerStatus.PAUSED]
+        ),
+    )
+    def stop_kill_or_pause(self, data: st.DataObject, status: ContainerStatus) -> None:
+        candidates = [c for c in self.ours() if c.status is ContainerStatus.RUNNING]
+        if not candidates:
+            return
+        victim = data.draw(st.sampled_from(candidates))
+        self.engine.disturb_status(victim.id, status)
+        self.disturbed_now(victim.service)
+
+    @rule(data=st.data())
+    def remove_container(self, data: st.DataObject) -> None:
+        candidates = self.ours()
+        if not candidates:
+            return
+        victim = data.draw(st.sampled_from(candidates))
+        self.engine.disturb_remove(victim.id)
+        self.disturbed_now(victim.service)
+
+    @rule(data=st.data())
+    def tamper_with_label(self, data: st.DataObject) -> None:
+        candidates = self.ours()
+        if not candidates:
+            return
+        victim = data.draw(st.sampled_from(candidates))
+        self.engine.disturb_label(victim.id, CONFIG_HASH_LABEL, "tampered")
+        self.disturbed_now(victim.service)
+
+    @rule(name=st.sampled_from(["stray", "leftover-tool"]))
+    def start_a_stray(self, name: str) -> None:
+        self.engine.add(name, project=PROJECT)
+        self.disturbed_now(name)
+
+    @rule()
+    def a_foreign_container_appears(self) -> None:
+        self.engine.add("db", project="someone-else")
+        self.engine.add("db", 1, oneoff=True)
+        assert {
+            a.service
+            for a in current_plan(self.engine, self.desired).actions
+            if a.kind is not ActionKind.RESTART
+        } == self.disturbed
+
+
+TestReconcilerMachine = ReconcilerMachine.TestCase
