@@ -57,7 +57,15 @@ test *ARGS: images
 
 # Run the unit and property tests only (no Docker needed)
 test-unit *ARGS:
-    APP_ENV=test python -m pytest tests/unit {{ARGS}}
+    APP_ENV=test python -m pytest tests/unit tests/property {{ARGS}}
+
+# Run the property tests with 10x the examples (hypothesis profile "deep")
+test-deep *ARGS:
+    APP_ENV=test HYPOTHESIS_PROFILE=deep python -m pytest tests/unit tests/property {{ARGS}}
+
+# Break the reconciler on purpose, once per property, and show each property catch it
+mutants *NAMES:
+    APP_ENV=test python -m tests.property.mutants {{NAMES}}
 
 # Run the integration tests against the real engine (sets APP_ENV=test itself)
 test-integration *ARGS: images

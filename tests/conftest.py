@@ -13,3 +13,11 @@ settings.register_profile(
     "deep", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure() -> None:
+    # `just mutants` only: break one function on purpose (RECONCILER_MUTANT), to show
+    # that the properties catch it. Applied before any test module is imported.
+    from tests.property.mutants import apply_selected
+
+    apply_selected()

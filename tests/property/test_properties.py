@@ -81,10 +81,29 @@ def matching_services(desired: DesiredState, engine: MemoryEngine) -> set[str]:
     }
 
 
-@given(worlds())
-def test_minimality(case: tuple[DesiredState, MemoryEngine]) -> None:
-    """A service whose containers already match is never touched: same ids, not restarted."""
+@given(worlds(), st.data())
+def test_minimality(case: tuple[DesiredState, MemoryEngine], data: st.DataObject) -> None:
+    """A service whose containers already match is never touched: same ids, not restarted.
+
+    The world is converged first and then a few containers are disturbed, so most
+    services match and the property has something to protect."""
     desired, engine = case
+    reconcile(engine, desired)
+    ours = sorted(
+        (c for c in engine.containers_by_id.values() if c.project == PROJECT), key=lambda c: c.id
+    )
+    if ours:
+        victims = data.draw(st.lists(st.sampled_from(ours), max_size=2, unique_by=lambda c: c.id))
+        for victim in victims:
+            how = data.draw(st.sampled_from(["stop", "pause", "remove", "tamper"]))
+            if how == "remove":
+                engine.disturb_remove(victim.id)
+            elif how == "tamper":
+                engine.disturb_label(victim.id, CONFIG_HASH_LABEL, "tampered")
+            else:
+                engine.disturb_status(
+                    victim.id, ContainerStatus.EXITED if how == "stop" else ContainerStatus.PAUSED
+                )
     untouchable = matching_services(desired, engine)
 
     def state_of_untouchable() -> dict[str, tuple[str, int]]:

@@ -1,0 +1,298 @@
+"""Deliberately broken reconcilers, to show that each property can fail (`just mutants`).
+
+Each mutant patches one function of the product and names the property test that
+must catch it. `python -m tests.property.mutants` runs that test under each mutant
+(RECONCILER_MUTANT=name; tests/conftest.py applies it) and expects a failure with a
+shrunk counterexample; it exits 1 if any mutant survives. Never set in normal runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+VARIABLE = "RECONCILER_MUTANT"
+PROPS = "tests/property/test_properties.py"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    bug: str
+    target: str
+    apply: Callable[[], None]
+
+
+def _wrap(module: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    setattr(module, name, make(getattr(module, name)))
+
+
+def no_dependency_order() -> None:
+    import reconciler.plan as p
+
+    _wrap(
+        p,
+        "_order",
+        lambda orig: (
+            lambda actions, d, o: tuple(
+                a.model_copy(update={"wave": 1}) for a in orig(actions, d, o)
+            )
+        ),
+    )
+
+
+def teardown_dependencies_first() -> None:
+    import reconciler.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def order(actions: Any, d: Any, o: Any) -> Any:
+            result = orig(actions, d, o)
+            removal_waves = sorted({a.wave for a in result if a.kind is p.ActionKind.REMOVE})
+            flip = dict(zip(removal_waves, reversed(removal_waves), strict=True))
+            flipped = [
+                a.model_copy(update={"wave": flip.get(a.wave, a.wave)})
+                if a.kind is p.ActionKind.REMOVE
+                else a
+                for a in result
+            ]
+            return tuple(sorted(flipped, key=lambda a: a.wave))
+
+        return order
+
+    _wrap(p, "_order", make)
+
+
+def drift_only_starts() -> None:
+    import reconciler.plan as p
+
+    _wrap(
+        p,
+        "_recreate",
+        lambda orig: (
+            lambda service, container, reasons: p._action(
+                p.ActionKind.START, service.name, container, reasons
+            )
+        ),
+    )
+
+
+def recreate_everything() -> None:
+    import reconciler.plan as p
+
+    _wrap(
+        p,
+        "_plan_service",
+        lambda orig: (
+            lambda service, containers, strategy: orig(service, containers, p.Strategy.ALWAYS)
+        ),
+    )
+
+
+def unsorted_plan() -> None:
+    import reconciler.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def order(actions: Any, d: Any, o: Any) -> Any:
+            waves = {(a.service, a.number, a.container_id): a.wave for a in orig(actions, d, o)}
+            kept = [
+                a.model_copy(update={"wave": waves[(a.service, a.number, a.container_id)]})
+                for a in actions
+            ]
+            return tuple(sorted(kept, key=lambda a: a.wave))  # stable: input order within a wave
+
+        return order
+
+    _wrap(p, "_order", make)
+
+
+def restart_forever() -> None:
+    import reconciler.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def restarts(desired: Any, observed: Any, actions: Any) -> Any:
+            result = orig(desired, observed, actions)
+            busy = {a.service for a in actions}
+            for c in observed.containers:
+                if c.running and c.service in desired.services and c.service not in busy:
+                    return [*result, p._action(p.ActionKind.RESTART, c.service, c, ("again",))]
+            return result
+
+        return restarts
+
+    _wrap(p, "_restart_dependents", make)
+
+
+def observe_everything() -> None:
+    import state.observed as o
+
+    def observe(engine: Any, project: str) -> Any:
+        containers = [
+            o._observed(r) for r in engine.containers(project) if o.SERVICE_LABEL in r.labels
+        ]
+        return o.ObservedState(
+            project=project,
+            containers=tuple(sorted(containers, key=lambda c: (c.service, c.number, c.name))),
+        )
+
+    o.observe = observe
+
+
+def forget_paused() -> None:
+    import reconciler.plan as p
+    from state.engine import ContainerStatus
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def decide(service: Any, container: Any) -> Any:
+            if container.status is ContainerStatus.PAUSED:
+                return "in sync"
+            return orig(service, container)
+
+        return decide
+
+    _wrap(p, "_decide", make)
+
+
+def no_retry() -> None:
+    from tenacity import Retrying, stop_after_attempt
+
+    import reconciler.apply as a
+
+    _wrap(
+        a,
+        "execute",
+        lambda orig: (
+            lambda plan, runner, **kw: orig(
+                plan,
+                runner,
+                **{**kw, "retrying": lambda: Retrying(stop=stop_after_attempt(1), reraise=True)},
+            )
+        ),
+    )
+
+
+def dotenv_beats_command_line() -> None:
+    import state.resolve as r
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def resolve(table: Any, process_env: Any, env_file: Any) -> Any:
+            if r.read_env_file(env_file).get("APP_ENV"):
+                process_env = {}
+            return orig(table, process_env, env_file)
+
+        return resolve
+
+    _wrap(r, "resolve", make)
+
+
+MUTANTS: dict[str, Mutant] = {
+    "no-dependency-order": Mutant(
+        "every action in one wave: dependents may come up before their dependencies",
+        f"{PROPS}::test_order_dependencies_are_up_first",
+        no_dependency_order,
+    ),
+    "teardown-dependencies-first": Mutant(
+        "removal waves reversed: what others depend on is removed first",
+        f"{PROPS}::test_order_dependents_are_removed_first",
+        teardown_dependencies_first,
+    ),
+    "drift-only-starts": Mutant(
+        "drift (APP_ENV, hash, image, dead, unlabelled) planned as start, not recreate",
+        f"{PROPS}::test_convergence",
+        drift_only_starts,
+    ),
+    "recreate-everything": Mutant(
+        "every wanted container recreated, matching or not",
+        f"{PROPS}::test_minimality",
+        recreate_everything,
+    ),
+    "unsorted-plan": Mutant(
+        "actions kept in input order within a wave",
+        f"{PROPS}::test_purity_deterministic_under_permutation",
+        unsorted_plan,
+    ),
+    "restart-forever": Mutant(
+        "a running service is restarted on every run", f"{PROPS}::test_idempotence", restart_forever
+    ),
+    "observe-everything": Mutant(
+        "one-off containers are not filtered out when observing",
+        f"{PROPS}::test_boundaries_other_projects_and_one_offs_are_never_touched",
+        observe_everything,
+    ),
+    "forget-paused": Mutant(
+        "a paused container counts as in sync", "tests/property/test_stateful.py", forget_paused
+    ),
+    "no-retry": Mutant(
+        "transient engine errors are not retried",
+        "tests/property/test_faults.py::test_a_transient_failure_is_retried_within_the_same_run",
+        no_retry,
+    ),
+    "dotenv-beats-command-line": Mutant(
+        ".env wins over the command line",
+        "tests/unit/test_appenv.py::test_resolved_value_is_the_highest_set_level",
+        dotenv_beats_command_line,
+    ),
+}
+
+
+def apply_selected() -> None:
+    """Called from tests/conftest.py before any test module is imported."""
+    name = os.environ.get(VARIABLE)
+    if name:
+        MUTANTS[name].apply()
+
+
+def counterexample(output: str, lines: int = 14, width: int = 300) -> list[str]:
+    """The shrunk example hypothesis printed, without pytest's `E` prefix; long reprs cut."""
+    text = [re.sub(r"^E {0,7}", "", line) for line in output.splitlines() if line.startswith("E")]
+    headings = ("Failing test case", "Falsifying example", "state = ")
+    start = next((i for i, line in enumerate(text) if line.startswith(headings)), None)
+    if start is None:
+        return ["(no example printed)"]
+    return [
+        line if len(line) <= width else line[:width] + " ..."
+        for line in text[start : start + lines]
+    ]
+
+
+def main(names: Sequence[str]) -> int:
+    survivors = []
+    for name in names or list(MUTANTS):
+        mutant = MUTANTS[name]
+        env = {**os.environ, VARIABLE: name, "APP_ENV": "test"}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                mutant.target,
+                "-x",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--hypothesis-seed=0",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        caught = result.returncode == 1
+        print(f"{'caught  ' if caught else 'SURVIVED'} {name}: {mutant.bug}")
+        print(f"         by {mutant.target}")
+        if caught:
+            print("\n".join(f"         | {line}" for line in counterexample(result.stdout)))
+        if not caught:
+            survivors.append(name)
+            print(result.stdout[-1500:])
+    print(
+        f"{len(MUTANTS) - len(survivors) if not names else len(names) - len(survivors)} caught, "
+        f"{len(survivors)} survived"
+    )
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
