@@ -57,6 +57,26 @@ def classify(stderr: str) -> type[EngineError]:
     return PermanentError
 
 
+_FIXES = (
+    (("cannot connect to the docker daemon",), "Start it with `just engine`."),
+    (
+        ("address already in use", "port is already allocated"),
+        "Another program holds that port: stop it, or choose another in .env "
+        "(API_PORT, ADMINER_PORT, MAILHOG_PORT, DEBUG_PORT_1, DEBUG_PORT_2).",
+    ),
+    (
+        ("no such image", "pull access denied", "not found: manifest unknown"),
+        "Build the images with `just images`.",
+    ),
+)
+
+
+def fix_for(stderr: str) -> str:
+    """The fix for a failure we recognise, as a sentence to append ("" otherwise)."""
+    text = stderr.lower()
+    return next((f" {fix}" for markers, fix in _FIXES if any(m in text for m in markers)), "")
+
+
 def first_line(stderr: str) -> str:
     """The informative line of Docker's stderr (skipping blank and progress lines)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -151,9 +171,7 @@ class DockerEngine:
         except DockerException as exc:
             stderr = exc.stderr or ""
             log.debug("%s failed (%s): %s", what, exc.return_code, stderr)
-            message = f"{what} failed: {first_line(stderr)}"
-            if "cannot connect to the docker daemon" in stderr.lower():
-                message += " Start it with `just engine`."
+            message = f"{what} failed: {first_line(stderr)}{fix_for(stderr)}"
             raise classify(stderr)(message) from None
 
     def _docker(self, *args: str, what: str) -> str:

@@ -115,6 +115,9 @@ def test_switching_dev_to_prod_removes_tools_and_recreates_the_rest(stack: Plain
 def test_every_container_names_the_environment_it_runs_in(stack: PlainStack) -> None:
     up(stack, "test")
     assert env_of_every_container(stack) == {s: "test" for s in BASE | DEV_TOOLS | MOCKS}
+    logs = reconcile(stack, "logs", "analyzer-mock-nlp", "--tail", "20")
+    assert logs.returncode == 0, logs.stderr
+    assert "analyzer-mock-nlp started: APP_ENV=test LOG_LEVEL=WARNING" in logs.stdout
 
 
 def test_editing_env_while_running_changes_nothing_until_up(stack: PlainStack) -> None:
