@@ -257,3 +257,65 @@ def test_integration_tests_refuse_to_run_outside_test_and_touch_nothing() -> Non
     assert result.returncode != 0
     assert "Integration tests must run in test environment" in result.stdout + result.stderr
     assert all_containers() == before
+
+
+def test_a_service_that_never_gets_healthy_fails_the_apply_with_its_evidence(
+    stack: PlainStack,
+) -> None:
+    compose_file = stack.directory / "compose/compose.yaml"
+    text = compose_file.read_text()
+    broken = text.replace(
+        """    command: ["python3", "/app/services/analyzer/worker.py", "nlp"]
+    environment: *env
+    healthcheck: *worker-health""",
+        """    command: ["python3", "/app/services/analyzer/worker.py", "nlp"]
+    environment: *env
+    healthcheck:
+      test: ["CMD-SHELL", "echo the model is not loaded; exit 1"]
+      interval: 1s
+      retries: 2""",
+    )
+    assert broken != text
+    compose_file.write_text(broken)
+    result = reconcile(stack, "--wait-timeout", "8")
+    assert result.returncode == 1
+    assert "apply failed: not ready after 8 s" in result.stderr
+    assert "analyzer-nlp" in result.stderr and "unhealthy" in result.stderr
+    assert "last health check: the model is not loaded" in result.stderr
+    assert "analyzer-nlp started: APP_ENV=prod" in result.stderr  # its log
+    assert "Traceback" not in result.stderr
+
+
+def test_killing_reconcile_mid_apply_leaves_a_state_the_next_run_converges(
+    stack: PlainStack,
+) -> None:
+    up(stack)
+    env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "LOG_LEVEL")}
+    env["APP_ENV"] = "dev"
+    running = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "--project-name",
+            stack.name,
+            "--project-directory",
+            str(stack.directory),
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert wait_for(
+        lambda: "Applying:" in (running.stdout.readline() if running.stdout else ""),
+        timeout=60,
+        interval=0,
+    )
+    running.kill()  # SIGKILL, mid-apply: no cleanup of any kind runs
+    running.wait()
+    out = up(stack, "dev")
+    assert "Converged" in out or "No changes" in out
+    assert plan_exit(stack, "dev") == 0
+    assert stack.running_services() == BASE | DEV_TOOLS
