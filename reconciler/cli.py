@@ -79,6 +79,14 @@ def merged(ctx: click.Context, params: dict[str, Any]) -> tuple[ProjectOptions, 
     return options, pick("output_format") or "text"
 
 
+lock_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds to wait for another reconcile of the project (default 300).",
+)
+
+
 def apply_options(func: F) -> F:
     """How an apply waits: the health gate and the project lock."""
     decorators = [
@@ -95,12 +103,7 @@ def apply_options(func: F) -> F:
             default=None,
             help="Seconds to wait for each wave to become healthy (default 120).",
         ),
-        click.option(
-            "--lock-timeout",
-            type=click.FloatRange(min=0),
-            default=None,
-            help="Seconds to wait for another reconcile of the project (default 300).",
-        ),
+        lock_option,
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -186,12 +189,7 @@ def status(ctx: click.Context, /, **params: Any) -> int:
 
 @cli.command()
 @project_options
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Seconds to wait for another reconcile of the project (default 300).",
-)
+@lock_option
 @click.pass_context
 def stop(ctx: click.Context, /, **params: Any) -> int:
     """Stop every container of the project (all profiles), keeping them.
@@ -242,12 +240,7 @@ def logs(
 )
 @click.option("--yes", is_flag=True, help="Confirm --volumes without asking.")
 @project_options
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Seconds to wait for another reconcile of the project (default 300).",
-)
+@lock_option
 @click.pass_context
 def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     """Remove the project's containers and networks; keep its volumes (its data).

@@ -97,6 +97,16 @@ def _app_env_json(resolved: ResolvedAppEnv) -> dict[str, Any]:
     }
 
 
+def _envelope(command: str, snap: Snapshot) -> dict[str, Any]:
+    """The keys every JSON document starts with."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "project": snap.desired.project,
+        "app_env": _app_env_json(snap.desired.app_env),
+    }
+
+
 def _action_json(action: Action) -> dict[str, Any]:
     return {
         "wave": action.wave,
@@ -113,10 +123,7 @@ def _action_json(action: Action) -> dict[str, Any]:
 
 def plan_json(snap: Snapshot) -> str:
     document = {
-        "schema_version": SCHEMA_VERSION,
-        "command": "plan",
-        "project": snap.desired.project,
-        "app_env": _app_env_json(snap.desired.app_env),
+        **_envelope("plan", snap),
         "profiles": list(snap.desired.profiles),
         "converged": snap.plan.is_empty,
         "actions": [_action_json(a) for a in snap.plan.actions],
@@ -217,10 +224,7 @@ def status_text(snap: Snapshot, console_width: int | None = None) -> str:
 
 def status_json(snap: Snapshot) -> str:
     document = {
-        "schema_version": SCHEMA_VERSION,
-        "command": "status",
-        "project": snap.desired.project,
-        "app_env": _app_env_json(snap.desired.app_env),
+        **_envelope("status", snap),
         "running_environments": sorted(snap.observed.running_environments),
         "in_sync": snap.plan.is_empty,
         "services": status_rows(snap),

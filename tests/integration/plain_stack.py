@@ -158,6 +158,20 @@ def wait_for(predicate: Any, *, timeout: float, interval: float = 0.25) -> bool:
         time.sleep(interval)
 
 
+def reconcile_command(stack: PlainStack, *args: str) -> list[str]:
+    """`python -m reconciler ARGS` aimed at `stack`'s project name and directory."""
+    return [
+        sys.executable,
+        "-m",
+        "reconciler",
+        *args,
+        "--project-name",
+        stack.name,
+        "--project-directory",
+        str(stack.directory),
+    ]
+
+
 def reconcile(
     stack: PlainStack, *args: str, app_env: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -170,16 +184,7 @@ def reconcile(
     if app_env is not None:
         env["APP_ENV"] = app_env
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            *args,
-            "--project-name",
-            stack.name,
-            "--project-directory",
-            str(stack.directory),
-        ],
+        reconcile_command(stack, *args),
         capture_output=True,
         text=True,
         env=env,

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.plain_stack import REPO, PlainStack, fingerprint, reconcile, wait_for
+from tests.integration.plain_stack import (
+    REPO,
+    PlainStack,
+    fingerprint,
+    reconcile,
+    reconcile_command,
+    wait_for,
+)
 
 BASE = {"db", "api-gateway", "analyzer-nlp", "analyzer-llm"}
 DEV_TOOLS = {"adminer", "mailhog", "devtools"}
@@ -293,15 +300,7 @@ def test_killing_reconcile_mid_apply_leaves_a_state_the_next_run_converges(
     env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "LOG_LEVEL")}
     env["APP_ENV"] = "dev"
     running = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "--project-name",
-            stack.name,
-            "--project-directory",
-            str(stack.directory),
-        ],
+        reconcile_command(stack),
         env=env,
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
+from tenacity import Retrying
 
-from reconciler.apply import ApplyResult, execute
+from reconciler.apply import ApplyResult, default_retrying, execute
 from reconciler.plan import Plan, plan
 from reconciler.runner import EngineRunner
 from state.desired import DesiredState
-from state.errors import TransientError
 from state.observed import observe
 from tests.memory_engine import MemoryEngine
 
 
 def quick_retrying() -> Retrying:
-    return Retrying(
-        retry=retry_if_exception_type(TransientError),
-        stop=stop_after_attempt(3),
-        wait=wait_none(),
-        reraise=True,
-    )
+    """The product's retry policy, without the waiting."""
+    return default_retrying(attempts=3, max_wait=0)
 
 
 def current_plan(engine: MemoryEngine, desired: DesiredState) -> Plan:

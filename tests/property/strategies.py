@@ -111,3 +111,10 @@ def world(desired: DesiredState, planted: list[Seed]) -> MemoryEngine:
             image_id="sha256:stale" if s.stale_image else None,
         )
     return engine
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[DesiredState, MemoryEngine]:
+    """A desired state and a seeded world for it."""
+    desired = draw(desired_states())
+    return desired, world(desired, draw(seeds(desired)))

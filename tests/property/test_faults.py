@@ -14,15 +14,9 @@ from tests.builders import desired as make_desired
 from tests.builders import service
 from tests.memory_engine import Crash, Fault, MemoryEngine
 from tests.property.driver import current_plan, reconcile
-from tests.property.strategies import desired_states, seeds, world
+from tests.property.strategies import worlds
 
 OPERATIONS = ("up", "start", "unpause", "restart", "remove")
-
-
-@st.composite
-def worlds(draw: st.DrawFn) -> tuple[DesiredState, MemoryEngine]:
-    desired = draw(desired_states())
-    return desired, world(desired, draw(seeds(desired)))
 
 
 @given(worlds(), st.sampled_from(OPERATIONS))

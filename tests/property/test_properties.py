@@ -23,13 +23,7 @@ from state.engine import (
 from state.observed import ObservedState, observe
 from tests.memory_engine import MemoryEngine
 from tests.property.driver import current_plan, reconcile
-from tests.property.strategies import PROJECT, desired_states, seeds, world
-
-
-@st.composite
-def worlds(draw: st.DrawFn) -> tuple[DesiredState, MemoryEngine]:
-    desired = draw(desired_states())
-    return desired, world(desired, draw(seeds(desired)))
+from tests.property.strategies import PROJECT, worlds
 
 
 @given(worlds())

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
 
 from reconciler.apply import OutcomeStatus, execute
 from reconciler.lock import LockBusy, project_lock
@@ -18,6 +17,7 @@ from reconciler.runner import EngineRunner, NotReady
 from state.engine import ContainerRecord, ContainerStatus
 from state.errors import PermanentError, TransientError
 from tests.builders import container, desired, observed, service
+from tests.property.driver import quick_retrying
 
 
 class FakeRunner:
@@ -45,15 +45,6 @@ class FakeRunner:
         self.settled.append(tuple(a.service for a in actions))
         if self.settle_error:
             raise self.settle_error
-
-
-def quick_retrying() -> Retrying:
-    return Retrying(
-        retry=retry_if_exception_type(TransientError),
-        stop=stop_after_attempt(3),
-        wait=wait_none(),
-        reraise=True,
-    )
 
 
 CHAIN = desired(
