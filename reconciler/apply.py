@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tenacity import (
+    RetryCallState,
     Retrying,
-    before_sleep_log,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential,
@@ -58,11 +58,23 @@ class Runner(Protocol):
 
 def default_retrying(attempts: int = 4, max_wait: float = 4.0) -> Retrying:
     """Transient engine errors only: bounded, exponential, each retry logged."""
+
+    def log_retry(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "transient engine error (attempt %d of %d), retrying in %.1f s: %s",
+            state.attempt_number,
+            attempts,
+            delay,
+            error,
+        )
+
     return Retrying(
         retry=retry_if_exception_type(TransientError),
         stop=stop_after_attempt(attempts),
         wait=wait_exponential(multiplier=0.5, max=max_wait),
-        before_sleep=before_sleep_log(log, logging.WARNING),
+        before_sleep=log_retry,
         reraise=True,
     )
 

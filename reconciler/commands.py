@@ -17,12 +17,17 @@ from reconciler.apply import ApplyResult, execute
 from reconciler.lock import project_lock
 from reconciler.plan import Plan, Strategy, plan
 from reconciler.runner import EngineRunner
-from reconciler.session import ProjectOptions, Snapshot, open_project
-from state.desired import desire
+from reconciler.session import (
+    ProjectOptions,
+    Snapshot,
+    open_project,
+    read_desired,
+    read_observed,
+)
 from state.docker_engine import DockerEngine
 from state.engine import ContainerStatus
 from state.errors import ReconcilerError
-from state.observed import ObservedContainer, observe
+from state.observed import ObservedContainer
 
 Say = Callable[[str], None]
 _STOPPABLE = {ContainerStatus.RUNNING, ContainerStatus.PAUSED, ContainerStatus.RESTARTING}
@@ -54,12 +59,12 @@ def apply(
     """Plan, show, execute wave by wave, then verify convergence. Returns the final snapshot."""
     started = time.monotonic()
     project, engine = open_project(options)
-    desired = desire(project, engine)
+    desired = read_desired(project, engine)
     with project_lock(desired.project, settings.lock_timeout):
-        observed = observe(engine, desired.project)
+        observed = read_observed(engine, desired.project)
         if stop_first:
             _stop_all(engine, observed.containers, say)
-            observed = observe(engine, desired.project)
+            observed = read_observed(engine, desired.project)
         first = Snapshot(project, desired, observed, plan(desired, observed, strategy))
         say(render.plan_text(first))
         if first.plan.is_empty:
@@ -69,7 +74,7 @@ def apply(
             engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
         )
         result = execute(first.plan, runner, on_outcome=lambda o: say(render.outcome_line(o)))
-        after = observe(engine, desired.project)
+        after = read_observed(engine, desired.project)
         final = Snapshot(project, desired, after, plan(desired, after))
     _verify(result, final.plan, say)
     say(render.converged_line(final, time.monotonic() - started))
@@ -92,9 +97,9 @@ def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
 def stop(options: ProjectOptions, settings: ApplySettings, say: Say) -> None:
     """Stop every container of the project (all profiles), keeping them."""
     project, engine = open_project(options)
-    name = desire(project, engine).project
+    name = read_desired(project, engine).project
     with project_lock(name, settings.lock_timeout):
-        _stop_all(engine, observe(engine, name).containers, say)
+        _stop_all(engine, read_observed(engine, name).containers, say)
 
 
 def _stop_all(engine: DockerEngine, containers: Sequence[ObservedContainer], say: Say) -> None:
@@ -120,7 +125,7 @@ def down(
 ) -> None:
     """Remove the project's containers and networks; its volumes only when asked and confirmed."""
     project, engine = open_project(options)
-    name = desire(project, engine).project
+    name = read_desired(project, engine).project
     with project_lock(name, settings.lock_timeout):
         existing_volumes = engine.volumes(name)
         if volumes and existing_volumes and not confirm(existing_volumes):
@@ -128,7 +133,7 @@ def down(
                 f"`down --volumes` destroys the data in {', '.join(existing_volumes)}: "
                 "pass --yes to confirm"
             )
-        containers = observe(engine, name).containers
+        containers = read_observed(engine, name).containers
         if containers:
             engine.remove([c.id for c in containers])
             say(f"Removed {len(containers)} container(s): " + ", ".join(c.name for c in containers))

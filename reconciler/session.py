@@ -7,14 +7,19 @@ Docker adapter, build DesiredState and ObservedState, and plan. Read-only.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from reconciler.apply import default_retrying
 from reconciler.plan import Plan, plan
 from state.desired import DesiredState, desire
 from state.docker_engine import DockerEngine
 from state.observed import ObservedState, observe
 from state.project import ComposeProject, load_project
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,27 @@ def open_project(options: ProjectOptions) -> tuple[ComposeProject, DockerEngine]
     return project, DockerEngine(project)
 
 
+def read_desired(project: ComposeProject, engine: DockerEngine) -> DesiredState:
+    """desire(), with transient engine errors retried like the writes are."""
+    return retried(lambda: desire(project, engine))
+
+
+def read_observed(engine: DockerEngine, project_name: str) -> ObservedState:
+    """observe(), with transient engine errors retried like the writes are."""
+    return retried(lambda: observe(engine, project_name))
+
+
+def retried(call: Callable[[], T]) -> T:
+    for attempt in default_retrying():
+        with attempt:
+            return call()
+    raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
 def snapshot(project: ComposeProject, engine: DockerEngine) -> Snapshot:
     """Read both states and plan. Changes nothing."""
-    desired = desire(project, engine)
-    observed = observe(engine, desired.project)
+    desired = read_desired(project, engine)
+    observed = read_observed(engine, desired.project)
     return Snapshot(
         project=project, desired=desired, observed=observed, plan=plan(desired, observed)
     )
