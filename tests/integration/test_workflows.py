@@ -318,3 +318,37 @@ def test_killing_reconcile_mid_apply_leaves_a_state_the_next_run_converges(
     assert "Converged" in out or "No changes" in out
     assert plan_exit(stack, "dev") == 0
     assert stack.running_services() == BASE | DEV_TOOLS
+
+
+def test_a_second_apply_fails_naming_the_first_or_waits_for_it(stack: PlainStack) -> None:
+    up(stack)
+    env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "LOG_LEVEL")}
+    env["APP_ENV"] = "dev"
+    first = subprocess.Popen(
+        reconcile_command(stack),
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        # The plan is printed while the lock is held, and the apply takes seconds.
+        assert wait_for(
+            lambda: (first.stdout.readline() if first.stdout else "").startswith("Plan:"),
+            timeout=60,
+            interval=0,
+        )
+        impatient = reconcile(stack, "--lock-timeout", "0", app_env="dev")
+        assert impatient.returncode == 1
+        assert (
+            f"another reconcile is applying project {stack.name} (pid {first.pid}, started "
+            in impatient.stderr
+        )
+        assert "--lock-timeout" in impatient.stderr
+        patient = reconcile(stack, "--lock-timeout", "120", app_env="dev")
+        assert patient.returncode == 0, patient.stderr
+        assert "No changes. The stack matches APP_ENV=dev." in patient.stdout
+    finally:
+        first.wait(timeout=120)
+    assert first.returncode == 0
