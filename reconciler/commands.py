@@ -82,12 +82,11 @@ def apply(
 
 
 def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
-    if not result.ok:
-        if not remaining.is_empty:
-            say("Still pending:\n" + "\n".join(render.action_line(a) for a in remaining.actions))
-        raise ApplyFailed(f"apply failed: {result.error}")
     if not remaining.is_empty:
         say("Still pending:\n" + "\n".join(render.action_line(a) for a in remaining.actions))
+    if not result.ok:
+        raise ApplyFailed(f"apply failed: {result.error}")
+    if not remaining.is_empty:
         raise DidNotConverge(
             f"did not converge: {render.summary(remaining)} still pending; run `just up` again "
             "or see `reconcile status`"
