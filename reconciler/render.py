@@ -194,7 +194,7 @@ def drift_note(snap: Snapshot) -> str | None:
     return None
 
 
-def status_text(snap: Snapshot, console_width: int | None = None) -> str:
+def status_text(snap: Snapshot) -> str:
     running = ", ".join(sorted(snap.observed.running_environments)) or "nothing"
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("SERVICE", "CONTAINER", "STATE", "HEALTH", "APP_ENV", "STATUS"):
@@ -210,7 +210,7 @@ def status_text(snap: Snapshot, console_width: int | None = None) -> str:
             verdict,
         )
     buffer = io.StringIO()
-    Console(width=console_width or 200, file=buffer, color_system=None).print(table)
+    Console(width=200, file=buffer, color_system=None).print(table)
     lines = [
         f"desired: {snap.desired.app_env} · project {snap.desired.project}",
         f"running: {running}",

@@ -39,10 +39,6 @@ class PublishedPort(BaseModel):
     target: int
     protocol: str = "tcp"
 
-    def __str__(self) -> str:
-        host = f"{self.host_ip}:" if self.host_ip else ""
-        return f"{host}{self.published or '?'}->{self.target}/{self.protocol}"
-
 
 class DesiredService(BaseModel):
     """One service as it should run."""

@@ -37,16 +37,6 @@ _TRANSIENT_MARKERS = (
     "no such container",
     "context deadline exceeded",
 )
-_CONFIG_MARKERS = (
-    "yaml:",
-    "depends on undefined service",
-    "undefined service",
-    "invalid interpolation",
-    "additional property",
-    'service "',
-    "validating",
-    "no such file or directory",
-)
 
 
 def classify(stderr: str) -> type[EngineError]:
@@ -209,15 +199,12 @@ class DockerEngine:
         unique = sorted(set(references))
         if not unique:
             return {}
-        out = self._run(
-            [
-                *self.client.client_config.docker_cmd,
-                "image",
-                "ls",
-                "--no-trunc",
-                "--format",
-                "{{.Repository}}:{{.Tag}} {{.ID}}",
-            ],
+        out = self._docker(
+            "image",
+            "ls",
+            "--no-trunc",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}}",
             what="docker image ls",
         )
         local = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)

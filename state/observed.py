@@ -58,10 +58,6 @@ class ObservedState(BaseModel):
         return tuple(c for c in self.containers if c.service == service)
 
     @property
-    def services(self) -> frozenset[str]:
-        return frozenset(c.service for c in self.containers)
-
-    @property
     def running_environments(self) -> frozenset[str]:
         """The APP_ENVs the running containers were created for."""
         return frozenset(c.app_env or "?" for c in self.containers if c.running)
