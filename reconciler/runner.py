@@ -18,14 +18,9 @@ from dataclasses import dataclass
 
 from reconciler.plan import Action, ActionKind
 from state.desired import DesiredState
-from state.engine import (
-    ONEOFF_LABEL,
-    SERVICE_LABEL,
-    ContainerEngine,
-    ContainerRecord,
-    ContainerStatus,
-)
+from state.engine import ContainerEngine, ContainerStatus
 from state.errors import EngineError
+from state.observed import ObservedContainer, observe
 
 LOG_LINES = 10
 
@@ -81,32 +76,28 @@ class EngineRunner:
                 raise NotReady(self._explain(pending))
             self.sleep(self.poll_interval)
 
-    def _not_ready(self, services: Sequence[str]) -> dict[str, list[ContainerRecord]]:
-        records = [
-            r
-            for r in self.engine.containers(self.desired.project)
-            if r.labels.get(ONEOFF_LABEL, "False") != "True"
-        ]
-        pending: dict[str, list[ContainerRecord]] = {}
+    def _not_ready(self, services: Sequence[str]) -> dict[str, tuple[ObservedContainer, ...]]:
+        observed = observe(self.engine, self.desired.project)
+        pending: dict[str, tuple[ObservedContainer, ...]] = {}
         for service in services:
-            mine = [r for r in records if r.labels.get(SERVICE_LABEL) == service]
+            mine = observed.of(service)
             wants_health = self.desired.services[service].has_healthcheck
-            if not mine or not all(_ready(r, wants_health) for r in mine):
+            if not mine or not all(_ready(c, wants_health) for c in mine):
                 pending[service] = mine
         return pending
 
-    def _explain(self, pending: dict[str, list[ContainerRecord]]) -> str:
+    def _explain(self, pending: dict[str, tuple[ObservedContainer, ...]]) -> str:
         parts = []
-        for service, records in pending.items():
-            if not records:
+        for service, containers in pending.items():
+            if not containers:
                 parts.append(f"{service}: no container")
                 continue
-            record = records[0]
-            state = record.status.value + (f", {record.health}" if record.health else "")
-            text = f"{service} ({record.name}: {state})"
-            if record.health_output:
-                text += f"\n  last health check: {record.health_output.splitlines()[-1][:300]}"
-            tail = self.engine.log_tail(record.id, LOG_LINES)
+            first = containers[0]
+            state = first.status.value + (f", {first.health}" if first.health else "")
+            text = f"{service} ({first.name}: {state})"
+            if first.health_output:
+                text += f"\n  last health check: {first.health_output.splitlines()[-1][:300]}"
+            tail = self.engine.log_tail(first.id, LOG_LINES)
             if tail:
                 text += "\n  last log lines:\n" + "\n".join(
                     f"    {line}" for line in tail.splitlines()
@@ -115,9 +106,9 @@ class EngineRunner:
         return f"not ready after {self.wait_timeout:g} s (--wait-timeout): " + "\n".join(parts)
 
 
-def _ready(record: ContainerRecord, wants_health: bool) -> bool:
-    if record.status is ContainerStatus.EXITED:
-        return not wants_health and record.exit_code == 0  # a one-shot that finished
-    if record.status is not ContainerStatus.RUNNING:
+def _ready(container: ObservedContainer, wants_health: bool) -> bool:
+    if container.status is ContainerStatus.EXITED:
+        return not wants_health and container.exit_code == 0  # a one-shot that finished
+    if container.status is not ContainerStatus.RUNNING:
         return False
-    return record.health == "healthy" if wants_health else True
+    return container.health == "healthy" if wants_health else True

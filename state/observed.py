@@ -35,6 +35,8 @@ class ObservedContainer(BaseModel):
     number: int
     status: ContainerStatus
     health: str | None = None
+    health_output: str | None = None
+    exit_code: int | None = None
     app_env: str | None = None
     config_hash: str | None = None
     image_id: str
@@ -89,6 +91,8 @@ def _observed(record: ContainerRecord) -> ObservedContainer:
         number=number,
         status=record.status,
         health=record.health,
+        health_output=record.health_output,
+        exit_code=record.exit_code,
         app_env=record.env.get(VARIABLE),
         config_hash=labels.get(CONFIG_HASH_LABEL),
         image_id=record.image_id,
