@@ -172,10 +172,8 @@ def reconcile_command(stack: PlainStack, *args: str) -> list[str]:
     ]
 
 
-def reconcile(
-    stack: PlainStack, *args: str, app_env: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the real `reconcile` entry point against `stack`, as a user would.
+def reconcile_environment(app_env: str | None) -> dict[str, str]:
+    """The environment `reconcile` runs with in tests.
 
     The test process's own APP_ENV (always test) and LOG_LEVEL are not passed on: each
     call says which environment it wants, or leaves it to the copy's .env.
@@ -183,13 +181,34 @@ def reconcile(
     env = {k: v for k, v in _inherited_environment().items() if k not in ("APP_ENV", "LOG_LEVEL")}
     if app_env is not None:
         env["APP_ENV"] = app_env
+    return env
+
+
+def reconcile(
+    stack: PlainStack, *args: str, app_env: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `reconcile` entry point against `stack`, as a user would."""
     return subprocess.run(
         reconcile_command(stack, *args),
         capture_output=True,
         text=True,
-        env=env,
+        env=reconcile_environment(app_env),
         cwd=REPO,
         timeout=300,
+    )
+
+
+def start_reconcile(
+    stack: PlainStack, *args: str, app_env: str | None = None
+) -> subprocess.Popen[str]:
+    """`reconcile` in the background, its stdout and stderr merged into one pipe."""
+    return subprocess.Popen(
+        reconcile_command(stack, *args),
+        env=reconcile_environment(app_env),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

@@ -20,7 +20,7 @@ from tests.integration.plain_stack import (
     PlainStack,
     fingerprint,
     reconcile,
-    reconcile_command,
+    start_reconcile,
     wait_for,
 )
 
@@ -297,16 +297,7 @@ def test_killing_reconcile_mid_apply_leaves_a_state_the_next_run_converges(
     stack: PlainStack,
 ) -> None:
     up(stack)
-    env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "LOG_LEVEL")}
-    env["APP_ENV"] = "dev"
-    running = subprocess.Popen(
-        reconcile_command(stack),
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    running = start_reconcile(stack, app_env="dev")
     assert wait_for(
         lambda: "Applying:" in (running.stdout.readline() if running.stdout else ""),
         timeout=60,
@@ -322,16 +313,7 @@ def test_killing_reconcile_mid_apply_leaves_a_state_the_next_run_converges(
 
 def test_a_second_apply_fails_naming_the_first_or_waits_for_it(stack: PlainStack) -> None:
     up(stack)
-    env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "LOG_LEVEL")}
-    env["APP_ENV"] = "dev"
-    first = subprocess.Popen(
-        reconcile_command(stack),
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    first = start_reconcile(stack, app_env="dev")
     try:
         # The plan is printed while the lock is held, and the apply takes seconds.
         assert wait_for(
