@@ -62,7 +62,7 @@ def main() -> int:
             )
             report("reconcile status", timed(lambda: run_ok("status", app_env="dev")), 2.0)
         finally:
-            stack.down(volumes=True)
+            stack.remove_everything()
 
     with tempfile.TemporaryDirectory() as root:
         stack = PlainStack.create(Path(root), "test", label="bench")
@@ -86,7 +86,7 @@ def main() -> int:
                     STOP_TARGET_S.get(service, DEFAULT_STOP_TARGET_S),
                 )
         finally:
-            stack.down(volumes=True)
+            stack.remove_everything()
     print(f"{len(missed)} target(s) missed" if missed else "all targets met")
     return 1 if missed else 0
 

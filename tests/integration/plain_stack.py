@@ -108,6 +108,25 @@ class PlainStack:
     def down(self, *, volumes: bool) -> None:
         self.compose("down", "--timeout", "5", *(["--volumes"] if volumes else []), check=False)
 
+    def remove_everything(self) -> None:
+        """Cleanup: every container of the project in any profile, its networks and volumes.
+
+        `compose down` only sees the active profiles' services; a container of another
+        profile keeps the network busy, and leaked networks exhaust Docker's address
+        pools after a few dozen runs. So: containers by label first, then down, then
+        whatever network or volume still carries the project's label."""
+        label = f"label=com.docker.compose.project={self.name}"
+        ids = [c["Id"] for c in self.containers()]
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        self.down(volumes=True)
+        for kind in ("network", "volume"):
+            names = subprocess.run(
+                ["docker", kind, "ls", "-q", "--filter", label], capture_output=True, text=True
+            ).stdout.split()
+            if names:
+                subprocess.run(["docker", kind, "rm", *names], capture_output=True)
+
     def containers(self) -> list[dict[str, Any]]:
         """`docker inspect` of every container of the project (all states)."""
         ids = subprocess.run(

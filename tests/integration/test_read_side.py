@@ -36,7 +36,7 @@ def prod_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlainStack]
         stack.up()
         yield stack
     finally:
-        stack.down(volumes=True)
+        stack.remove_everything()
 
 
 def test_a_stack_compose_just_brought_up_needs_no_changes(prod_stack: PlainStack) -> None:

@@ -38,7 +38,7 @@ def stack(
         stack.up()
         yield stack
     finally:
-        stack.down(volumes=True)
+        stack.remove_everything()
 
 
 def test_health_names_the_environment(stack: PlainStack) -> None:
@@ -137,4 +137,4 @@ def test_data_survives_down_without_volumes_and_containers_stop_on_sigterm(
         assert set(codes) == EXPECTED["test"]["services"]
         assert {s: code for s, code in codes.items() if code == 137} == {}
     finally:
-        stack.down(volumes=True)
+        stack.remove_everything()

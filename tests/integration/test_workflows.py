@@ -37,9 +37,7 @@ def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PlainStack
     try:
         yield stack
     finally:
-        stack.down(volumes=True)
-        for service in DEV_TOOLS | MOCKS:  # services of inactive profiles
-            subprocess.run(["docker", "rm", "-f", f"{stack.name}-{service}-1"], capture_output=True)
+        stack.remove_everything()
 
 
 def up(stack: PlainStack, app_env: str | None = None, *args: str) -> str:
