@@ -5,71 +5,85 @@ project's `.env` file (or --env-file), the table's default. An empty value count
 unset at its level, as Compose's `${APP_ENV:-prod}` does. The result remembers where
 it came from (state/appenv.py).
 
-`.env` is read with python-dotenv, the way Compose reads it: `export KEY=value` is
-allowed, quotes are stripped (single quotes literal, double quotes with escapes), a
-` #` after an unquoted value starts a comment, a key with no `=` is unset, and when a
-key appears twice the last line wins. The file is never written and `os.environ` is
-never changed.
+The env file is read as Compose reads it (state/envfile.py), with the process
+environment for its `$NAME` references, so that the APP_ENV resolved here is the one
+Compose would resolve from the same file; when Compose could not read the file either,
+the error names `file:line`. A missing or directory `.env` counts as none, as in
+Compose; a missing `--env-file` is an error, as in Compose. The file is never written
+and `os.environ` is never changed. The secret values it holds go to state/secrets.py.
 """
 
 from __future__ import annotations
 
 import difflib
-import io
 from collections.abc import Mapping
 from pathlib import Path
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
-
+from state import secrets
 from state.appenv import VARIABLE, ResolvedAppEnv, Source
+from state.envfile import Binding, EnvFileError, escape_non_ascii, parse
 from state.environments import EnvironmentTable
 from state.errors import ConfigError
 
 _SHOWN_CHARS = 40
 
 
-def read_env_file(path: Path) -> dict[str, str | None]:
-    """All variables of a .env file (python-dotenv; last duplicate wins). Missing file: {}."""
+def read_env_file(
+    path: Path, environ: Mapping[str, str], *, required: bool = False
+) -> dict[str, Binding]:
+    """Every variable of an env file as Compose reads it; {} when there is no such file.
+
+    `required` (an explicit --env-file): a missing file or a directory is an error,
+    as it is for Compose. ConfigError names `file:line` when Compose would fail too.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} cannot be read: {exc}; fix or remove the file") from None
-    return dict(dotenv_values(stream=io.StringIO(text), interpolate=False))
-
-
-def _line_of(path: Path, key: str) -> int | None:
-    """The line of the binding of `key` that wins (the last one), for error messages."""
-    line = None
-    with path.open(encoding="utf-8") as stream:
-        for binding in parse_stream(stream):
-            if binding.key == key:
-                line = binding.original.line
-    return line
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        if not required:
+            return {}
+        what = "is a directory" if isinstance(exc, IsADirectoryError) else "does not exist"
+        raise ConfigError(
+            f"env file {path} {what}: check the --env-file path, or leave it out for .env"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"env file {path} cannot be read ({exc.strerror}): fix its permissions"
+        ) from None
+    try:
+        bindings = parse(data, environ)
+    except EnvFileError as exc:
+        raise ConfigError(
+            f"{path}:{exc.line}: {exc.why}; Compose cannot read this file either: fix that line"
+        ) from None
+    secrets.remember({key: binding.value for key, binding in bindings.items()})
+    return bindings
 
 
 def resolve(
     table: EnvironmentTable,
     process_env: Mapping[str, str],
     env_file: Path,
+    *,
+    required: bool = False,
 ) -> ResolvedAppEnv:
     """Pick APP_ENV by precedence and validate it against the table.
 
-    Raises ConfigError naming the value, its source, the valid names and a close match.
+    The env file is read even when the command line sets APP_ENV: Compose reads it
+    too, so a file Compose cannot read fails here first, with its line. Raises
+    ConfigError naming the value, its source, the valid names and a close match.
     """
+    secrets.remember(process_env)
+    from_file = read_env_file(env_file, process_env, required=required).get(VARIABLE)
     from_process = process_env.get(VARIABLE)
     if from_process:
         resolved = ResolvedAppEnv(name=from_process, source=Source.COMMAND_LINE)
     else:
-        from_file = read_env_file(env_file).get(VARIABLE)
-        if from_file:
+        if from_file and from_file.value:
             resolved = ResolvedAppEnv(
-                name=from_file,
+                name=from_file.value,
                 source=Source.ENV_FILE,
                 path=env_file,
-                line=_line_of(env_file, VARIABLE),
+                line=from_file.line,
             )
         else:
             resolved = ResolvedAppEnv(name=table.default, source=Source.DEFAULT)
@@ -83,8 +97,8 @@ def _invalid_message(resolved: ResolvedAppEnv, table: EnvironmentTable) -> str:
     shown = value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "..."
     names = ", ".join(table.names)
     message = (
-        f"{VARIABLE}={shown!r} ({resolved.describe_source()}) is not an environment: "
-        f"use one of {names}"
+        f"{VARIABLE}='{escape_non_ascii(shown)}' ({resolved.describe_source()}) is not an "
+        f"environment: use one of {names}"
     )
     candidate = value.strip().lower()
     close = difflib.get_close_matches(candidate, table.names, n=1, cutoff=0.6)

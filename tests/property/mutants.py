@@ -178,10 +178,10 @@ def dotenv_beats_command_line() -> None:
     import state.resolve as r
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
-        def resolve(table: Any, process_env: Any, env_file: Any) -> Any:
-            if r.read_env_file(env_file).get("APP_ENV"):
+        def resolve(table: Any, process_env: Any, env_file: Any, **kw: Any) -> Any:
+            if r.read_env_file(env_file, process_env).get("APP_ENV"):
                 process_env = {}
-            return orig(table, process_env, env_file)
+            return orig(table, process_env, env_file, **kw)
 
         return resolve
 

