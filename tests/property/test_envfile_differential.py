@@ -105,18 +105,20 @@ REFERENCES = st.sampled_from(
         "$APP_ENV",
     ]
 )
-PIECES = st.sampled_from([" # c", "#", " ", "\\n", "\\0144", "\\", "'", '"', "x", "\\t", "\r"])
+PIECES = st.sampled_from(
+    [" # c", "\t# c", "#", " ", "\\n", "\\0144", "\\0", "\\01", "\\0400", "\\0351", "\\"]
+) | st.sampled_from(["'", '"', "x", "\\t", "\r", "\x85", "\xa0", "\u2003", "\x1c", "\\'"])
 CORE = st.lists(st.one_of(NAMES, REFERENCES, PIECES), max_size=3).map("".join)
-VALUES = CORE.flatmap(
+VALUES = st.one_of(NAMES, NAMES, REFERENCES, CORE).flatmap(
     lambda v: st.sampled_from(
-        [v, f"'{v}'", f'"{v}"', f"'{v}'x", f'"{v}" # c', f'"{v}', f"'{v}\nmore'", f'"{v}\n"']
+        [v, v, f"'{v}'", f'"{v}"', f"'{v}'x", f'"{v}" # c', f'"{v}', f"'{v}\nmore'", f'"{v}\n"']
     )
 )
 KEYS = st.sampled_from(
     ["APP_ENV", "APP_ENV", "APP_ENV", "MODE", "X", "app_env", "APP_ENV_2", "A.B", "DB_PASSWORD"]
 )
-SEPARATORS = st.sampled_from(["=", "=", " = ", ": ", ":", " =", "=\t"])
-PREFIXES = st.sampled_from(["", "", "export ", "  ", "\t", "export\t", "export  "])
+SEPARATORS = st.sampled_from(["=", "=", " = ", ": ", ":", " =", "=\t", "\xa0=", "=\x0b"])
+PREFIXES = st.sampled_from(["", "", "export ", "  ", "\t", "export\t", "export  ", "\x85"])
 ASSIGNMENTS = st.builds(lambda *parts: "".join(parts), PREFIXES, KEYS, SEPARATORS, VALUES)
 JUNK = st.sampled_from(
     [
@@ -134,27 +136,49 @@ JUNK = st.sampled_from(
         "APP_ENV=test # x",
         "APP_ENV= dev",
         "APP ENV=dev",
+        "\u00e9t\u00e9=1",
+        "\u0663=1",
+        "\u01c5=1",
+        "K\u212a\u017f=1",
     ]
 )
 # No uppercase C, O, M or S: a generated key can never be one of Compose's own COMPOSE_*.
-RANDOM = st.text(alphabet="AP_ENVdevtsmo =:'\"$#{}-+?\\x\t\u0435\u00a0", max_size=14)
-TEXT_LINES = st.one_of(ASSIGNMENTS, ASSIGNMENTS, JUNK, RANDOM).map(str.encode)
+RANDOM = st.text(
+    alphabet="AP_ENVdevtsmo =:'\"$#{}-+?\\x\t\u0435\u00a0\x85\x1c\u2003\u017f\u212a\u0663",
+    max_size=14,
+)
+TEXT_LINES = st.one_of(ASSIGNMENTS, ASSIGNMENTS, ASSIGNMENTS, ASSIGNMENTS, JUNK, RANDOM)
 LINES = st.one_of(
-    TEXT_LINES,
-    TEXT_LINES,
+    TEXT_LINES.map(str.encode),
+    TEXT_LINES.map(str.encode),
+    TEXT_LINES.map(str.encode),
     st.binary(max_size=4),
-    st.tuples(TEXT_LINES, st.binary(min_size=1, max_size=2)).map(b"".join),
+    st.tuples(TEXT_LINES.map(str.encode), st.binary(min_size=1, max_size=2)).map(b"".join),
 )
 ENDINGS = st.sampled_from([b"\n", b"\n", b"\r\n", b"\r"])
-ENV_FILES = st.builds(
-    lambda bom, lines, cut: (
-        (b"\xef\xbb\xbf" if bom else b"")
-        + b"".join(line + end for line, end in lines)[: -1 if cut else None]
-    ),
+
+
+def _file(bom: bool, lines: list[tuple[bytes, bytes]], cut: bool) -> bytes:
+    data = b"".join(line + end for line, end in lines)
+    return (b"\xef\xbb\xbf" if bom else b"") + (data[:-1] if cut and data else data)
+
+
+# Wild files mix anything (most fail in Compose); tame ones mostly set APP_ENV somehow.
+WILD = st.builds(
+    _file, st.booleans(), st.lists(st.tuples(LINES, ENDINGS), max_size=6), st.booleans()
+)
+TAME_LINES = st.one_of(
+    st.builds(lambda *parts: "".join(parts), PREFIXES, st.just("APP_ENV"), SEPARATORS, VALUES),
+    st.builds(lambda *parts: "".join(parts), PREFIXES, KEYS, SEPARATORS, NAMES | REFERENCES),
+    st.sampled_from(["# comment", "", "APP_ENV", "MODE", "# APP_ENV=test"]),
+).map(str.encode)
+TAME = st.builds(
+    _file,
     st.booleans(),
-    st.lists(st.tuples(LINES, ENDINGS), max_size=6),
+    st.lists(st.tuples(TAME_LINES, ENDINGS), min_size=1, max_size=5),
     st.booleans(),
 )
+ENV_FILES = WILD | TAME
 SMALL_VALUES = st.sampled_from(["dev", "test", "", "x"])
 ENVIRONS = st.fixed_dictionaries({}, optional={"MODE": SMALL_VALUES, "X": SMALL_VALUES})
 
