@@ -51,12 +51,19 @@ class ComposeProject(BaseModel):
         return self.environment.profiles
 
     def process_variables(self) -> dict[str, str]:
-        """What Compose's process environment must hold: the resolved variables, and
-        COMPOSE_PROFILES pinned to ours so a stray one in the shell or .env adds none."""
-        return {**self.variables, "COMPOSE_PROFILES": ",".join(self.profiles)}
+        """What Compose's process environment must hold: the resolved variables,
+        COMPOSE_PROFILES pinned to ours so a stray one in the shell or .env adds none, and
+        COMPOSE_DISABLE_ENV_FILE so that without env_files() Compose reads none either
+        (it would read compose/.env, its project directory's)."""
+        return {
+            **self.variables,
+            "COMPOSE_PROFILES": ",".join(self.profiles),
+            "COMPOSE_DISABLE_ENV_FILE": "1",
+        }
 
     def env_files(self) -> tuple[Path, ...]:
-        """The user's .env, for the other variables it sets (ports, passwords)."""
+        """The env file the resolve stage read (for ports, passwords): Compose reads exactly
+        it, and none when it is missing or a directory."""
         return (self.env_file,) if self.env_file.is_file() else ()
 
     def compose_args(self) -> list[str]:
@@ -90,7 +97,7 @@ def load_project(
     directory = directory.resolve()
     table = load_table(directory / COMPOSE_DIR)
     dotenv = (env_file or directory / ".env").resolve()
-    app_env = resolve(table, env, dotenv)
+    app_env = resolve(table, env, dotenv, required=env_file is not None)
     variables = {VARIABLE: app_env.name}
     for key, value in table[app_env.name].variables.items():
         variables[key] = env.get(key) or value
