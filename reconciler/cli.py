@@ -19,6 +19,7 @@ import click
 from reconciler import commands, render
 from reconciler.commands import ApplySettings
 from reconciler.plan import Strategy
+from reconciler.redact import redacted_output
 from reconciler.session import ProjectOptions, open_project, snapshot
 from state.errors import ReconcilerError
 
@@ -265,6 +266,11 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `reconcile` and `python -m reconciler`; returns the exit code."""
+    with redacted_output():  # no secret value reaches stdout, stderr or the -v log
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         result = cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from state import secrets
 from state.appenv import VARIABLE, ResolvedAppEnv
 from state.engine import ComposeSource
 from state.errors import ConfigError
@@ -114,6 +115,7 @@ def _service(
     deploy = raw.get("deploy") or {}
     replicas = raw.get("scale", deploy.get("replicas", 1))
     environment = raw.get("environment") or {}
+    secrets.remember(environment)
     return DesiredService(
         name=name,
         image=image,

@@ -20,6 +20,7 @@ from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run
 
+from state import secrets
 from state.engine import PROJECT_LABEL, ContainerRecord, ContainerStatus
 from state.errors import ConfigError, EngineError, PermanentError, TransientError
 from state.project import ComposeProject
@@ -177,9 +178,14 @@ class DockerEngine:
                 self._compose("config", "--format", "json", what="docker compose config")
             )
         except PermanentError as exc:
-            raise ConfigError(
-                f"{exc}; fix the compose files in {self.project.compose_dir}"
-            ) from None
+            # Compose names the env file when that is what it could not read.
+            named = [str(path) for path in self.project.env_files() if str(path) in str(exc)]
+            fix = (
+                f"fix {named[0]}"
+                if named
+                else f"fix the compose files in {self.project.compose_dir}"
+            )
+            raise ConfigError(f"{exc}; {fix}") from None
         return model
 
     def config_hashes(self) -> dict[str, str]:
@@ -312,8 +318,9 @@ class DockerEngine:
         self._compose("down", "--remove-orphans", *flags, what="docker compose down")
 
     def stream_logs(self, services: Sequence[str], *, follow: bool, tail: str | None) -> int:
-        """`compose logs` straight to this terminal; returns Compose's exit code."""
+        """`compose logs` to this terminal, secrets masked; returns Compose's exit code."""
         import subprocess
+        import sys
 
         command = [str(a) for a in self.client.client_config.docker_compose_cmd]
         command += [
@@ -322,9 +329,20 @@ class DockerEngine:
             *(["--tail", tail] if tail else []),
             *services,
         ]
+        # The containers' environments first: what their logs may print is secret too.
+        ids = self._compose("ps", "--all", "--quiet", what="docker compose ps").split()
+        if ids:
+            inspected = self._docker("container", "inspect", *ids, what="docker container inspect")
+            for record in parse_inspect(inspected):
+                secrets.remember(record.env)
         log.debug("Running command: %s", " ".join(command))
         self.calls += 1
-        return subprocess.call(command)
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, errors="replace") as logs:
+            assert logs.stdout is not None
+            for line in logs.stdout:  # through sys.stdout, which masks secret values
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        return logs.returncode
 
 
 def _with_tag(reference: str) -> str:

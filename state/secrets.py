@@ -4,8 +4,9 @@ A variable whose name contains PASSWORD, SECRET, TOKEN, KEY or CREDENTIAL (any c
 is secret. Its value is remembered when the resolve stage reads the env file and the
 process environment, and when the desire stage reads the compose model's service
 environments; the CLI passes everything it writes (stdout, stderr, the -v log)
-through `redact`. Values shorter than 4 characters are not masked: hiding every "on"
-would garble the output and protect nothing.
+through `redact` (reconciler/redact.py). Values shorter than 6 characters are not
+masked: hiding every "spot" (the stack's public default password, and its project
+name) would garble the output and protect nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 MASK = "****"
-MIN_LENGTH = 4
+MIN_LENGTH = 6
 _SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
 
 _known: set[str] = set()
