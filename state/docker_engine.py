@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,57 +22,98 @@ from python_on_whales.exceptions import DockerException
 from python_on_whales.utils import run
 
 from state.engine import PROJECT_LABEL, ContainerRecord, ContainerStatus
-from state.errors import ConfigError, EngineError, PermanentError, TransientError
+from state.errors import (
+    ConfigError,
+    ContainerGone,
+    EngineError,
+    PermanentError,
+    TransientError,
+)
 from state.project import ComposeProject
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT_MARKERS = (
-    "cannot connect to the docker daemon",
-    "is the docker daemon running",
-    "connection refused",
-    "i/o timeout",
-    "is already in use by container",  # a name still held by a concurrent removal
-    "removal of container",
-    "is already in progress",
-    "no such container",
-    "context deadline exceeded",
-)
+
+@dataclass(frozen=True)
+class _Rule:
+    """Docker messages (lowercase fragments), whether a retry can succeed, and the fix."""
+
+    markers: tuple[str, ...]
+    error: type[EngineError]
+    fix: str = ""
 
 
-def classify(stderr: str) -> type[EngineError]:
-    """Transient errors are worth retrying; everything else fails at once."""
-    text = stderr.lower()
-    if any(marker in text for marker in _TRANSIENT_MARKERS):
-        return TransientError
-    return PermanentError
-
-
-_FIXES = (
-    (("cannot connect to the docker daemon",), "Start it with `just engine`."),
-    (
+# First match wins. Built from captured engine messages (tests/fixtures/engine-errors):
+# retry only what a second attempt can get past; a name held by another container, a
+# missing image or a busy port stay so until someone acts.
+_RULES = (
+    _Rule(
+        (
+            "cannot connect to the docker daemon",
+            "is the docker daemon running",
+            "error during connect",
+            "connection refused",
+            "connection reset by peer",
+            "i/o timeout",
+            "context deadline exceeded",
+        ),
+        TransientError,
+        "Start it with `just engine`.",
+    ),
+    # A concurrent removal finishes by itself; the retry then finds the container gone.
+    _Rule(("is already in progress",), TransientError),
+    _Rule(
+        ("is already in use by container",),
+        PermanentError,
+        "Another container holds that name: remove or rename it (`docker ps -a` shows it).",
+    ),
+    _Rule(
+        ("no such container",),
+        ContainerGone,
+        "It was removed while reconciling: run again to plan from what exists now.",
+    ),
+    _Rule(
         ("address already in use", "port is already allocated"),
+        PermanentError,
         "Another program holds that port: stop it, or choose another in .env "
         "(API_PORT, ADMINER_PORT, MAILHOG_PORT, DEBUG_PORT_1, DEBUG_PORT_2).",
     ),
-    (
-        ("no such image", "pull access denied", "not found: manifest unknown"),
+    _Rule(
+        (
+            "no such image",
+            "unable to find image",
+            "pull access denied",
+            "not found: manifest unknown",
+        ),
+        PermanentError,
         "Build the images with `just images`.",
     ),
 )
 
 
+def _rule(stderr: str) -> _Rule | None:
+    text = stderr.lower()
+    return next((rule for rule in _RULES if any(m in text for m in rule.markers)), None)
+
+
+def classify(stderr: str) -> type[EngineError]:
+    """The error type for Docker's stderr: TransientError only if a retry can succeed."""
+    rule = _rule(stderr)
+    return rule.error if rule else PermanentError
+
+
 def fix_for(stderr: str) -> str:
     """The fix for a failure we recognise, as a sentence to append ("" otherwise)."""
-    text = stderr.lower()
-    return next((f" {fix}" for markers, fix in _FIXES if any(m in text for m in markers)), "")
+    rule = _rule(stderr)
+    return f" {rule.fix}" if rule and rule.fix else ""
 
 
 def first_line(stderr: str) -> str:
     """The informative line of Docker's stderr (skipping blank and progress lines)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    daemon = [line for line in lines if "error response from daemon" in line.lower()]
     errors = [line for line in lines if "error" in line.lower()]
-    return (errors or lines or ["(no message)"])[-1]
+    return (daemon or errors or lines or ["(no message)"])[-1]
 
 
 class _Probe(BaseModel):
@@ -253,15 +295,30 @@ class DockerEngine:
         self._docker("container", "restart", *container_ids, what="docker restart")
 
     def stop(self, container_ids: Sequence[str]) -> None:
-        self._docker("container", "stop", *container_ids, what="docker stop")
+        # A container gone meanwhile is stopped enough; the others were stopped anyway
+        # (`docker stop` goes on past a missing id), so only those still here are retried.
+        try:
+            self._docker("container", "stop", *container_ids, what="docker stop")
+        except ContainerGone:
+            present = self._present(container_ids)
+            if present:
+                self._docker("container", "stop", *present, what="docker stop")
 
     def remove(self, container_ids: Sequence[str]) -> None:
         # One at a time is not needed: `docker stop` and `rm` take many ids. A container
         # already gone (removed concurrently) is what we wanted, so it is not an error.
         present = self._present(container_ids)
-        if present:
-            self._docker("container", "stop", *present, what="docker stop")
-            self._docker("container", "rm", *present, what="docker rm")
+        if not present:
+            return
+        try:
+            self._remove_present(present)
+        except ContainerGone:
+            self._remove_present(self._present(present))
+
+    def _remove_present(self, container_ids: Sequence[str]) -> None:
+        if container_ids:
+            self._docker("container", "stop", *container_ids, what="docker stop")
+            self._docker("container", "rm", *container_ids, what="docker rm")
 
     def log_tail(self, container_id: str, lines: int) -> str:
         command = [
