@@ -29,3 +29,7 @@ class PermanentError(EngineError):
 
 class ContainerGone(PermanentError):
     """The container no longer exists: success for a removal, a re-plan for anything else."""
+
+
+class EngineTimeout(PermanentError):
+    """The engine gave no answer within the call's bound: retrying would only wait again."""

@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from state.docker_engine import classify, first_line, fix_for, parse_inspect
+from state.docker_engine import Timeouts, classify, first_line, fix_for, parse_inspect
 from state.engine import ContainerStatus
-from state.errors import ContainerGone, EngineError, PermanentError, TransientError
+from state.errors import (
+    ConfigError,
+    ContainerGone,
+    EngineError,
+    EngineTimeout,
+    PermanentError,
+    TransientError,
+)
 from state.observed import _observed
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inspect"
@@ -114,3 +121,25 @@ def test_the_line_shown_for_a_captured_error_is_docker_s_reason(name: str) -> No
     assert line.startswith(
         ("Error response from daemon", "Cannot connect", "unable to get", "docker:")
     )
+
+
+def test_engine_calls_are_bounded_reads_short_writes_by_size() -> None:
+    default = Timeouts.from_environment({})
+    assert default.read == 30
+    assert default.read < default.write(1) < default.write(20)
+    assert Timeouts.from_environment({"RECONCILE_ENGINE_TIMEOUT": "2.5"}).read == 2.5
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "nan"])
+def test_a_bad_engine_timeout_is_one_line_naming_the_fix(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Timeouts.from_environment({"RECONCILE_ENGINE_TIMEOUT": value})
+    assert str(caught.value) == (
+        f"RECONCILE_ENGINE_TIMEOUT={value!r} is not a number of seconds: "
+        "set it to a positive number, e.g. 30, or unset it"
+    )
+
+
+def test_a_timeout_is_not_retried() -> None:
+    assert issubclass(EngineTimeout, PermanentError)
+    assert not issubclass(EngineTimeout, TransientError)
