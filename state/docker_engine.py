@@ -117,9 +117,11 @@ def fix_for(stderr: str) -> str:
 def first_line(stderr: str) -> str:
     """The informative line of Docker's stderr (skipping blank and progress lines)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    daemon = [line for line in lines if "error response from daemon" in line.lower()]
-    errors = [line for line in lines if "error" in line.lower()]
-    return (daemon or errors or lines or ["(no message)"])[-1]
+    # docker's closing summary ("Error: failed to start containers: ID") names no reason.
+    reasons = [line for line in lines if not line.lower().startswith("error: failed to")] or lines
+    daemon = [line for line in reasons if "error response from daemon" in line.lower()]
+    errors = [line for line in reasons if "error" in line.lower()]
+    return (daemon or errors or reasons or ["(no message)"])[-1]
 
 
 TIMEOUT_VARIABLE = "RECONCILE_ENGINE_TIMEOUT"

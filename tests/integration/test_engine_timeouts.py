@@ -9,9 +9,7 @@ with one line naming the engine and the fix, exit 1, and leave the lock free.
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 from reconciler.lock import LOCK_DIR_VARIABLE, LockBusy, project_lock
 from state.docker_engine import TIMEOUT_VARIABLE
 from state.endpoint import engine_endpoint
+from tests.integration.fake_daemon import FakeDaemon
 from tests.integration.plain_stack import (
     REPO,
     PlainStack,
@@ -29,56 +28,6 @@ from tests.integration.plain_stack import (
 )
 
 BOUND = 2.0
-
-
-class FakeDaemon:
-    """A unix socket server; with `upstream`, a proxy that stalls requests naming `stall`."""
-
-    def __init__(self, path: Path, upstream: str | None = None, stall: bytes = b"") -> None:
-        self.path, self.upstream, self.stall = path, upstream, stall
-        self.stalled = threading.Event()
-        self.held: list[socket.socket] = []
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(str(path))
-        self.server.listen(64)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.path}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            self.held.append(client)
-            if self.upstream:
-                engine = socket.socket(socket.AF_UNIX)
-                engine.connect(self.upstream)
-                self.held.append(engine)
-                threading.Thread(
-                    target=self._pump, args=(client, engine, True), daemon=True
-                ).start()
-                threading.Thread(
-                    target=self._pump, args=(engine, client, False), daemon=True
-                ).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, requests: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if requests and self.stall and self.stall in data:
-                    self.stalled.set()
-                    return  # keep the connection open, answer nothing
-                sink.sendall(data)
-        except OSError:
-            return
-
-    def close(self) -> None:
-        self.server.close()
-        for sock in self.held:
-            sock.close()
 
 
 @pytest.fixture

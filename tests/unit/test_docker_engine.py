@@ -79,6 +79,9 @@ ENGINE_ERRORS: dict[str, tuple[type[EngineError], str]] = {
     "daemon-down": (TransientError, DAEMON_FIX),
     "connection-refused": (TransientError, DAEMON_FIX),
     "compose-daemon-down": (TransientError, DAEMON_FIX),
+    # The connection dropped mid-request (the daemon went away under the call).
+    "connection-dropped": (TransientError, DAEMON_FIX),
+    "compose-connection-dropped": (TransientError, DAEMON_FIX),
     # Another removal of the same container is under way and will finish.
     "removal-in-progress": (TransientError, ""),
     # Permanent until someone acts: retrying only delays the one clear line.
@@ -119,7 +122,7 @@ def test_the_line_shown_for_a_captured_error_is_docker_s_reason(name: str) -> No
     line = first_line((ERRORS / f"{name}.txt").read_text())
     assert "\n" not in line
     assert line.startswith(
-        ("Error response from daemon", "Cannot connect", "unable to get", "docker:")
+        ("Error response from daemon", "Cannot connect", "unable to get", "docker:", "error during")
     )
 
 
