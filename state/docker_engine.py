@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,136 +25,12 @@ from python_on_whales import DockerClient
 from state.bounded import run_bounded
 from state.endpoint import engine_endpoint
 from state.engine import PROJECT_LABEL, ContainerRecord, ContainerStatus
-from state.errors import (
-    ConfigError,
-    ContainerGone,
-    EngineError,
-    EngineTimeout,
-    PermanentError,
-    TransientError,
-)
+from state.engine_errors import classify, first_line, fix_for
+from state.errors import ConfigError, ContainerGone, EngineTimeout, PermanentError
 from state.project import ComposeProject
+from state.timeouts import TIMEOUT_VARIABLE, UNBOUNDED, Timeouts
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Rule:
-    """Docker messages (lowercase fragments), whether a retry can succeed, and the fix."""
-
-    markers: tuple[str, ...]
-    error: type[EngineError]
-    fix: str = ""
-
-
-# First match wins. Built from captured engine messages (tests/fixtures/engine-errors):
-# retry only what a second attempt can get past; a name held by another container, a
-# missing image or a busy port stay so until someone acts.
-_RULES = (
-    _Rule(
-        (
-            "cannot connect to the docker daemon",
-            "is the docker daemon running",
-            "error during connect",
-            "connection refused",
-            "connection reset by peer",
-            "i/o timeout",
-            "context deadline exceeded",
-        ),
-        TransientError,
-        "Start it with `just engine`.",
-    ),
-    # A concurrent removal finishes by itself; the retry then finds the container gone.
-    _Rule(("is already in progress",), TransientError),
-    _Rule(
-        ("is already in use by container",),
-        PermanentError,
-        "Another container holds that name: remove or rename it (`docker ps -a` shows it).",
-    ),
-    _Rule(
-        ("no such container",),
-        ContainerGone,
-        "It was removed while reconciling: run again to plan from what exists now.",
-    ),
-    _Rule(
-        ("address already in use", "port is already allocated"),
-        PermanentError,
-        "Another program holds that port: stop it, or choose another in .env "
-        "(API_PORT, ADMINER_PORT, MAILHOG_PORT, DEBUG_PORT_1, DEBUG_PORT_2).",
-    ),
-    _Rule(
-        (
-            "no such image",
-            "unable to find image",
-            "pull access denied",
-            "not found: manifest unknown",
-        ),
-        PermanentError,
-        "Build the images with `just images`.",
-    ),
-)
-
-
-def _rule(stderr: str) -> _Rule | None:
-    text = stderr.lower()
-    return next((rule for rule in _RULES if any(m in text for m in rule.markers)), None)
-
-
-def classify(stderr: str) -> type[EngineError]:
-    """The error type for Docker's stderr: TransientError only if a retry can succeed."""
-    rule = _rule(stderr)
-    return rule.error if rule else PermanentError
-
-
-def fix_for(stderr: str) -> str:
-    """The fix for a failure we recognise, as a sentence to append ("" otherwise)."""
-    rule = _rule(stderr)
-    return f" {rule.fix}" if rule and rule.fix else ""
-
-
-def first_line(stderr: str) -> str:
-    """The informative line of Docker's stderr (skipping blank and progress lines)."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    # docker's closing summary ("Error: failed to start containers: ID") names no reason.
-    reasons = [line for line in lines if not line.lower().startswith("error: failed to")] or lines
-    daemon = [line for line in reasons if "error response from daemon" in line.lower()]
-    errors = [line for line in reasons if "error" in line.lower()]
-    return (daemon or errors or reasons or ["(no message)"])[-1]
-
-
-TIMEOUT_VARIABLE = "RECONCILE_ENGINE_TIMEOUT"
-UNBOUNDED = math.inf  # only `logs --follow`, which the user ends
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """How long an engine call may take: a read `read` seconds, a write more per item."""
-
-    read: float = 30.0
-
-    def write(self, items: int) -> float:
-        """A write touching `items` services or containers (each may take a stop grace)."""
-        return 4 * self.read + 15.0 * max(items, 1)
-
-    @property
-    def whole_project(self) -> float:
-        return 10 * self.read
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> Timeouts:
-        value = environ.get(TIMEOUT_VARIABLE, "").strip()
-        if not value:
-            return cls()
-        try:
-            seconds = float(value)
-        except ValueError:
-            seconds = 0.0
-        if not seconds > 0:
-            raise ConfigError(
-                f"{TIMEOUT_VARIABLE}={value!r} is not a number of seconds: "
-                "set it to a positive number, e.g. 30, or unset it"
-            )
-        return cls(read=seconds)
 
 
 class _Probe(BaseModel):

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from state.docker_engine import Timeouts, classify, first_line, fix_for, parse_inspect
+from state.docker_engine import parse_inspect
 from state.engine import ContainerStatus
+from state.engine_errors import classify, first_line, fix_for
 from state.errors import (
     ConfigError,
     ContainerGone,
@@ -22,6 +23,7 @@ from state.errors import (
     TransientError,
 )
 from state.observed import _observed
+from state.timeouts import Timeouts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inspect"
 ERRORS = Path(__file__).resolve().parents[1] / "fixtures" / "engine-errors"
