@@ -77,7 +77,8 @@ def test_a_daemon_that_never_answers_fails_within_the_bound(
         daemon.close()
     assert run.returncode == 1, stderr
     assert_one_line_naming_the_engine(stderr, daemon)
-    assert elapsed < BOUND + 8, f"took {elapsed:.1f} s with a bound of {BOUND} s"
+    # The bound plus start-up (imports, `compose config`), generous for a loaded machine.
+    assert elapsed < BOUND + 20, f"took {elapsed:.1f} s with a bound of {BOUND} s"
 
 
 def test_a_daemon_that_hangs_mid_apply_fails_and_frees_the_lock(
