@@ -75,6 +75,18 @@ test-integration *ARGS: images
 bench: images
     APP_ENV=test python -m tests.bench
 
+# Start a local 3-node Docker Swarm (own namespaces, engines, registry); push the images
+swarm-up: images
+    @bash compose/swarm/up.sh
+
+# Push the stack's images to the local swarm's registry (nodes pull 127.0.0.1:5077/...)
+swarm-images: images
+    @bash compose/swarm/push.sh
+
+# Remove the local swarm and everything it made (namespaces, engines, mounts, cgroups)
+swarm-down:
+    @bash compose/swarm/down.sh
+
 # ruff and mypy over the project
 lint:
     ruff check .

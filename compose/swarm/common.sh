@@ -1,0 +1,44 @@
+# Shared names and addresses of the local multi-node swarm (sourced by up.sh, down.sh,
+# push.sh). Everything this swarm creates is named or placed below these, so teardown
+# can find all of it again.
+#
+#   switch namespace  spot-swarm-switch: the bridge br0 every node is plugged into
+#   node namespaces   spot-swarm-manager 10.77.0.11, -worker1 .12, -worker2 .13
+#   engines           dockerd + containerd per node, API on $SWARM_RUN/<node>.sock
+#   registry          Debian's docker-registry on a unix socket, reachable as
+#                     127.0.0.1:$SWARM_REGISTRY_PORT on the host and in every node
+#                     (one socat per namespace), so an image has the same name
+#                     everywhere: 127.0.0.1:5077/spot-app:local
+# shellcheck shell=bash
+
+SWARM_RUN=${SWARM_RUN:-/run/spot-swarm}          # sockets, pid files, exec roots, logs
+SWARM_LIB=${SWARM_LIB:-/var/lib/spot-swarm}      # data roots, registry storage
+SWARM_PREFIX=spot-swarm                          # namespaces and cgroup parents
+SWARM_SWITCH=$SWARM_PREFIX-switch
+SWARM_SUBNET_PREFIX=10.77.0                      # the node network: 10.77.0.0/24
+SWARM_NODES=(manager worker1 worker2)
+declare -A SWARM_ADDR=([manager]=11 [worker1]=12 [worker2]=13)
+# Overlay networks of the swarm are carved from here (the default 10.0.0.0/8 would
+# overlap the node network); local bridge networks inside the nodes likewise.
+SWARM_OVERLAY_POOL=${SWARM_OVERLAY_POOL:-10.78.0.0/16}
+SWARM_LOCAL_POOL=${SWARM_LOCAL_POOL:-10.79.0.0/16}
+SWARM_REGISTRY_PORT=${SWARM_REGISTRY_PORT:-5077}
+SWARM_REGISTRY=127.0.0.1:$SWARM_REGISTRY_PORT
+SWARM_IMAGES=(spot-busybox:local spot-runtime:local spot-app:local)
+SWARM_WAIT_SECONDS=${SWARM_WAIT_SECONDS:-30}
+
+say() { printf 'swarm: %s\n' "$*" >&2; }
+fail() { say "$*"; exit 1; }
+
+node_ns() { echo "$SWARM_PREFIX-$1"; }
+node_ip() { echo "$SWARM_SUBNET_PREFIX.${SWARM_ADDR[$1]}"; }
+node_sock() { echo "$SWARM_RUN/$1.sock"; }
+node_docker() { local node=$1; shift; timeout "${SWARM_CALL_TIMEOUT:-60}" docker -H "unix://$(node_sock "$node")" "$@"; }
+node_answers() { [ -S "$(node_sock "$1")" ] && timeout 5 docker -H "unix://$(node_sock "$1")" version >/dev/null 2>&1; }
+
+# pid_alive FILE: the pid in FILE is a live process (not a zombie)
+pid_alive() {
+    local pid
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    [ -n "$pid" ] && [ -d "/proc/$pid" ] && ! grep -qs '^State:.*Z' "/proc/$pid/status"
+}

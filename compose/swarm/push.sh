@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Push the stack's local images from the machine's Docker engine into the swarm's
+# registry, where every node pulls them as 127.0.0.1:PORT/NAME:TAG.
+#
+#   push.sh          push; fail when the registry is not up (run `just swarm-up`)
+#   push.sh --if-up  push when the registry is up, else do nothing (for `just images`)
+#
+# Each image is tagged for the registry, pushed, and untagged again, so the machine's
+# engine keeps no extra names. Layers the registry already has are not sent again:
+# an unchanged image costs one manifest check.
+set -euo pipefail
+cd "$(dirname "$0")"
+# shellcheck source=common.sh
+source ./common.sh
+
+registry_up() { timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SWARM_REGISTRY_PORT" 2>/dev/null; }
+
+if ! registry_up; then
+    [ "${1:-}" = --if-up ] && exit 0
+    fail "the swarm's registry ($SWARM_REGISTRY) is not up: run 'just swarm-up'"
+fi
+
+for image in "${SWARM_IMAGES[@]}"; do
+    if ! docker image inspect "$image" >/dev/null 2>&1; then
+        say "skipping $image: not built on this engine (run 'just images')"
+        continue
+    fi
+    target=$SWARM_REGISTRY/$image
+    t0=$SECONDS
+    docker tag "$image" "$target"
+    if ! out=$(timeout 600 docker push -q "$target" 2>&1); then
+        docker rmi "$target" >/dev/null 2>&1 || true
+        fail "pushing $target failed: $out"
+    fi
+    docker rmi "$target" >/dev/null
+    say "pushed $target in $((SECONDS - t0))s"
+done
