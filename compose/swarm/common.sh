@@ -36,9 +36,17 @@ node_sock() { echo "$SWARM_RUN/$1.sock"; }
 node_docker() { local node=$1; shift; timeout "${SWARM_CALL_TIMEOUT:-60}" docker -H "unix://$(node_sock "$node")" "$@"; }
 node_answers() { [ -S "$(node_sock "$1")" ] && timeout 5 docker -H "unix://$(node_sock "$1")" version >/dev/null 2>&1; }
 
-# pid_alive FILE: the pid in FILE is a live process (not a zombie)
+# running PID: a live process, not a zombie. (Our daemons' parent is the machine's
+# init once up.sh has exited, and it reaps only every few seconds.)
+running() {
+    local state
+    state=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# pid_alive FILE: the pid in FILE is running
 pid_alive() {
     local pid
     pid=$(cat "$1" 2>/dev/null) || return 1
-    [ -n "$pid" ] && [ -d "/proc/$pid" ] && ! grep -qs '^State:.*Z' "/proc/$pid/status"
+    [ -n "$pid" ] && running "$pid"
 }

@@ -22,8 +22,8 @@ stop_pid() {
     pid=$(cat "$pidfile")
     kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + grace))
-    while [ -d "/proc/$pid" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-    if [ -d "/proc/$pid" ]; then
+    while running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    if running "$pid"; then
         say "pid $pid ($pidfile) ignored SIGTERM for ${grace}s: SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -40,13 +40,29 @@ remove_workloads() {
     [ -z "$services" ] || node_docker manager service rm $services >/dev/null || true
 }
 
-leave_swarm() {
+# Every container on our engines is ours: remove them with SIGKILL rather than wait
+# out their stop grace periods (leaving the swarm and stopping an engine both would).
+remove_containers_of() {
+    local ids
+    node_answers "$1" || return 0
+    ids=$(node_docker "$1" ps -aq)
+    [ -z "$ids" ] || node_docker "$1" rm -f $ids >/dev/null 2>&1 || true
+}
+remove_containers() {
     local node
-    for node in worker1 worker2 manager; do
-        node_answers "$node" || continue
-        [ "$(node_docker "$node" info --format '{{.Swarm.LocalNodeState}}')" = inactive ] \
-            || node_docker "$node" swarm leave --force >/dev/null 2>&1 || true
-    done
+    for node in "${SWARM_NODES[@]}"; do remove_containers_of "$node" & done
+    wait
+}
+
+leave_swarm_on() {
+    node_answers "$1" || return 0
+    [ "$(node_docker "$1" info --format '{{.Swarm.LocalNodeState}}')" = inactive ] \
+        || node_docker "$1" swarm leave --force >/dev/null 2>&1 || true
+}
+leave_swarm() {
+    leave_swarm_on worker1 & leave_swarm_on worker2 &
+    wait
+    leave_swarm_on manager
 }
 
 # An engine stops its containers when it gets SIGTERM (no live-restore here); its
@@ -107,15 +123,61 @@ remove_cgroups() {
     done
 }
 
-remove_workloads
-leave_swarm
-stop_engines
-stop_registry
-sweep_namespaces
-unmount_all
-delete_namespaces
-remove_cgroups
+# The shims of our containerds keep a socket in the machine-wide /run/containerd/s,
+# named sha256(<containerd address>/<namespace>/<id>). A shim that exits cleanly
+# removes it; remember them all so that none can outlive a shim we had to kill.
+# cmdlines PATTERN: "pid: command line" of every process whose command line matches
+# PATTERN (a grep -E pattern; write it so that it does not match itself, e.g. [/]run).
+cmdlines() {
+    local file
+    for file in $(grep -lsaE -- "$1" /proc/[0-9]*/cmdline || true); do
+        file=${file%/cmdline}
+        printf '%s: %s\n' "${file#/proc/}" "$(tr '\0' ' ' 2>/dev/null <"$file/cmdline")"
+    done
+}
+
+shim_sockets() {
+    local cmdline address namespace id
+    cmdlines "containerd-shim.*-address.[/]${SWARM_RUN#/}/" | while read -r _ cmdline; do
+        read -r address namespace id < <(awk '{for (i = 1; i < NF; i++) {
+            if ($i == "-address") a = $(i + 1); if ($i == "-namespace") n = $(i + 1); if ($i == "-id") d = $(i + 1)
+        } print a, n, d}' <<<"$cmdline")
+        echo "/run/containerd/s/$(printf '%s' "$address/$namespace/$id" | sha256sum | cut -d' ' -f1)"
+    done
+}
+
+# What would count as a leftover: anything of ours still there prints a line.
+leftovers() {
+    cmdlines "[/]${SWARM_RUN#/}|[/]${SWARM_LIB#/}" | sed 's/^/process /'
+    ip netns list | awk -v p="$SWARM_PREFIX-" 'index($1, p) == 1 {print "network namespace " $1}'
+    our_mounts | sed 's/^/mount /'
+    ls -d /sys/fs/cgroup/*/"$SWARM_PREFIX"-* 2>/dev/null | sed 's/^/cgroup /' || true
+    for f in $shims "$SWARM_RUN" "$SWARM_LIB"; do [ ! -e "$f" ] || echo "file $f"; done
+}
+
+# step FUNCTION: run it, and say how long it took when that was noticeable
+step() {
+    local t0=${EPOCHREALTIME/./}
+    "$@"
+    local ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+    [ "$ms" -lt 1000 ] && [ -z "${SWARM_VERBOSE:-}" ] || say "$1: ${ms} ms"
+}
+
+shims=$(shim_sockets)
+step remove_workloads
+step remove_containers
+step leave_swarm
+step stop_engines
+step stop_registry
+step sweep_namespaces
+step unmount_all
+step delete_namespaces
+step remove_cgroups
 # Nothing is mounted below them any more (unmount_all checked), so this cannot
 # reach into anything else.
 rm -rf "$SWARM_RUN" "$SWARM_LIB"
-say "removed in $((SECONDS - started))s"
+for f in $shims; do [ ! -S "$f" ] || { say "removing the socket of a killed shim: $f"; rm -f "$f"; }; done
+left=$(leftovers)
+[ -z "$left" ] || fail "left behind:
+$left"
+say "removed in $((SECONDS - started))s, nothing left behind"
