@@ -18,6 +18,7 @@ engine:
 # Build the stack's local images when their recipes changed (first build ~1 min)
 images: engine
     @bash compose/images/build.sh
+    @bash compose/swarm/push.sh --if-up
 
 # Bring the stack to APP_ENV (default prod): show the plan, apply it, verify
 up *ARGS: images

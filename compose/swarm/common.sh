@@ -27,6 +27,10 @@ SWARM_REGISTRY=127.0.0.1:$SWARM_REGISTRY_PORT
 SWARM_IMAGES=(spot-busybox:local spot-runtime:local spot-app:local)
 SWARM_WAIT_SECONDS=${SWARM_WAIT_SECONDS:-30}
 
+# The nodes are always named explicitly (-H), and "the machine's engine" is the
+# default socket: a DOCKER_HOST exported for the swarm must not redirect either.
+unset DOCKER_HOST DOCKER_CONTEXT
+
 say() { printf 'swarm: %s\n' "$*" >&2; }
 fail() { say "$*"; exit 1; }
 

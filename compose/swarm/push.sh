@@ -3,7 +3,8 @@
 # registry, where every node pulls them as 127.0.0.1:PORT/NAME:TAG.
 #
 #   push.sh          push; fail when the registry is not up (run `just swarm-up`)
-#   push.sh --if-up  push when the registry is up, else do nothing (for `just images`)
+#   push.sh --if-up  push when the registry is up, else do nothing; a failed push is
+#                    only a warning (`just images` runs this: no swarm must break it)
 #
 # Each image is tagged for the registry, pushed, and untagged again, so the machine's
 # engine keeps no extra names. Layers the registry already has are not sent again:
@@ -15,10 +16,13 @@ source ./common.sh
 
 registry_up() { timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SWARM_REGISTRY_PORT" 2>/dev/null; }
 
+if_up=false
+[ "${1:-}" = --if-up ] && if_up=true
 if ! registry_up; then
-    [ "${1:-}" = --if-up ] && exit 0
+    $if_up && exit 0
     fail "the swarm's registry ($SWARM_REGISTRY) is not up: run 'just swarm-up'"
 fi
+$if_up && fail() { say "warning: $*"; exit 0; }
 
 for image in "${SWARM_IMAGES[@]}"; do
     if ! docker image inspect "$image" >/dev/null 2>&1; then

@@ -185,14 +185,27 @@ join_swarm() {
     done
 }
 
-install_tools
+# timed NAME COMMAND...: run it and remember how long it took, for the last line
+timings=()
+timed() {
+    local t0=${EPOCHREALTIME/./}
+    "${@:2}"
+    timings+=("$1 $(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms")
+}
+start_engines() {
+    for node in "${SWARM_NODES[@]}"; do start_engine "$node"; done
+    for node in "${SWARM_NODES[@]}"; do wait_for "the engine of $node" node_answers "$node"; done
+}
+
+timed tools install_tools
 mkdir -p "$SWARM_RUN" "$SWARM_LIB"
-make_network
-start_registry
-for node in "${SWARM_NODES[@]}"; do start_engine "$node"; done
-for node in "${SWARM_NODES[@]}"; do wait_for "the engine of $node" node_answers "$node"; done
-join_swarm
-bash ./push.sh
-say "ready in $((SECONDS - started))s: 3 nodes, registry $SWARM_REGISTRY"
+timed network make_network
+timed registry start_registry
+timed engines start_engines
+timed swarm join_swarm
+timed push bash ./push.sh
+say "ready in $((SECONDS - started))s ($(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')): 3 nodes, registry $SWARM_REGISTRY"
 node_docker manager node ls >&2
-printf 'export DOCKER_HOST=unix://%s\n' "$(node_sock manager)"
+# Per command, not exported: an exported DOCKER_HOST would also redirect the recipes
+# (`just images` would build on the manager).
+printf 'reach the manager with: DOCKER_HOST=unix://%s docker node ls\n' "$(node_sock manager)"
