@@ -12,7 +12,8 @@
 # shellcheck shell=bash
 
 SWARM_RUN=${SWARM_RUN:-/run/spot-swarm}          # sockets, pid files, exec roots, logs
-SWARM_LIB=${SWARM_LIB:-/var/lib/spot-swarm}      # data roots, registry storage
+SWARM_LIB=${SWARM_LIB:-/var/lib/spot-swarm}      # data roots, registry storage: a tmpfs
+SWARM_LIB_SIZE=${SWARM_LIB_SIZE:-8g}             # its limit (it takes only what is used)
 SWARM_PREFIX=spot-swarm                          # namespaces and cgroup parents
 SWARM_SWITCH=$SWARM_PREFIX-switch
 SWARM_SUBNET_PREFIX=10.77.0                      # the node network: 10.77.0.0/24

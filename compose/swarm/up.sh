@@ -197,8 +197,16 @@ start_engines() {
     for node in "${SWARM_NODES[@]}"; do wait_for "the engine of $node" node_answers "$node"; done
 }
 
+# The engines' data roots and the registry's storage live on a tmpfs: pulls and
+# extraction do not wait on the shared disk, and teardown is one unmount instead of
+# deleting some 100,000 files of images (measured: ~35 s for the full stack's).
+make_data_dir() {
+    mkdir -p "$SWARM_RUN" "$SWARM_LIB"
+    mountpoint -q "$SWARM_LIB" || mount -t tmpfs -o "size=$SWARM_LIB_SIZE,mode=0711" spot-swarm "$SWARM_LIB"
+}
+
 timed tools install_tools
-mkdir -p "$SWARM_RUN" "$SWARM_LIB"
+timed data make_data_dir
 timed network make_network
 timed registry start_registry
 timed engines start_engines
