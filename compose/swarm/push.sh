@@ -24,11 +24,16 @@ if ! registry_up; then
 fi
 $if_up && fail() { say "warning: $*"; exit 0; }
 
+# The image id last pushed, per image: an unchanged image is not pushed again. The
+# record lives with the registry's run state, so a new registry starts without it.
+mkdir -p "$SWARM_RUN/pushed"
 for image in "${SWARM_IMAGES[@]}"; do
-    if ! docker image inspect "$image" >/dev/null 2>&1; then
+    if ! id=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null); then
         say "skipping $image: not built on this engine (run 'just images')"
         continue
     fi
+    record=$SWARM_RUN/pushed/${image//[:\/]/_}
+    [ "$(cat "$record" 2>/dev/null)" != "$id" ] || continue
     target=$SWARM_REGISTRY/$image
     t0=$SECONDS
     docker tag "$image" "$target"
@@ -37,5 +42,6 @@ for image in "${SWARM_IMAGES[@]}"; do
         fail "pushing $target failed: $out"
     fi
     docker rmi "$target" >/dev/null
+    echo "$id" >"$record"
     say "pushed $target in $((SECONDS - t0))s"
 done
