@@ -9,7 +9,7 @@
 #                     127.0.0.1:$SWARM_REGISTRY_PORT on the host and in every node
 #                     (one socat per namespace), so an image has the same name
 #                     everywhere: 127.0.0.1:5077/spot-app:local
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables are used by the scripts that source this
 
 SWARM_RUN=${SWARM_RUN:-/run/spot-swarm}          # sockets, pid files, exec roots, logs
 SWARM_LIB=${SWARM_LIB:-/var/lib/spot-swarm}      # data roots, registry storage: a tmpfs

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2086,SC2116,SC2012  # id and pid lists split into words on purpose
 # Remove the local swarm started by up.sh, leaving nothing behind: services and
 # stacks, swarm membership, the engines and their containerds, the registry and its
 # port forwarders, mounts, network namespaces (their veths and bridge go with them),
@@ -69,8 +70,10 @@ leave_swarm() {
 # containerd then has no shims left to wait for.
 stop_engines() {
     local node
-    for node in "${SWARM_NODES[@]}"; do
-        pid_alive "$SWARM_RUN/$node/dockerd.pid" && kill -TERM "$(cat "$SWARM_RUN/$node/dockerd.pid")" 2>/dev/null || true
+    for node in "${SWARM_NODES[@]}"; do  # all at once first: they stop in parallel
+        if pid_alive "$SWARM_RUN/$node/dockerd.pid"; then
+            kill -TERM "$(cat "$SWARM_RUN/$node/dockerd.pid")" 2>/dev/null || true
+        fi
     done
     for node in "${SWARM_NODES[@]}"; do stop_pid "$SWARM_RUN/$node/dockerd.pid" 20; done
     for node in "${SWARM_NODES[@]}"; do stop_pid "$SWARM_RUN/$node/containerd.pid" 10; done
@@ -160,7 +163,7 @@ step() {
     local t0=${EPOCHREALTIME/./}
     "$@"
     local ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
-    [ "$ms" -lt 1000 ] && [ -z "${SWARM_VERBOSE:-}" ] || say "$1: ${ms} ms"
+    if [ "$ms" -ge 1000 ] || [ -n "${SWARM_VERBOSE:-}" ]; then say "$1: ${ms} ms"; fi
 }
 
 shims=$(shim_sockets)

@@ -18,8 +18,9 @@ started=$SECONDS
 
 install_tools() {
     local missing=()
-    command -v dockerd >/dev/null 2>&1 && command -v containerd >/dev/null 2>&1 \
-        || fail "dockerd/containerd missing: run 'just engine' first (it installs docker.io)"
+    if ! command -v dockerd >/dev/null 2>&1 || ! command -v containerd >/dev/null 2>&1; then
+        fail "dockerd/containerd missing: run 'just engine' first (it installs docker.io)"
+    fi
     command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
     command -v socat >/dev/null 2>&1 || missing+=(socat)
     for tool in ip nsenter unshare; do command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing"; done
@@ -177,6 +178,7 @@ join_swarm() {
     # A worker that left and joined again leaves its old entry behind as Down.
     local stale
     stale=$(node_docker manager node ls --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" {print $1}')
+    # shellcheck disable=SC2086  # one id per word
     [ -z "$stale" ] || node_docker manager node rm --force $stale >/dev/null
     local deadline=$((SECONDS + SWARM_WAIT_SECONDS))
     until [ "$(node_docker manager node ls --format '{{.Status}}' | grep -c '^Ready$')" = 3 ]; do
@@ -212,7 +214,8 @@ timed registry start_registry
 timed engines start_engines
 timed swarm join_swarm
 timed push bash ./push.sh
-say "ready in $((SECONDS - started))s ($(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')): 3 nodes, registry $SWARM_REGISTRY"
+summary=$(IFS=,; echo "${timings[*]}")
+say "ready in $((SECONDS - started))s (${summary//,/, }): 3 nodes, registry $SWARM_REGISTRY"
 node_docker manager node ls >&2
 # Per command, not exported: an exported DOCKER_HOST would also redirect the recipes
 # (`just images` would build on the manager).
