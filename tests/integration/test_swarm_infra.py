@@ -5,7 +5,7 @@ Runs when a swarm answers on the manager's socket, or when RECONCILE_SWARM=1 ask
 one (then a missing swarm is a failure, not a skip). A stack of a 3-replica busybox
 service, pulled by every node from the swarm's registry, must land one task per node;
 with `endpoint_mode: dnsrr` (this kernel has no IPVS, so no virtual IPs) the service's
-name resolves to the three tasks' addresses across the overlay network.
+name resolves to the three tasks' addresses, which answer across the overlay network.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def running_tasks(service: str) -> list[dict[str, Any]]:
     return [task for task in tasks if task["CurrentState"].startswith("Running")]
 
 
-def test_three_replicas_land_one_per_node_and_resolve_by_dns(stack: str, tmp_path: Path) -> None:
+def test_three_replicas_land_one_per_node_and_reach_each_other(stack: str, tmp_path: Path) -> None:
     deployed = manager("stack", "deploy", "-c", str(stack_file(tmp_path / "stack.yaml")), stack)
     assert deployed.returncode == 0, deployed.stderr
 
@@ -136,3 +136,8 @@ def test_three_replicas_land_one_per_node_and_resolve_by_dns(stack: str, tmp_pat
 
     found = until("3 addresses for the service name", lambda: len(addresses()) == 3 and addresses())
     assert len(found) == 3
+
+    # And the overlay carries traffic between the nodes: every task answers.
+    for address in found:
+        ping = manager("exec", container, "ping", "-c", "1", "-W", "2", address)
+        assert ping.returncode == 0, f"no answer from {address}: {ping.stdout}{ping.stderr}"
