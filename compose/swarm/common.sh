@@ -32,6 +32,14 @@ SWARM_WAIT_SECONDS=${SWARM_WAIT_SECONDS:-30}
 # default socket: a DOCKER_HOST exported for the swarm must not redirect either.
 unset DOCKER_HOST DOCKER_CONTEXT
 
+# One of up.sh / down.sh / push.sh at a time (a lock on this file: nothing to clean
+# up); a script run by one that holds it (up.sh runs push.sh) inherits it.
+if [ -z "${SWARM_LOCKED:-}" ]; then
+    exec 9<"${BASH_SOURCE[0]}"
+    flock -w 600 9 || { printf 'swarm: another swarm-up/-down still runs after 600 s\n' >&2; exit 1; }
+    export SWARM_LOCKED=1
+fi
+
 say() { printf 'swarm: %s\n' "$*" >&2; }
 fail() { say "$*"; exit 1; }
 

@@ -41,7 +41,8 @@ start_daemon() {
     local name=$1 pidfile=$2 log=$3; shift 3
     pid_alive "$pidfile" && return 0
     # shellcheck disable=SC2016
-    setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >"$log" 2>&1 </dev/null &
+    # 9<&-: the daemon must not inherit (and so hold forever) the lock of common.sh.
+    SWARM_LOCKED='' setsid sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >"$log" 2>&1 </dev/null 9<&- &
     say "started $name (pid $!, log $log)"
 }
 
