@@ -99,6 +99,22 @@ sweep_namespaces() {
     sleep 0.2
 }
 
+# A container outlives its engine and shim when those were killed (a crash, or the
+# sweep above): it sits in its own network namespace, but in our cgroup parent. Every
+# process in /<prefix>-<node>/... was started by one of our engines: end it.
+sweep_cgroups() {
+    local pids deadline=$((SECONDS + 10))
+    while true; do
+        pids=$(find /sys/fs/cgroup/*/ -maxdepth 3 -path "*/$SWARM_PREFIX-*" -name cgroup.procs \
+            -exec cat {} + 2>/dev/null | sort -u)
+        [ -n "$pids" ] || return 0
+        [ $SECONDS -lt $deadline ] || { say "processes left in our cgroups: $(echo $pids)"; return 0; }
+        say "ending processes of our engines' containers: $(echo $pids)"
+        kill -KILL $pids 2>/dev/null || true
+        sleep 0.2
+    done
+}
+
 our_mounts() { awk -v a="$SWARM_RUN" -v b="$SWARM_LIB" 'index($5, a) == 1 || index($5, b) == 1 {print $5}' /proc/self/mountinfo; }
 
 unmount_all() {
@@ -173,6 +189,7 @@ step leave_swarm
 step stop_engines
 step stop_registry
 step sweep_namespaces
+step sweep_cgroups
 step unmount_all
 step delete_namespaces
 step remove_cgroups
