@@ -57,9 +57,11 @@ running() {
     [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
-# pid_alive FILE: the pid in FILE is running
+# pid_alive FILE: the pid in FILE is running, and is still ours: every daemon we
+# start names $SWARM_RUN on its command line (a pid file that outlived its process,
+# e.g. across a reboot, may name someone else's process by now).
 pid_alive() {
     local pid
     pid=$(cat "$1" 2>/dev/null) || return 1
-    [ -n "$pid" ] && running "$pid"
+    [ -n "$pid" ] && running "$pid" && [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *"$SWARM_RUN"* ]]
 }
