@@ -23,6 +23,7 @@ engine:
 # their recipes changed: prod's first build ~1 min; dev/test add ~1 min more, once
 images *ENVS: engine
     @PYTHON=python bash compose/images/build.sh "$@"
+    @bash compose/swarm/push.sh --if-up
 
 # Bring the stack to APP_ENV (default prod): show the plan, apply it, verify
 up *ARGS: images
@@ -79,6 +80,18 @@ test-integration *ARGS: (images "prod" "dev" "test")
 # Measure the performance targets (stop times, plan and apply durations)
 bench: (images "prod" "dev" "test")
     APP_ENV=test python -m tests.bench
+
+# Start a local 3-node Docker Swarm (own namespaces, engines, registry); push the images
+swarm-up: images
+    @bash compose/swarm/up.sh
+
+# Push the stack's images to the local swarm's registry (nodes pull 127.0.0.1:5077/...)
+swarm-images: images
+    @bash compose/swarm/push.sh
+
+# Remove the local swarm and everything it made (namespaces, engines, mounts, cgroups)
+swarm-down:
+    @bash compose/swarm/down.sh
 
 # ruff and mypy over the project
 lint:
