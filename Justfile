@@ -71,9 +71,9 @@ mutants *NAMES:
 test-integration *ARGS: images
     APP_ENV=test python -m pytest tests/integration {{ARGS}}
 
-# Measure the performance targets (stop times, plan and apply durations)
-bench: images
-    APP_ENV=test python -m tests.bench
+# Benchmark reconcile against Compose (N=10,50,200), idle CPU, plan() at scale: --sizes 10 --repeat 3
+bench *ARGS: images
+    APP_ENV=test python -m tests.bench {{ARGS}}
 
 # ruff and mypy over the project
 lint:
