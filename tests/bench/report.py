@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.scenarios import SCENARIOS, Result
-from tests.bench.stats import ratio
+from tests.bench.stats import cpu_ratio, ratio
 
 SCHEMA_VERSION = 1
 
@@ -24,8 +24,9 @@ def _cell(result: Result, which: str) -> str:
 def size_table(size: int, repeat: int, results: dict[str, Result], calls: list[str]) -> str:
     """One size: median and spread (max - min) of each tool, the ratio, the target."""
     lines = [
-        f"N={size}: {repeat} repetition(s), tools alternating; seconds, median ±(max-min)",
-        f"{'scenario':<24} {'reconcile':>14} {'compose':>14} {'ratio':>7}  target",
+        f"N={size}: {repeat} repetition(s), tools alternating; wall seconds, median ±(max-min);"
+        " cpu: ratio of client-side CPU time",
+        f"{'scenario':<24} {'reconcile':>14} {'compose':>14} {'ratio':>7} {'cpu':>7}  target",
     ]
     for scenario in SCENARIOS:
         result = results.get(scenario.key)
@@ -36,7 +37,7 @@ def size_table(size: int, repeat: int, results: dict[str, Result], calls: list[s
         verdict = "" if not scenario.target else ("ok" if r <= scenario.target else "MISS")
         lines.append(
             f"{scenario.title:<24} {_cell(result, 'ours'):>14} {_cell(result, 'compose'):>14} "
-            f"{r:6.2f}x  {target} {verdict}"
+            f"{r:6.2f}x {cpu_ratio(result.ours, result.compose):6.2f}x  {target} {verdict}"
         )
     lines.append(f"engine calls per no-op plan (counted): {len(calls)}")
     return "\n".join(lines)
@@ -92,6 +93,7 @@ def comparison_json(
                     "compose_command": r.scenario.compose,
                     "target_ratio": r.scenario.target,
                     "ratio": round(ratio(r.ours, r.compose), 3),
+                    "cpu_ratio": round(cpu_ratio(r.ours, r.compose), 3),
                     "ours": r.ours.as_json(),
                     "compose": r.compose.as_json(),
                 }

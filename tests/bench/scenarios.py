@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from tests.bench.stats import Samples, timed
+from tests.bench.stats import Samples, timed_with_cpu
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Compose, Ours, Tool
 
@@ -81,9 +81,9 @@ class Runner:
         self, key: str, tool: Tool, action: Callable[[], object], converged: str | None = "prod"
     ) -> None:
         """Time `action`; after Compose's, check the stack is converged for `converged`."""
-        seconds = timed(action)
-        self.results[key].samples(tool).add(seconds)
-        self.say(f"  {BY_KEY[key].title:<24} {tool.name:<8} {seconds:7.2f} s")
+        seconds, cpu = timed_with_cpu(action)
+        self.results[key].samples(tool).add(seconds, cpu)
+        self.say(f"  {BY_KEY[key].title:<24} {tool.name:<8} {seconds:7.2f} s  (CPU {cpu:5.2f} s)")
         if converged and isinstance(tool, Compose):
             self.ours.plan(converged)  # raises unless reconcile finds nothing to do
 
