@@ -32,6 +32,11 @@ def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _short(call: str, keep: int = 60) -> str:
+    """A docker command line, its middle (files, ids) elided past 2 * keep characters."""
+    return call if len(call) <= 2 * keep else f"{call[:keep]} ... {call[-keep:]}"
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="just bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10,50,200", help="services per synthetic project")
@@ -58,7 +63,7 @@ def compare(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
                 runner = Runner(project, args.repeat, lambda line: print(line, flush=True))
                 by_size[size] = runner.run(groups)
                 found = engine_calls(Ours(project), "--plan", app_env="prod", expect=(0,))
-                calls[size] = [call[:120] for call in found]
+                calls[size] = [_short(call) for call in found]
             finally:
                 project.remove_everything()
             print(report.size_table(size, args.repeat, by_size[size], calls[size]), flush=True)
