@@ -38,14 +38,18 @@ def _short(call: str, keep: int = 60) -> str:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="just bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="just bench",
+        description="Benchmark reconcile against Compose's own commands, the real stack's "
+        "idle CPU and plan() at scale; print the tables and write them as JSON.",
+    )
     parser.add_argument("--sizes", default="10,50,200", help="services per synthetic project")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per tool and scenario")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections: {SECTIONS}")
-    parser.add_argument("--scenarios", default=",".join(GROUPS), help=f"groups: {GROUPS}")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {SECTIONS}")
+    parser.add_argument("--scenarios", default=",".join(GROUPS), help=f"comma-separated: {GROUPS}")
     parser.add_argument("--idle-seconds", type=float, default=20.0, help="idle CPU window")
-    parser.add_argument("--planner-sizes", default="1000,2000,5000,10000")
-    parser.add_argument("--json", type=Path, default=REPO / "bench-results.json")
+    parser.add_argument("--planner-sizes", default="1000,2000,5000,10000", help="services")
+    parser.add_argument("--json", type=Path, default=REPO / "bench-results.json", help="output")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
 
