@@ -77,7 +77,7 @@ test-integration *ARGS: images
 
 # Benchmark reconcile against Compose (N=10,50,200), idle CPU, plan() at scale: --sizes 10 --repeat 3
 bench *ARGS: images
-    APP_ENV=test python -m tests.bench {{ARGS}}
+    APP_ENV=test python -m tests.bench "$@"
 
 # ruff and mypy over the project
 lint:

@@ -11,6 +11,8 @@ dev recreates all of them. `init: true` makes every container stop at once.
 from __future__ import annotations
 
 import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from pathlib import Path
 IMAGE = "spot-busybox:local"
 GROUP = 10
 DEV_POSITION = 5
+ATTEMPTS = 5
 ENVIRONMENTS = """\
 default = "prod"
 
@@ -126,7 +129,10 @@ class SyntheticProject:
         return [s.name for s in self.specs if s.profile is None or app_env == "dev"]
 
     def remove_everything(self) -> None:
-        """Every container, network and volume carrying the project's label."""
+        """Every container, network and volume carrying the project's label.
+
+        On a loaded engine a network can still count a removed container's endpoint
+        for a moment: each kind is retried until nothing with the label is left."""
         label = f"label=com.docker.compose.project={self.name}"
         for kind, remove in (
             ("container", ["rm", "-f"]),
@@ -136,6 +142,12 @@ class SyntheticProject:
             listing = ["docker", kind, "ls", "-q", "--filter", label]
             if kind == "container":
                 listing.insert(3, "-a")
-            names = subprocess.run(listing, capture_output=True, text=True).stdout.split()
-            if names:
+            for attempt in range(ATTEMPTS):
+                names = subprocess.run(listing, capture_output=True, text=True).stdout.split()
+                if not names:
+                    break
+                if attempt:
+                    time.sleep(1)
                 subprocess.run(["docker", kind, *remove, *names], capture_output=True)
+            else:
+                print(f"left behind: {kind}s labelled {label}", file=sys.stderr)
