@@ -86,10 +86,34 @@ CASES = {
         observed(container("worker", 1), container("worker", 2), container("worker", 3)),
         [(RM, "worker", 3, ("extra replica",)), (RM, "worker", 2, ("extra replica",))],
     ),
-    "missing-replicas-create": Case(
+    "missing-replicas-create-after-the-highest-number": Case(
         desired(service("worker", replicas=3)),
         observed(container("worker", 2)),
-        [(C, "worker", 1, ("no container",)), (C, "worker", 3, ("no container",))],
+        [(C, "worker", 3, ("no container",)), (C, "worker", 4, ("no container",))],
+    ),
+    "gap-filled-as-compose-numbers-not-into-the-gap": Case(
+        desired(service("worker", replicas=3)),
+        observed(container("worker", 1), container("worker", 3)),
+        [(C, "worker", 4, ("no container",))],
+    ),
+    "gap-within-the-scale-is-converged": Case(
+        desired(service("worker", replicas=2)),
+        observed(container("worker", 1), container("worker", 3)),
+        [],
+        {"worker": "in sync"},
+    ),
+    "extra-with-a-gap-removes-the-highest": Case(
+        desired(service("worker", replicas=2)),
+        observed(container("worker", 2), container("worker", 5), container("worker", 7)),
+        [(RM, "worker", 7, ("extra replica",))],
+    ),
+    "duplicate-number-replaced-after-the-highest": Case(
+        desired(service("worker", replicas=2)),
+        observed(
+            container("worker", 1, cid="a"),
+            container("worker", 1, status=ContainerStatus.EXITED, cid="b"),
+        ),
+        [(RM, "worker", 1, ("extra replica",)), (C, "worker", 2, ("no container",))],
     ),
     "paused-start": Case(
         desired(service("db")),
