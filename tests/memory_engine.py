@@ -4,12 +4,14 @@ It behaves like Docker plus Compose where the reconciler relies on them:
 containers with ids, names, numbers, states, health, env and Compose's labels;
 `up --no-deps [--force-recreate]` numbers and scales exactly as Compose does (new
 containers after the highest number, scale-down from the top), recreates what
-diverged (config hash or image) or everything when forced, starts what is stopped; start/unpause/restart/stop/remove act by id; volumes are created by `up` and
-never removed. It records every call, so tests can check purity and ordering, and it
+diverged (config hash or image) or everything when forced, starts what is stopped;
+start/unpause/restart/stop/remove act by id; volumes are created by `up` and never
+removed. It records every call, so tests can check purity and ordering, and it
 can inject faults: an operation that fails once (transient or permanent), or a
 "crash" (the process dying) after a number of writes.
 
-Only the property tests use it; the integration suite always talks to a real engine.
+The property tests use it; tests/integration/test_numbering.py checks it against the
+real engine (numbering), and the rest of the integration suite never uses it.
 """
 
 from __future__ import annotations
@@ -286,7 +288,7 @@ class MemoryEngine:
             name=f"{self.desired.project}-{service}-{number}",
             labels=labels,
             status=ContainerStatus.RUNNING,
-            env={"APP_ENV": spec.app_env or ""},
+            env={"APP_ENV": spec.app_env} if spec.app_env else {},
             image_id=spec.image_id or "sha256:built",
         )
         self._set_status(container, ContainerStatus.RUNNING)
