@@ -6,7 +6,8 @@ means the stack has converged.
 
 Per container, an ordered decision ladder (first match wins):
   dead -> recreate; no config-hash label -> recreate ("not created by Compose");
-  APP_ENV, config hash or image differ -> recreate, saying what differs;
+  APP_ENV, config hash or image differ, or a name left by an interrupted recreate ->
+  recreate, saying what differs;
   paused/exited/created -> start; restarting -> none (reported); running -> none.
 Per service: the lowest-numbered containers up to the scale are kept, one per
 number, and the rest removed (highest first); missing ones are created with the
@@ -146,7 +147,9 @@ def _plan_service(
     # The lowest numbers stay, one container per number (a running one when two share
     # it); the rest are extras. The id breaks the last tie, so the plan never depends
     # on the input's order.
-    for container in sorted(live, key=lambda c: (c.number, not c.running, c.name, c.id)):
+    for container in sorted(
+        live, key=lambda c: (c.number, not c.running, _half_renamed(c), c.name, c.id)
+    ):
         if len(kept) < service.replicas and container.number not in kept:
             kept[container.number] = container
         else:
@@ -195,6 +198,8 @@ def _decide(service: DesiredService, container: ObservedContainer) -> Action | s
         reasons.append("configuration changed")
     if service.image_id is not None and container.image_id != service.image_id:
         reasons.append("image changed")
+    if _half_renamed(container):
+        reasons.append("left half-renamed by an interrupted recreate")
     if reasons:
         return _recreate(service, container, tuple(reasons))
     match container.status:
@@ -208,6 +213,17 @@ def _decide(service: DesiredService, container: ObservedContainer) -> Action | s
             return f"restarting (crash loop): see `reconcile logs {service.name}`"
         case _:
             return "in sync"
+
+
+def _half_renamed(container: ObservedContainer) -> bool:
+    """Compose recreates as `<old id[:12]>_<project>-<service>-<n>`, then renames; a
+    kill in between leaves that name, which nothing but a recreate puts right."""
+    prefix, _, rest = container.name.partition("_")
+    return (
+        len(prefix) == 12
+        and all(ch in "0123456789abcdef" for ch in prefix)
+        and rest.endswith(f"-{container.service}-{container.number}")
+    )
 
 
 def _recreate(

@@ -148,6 +148,25 @@ CASES = {
         ),
         [(RM, "db", 1, ("extra replica",))],
     ),
+    "half-renamed-leftover-of-an-interrupted-recreate": Case(
+        desired(service("db")),
+        observed(container("db", status=ContainerStatus.CREATED, name="0123456789ab_spot-db-1")),
+        [(R, "db", 1, ("left half-renamed by an interrupted recreate",))],
+    ),
+    "of-a-half-renamed-and-the-old-one-the-old-one-stays": Case(
+        desired(service("db", config_hash="new")),
+        observed(
+            container("db", status=ContainerStatus.EXITED, config_hash="old", cid="old"),
+            container(
+                "db",
+                status=ContainerStatus.CREATED,
+                config_hash="new",
+                name="0123456789ab_spot-db-1",
+                cid="new",
+            ),
+        ),
+        [(RM, "db", 1, ("extra replica",)), (R, "db", 1, ("configuration changed",))],
+    ),
     "scaled-to-zero": Case(
         desired(service("db", replicas=0)),
         observed(container("db")),
