@@ -138,6 +138,7 @@ def test_sigkill_during_env_switches_then_reconcile_converges_keeping_the_data(
         moments.append(moment)
         after = reconcile(stack, app_env=target)
         assert after.returncode == 0, f"{context}\n{after.stdout}{after.stderr}"
+        assert "Traceback" not in after.stderr, f"{context}\n{after.stderr}"
         assert_converged(stack, target, context)
         current = target
     count = psql(stack, f"SELECT count(*) FROM marks WHERE n <= {ROWS_BEFORE_FIRST_KILL}")
