@@ -10,9 +10,6 @@ import io
 import json
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from reconciler.apply import Outcome, OutcomeStatus
 from reconciler.plan import Action, ActionKind, Plan
 from reconciler.session import Snapshot
@@ -195,6 +192,10 @@ def drift_note(snap: Snapshot) -> str | None:
 
 
 def status_text(snap: Snapshot) -> str:
+    # rich costs ~0.2 s to import: only the status table pays it, not --plan or apply.
+    from rich.console import Console
+    from rich.table import Table
+
     running = ", ".join(sorted(snap.observed.running_environments)) or "nothing"
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("SERVICE", "CONTAINER", "STATE", "HEALTH", "APP_ENV", "STATUS"):
