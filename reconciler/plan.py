@@ -6,10 +6,13 @@ means the stack has converged.
 
 Per container, an ordered decision ladder (first match wins):
   dead -> recreate; no config-hash label -> recreate ("not created by Compose");
-  APP_ENV, config hash or image differ -> recreate, saying what differs;
+  APP_ENV, config hash or image differ, or a name left by an interrupted recreate ->
+  recreate, saying what differs;
   paused/exited/created -> start; restarting -> none (reported); running -> none.
-Per service: missing numbers are created, numbers above the scale are removed
-(highest first). Containers of services that are not wanted are removed, with why.
+Per service: the lowest-numbered containers up to the scale are kept, one per
+number, and the rest removed (highest first); missing ones are created with the
+numbers Compose will give them: after the highest kept number, never into a gap.
+Containers of services that are not wanted are removed, with why.
 A dependent whose depends_on entry says `restart: true` is restarted when what it
 depends on is (re)created.
 
@@ -141,27 +144,30 @@ def _plan_service(
     live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
     actions: list[Action] = []
     kept: dict[int, ObservedContainer] = {}
-    # Prefer a running container when two share a number; the rest are extras.
-    # The id breaks the last tie, so the plan never depends on the input's order.
-    for container in sorted(live, key=lambda c: (c.number, not c.running, c.name, c.id)):
-        if container.number <= service.replicas and container.number not in kept:
+    # The lowest numbers stay, one container per number (a running one when two share
+    # it); the rest are extras. The id breaks the last tie, so the plan never depends
+    # on the input's order.
+    for container in sorted(
+        live, key=lambda c: (c.number, not c.running, _half_renamed(c), c.name, c.id)
+    ):
+        if len(kept) < service.replicas and container.number not in kept:
             kept[container.number] = container
         else:
             actions.append(_action(ActionKind.REMOVE, service.name, container, ("extra replica",)))
-    reasons_for_noop: list[str] = []
-    for number in range(1, service.replicas + 1):
-        current = kept.get(number)
-        if current is None:
-            actions.append(
-                Action(
-                    kind=ActionKind.CREATE,
-                    service=service.name,
-                    number=number,
-                    reasons=("no container",),
-                    new_hash=service.config_hash,
-                )
+    # Compose numbers a new container after the highest one, never into a gap.
+    following = max(kept, default=0) + 1
+    for offset in range(service.replicas - len(kept)):
+        actions.append(
+            Action(
+                kind=ActionKind.CREATE,
+                service=service.name,
+                number=following + offset,
+                reasons=("no container",),
+                new_hash=service.config_hash,
             )
-            continue
+        )
+    reasons_for_noop: list[str] = []
+    for current in kept.values():
         decided = _decide(service, current)
         if strategy is Strategy.ALWAYS and not (
             isinstance(decided, Action) and decided.kind is ActionKind.RECREATE
@@ -192,6 +198,8 @@ def _decide(service: DesiredService, container: ObservedContainer) -> Action | s
         reasons.append("configuration changed")
     if service.image_id is not None and container.image_id != service.image_id:
         reasons.append("image changed")
+    if _half_renamed(container):
+        reasons.append("left half-renamed by an interrupted recreate")
     if reasons:
         return _recreate(service, container, tuple(reasons))
     match container.status:
@@ -205,6 +213,17 @@ def _decide(service: DesiredService, container: ObservedContainer) -> Action | s
             return f"restarting (crash loop): see `reconcile logs {service.name}`"
         case _:
             return "in sync"
+
+
+def _half_renamed(container: ObservedContainer) -> bool:
+    """Compose recreates as `<old id[:12]>_<project>-<service>-<n>`, then renames; a
+    kill in between leaves that name, which nothing but a recreate puts right."""
+    prefix, _, rest = container.name.partition("_")
+    return (
+        len(prefix) == 12
+        and all(ch in "0123456789abcdef" for ch in prefix)
+        and rest.endswith(f"-{container.service}-{container.number}")
+    )
 
 
 def _recreate(

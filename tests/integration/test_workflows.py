@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -242,13 +243,17 @@ def test_just_recipes_take_an_inline_app_env(stack: PlainStack) -> None:
     assert "APP_ENV=dev (from the command line)" in result.stdout
 
 
-def test_integration_tests_refuse_to_run_outside_test_and_touch_nothing() -> None:
-    def all_containers() -> set[str]:
-        out = subprocess.run(["docker", "ps", "-aq", "--no-trunc"], capture_output=True, text=True)
-        return set(out.stdout.split())
-
-    before = all_containers()
-    env = {**os.environ, "APP_ENV": "dev"}
+def test_integration_tests_refuse_to_run_outside_test_and_touch_nothing(tmp_path: Path) -> None:
+    # "Touch nothing" means: never call the engine. A `docker` shim first on PATH records
+    # every call, so the check holds on a daemon that other work changes meanwhile.
+    calls = tmp_path / "docker-calls"
+    shim = tmp_path / "bin" / "docker"
+    shim.parent.mkdir()
+    real = shutil.which("docker")
+    assert real is not None
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "APP_ENV": "dev", "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/integration", "-q"],
         capture_output=True,
@@ -259,7 +264,7 @@ def test_integration_tests_refuse_to_run_outside_test_and_touch_nothing() -> Non
     )
     assert result.returncode != 0
     assert "Integration tests must run in test environment" in result.stdout + result.stderr
-    assert all_containers() == before
+    assert not calls.exists(), calls.read_text()
 
 
 def test_a_service_that_never_gets_healthy_fails_the_apply_with_its_evidence(
