@@ -13,17 +13,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reconciler import render
-from reconciler.apply import ApplyResult, execute
+from reconciler.apply import execute
 from reconciler.lock import project_lock
+from reconciler.outcome import ApplyResult
 from reconciler.plan import Plan, Strategy, plan
 from reconciler.runner import EngineRunner
 from reconciler.session import (
     ProjectOptions,
-    Snapshot,
     open_project,
     read_desired,
     read_observed,
 )
+from reconciler.snapshot import Snapshot
 from state.docker_engine import DockerEngine
 from state.engine import ContainerStatus
 from state.errors import ReconcilerError
@@ -65,7 +66,7 @@ def apply(
         if stop_first:
             _stop_all(engine, observed.containers, say)
             observed = read_observed(engine, desired.project)
-        first = Snapshot(project, desired, observed, plan(desired, observed, strategy))
+        first = Snapshot(desired, observed, plan(desired, observed, strategy))
         say(render.plan_text(first))
         if first.plan.is_empty:
             return first
@@ -75,7 +76,7 @@ def apply(
         )
         result = execute(first.plan, runner, on_outcome=lambda o: say(render.outcome_line(o)))
         after = read_observed(engine, desired.project)
-        final = Snapshot(project, desired, after, plan(desired, after))
+        final = Snapshot(desired, after, plan(desired, after))
     _verify(result, final.plan, say)
     say(render.converged_line(final, time.monotonic() - started))
     return final

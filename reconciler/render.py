@@ -13,9 +13,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from reconciler.apply import Outcome, OutcomeStatus
+from reconciler.outcome import Outcome, OutcomeStatus
 from reconciler.plan import Action, ActionKind, Plan
-from reconciler.session import Snapshot
+from reconciler.snapshot import Snapshot
 from state.appenv import ResolvedAppEnv, Source
 
 SCHEMA_VERSION = 1

@@ -7,19 +7,16 @@ Docker adapter, build DesiredState and ObservedState, and plan. Read-only.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
-from reconciler.apply import default_retrying
-from reconciler.plan import Plan, plan
+from reconciler.plan import plan
+from reconciler.retry import retried
+from reconciler.snapshot import Snapshot
 from state.desired import DesiredState, desire
 from state.docker_engine import DockerEngine
 from state.observed import ObservedState, observe
 from state.project import ComposeProject, load_project
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,16 +26,6 @@ class ProjectOptions:
     project_name: str | None = None
     project_directory: Path | None = None
     env_file: Path | None = None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Desired and observed state at one moment, and the plan between them."""
-
-    project: ComposeProject
-    desired: DesiredState
-    observed: ObservedState
-    plan: Plan
 
 
 def open_project(options: ProjectOptions) -> tuple[ComposeProject, DockerEngine]:
@@ -62,17 +49,8 @@ def read_observed(engine: DockerEngine, project_name: str) -> ObservedState:
     return retried(lambda: observe(engine, project_name))
 
 
-def retried(call: Callable[[], T]) -> T:
-    for attempt in default_retrying():
-        with attempt:
-            return call()
-    raise AssertionError("unreachable: tenacity re-raises the last error")
-
-
 def snapshot(project: ComposeProject, engine: DockerEngine) -> Snapshot:
     """Read both states and plan. Changes nothing."""
     desired = read_desired(project, engine)
     observed = read_observed(engine, desired.project)
-    return Snapshot(
-        project=project, desired=desired, observed=observed, plan=plan(desired, observed)
-    )
+    return Snapshot(desired=desired, observed=observed, plan=plan(desired, observed))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from tenacity import Retrying
 
-from reconciler.apply import ApplyResult, default_retrying, execute
+from reconciler.apply import execute
+from reconciler.outcome import ApplyResult
 from reconciler.plan import Plan, plan
+from reconciler.retry import default_retrying
 from reconciler.runner import EngineRunner
 from state.desired import DesiredState
 from state.observed import observe

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.apply import OutcomeStatus, execute
+from reconciler.apply import execute
 from reconciler.lock import LockBusy, project_lock
+from reconciler.outcome import OutcomeStatus
 from reconciler.plan import Action, ActionKind, plan
 from reconciler.runner import EngineRunner, NotReady
 from state.engine import ContainerRecord, ContainerStatus

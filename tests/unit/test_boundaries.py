@@ -1,5 +1,6 @@
-"""Layer boundaries: the planner imports nothing that does I/O; `state` never imports
-`reconciler`; only the Docker adapter imports python_on_whales."""
+"""Layer boundaries: the planner imports nothing that does I/O; the renderer loads no
+engine code; `state` never imports `reconciler`; only the Docker adapter imports
+python_on_whales."""
 
 from __future__ import annotations
 
@@ -24,15 +25,37 @@ DOES_IO = (
 )
 
 
-def test_importing_the_planner_loads_no_io_module() -> None:
+# Engine code: the adapter, the retry library, locking and process spawning.
+ENGINE_CODE = (
+    "python_on_whales",
+    "state.docker_engine",
+    "tenacity",
+    "filelock",
+    "subprocess",
+    "reconciler.session",
+    "reconciler.commands",
+)
+
+
+def loaded_by(module: str, watched: tuple[str, ...]) -> list[str]:
+    """The watched modules (or their submodules) that importing `module` loads."""
     probe = (
-        "import sys; import reconciler.plan; "
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {DOES_IO!r}))"
+        f"import sys; import {module}; watched = {watched!r}; "
+        "print(sorted(m for m in sys.modules "
+        "if any(m == w or m.startswith(w + '.') for w in watched)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True
     ).stdout.strip()
-    assert out == "[]"
+    return list(ast.literal_eval(out))
+
+
+def test_importing_the_planner_loads_no_io_module() -> None:
+    assert loaded_by("reconciler.plan", DOES_IO) == []
+
+
+def test_importing_the_renderer_loads_no_engine_code() -> None:
+    assert loaded_by("reconciler.render", ENGINE_CODE) == []
 
 
 def imports_of(path: Path) -> set[str]:

@@ -14,8 +14,7 @@ import pytest
 from reconciler import render
 from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
 from reconciler.plan import plan
-from reconciler.session import Snapshot
-from state.project import load_project
+from reconciler.snapshot import Snapshot
 from tests.builders import container, desired, observed, service
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,9 +52,7 @@ def test_missing_project_directory_says_how_to_fix(
 
 
 def snapshot_of(desired_state, observed_state) -> Snapshot:  # type: ignore[no-untyped-def]
-    project = load_project(REPO, process_env={})
     return Snapshot(
-        project=project,
         desired=desired_state,
         observed=observed_state,
         plan=plan(desired_state, observed_state),
