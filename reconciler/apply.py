@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
-from reconciler.plan import Action, ActionKind, Plan
+from reconciler.plan import TEARDOWN, Action, ActionKind, Plan
 from reconciler.retry import Policy, default_retrying
 from state.errors import ReconcilerError
 
@@ -74,7 +74,7 @@ def execute(
             for action in batch:
                 record(Outcome(action, OutcomeStatus.DONE, seconds))
         if failure is None:
-            brought_up = [a for a in wave if a.kind is not ActionKind.REMOVE]
+            brought_up = [a for a in wave if a.kind not in TEARDOWN]
             if brought_up:
                 try:
                     runner.settle(brought_up)

@@ -212,9 +212,7 @@ def restart(ctx: click.Context, /, **params: Any) -> int:
     changed, so a new .env or APP_ENV is picked up for certain.
     """
     options, _ = merged(ctx, params)
-    commands.apply(
-        options, settings_from(ctx, params), say, strategy=Strategy.ALWAYS, stop_first=True
-    )
+    commands.apply(options, settings_from(ctx, params), say, strategy=Strategy.ALWAYS)
     return EXIT_OK
 
 

@@ -55,7 +55,6 @@ def apply(
     say: Say,
     *,
     strategy: Strategy = Strategy.CHANGED,
-    stop_first: bool = False,
 ) -> Snapshot:
     """Plan, show, execute wave by wave, then verify convergence. Returns the final snapshot."""
     started = time.monotonic()
@@ -63,9 +62,6 @@ def apply(
     desired = read_desired(project, engine)
     with project_lock(desired.project, settings.lock_timeout):
         observed = read_observed(engine, desired.project)
-        if stop_first:
-            _stop_all(engine, observed.containers, say)
-            observed = read_observed(engine, desired.project)
         first = Snapshot(desired, observed, plan(desired, observed, strategy))
         say(render.plan_text(first))
         if first.plan.is_empty:

@@ -14,13 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from reconciler.outcome import Outcome, OutcomeStatus
-from reconciler.plan import Action, ActionKind, Plan
+from reconciler.plan import Action, ActionKind, Noop, NoopReason, Plan
 from reconciler.snapshot import Snapshot
 from state.appenv import ResolvedAppEnv, Source
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the stop kind; no-op reasons are NoopReason values
 
 _SYMBOL = {
+    ActionKind.STOP: "x",
     ActionKind.CREATE: "+",
     ActionKind.RECREATE: "~",
     ActionKind.START: ">",
@@ -28,6 +29,7 @@ _SYMBOL = {
     ActionKind.REMOVE: "-",
 }
 _VERB = {
+    ActionKind.STOP: "would stop",
     ActionKind.CREATE: "would create",
     ActionKind.RECREATE: "would recreate",
     ActionKind.START: "would start",
@@ -39,6 +41,7 @@ _SUMMARY_KINDS = (
     ActionKind.RECREATE,
     ActionKind.START,
     ActionKind.RESTART,
+    ActionKind.STOP,
     ActionKind.REMOVE,
 )
 
@@ -77,14 +80,20 @@ def plan_text(snap: Snapshot) -> str:
     for number, wave in enumerate(snap.plan.waves(), start=1):
         lines.append(f"wave {number}:")
         lines += [action_line(action) for action in wave]
-    unchanged = [n for n in snap.plan.noops if n.reason == "in sync"]
-    noted = [n for n in snap.plan.noops if n.reason != "in sync"]
+    unchanged = [n for n in snap.plan.noops if n.reason is NoopReason.IN_SYNC]
+    noted = [n for n in snap.plan.noops if n.reason is not NoopReason.IN_SYNC]
     for noop in noted:
-        lines.append(f"  = {'none':<9} {noop.service:<32} {noop.reason}")
+        lines.append(f"  = {'none':<9} {noop.service:<32} {noop_text(noop)}")
     if unchanged:
         lines.append(f"  in sync: {', '.join(n.service for n in unchanged)}")
     lines.append(f"Plan: {summary(snap.plan)}.")
     return "\n".join(lines)
+
+
+def noop_text(noop: Noop) -> str:
+    if noop.reason is NoopReason.RESTARTING:
+        return f"{noop.reason.value}: see `reconcile logs {noop.service}`"
+    return noop.reason.value
 
 
 def _app_env_json(resolved: ResolvedAppEnv) -> dict[str, Any]:
@@ -127,7 +136,7 @@ def plan_json(snap: Snapshot) -> str:
         "profiles": list(snap.desired.profiles),
         "converged": snap.plan.is_empty,
         "actions": [_action_json(a) for a in snap.plan.actions],
-        "noops": [{"service": n.service, "reason": n.reason} for n in snap.plan.noops],
+        "noops": [{"service": n.service, "reason": n.reason.value} for n in snap.plan.noops],
         "summary": {kind.value: snap.plan.count(kind) for kind in _SUMMARY_KINDS},
     }
     return json.dumps(document, indent=2)
@@ -135,14 +144,14 @@ def plan_json(snap: Snapshot) -> str:
 
 def status_rows(snap: Snapshot) -> list[dict[str, Any]]:
     """One row per container of the project, plus one per missing container."""
-    noops = {n.service: n.reason for n in snap.plan.noops}
+    noops = {n.service: n for n in snap.plan.noops}
     rows = []
     for container in snap.observed.containers:
         action = snap.plan.for_container(container.id)
         if action is None:
-            verdict, reasons = "in sync", [noops.get(container.service, "in sync")]
-            if reasons == ["in sync"]:
-                reasons = []
+            noop = noops.get(container.service)
+            verdict = NoopReason.IN_SYNC.value
+            reasons = [noop_text(noop)] if noop and noop.reason is not NoopReason.IN_SYNC else []
         else:
             verdict, reasons = _VERB[action.kind], list(action.reasons)
         rows.append(

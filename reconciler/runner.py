@@ -60,6 +60,8 @@ class EngineRunner:
                     self.engine.start(stopped)
             case ActionKind.RESTART:
                 self.engine.restart(ids)
+            case ActionKind.STOP:
+                self.engine.stop(ids)
             case ActionKind.REMOVE:
                 self.engine.remove(ids)
 

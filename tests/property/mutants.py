@@ -146,10 +146,10 @@ def forget_paused() -> None:
     from state.engine import ContainerStatus
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
-        def decide(service: Any, container: Any) -> Any:
+        def decide(service: Any, container: Any, strategy: Any) -> Any:
             if container.status is ContainerStatus.PAUSED:
-                return "in sync"
-            return orig(service, container)
+                return p.NoopReason.IN_SYNC
+            return orig(service, container, strategy)
 
         return decide
 

@@ -13,7 +13,7 @@ import pytest
 
 from reconciler import render
 from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
-from reconciler.plan import plan
+from reconciler.plan import ActionKind, plan
 from reconciler.snapshot import Snapshot
 from tests.builders import container, desired, observed, service
 
@@ -96,7 +96,8 @@ def test_plan_json_keys_are_pinned() -> None:
         "noops",
         "summary",
     }
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
+    assert set(document["summary"]) == {k.value for k in ActionKind}
     assert set(document["actions"][0]) == {
         "wave",
         "kind",
