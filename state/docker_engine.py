@@ -2,16 +2,22 @@
 
 The one module that imports python_on_whales. Every call goes through `_run`, which
 logs it, counts it (tests prove reads take a constant number of calls) and maps
-Docker's failures onto TransientError / PermanentError. Compose is called with the
-project's files, profiles and env files, and with the resolved variables (APP_ENV,
-the environment's own) in its process environment: python-on-whales has no
-per-client environment, so the client call is prefixed with `env VAR=value`.
+Docker's failures onto TransientError / PermanentError. Two calls bypass it:
+`log_tail` (it needs stderr too, and a failure there is reported, not raised) and
+`stream_logs` (it streams to the terminal). Compose is called with the project's
+name, files, profiles and env files, and with the resolved variables (APP_ENV, the
+environment's own) in its process environment: python-on-whales has no per-client
+environment, so the client call is prefixed with `env VAR=value`. Without a
+ComposeProject (stop, down, logs, which need only the project's name) only the
+container-side calls are available.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,7 +95,6 @@ class _State(BaseModel):
     model_config = ConfigDict(extra="ignore")
     status: ContainerStatus = Field(alias="Status")
     exit_code: int | None = Field(default=None, alias="ExitCode")
-    started_at: str | None = Field(default=None, alias="StartedAt")
     health: _Health | None = Field(default=None, alias="Health")
 
 
@@ -125,7 +130,6 @@ class _Inspect(BaseModel):
             exit_code=self.state.exit_code,
             env=env,
             image_id=self.image,
-            started_at=self.state.started_at,
         )
 
 
@@ -138,20 +142,29 @@ def parse_inspect(payload: str) -> list[ContainerRecord]:
 
 
 class DockerEngine:
-    """ComposeSource and ContainerEngine on the real Docker engine."""
+    """The Engine port (ComposeSource and ContainerEngine) on the real Docker engine."""
 
-    def __init__(self, project: ComposeProject) -> None:
-        self.project = project
+    def __init__(self, project: ComposeProject | None = None) -> None:
+        self._project = project
         self.calls = 0
+        if project is None:
+            self.client = DockerClient()
+            return
         prefix = ["env", *(f"{key}={value}" for key, value in project.process_variables().items())]
         self.client = DockerClient(
             client_call=[*prefix, "docker"],
             compose_files=list(project.files),
             compose_profiles=list(project.profiles),
             compose_env_files=list(project.env_files()),
-            compose_project_name=project.explicit_name,
+            compose_project_name=project.name,
             compose_project_directory=project.compose_dir,
         )
+
+    @property
+    def project(self) -> ComposeProject:
+        if self._project is None:
+            raise AssertionError("a Compose call needs DockerEngine(project)")
+        return self._project
 
     # -- the choke point ---------------------------------------------------------
     def _run(self, args: Sequence[str], *, what: str) -> str:
@@ -168,6 +181,7 @@ class DockerEngine:
         return self._run([*self.client.client_config.docker_cmd, *args], what=what)
 
     def _compose(self, *args: str, what: str) -> str:
+        assert self.project, "compose calls need the project"
         return self._run([*self.client.client_config.docker_compose_cmd, *args], what=what)
 
     # -- ComposeSource -------------------------------------------------------------
@@ -294,29 +308,45 @@ class DockerEngine:
         found = set(out.split())
         return [cid for cid in container_ids if cid in found]
 
-    # -- whole-project commands -----------------------------------------------------
+    # -- networks and volumes, by the project's label ---------------------------------
+    def networks(self, project: str) -> list[str]:
+        return self._labelled("network", project)
+
     def volumes(self, project: str) -> list[str]:
+        return self._labelled("volume", project)
+
+    def remove_networks(self, names: Sequence[str]) -> None:
+        if names:
+            self._docker("network", "rm", *names, what="docker network rm")
+
+    def remove_volumes(self, names: Sequence[str]) -> None:
+        if names:
+            self._docker("volume", "rm", *names, what="docker volume rm")
+
+    def _labelled(self, kind: str, project: str) -> list[str]:
         out = self._docker(
-            "volume",
+            kind,
             "ls",
-            "--quiet",
+            "--format",
+            "{{.Name}}",
             "--filter",
             f"label={PROJECT_LABEL}={project}",
-            what="docker volume ls",
+            what=f"docker {kind} ls",
         )
         return sorted(out.split())
 
-    def down(self, *, volumes: bool) -> None:
-        """`compose down --remove-orphans` (networks; named volumes only with volumes=True)."""
-        flags = ["--volumes"] if volumes else []
-        self._compose("down", "--remove-orphans", *flags, what="docker compose down")
+    def stream_logs(
+        self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
+    ) -> int:
+        """`compose -p PROJECT logs` straight to this terminal; returns Compose's exit code.
 
-    def stream_logs(self, services: Sequence[str], *, follow: bool, tail: str | None) -> int:
-        """`compose logs` straight to this terminal; returns Compose's exit code."""
-        import subprocess
-
-        command = [str(a) for a in self.client.client_config.docker_compose_cmd]
-        command += [
+        Run in an empty directory with no compose file, so Compose finds the project
+        by its containers' labels: missing images or broken files do not matter."""
+        command = [
+            "docker",
+            "compose",
+            "--project-name",
+            project,
             "logs",
             *(["--follow"] if follow else []),
             *(["--tail", tail] if tail else []),
@@ -324,7 +354,8 @@ class DockerEngine:
         ]
         log.debug("Running command: %s", " ".join(command))
         self.calls += 1
-        return subprocess.call(command)
+        with tempfile.TemporaryDirectory(prefix="reconcile-logs-") as empty:
+            return subprocess.call(command, cwd=empty)
 
 
 def _with_tag(reference: str) -> str:

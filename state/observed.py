@@ -41,7 +41,6 @@ class ObservedContainer(BaseModel):
     config_hash: str | None = None
     image_id: str
     depends_on: tuple[str, ...] = ()
-    started_at: str | None = None
 
     @property
     def running(self) -> bool:
@@ -97,7 +96,6 @@ def _observed(record: ContainerRecord) -> ObservedContainer:
         config_hash=labels.get(CONFIG_HASH_LABEL),
         image_id=record.image_id,
         depends_on=_depends_on(labels.get(DEPENDS_ON_LABEL, "")),
-        started_at=record.started_at,
     )
 
 

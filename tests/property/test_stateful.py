@@ -94,7 +94,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
 
     @rule()
     def reconcile(self) -> None:
-        _, result = reconcile(self.engine, self.desired)
+        result = reconcile(self.engine, self.desired)
         assert result.ok, result.error
         assert current_plan(self.engine, self.desired).is_empty
         self.disturbed = set()
