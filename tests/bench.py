@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from tests.integration.plain_stack import PlainStack, reconcile, require_engine
@@ -77,9 +78,7 @@ def main() -> int:
             for container in sorted(stack.containers(), key=lambda c: c["Name"]):
                 service = container["Config"]["Labels"]["com.docker.compose.service"]
                 stop = ["docker", "stop", container["Id"]]
-                seconds = timed(
-                    lambda stop=stop: subprocess.run(stop, check=True, capture_output=True)
-                )
+                seconds = timed(partial(subprocess.run, stop, check=True, capture_output=True))
                 report(
                     f"docker stop {service}",
                     seconds,

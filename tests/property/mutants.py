@@ -128,10 +128,11 @@ def restart_forever() -> None:
 
 def observe_everything() -> None:
     import state.observed as o
+    from state.engine import SERVICE_LABEL
 
     def observe(engine: Any, project: str) -> Any:
         containers = [
-            o._observed(r) for r in engine.containers(project) if o.SERVICE_LABEL in r.labels
+            o._observed(r) for r in engine.containers(project) if SERVICE_LABEL in r.labels
         ]
         return o.ObservedState(
             project=project,

@@ -99,7 +99,7 @@ def test_down_removes_the_project_but_never_one_offs_or_unconfirmed_volumes(
     assert set(engine.volumes(PROJECT)) == (set() if volumes else made)
 
 
-ARGVS = (
+ARGVS: tuple[list[str], ...] = (
     [],
     ["stop"],
     ["restart"],

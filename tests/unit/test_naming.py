@@ -92,7 +92,11 @@ def test_two_checkouts_are_two_projects(tmp_path: Path, capsys: pytest.CaptureFi
         checkout = tmp_path / directory
         shutil.copytree(REPO / COMPOSE_DIR, checkout / COMPOSE_DIR)
         engine = MemoryEngine(desired(service("db")))
-        code = main(["--plan", "--project-directory", str(checkout)], engine=lambda p, e=engine: e)
+
+        def factory(project: object, world: MemoryEngine = engine) -> MemoryEngine:
+            return world
+
+        code = main(["--plan", "--project-directory", str(checkout)], engine=factory)
         assert code == 2
         names.append(capsys.readouterr().out.splitlines()[0].split(" · ")[1])
         assert engine.calls[-1] == ("containers", (names[-1].removeprefix("project "),))
