@@ -82,3 +82,14 @@ def test_only_the_adapter_imports_python_on_whales() -> None:
         if any(n.split(".")[0] == "python_on_whales" for n in imports_of(path))
     }
     assert importers == {"state/docker_engine.py"}
+
+
+def test_the_commands_take_the_port_and_never_load_the_adapter() -> None:
+    """Only the CLI wires in the Docker adapter; the commands and reads get an engine."""
+    assert loaded_by("reconciler.commands", ("python_on_whales", "state.docker_engine")) == []
+    importers = {
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "reconciler").glob("*.py")
+        if "state.docker_engine" in imports_of(path)
+    }
+    assert importers == {"reconciler/cli.py"}
