@@ -93,3 +93,12 @@ def test_the_commands_take_the_port_and_never_load_the_adapter() -> None:
         if "state.docker_engine" in imports_of(path)
     }
     assert importers == {"reconciler/cli.py"}
+
+
+def test_no_module_is_over_350_lines() -> None:
+    sizes = {
+        path.relative_to(REPO).as_posix(): len(path.read_text().splitlines())
+        for package in ("state", "reconciler")
+        for path in (REPO / package).glob("*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 350} == {}

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from state.docker_engine import classify, first_line, fix_for, parse_inspect
+from state.docker_engine import classify, first_line, fix_for
+from state.docker_inspect import parse_inspect
 from state.engine import ContainerStatus
 from state.errors import PermanentError, TransientError
 from state.observed import _observed
