@@ -146,11 +146,11 @@ def down(
         observed = read_observed(engine, name)
         oneoffs = [
             r
-            for r in retried(lambda: engine.containers(name))
+            for r in retried(lambda: engine.containers(name), settings.retrying)
             if r.labels.get(ONEOFF_LABEL) == "True"
         ]
-        networks = retried(lambda: engine.networks(name))
-        existing = retried(lambda: engine.volumes(name))
+        networks = retried(lambda: engine.networks(name), settings.retrying)
+        existing = retried(lambda: engine.volumes(name), settings.retrying)
         teardown = Teardown(
             "down",
             name,
@@ -170,9 +170,9 @@ def down(
             )
         _tear_down(engine, teardown, settings, say)
         if teardown.networks:
-            retried(lambda: engine.remove_networks(teardown.networks))
+            retried(lambda: engine.remove_networks(teardown.networks), settings.retrying)
         if teardown.volumes:
-            retried(lambda: engine.remove_volumes(teardown.volumes))
+            retried(lambda: engine.remove_volumes(teardown.volumes), settings.retrying)
     say(render.teardown_done(teardown))
     return teardown
 
