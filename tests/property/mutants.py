@@ -9,6 +9,7 @@ shrunk counterexample; it exits 1 if any mutant survives. Never set in normal ru
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -326,7 +327,10 @@ def counterexample(output: str, lines: int = 16, width: int = 300) -> list[str]:
         return ["(no example printed)"]
     indent = len(text[start]) - len(text[start].lstrip())
     failed = [line.strip() for line in text[:start] if "Error" in line][:1]
-    shown = failed + [line[indent:] for line in text[start : start + lines]]
+    example = [line[indent:] for line in text[start:]]
+    # The first lines, then the test's other arguments (top-level `name=value` lines).
+    rest = [line for line in example[lines:] if re.match(r"^    \w+=", line)]
+    shown = failed + example[:lines] + (["    ...", *rest] if rest else [])
     return [line if len(line) <= width else line[:width] + " ..." for line in shown]
 
 
