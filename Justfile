@@ -4,6 +4,10 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# Arguments reach the command as "$@", one word each, never re-split or run by a shell:
+# `just status --project-directory "/srv/my stack"` and `just logs 'api; rm x'` are safe.
+set positional-arguments
+
 # The project's virtualenv comes first, so recipes work without activating it.
 export PATH := justfile_directory() / ".venv/bin" + ":" + env_var("PATH")
 
@@ -21,55 +25,55 @@ images: engine
 
 # Bring the stack to APP_ENV (default prod): show the plan, apply it, verify
 up *ARGS: images
-    reconcile {{ARGS}}
+    reconcile "$@"
 
 # Show what `up` would change, change nothing (exit 2 when changes are pending)
 plan *ARGS: images
-    reconcile --plan {{ARGS}}
+    reconcile --plan "$@"
 
 # Show container status against the current APP_ENV
 status *ARGS: engine
-    reconcile status {{ARGS}}
+    reconcile status "$@"
 
 # Stop all containers of the project, keeping them
 stop *ARGS: engine
-    reconcile stop {{ARGS}}
+    reconcile stop "$@"
 
 # Restart: stop everything, recreate everything for APP_ENV
 restart *ARGS: images
-    reconcile restart {{ARGS}}
+    reconcile restart "$@"
 
 # View service logs (SERVICE... -f --tail N)
 logs *ARGS: engine
-    reconcile logs {{ARGS}}
+    reconcile logs "$@"
 
 # Follow the logs of the whole stack (the spec's dev:logs)
 dev-logs *ARGS: engine
-    reconcile logs --follow {{ARGS}}
+    reconcile logs --follow "$@"
 
 # Remove containers and networks; `just down --volumes --yes` also destroys the data
 down *ARGS: engine
-    reconcile down {{ARGS}}
+    reconcile down "$@"
 
 # Run every test: unit, property and integration (sets APP_ENV=test itself)
 test *ARGS: images
-    APP_ENV=test python -m pytest {{ARGS}}
+    APP_ENV=test python -m pytest "$@"
 
 # Run the unit and property tests only (no Docker needed)
 test-unit *ARGS:
-    APP_ENV=test python -m pytest tests/unit tests/property {{ARGS}}
+    APP_ENV=test python -m pytest tests/unit tests/property "$@"
 
 # Run the property tests with 10x the examples (hypothesis profile "deep")
 test-deep *ARGS:
-    APP_ENV=test HYPOTHESIS_PROFILE=deep python -m pytest tests/unit tests/property {{ARGS}}
+    APP_ENV=test HYPOTHESIS_PROFILE=deep python -m pytest tests/unit tests/property "$@"
 
 # Break the reconciler on purpose, once per property, and show each property catch it
 mutants *NAMES:
-    APP_ENV=test python -m tests.property.mutants {{NAMES}}
+    APP_ENV=test python -m tests.property.mutants "$@"
 
 # Run the integration tests against the real engine (sets APP_ENV=test itself)
 test-integration *ARGS: images
-    APP_ENV=test python -m pytest tests/integration {{ARGS}}
+    APP_ENV=test python -m pytest tests/integration "$@"
 
 # Measure the performance targets (stop times, plan and apply durations)
 bench: images

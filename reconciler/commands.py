@@ -189,5 +189,14 @@ def _tear_down(engine: Engine, teardown: Teardown, settings: ApplySettings, say:
 def logs(
     engine: Engine, name: str, services: Sequence[str], *, follow: bool, tail: str | None
 ) -> int:
-    """The services' logs (all when none is named). Needs only the project's name."""
+    """The services' logs (all when none is named). Needs only the project's name; a
+    service with no container in the project is refused (Compose, reading no file,
+    would print nothing)."""
+    present = {c.service for c in read_observed(engine, name).containers} if services else set()
+    for service in services:
+        if service not in present:
+            raise ConfigError(
+                f"project {name} has no container of it (`reconcile status` lists them): "
+                f"no such service: {service}"
+            )
     return engine.stream_logs(name, services, follow=follow, tail=tail)

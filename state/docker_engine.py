@@ -1,83 +1,41 @@
 """The real engine: the Docker CLI and Compose v2 through python-on-whales.
 
-The one module that imports python_on_whales. Every call goes through `_run`, which
-logs it, counts it (tests prove reads take a constant number of calls) and maps
-Docker's failures onto TransientError / PermanentError. Two calls bypass it:
-`log_tail` (it needs stderr too, and a failure there is reported, not raised) and
-`stream_logs` (it streams to the terminal). Compose is called with the project's
-name, files, profiles and env files, and with the resolved variables (APP_ENV, the
-environment's own) in its process environment: python-on-whales has no per-client
-environment, so the client call is prefixed with `env VAR=value`. Without a
-ComposeProject (stop, down, logs, which need only the project's name) only the
-container-side calls are available.
+The one module that imports python_on_whales (which builds the command lines). Every
+call goes through `_run`, which logs it, counts it (tests prove reads take a constant
+number of calls), bounds its time (EngineTimeout names the engine and the fix) and
+maps Docker's failures onto TransientError / PermanentError; no call bypasses it
+(`log_tail` and `stream_logs` use its bounded `_execute`, to keep stderr or the
+terminal). Compose is called with the project's name, files, profiles and env files,
+and with the resolved variables (APP_ENV, the environment's own) in its process
+environment: python-on-whales has no per-client environment, so the client call is
+prefixed with `env VAR=value`. Without a ComposeProject (stop, down, logs, which need
+only the project's name) only the container-side calls are available. The parse
+step of `docker inspect` lives in state/docker_inspect.py.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import shlex
 import subprocess
 import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
-from python_on_whales.utils import run
 
+from state.bounded import run_bounded
 from state.docker_inspect import parse_inspect
+from state.endpoint import engine_endpoint
 from state.engine import PROJECT_LABEL, ContainerRecord
-from state.errors import ConfigError, EngineError, PermanentError, TransientError
+from state.engine_errors import classify, first_line, fix_for
+from state.errors import ConfigError, ContainerGone, EngineTimeout, PermanentError
 from state.project import ComposeProject
+from state.timeouts import TIMEOUT_VARIABLE, UNBOUNDED, Timeouts
 
 log = logging.getLogger(__name__)
-
-_TRANSIENT_MARKERS = (
-    "cannot connect to the docker daemon",
-    "is the docker daemon running",
-    "connection refused",
-    "i/o timeout",
-    "is already in use by container",  # a name still held by a concurrent removal
-    "removal of container",
-    "is already in progress",
-    "no such container",
-    "context deadline exceeded",
-)
-
-
-def classify(stderr: str) -> type[EngineError]:
-    """Transient errors are worth retrying; everything else fails at once."""
-    text = stderr.lower()
-    if any(marker in text for marker in _TRANSIENT_MARKERS):
-        return TransientError
-    return PermanentError
-
-
-_FIXES = (
-    (("cannot connect to the docker daemon",), "Start it with `just engine`."),
-    (
-        ("address already in use", "port is already allocated"),
-        "Another program holds that port: stop it, or choose another in .env "
-        "(API_PORT, ADMINER_PORT, MAILHOG_PORT, DEBUG_PORT_1, DEBUG_PORT_2).",
-    ),
-    (
-        ("no such image", "pull access denied", "not found: manifest unknown"),
-        "Build the images with `just images`.",
-    ),
-)
-
-
-def fix_for(stderr: str) -> str:
-    """The fix for a failure we recognise, as a sentence to append ("" otherwise)."""
-    text = stderr.lower()
-    return next((f" {fix}" for markers, fix in _FIXES if any(m in text for m in markers)), "")
-
-
-def first_line(stderr: str) -> str:
-    """The informative line of Docker's stderr (skipping blank and progress lines)."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    return (errors or lines or ["(no message)"])[-1]
 
 
 class DockerEngine:
@@ -86,6 +44,7 @@ class DockerEngine:
     def __init__(self, project: ComposeProject | None = None) -> None:
         self._project = project
         self.calls = 0
+        self.timeouts = Timeouts.from_environment(os.environ)
         if project is None:
             self.client = DockerClient()
             return
@@ -106,22 +65,42 @@ class DockerEngine:
         return self._project
 
     # -- the choke point ---------------------------------------------------------
-    def _run(self, args: Sequence[str], *, what: str) -> str:
-        self.calls += 1
-        try:
-            return str(run([str(arg) for arg in args]))
-        except DockerException as exc:
-            stderr = exc.stderr or ""
-            log.debug("%s failed (%s): %s", what, exc.return_code, stderr)
+    def _run(self, args: Sequence[str], *, what: str, bound: float | None = None) -> str:
+        """Run one engine call; its stdout, or the classified error with its fix."""
+        completed = self._execute(args, what=what, bound=bound)
+        if completed.returncode != 0:
+            stderr = completed.stderr or ""
+            log.debug("%s failed (%s): %s", what, completed.returncode, stderr)
             message = f"{what} failed: {first_line(stderr)}{fix_for(stderr)}"
-            raise classify(stderr)(message) from None
+            raise classify(stderr)(message)
+        return (completed.stdout or "").removesuffix("\n")
 
-    def _docker(self, *args: str, what: str) -> str:
-        return self._run([*self.client.client_config.docker_cmd, *args], what=what)
+    def _execute(
+        self, args: Sequence[str], *, what: str, bound: float | None, capture: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        command = [str(arg) for arg in args]
+        limit = self.timeouts.read if bound is None else bound
+        self.calls += 1
+        log.debug("Running command (bound %g s): %s", limit, shlex.join(command))
+        try:
+            return run_bounded(command, None if limit == UNBOUNDED else limit, capture=capture)
+        except subprocess.TimeoutExpired:
+            raise EngineTimeout(self._timeout_message(what, limit)) from None
 
-    def _compose(self, *args: str, what: str) -> str:
+    def _timeout_message(self, what: str, limit: float) -> str:
+        return (
+            f"{what}: no answer from the Docker engine at {engine_endpoint()} within "
+            f"{limit:g} s; check that it responds (`docker info`; `just engine` starts it), "
+            f"or raise {TIMEOUT_VARIABLE} (seconds for a read, now {self.timeouts.read:g})"
+        )
+
+    def _docker(self, *args: str, what: str, bound: float | None = None) -> str:
+        return self._run([*self.client.client_config.docker_cmd, *args], what=what, bound=bound)
+
+    def _compose(self, *args: str, what: str, bound: float | None = None) -> str:
         assert self.project, "compose calls need the project"
-        return self._run([*self.client.client_config.docker_compose_cmd, *args], what=what)
+        command = [*self.client.client_config.docker_compose_cmd, *args]
+        return self._run(command, what=what, bound=bound)
 
     # -- ComposeSource -------------------------------------------------------------
     def compose_model(self) -> dict[str, Any]:
@@ -194,27 +173,65 @@ class DockerEngine:
             *flags,
             *services,
             what=f"docker compose up {' '.join(services)}",
+            bound=self.timeouts.write(len(services)),
         )
 
     def start(self, container_ids: Sequence[str]) -> None:
-        self._docker("container", "start", *container_ids, what="docker start")
+        self._docker(
+            "container",
+            "start",
+            *container_ids,
+            what="docker start",
+            bound=self.timeouts.write(len(container_ids)),
+        )
 
     def unpause(self, container_ids: Sequence[str]) -> None:
-        self._docker("container", "unpause", *container_ids, what="docker unpause")
+        self._docker(
+            "container",
+            "unpause",
+            *container_ids,
+            what="docker unpause",
+            bound=self.timeouts.write(len(container_ids)),
+        )
 
     def restart(self, container_ids: Sequence[str]) -> None:
-        self._docker("container", "restart", *container_ids, what="docker restart")
+        self._docker(
+            "container",
+            "restart",
+            *container_ids,
+            what="docker restart",
+            bound=self.timeouts.write(len(container_ids)),
+        )
 
     def stop(self, container_ids: Sequence[str]) -> None:
-        self._docker("container", "stop", *container_ids, what="docker stop")
+        # A container gone meanwhile is stopped enough; the others were stopped anyway
+        # (`docker stop` goes on past a missing id), so only those still here are retried.
+        try:
+            self._stop(container_ids)
+        except ContainerGone:
+            self._stop(self._present(container_ids))
+
+    def _stop(self, container_ids: Sequence[str]) -> None:
+        if container_ids:
+            bound = self.timeouts.write(len(container_ids))
+            self._docker("container", "stop", *container_ids, what="docker stop", bound=bound)
 
     def remove(self, container_ids: Sequence[str]) -> None:
         # One at a time is not needed: `docker stop` and `rm` take many ids. A container
         # already gone (removed concurrently) is what we wanted, so it is not an error.
         present = self._present(container_ids)
-        if present:
-            self._docker("container", "stop", *present, what="docker stop")
-            self._docker("container", "rm", *present, what="docker rm")
+        if not present:
+            return
+        try:
+            self._remove_present(present)
+        except ContainerGone:
+            self._remove_present(self._present(present))
+
+    def _remove_present(self, container_ids: Sequence[str]) -> None:
+        if container_ids:
+            self._stop(container_ids)
+            bound = self.timeouts.write(len(container_ids))
+            self._docker("container", "rm", *container_ids, what="docker rm", bound=bound)
 
     def log_tail(self, container_id: str, lines: int) -> str:
         command = [
@@ -225,12 +242,13 @@ class DockerEngine:
             str(lines),
             container_id,
         ]
-        self.calls += 1
         try:
-            stdout, stderr = run([str(a) for a in command], return_stderr=True)
-        except DockerException as exc:
-            return f"(no logs: {first_line(exc.stderr or '')})"
-        return "\n".join(part for part in (str(stdout), str(stderr)) if part).strip()
+            done = self._execute(command, what="docker logs", bound=None)
+        except EngineTimeout as exc:
+            return f"(no logs: {exc})"
+        if done.returncode != 0:
+            return f"(no logs: {first_line(done.stderr or '')})"
+        return "\n".join(part for part in (done.stdout, done.stderr) if part).strip()
 
     def _present(self, container_ids: Sequence[str]) -> list[str]:
         if not container_ids:
@@ -256,11 +274,13 @@ class DockerEngine:
 
     def remove_networks(self, names: Sequence[str]) -> None:
         if names:
-            self._docker("network", "rm", *names, what="docker network rm")
+            bound = self.timeouts.write(len(names))
+            self._docker("network", "rm", *names, what="docker network rm", bound=bound)
 
     def remove_volumes(self, names: Sequence[str]) -> None:
         if names:
-            self._docker("volume", "rm", *names, what="docker volume rm")
+            bound = self.timeouts.write(len(names))
+            self._docker("volume", "rm", *names, what="docker volume rm", bound=bound)
 
     def _labelled(self, kind: str, project: str) -> list[str]:
         out = self._docker(
@@ -279,22 +299,25 @@ class DockerEngine:
     ) -> int:
         """`compose -p PROJECT logs` straight to this terminal; returns Compose's exit code.
 
-        Run in an empty directory with no compose file, so Compose finds the project
-        by its containers' labels: missing images or broken files do not matter."""
-        command = [
-            "docker",
-            "compose",
-            "--project-name",
-            project,
-            "logs",
-            *(["--follow"] if follow else []),
-            *(["--tail", tail] if tail else []),
-            *services,
-        ]
-        log.debug("Running command: %s", " ".join(command))
-        self.calls += 1
+        Aimed at an empty project directory, so Compose finds no file and knows the
+        project by its containers' labels: missing images or broken files do not matter.
+        Bounded unless it follows (then it runs until Ctrl-C, which ends it cleanly)."""
+        bound = UNBOUNDED if follow else self.timeouts.whole_project
         with tempfile.TemporaryDirectory(prefix="reconcile-logs-") as empty:
-            return subprocess.call(command, cwd=empty)
+            command = [
+                "docker",
+                "compose",
+                "--project-name",
+                project,
+                "--project-directory",
+                empty,
+                "logs",
+                *(["--follow"] if follow else []),
+                *(["--tail", tail] if tail else []),
+                *services,
+            ]
+            done = self._execute(command, what="docker compose logs", bound=bound, capture=False)
+        return done.returncode
 
 
 def _with_tag(reference: str) -> str:

@@ -25,3 +25,11 @@ class TransientError(EngineError):
 
 class PermanentError(EngineError):
     """Retrying is useless: bad configuration, missing image, port in use."""
+
+
+class ContainerGone(PermanentError):
+    """The container no longer exists: success for a removal, a re-plan for anything else."""
+
+
+class EngineTimeout(PermanentError):
+    """The engine gave no answer within the call's bound: retrying would only wait again."""

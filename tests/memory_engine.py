@@ -26,6 +26,7 @@ from typing import Any
 
 from reconciler.lock import lock_path
 from state.desired import DesiredState
+from state.endpoint import engine_endpoint
 from state.engine import (
     CONFIG_HASH_LABEL,
     DEPENDS_ON_LABEL,
@@ -346,7 +347,7 @@ class MemoryEngine:
     def _locked(self) -> bool:
         """Whether some open file holds the project's lock (flock is per open file, so
         this process's own holder counts)."""
-        path = lock_path(self.desired.project)
+        path = lock_path(self.desired.project, engine_endpoint())
         if not path.exists():
             return False
         with path.open("a") as probe:

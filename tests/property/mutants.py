@@ -224,8 +224,8 @@ def lock_released_early() -> None:
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         @contextmanager
-        def released(project: str, timeout: float) -> Iterator[None]:
-            with orig(project, timeout):
+        def released(project: str, timeout: float, **kwargs: Any) -> Iterator[None]:
+            with orig(project, timeout, **kwargs):
                 pass
             yield
 

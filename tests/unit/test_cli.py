@@ -212,3 +212,17 @@ def test_teardown_and_status_work_when_the_compose_files_are_broken(
     assert expected in out, out
     if argv == ["status"]:
         assert out.count(" unknown") == 2  # one row per container, its verdict unknown
+
+
+def test_logs_need_only_the_name_and_refuse_a_service_with_no_container(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    engine = broken_world()
+    options = ["--project-directory", str(REPO), "--project-name", "spot"]
+    assert main(["logs", "db", "--tail", "5", *options], engine=lambda project: engine) == 0
+    assert engine.calls[-1] == ("stream_logs", ("spot", "db"))
+    assert main(["logs", "dbx", *options], engine=lambda project: engine) == EXIT_ERROR
+    assert capsys.readouterr().err.endswith("no such service: dbx\n")
+    assert [call for call in engine.calls if call[0] == "stream_logs"] == [
+        ("stream_logs", ("spot", "db"))
+    ]

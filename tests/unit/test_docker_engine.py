@@ -1,7 +1,8 @@
 """The Docker adapter's parse step and error mapping, on captured output (no Docker).
 
 tests/fixtures/inspect/*.json are real `docker container inspect` outputs of the
-stack's containers (running and healthy, exited, paused).
+stack's containers (running and healthy, exited, paused); tests/fixtures/engine-errors/
+holds the stderr of real failures of `docker` and `docker compose` on this engine.
 """
 
 from __future__ import annotations
@@ -10,13 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from state.docker_engine import classify, first_line, fix_for
 from state.docker_inspect import parse_inspect
 from state.engine import ContainerStatus
-from state.errors import PermanentError, TransientError
+from state.engine_errors import classify, first_line, fix_for
+from state.errors import (
+    ConfigError,
+    ContainerGone,
+    EngineError,
+    EngineTimeout,
+    PermanentError,
+    TransientError,
+)
 from state.observed import _observed
+from state.timeouts import Timeouts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inspect"
+ERRORS = Path(__file__).resolve().parents[1] / "fixtures" / "engine-errors"
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.json")), ids=lambda p: p.stem)
@@ -57,3 +67,84 @@ def test_engine_errors_are_classified_and_carry_their_fix() -> None:
     assert first_line(" Container x Creating\nError response from daemon: boom\n") == (
         "Error response from daemon: boom"
     )
+
+
+DAEMON_FIX = "Start it with `just engine`."
+PORT_FIX = "choose another in .env (API_PORT"
+IMAGE_FIX = "Build the images with `just images`."
+NAME_FIX = "Another container holds that name: remove or rename it"
+GONE_FIX = "run again to plan from what exists now"
+
+# captured stderr -> (error type, a fragment of the fix, or "" for none)
+ENGINE_ERRORS: dict[str, tuple[type[EngineError], str]] = {
+    # The daemon is away (stopped, restarting): a retry can succeed.
+    "daemon-down": (TransientError, DAEMON_FIX),
+    "connection-refused": (TransientError, DAEMON_FIX),
+    "compose-daemon-down": (TransientError, DAEMON_FIX),
+    # The connection dropped mid-request (the daemon went away under the call).
+    "connection-dropped": (TransientError, DAEMON_FIX),
+    "compose-connection-dropped": (TransientError, DAEMON_FIX),
+    # Another removal of the same container is under way and will finish.
+    "removal-in-progress": (TransientError, ""),
+    # Permanent until someone acts: retrying only delays the one clear line.
+    "name-conflict": (PermanentError, NAME_FIX),
+    "compose-name-conflict": (PermanentError, NAME_FIX),
+    "compose-port-in-use": (PermanentError, PORT_FIX),
+    "port-allocated": (PermanentError, PORT_FIX),
+    "no-such-image": (PermanentError, IMAGE_FIX),
+    "compose-no-such-image": (PermanentError, IMAGE_FIX),
+    "pull-denied": (PermanentError, IMAGE_FIX),
+    "unpause-not-paused": (PermanentError, ""),
+    # Gone: success for stop and remove (the adapter's own business), else a re-plan.
+    "no-such-container-stop": (ContainerGone, GONE_FIX),
+    "no-such-container-rm": (ContainerGone, GONE_FIX),
+    "no-such-container-start": (ContainerGone, GONE_FIX),
+}
+
+
+def test_every_captured_engine_error_has_an_expectation() -> None:
+    assert {path.stem for path in ERRORS.glob("*.txt")} == set(ENGINE_ERRORS)
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(ENGINE_ERRORS.items()))
+def test_captured_engine_errors_are_classified(
+    name: str, expected: tuple[type[EngineError], str]
+) -> None:
+    stderr = (ERRORS / f"{name}.txt").read_text()
+    error, fix = expected
+    assert classify(stderr) is error
+    if fix:
+        assert fix in fix_for(stderr)
+    else:
+        assert fix_for(stderr) == ""
+
+
+@pytest.mark.parametrize("name", sorted(ENGINE_ERRORS))
+def test_the_line_shown_for_a_captured_error_is_docker_s_reason(name: str) -> None:
+    line = first_line((ERRORS / f"{name}.txt").read_text())
+    assert "\n" not in line
+    assert line.startswith(
+        ("Error response from daemon", "Cannot connect", "unable to get", "docker:", "error during")
+    )
+
+
+def test_engine_calls_are_bounded_reads_short_writes_by_size() -> None:
+    default = Timeouts.from_environment({})
+    assert default.read == 30
+    assert default.read < default.write(1) < default.write(20)
+    assert Timeouts.from_environment({"RECONCILE_ENGINE_TIMEOUT": "2.5"}).read == 2.5
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "nan"])
+def test_a_bad_engine_timeout_is_one_line_naming_the_fix(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Timeouts.from_environment({"RECONCILE_ENGINE_TIMEOUT": value})
+    assert str(caught.value) == (
+        f"RECONCILE_ENGINE_TIMEOUT={value!r} is not a number of seconds: "
+        "set it to a positive number, e.g. 30, or unset it"
+    )
+
+
+def test_a_timeout_is_not_retried() -> None:
+    assert issubclass(EngineTimeout, PermanentError)
+    assert not issubclass(EngineTimeout, TransientError)

@@ -1,0 +1,96 @@
+"""What Docker's stderr means: retry or not, the line to show, and the fix to append.
+
+One table, built from messages captured on the real engine (tests/fixtures/
+engine-errors): the Docker adapter's choke point turns every failed call into the
+error type `classify` picks, with `first_line` and `fix_for` as its message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from state.errors import ContainerGone, EngineError, PermanentError, TransientError
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """Docker messages (lowercase fragments), whether a retry can succeed, and the fix."""
+
+    markers: tuple[str, ...]
+    error: type[EngineError]
+    fix: str = ""
+
+
+# First match wins. Built from captured engine messages (tests/fixtures/engine-errors):
+# retry only what a second attempt can get past; a name held by another container, a
+# missing image or a busy port stay so until someone acts.
+_RULES = (
+    _Rule(
+        (
+            "cannot connect to the docker daemon",
+            "is the docker daemon running",
+            "error during connect",
+            "connection refused",
+            "connection reset by peer",
+            "i/o timeout",
+            "context deadline exceeded",
+        ),
+        TransientError,
+        "Start it with `just engine`.",
+    ),
+    # A concurrent removal finishes by itself; the retry then finds the container gone.
+    _Rule(("is already in progress",), TransientError),
+    _Rule(
+        ("is already in use by container",),
+        PermanentError,
+        "Another container holds that name: remove or rename it (`docker ps -a` shows it).",
+    ),
+    _Rule(
+        ("no such container",),
+        ContainerGone,
+        "It was removed while reconciling: run again to plan from what exists now.",
+    ),
+    _Rule(
+        ("address already in use", "port is already allocated"),
+        PermanentError,
+        "Another program holds that port: stop it, or choose another in .env "
+        "(API_PORT, ADMINER_PORT, MAILHOG_PORT, DEBUG_PORT_1, DEBUG_PORT_2).",
+    ),
+    _Rule(
+        (
+            "no such image",
+            "unable to find image",
+            "pull access denied",
+            "not found: manifest unknown",
+        ),
+        PermanentError,
+        "Build the images with `just images`.",
+    ),
+)
+
+
+def _rule(stderr: str) -> _Rule | None:
+    text = stderr.lower()
+    return next((rule for rule in _RULES if any(m in text for m in rule.markers)), None)
+
+
+def classify(stderr: str) -> type[EngineError]:
+    """The error type for Docker's stderr: TransientError only if a retry can succeed."""
+    rule = _rule(stderr)
+    return rule.error if rule else PermanentError
+
+
+def fix_for(stderr: str) -> str:
+    """The fix for a failure we recognise, as a sentence to append ("" otherwise)."""
+    rule = _rule(stderr)
+    return f" {rule.fix}" if rule and rule.fix else ""
+
+
+def first_line(stderr: str) -> str:
+    """The informative line of Docker's stderr (skipping blank and progress lines)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    # docker's closing summary ("Error: failed to start containers: ID") names no reason.
+    reasons = [line for line in lines if not line.lower().startswith("error: failed to")] or lines
+    daemon = [line for line in reasons if "error response from daemon" in line.lower()]
+    errors = [line for line in reasons if "error" in line.lower()]
+    return (daemon or errors or reasons or ["(no message)"])[-1]

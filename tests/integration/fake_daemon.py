@@ -1,0 +1,98 @@
+"""A fake Docker daemon on a unix socket that the test owns (the real engine is shared).
+
+Without `upstream` it accepts connections and never answers. With `upstream` (the
+real engine's socket) it passes every request through, except that it can stall the
+requests naming `stall` (a daemon hanging mid-run) or go away and come back
+(`outage`: what a client sees while a daemon restarts). The real daemon is never
+touched.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+
+class FakeDaemon:
+    def __init__(self, path: Path, upstream: str | None = None, stall: bytes = b"") -> None:
+        self.path, self.upstream, self.stall = path, upstream, stall
+        self.stalled = threading.Event()
+        self._trigger: bytes = b""
+        self._outage = 0.0
+        self.outage_started = threading.Event()
+        self.outage_over = threading.Event()
+        self._lock = threading.Lock()
+        self._held: list[socket.socket] = []
+        self._closed = False
+        self._listen()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    def outage_on(self, request: bytes, seconds: float) -> None:
+        """At the first request naming `request`: drop every connection, be gone `seconds`."""
+        self._trigger, self._outage = request, seconds
+
+    def close(self) -> None:
+        """Gone for good (the test is over)."""
+        self._closed = True
+        self._drop()
+
+    def _drop(self) -> None:
+        self._server.close()
+        self.path.unlink(missing_ok=True)
+        with self._lock:
+            held, self._held = self._held, []
+        for sock in held:
+            sock.close()
+
+    def _listen(self) -> None:
+        self._server = socket.socket(socket.AF_UNIX)
+        self._server.bind(str(self.path))
+        self._server.listen(64)
+        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._held.append(client)
+            if not self.upstream:
+                continue
+            engine = socket.socket(socket.AF_UNIX)
+            engine.connect(self.upstream)
+            with self._lock:
+                self._held.append(engine)
+            threading.Thread(target=self._pump, args=(client, engine, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(engine, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, requests: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if requests:
+                    if self.stall and self.stall in data:
+                        self.stalled.set()
+                        return  # keep the connection open, answer nothing
+                    if self._trigger and self._trigger in data and not self.outage_started.is_set():
+                        self._go_away()
+                        return
+                sink.sendall(data)
+        except OSError:
+            return
+
+    def _go_away(self) -> None:
+        self.outage_started.set()
+        self._drop()
+        timer = threading.Timer(self._outage, self._come_back)
+        timer.daemon = True
+        timer.start()
+
+    def _come_back(self) -> None:
+        if not self._closed:
+            self._listen()
+        self.outage_over.set()

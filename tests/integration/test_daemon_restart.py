@@ -1,0 +1,101 @@
+"""Reliability: the engine goes away in the middle of an apply and comes back.
+
+The machine's Docker daemon is shared, so these tests never restart it. They own the
+engine endpoint instead: `reconcile` talks to a FakeDaemon that passes everything
+through to the real engine until the apply creates api-gateway (the second wave),
+then drops every connection and refuses new ones for a while, which is what a client
+sees while a daemon restarts. A short outage is ridden out by the retries; a long one
+ends the run with one clear line. Either way the next run converges.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.lock import LOCK_DIR_VARIABLE
+from state.endpoint import engine_endpoint
+from tests.integration.fake_daemon import FakeDaemon
+from tests.integration.plain_stack import (
+    REPO,
+    PlainStack,
+    reconcile,
+    reconcile_command,
+    reconcile_environment,
+)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[PlainStack]:
+    stack = PlainStack.create(tmp_path, "prod", label="restart")
+    try:
+        yield stack
+    finally:
+        stack.remove_everything()
+
+
+@pytest.fixture
+def daemon(stack: PlainStack, tmp_path: Path) -> Iterator[FakeDaemon]:
+    fake = FakeDaemon(tmp_path / "engine.sock", engine_endpoint().removeprefix("unix://"))
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
+def reconcile_through(
+    daemon: FakeDaemon, stack: PlainStack, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    env = reconcile_environment("prod")
+    env.update({"DOCKER_HOST": daemon.url, LOCK_DIR_VARIABLE: str(tmp_path / "locks")})
+    return subprocess.run(
+        reconcile_command(stack, "--wait-timeout", "180"),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+
+
+def second_wave(stack: PlainStack) -> bytes:
+    return f"/containers/create?name={stack.name}-api-gateway-1".encode()
+
+
+def assert_the_next_run_converges(stack: PlainStack) -> None:
+    again = reconcile(stack, app_env="prod")
+    assert again.returncode == 0, again.stdout + again.stderr
+    plan = reconcile(stack, "--plan", app_env="prod")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_a_short_outage_mid_apply_is_ridden_out_by_retries(
+    stack: PlainStack, daemon: FakeDaemon, tmp_path: Path
+) -> None:
+    daemon.outage_on(second_wave(stack), seconds=1.0)
+    result = reconcile_through(daemon, stack, tmp_path)
+    assert daemon.outage_started.is_set(), "the apply never reached the second wave"
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "transient engine error" in result.stderr
+    assert "Converged" in result.stdout
+    assert_the_next_run_converges(stack)
+
+
+def test_a_long_outage_mid_apply_fails_in_one_clear_line(
+    stack: PlainStack, daemon: FakeDaemon, tmp_path: Path
+) -> None:
+    daemon.outage_on(second_wave(stack), seconds=20.0)
+    result = reconcile_through(daemon, stack, tmp_path)
+    assert daemon.outage_started.is_set(), "the apply never reached the second wave"
+    assert not daemon.outage_over.is_set(), "the run outlasted the outage: retries unbounded?"
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("reconcile: "), result.stderr
+    assert f"Cannot connect to the Docker daemon at {daemon.url}" in last
+    assert "Start it with `just engine`." in last
+    assert daemon.outage_over.wait(30)
+    assert_the_next_run_converges(stack)
