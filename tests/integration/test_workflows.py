@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -244,15 +245,15 @@ def test_just_recipes_take_an_inline_app_env(stack: PlainStack) -> None:
     assert "APP_ENV=dev (from the command line)" in result.stdout
 
 
-def test_integration_tests_refuse_to_run_outside_test_and_touch_nothing() -> None:
-    def all_containers() -> set[str]:
-        out = subprocess.run(["docker", "ps", "-aq", "--no-trunc"], capture_output=True, text=True)
-        return set(out.stdout.split())
-
-    before = all_containers()
+def test_integration_tests_refuse_to_run_outside_test_and_touch_nothing(tmp_path: Path) -> None:
+    # The daemon is shared: other runs create and remove containers meanwhile, so
+    # "touched nothing" means the engine saw no container created for the refused run,
+    # whose stacks would all live under its own --basetemp.
+    basetemp = tmp_path / "refused-run"
+    since = str(int(time.time()) - 1)
     env = {**os.environ, "APP_ENV": "dev"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/integration", "-q"],
+        [sys.executable, "-m", "pytest", "tests/integration", "-q", f"--basetemp={basetemp}"],
         capture_output=True,
         text=True,
         env=env,
@@ -261,7 +262,17 @@ def test_integration_tests_refuse_to_run_outside_test_and_touch_nothing() -> Non
     )
     assert result.returncode != 0
     assert "Integration tests must run in test environment" in result.stdout + result.stderr
-    assert all_containers() == before
+    label = '{{index .Actor.Attributes "com.docker.compose.project.working_dir"}}'
+    window = ["--since", since, "--until", str(int(time.time()) + 1)]
+    created = ["--filter", "type=container", "--filter", "event=create", "--format", label]
+    events = subprocess.run(
+        ["docker", "events", *window, *created],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.split()
+    assert [d for d in events if d.startswith(str(basetemp))] == []
 
 
 def test_a_service_that_never_gets_healthy_fails_the_apply_with_its_evidence(
