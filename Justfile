@@ -22,6 +22,7 @@ engine:
 # Build the stack's local images when their recipes changed (first build ~1 min)
 images: engine
     @bash compose/images/build.sh
+    @bash compose/swarm/push.sh --if-up
 
 # Bring the stack to APP_ENV (default prod): show the plan, apply it, verify
 up *ARGS: images
@@ -78,6 +79,18 @@ test-integration *ARGS: images
 # Measure the performance targets (stop times, plan and apply durations)
 bench: images
     APP_ENV=test python -m tests.bench
+
+# Start a local 3-node Docker Swarm (own namespaces, engines, registry); push the images
+swarm-up: images
+    @bash compose/swarm/up.sh
+
+# Push the stack's images to the local swarm's registry (nodes pull 127.0.0.1:5077/...)
+swarm-images: images
+    @bash compose/swarm/push.sh
+
+# Remove the local swarm and everything it made (namespaces, engines, mounts, cgroups)
+swarm-down:
+    @bash compose/swarm/down.sh
 
 # ruff and mypy over the project
 lint:

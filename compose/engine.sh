@@ -45,7 +45,7 @@ install_docker() {
 start_daemon() {
     [ "$(id -u)" = 0 ] || fail "dockerd is installed but not running, and starting it needs root: run 'sudo just engine'"
     say "starting dockerd (log: $DOCKERD_LOG)"
-    setsid dockerd >"$DOCKERD_LOG" 2>&1 < /dev/null &
+    setsid dockerd >>"$DOCKERD_LOG" 2>&1 < /dev/null &  # append: never truncate a live log
     local deadline=$((SECONDS + WAIT_SECONDS))
     until daemon_answers; do
         [ $SECONDS -lt $deadline ] || fail "dockerd did not answer within ${WAIT_SECONDS}s: see $DOCKERD_LOG"
@@ -54,6 +54,10 @@ start_daemon() {
 }
 
 if ! daemon_answers; then
+    # Starting a local dockerd cannot bring back an engine named elsewhere (e.g. a
+    # DOCKER_HOST left over from `just swarm-up`), and would race the machine's own.
+    [ -z "${DOCKER_HOST:-}${DOCKER_CONTEXT:-}" ] \
+        || fail "no engine answers at ${DOCKER_HOST:-context $DOCKER_CONTEXT}: unset DOCKER_HOST/DOCKER_CONTEXT to use this machine's engine"
     install_docker
     start_daemon
 fi
