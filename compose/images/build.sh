@@ -6,6 +6,17 @@
 #                       psycopg2, PostgreSQL 15) -> docker import      (~1 min, once)
 #   spot-busybox:local  FROM scratch + Debian's static busybox          (stand-ins)
 #   spot-app:local      FROM spot-runtime + compose/services            (our code)
+#
+# and, only for the environments whose profiles use them (dev, test):
+#   spot-app-dev:local  FROM spot-runtime + debugpy, pytest + compose/services
+#   spot-adminer:local  FROM spot-runtime + Debian's adminer, php-cli, php-pgsql
+#   spot-maildev:local  FROM spot-runtime + Debian's nodejs + MailDev (npm, locked)
+#   spot-devtools:local FROM spot-runtime + psql, curl, httpie
+#
+# usage: build.sh [ENV...]   the images ENV's services use (wanted.py asks Compose);
+#        with no ENV, those of the APP_ENV `reconcile` resolves (command line, .env,
+#        default prod). spot-busybox:local is always built (tests create containers
+#        from it). PYTHON names an interpreter that has the project installed.
 set -euo pipefail
 cd "$(dirname "$0")"
 IMAGES=$PWD
@@ -75,7 +86,51 @@ build_app() {
     say "built spot-app:local ($hash)"
 }
 
+build_on_runtime() {
+    # NAME FOLDER CONTEXT [HASHED...]: `docker build` of images/FOLDER/Dockerfile, whose
+    # FROM is spot-runtime:local, with CONTEXT as build context. The runtime's hash is
+    # part of ours, so a new runtime rebuilds us; the apt layer stays in the build cache.
+    local name=$1 folder=$2 context=$3; shift 3
+    local hash; hash=$( (recipe_hash "images/$folder" "$@"; current_hash spot-runtime:local) | sha256sum | cut -c1-16)
+    [ "$(current_hash "$name")" = "$hash" ] && return 0
+    say "building $name (about 15 s, once)"
+    docker build -q --label "spot.recipe-hash=$hash" -f "$IMAGES/$folder/Dockerfile" -t "$name" "$context" >/tmp/spot-build.log 2>&1 \
+        || fail "building $name failed: see /tmp/spot-build.log"
+    say "built $name ($hash)"
+}
+
+build_maildev() {
+    # MailDev and its dependencies, exactly as package-lock.json pins them, installed
+    # with npm on this machine into the build context (the image gets only Node.js).
+    local hash; hash=$( (recipe_hash images/maildev; current_hash spot-runtime:local) | sha256sum | cut -c1-16)
+    [ "$(current_hash spot-maildev:local)" = "$hash" ] && return 0
+    command -v npm >/dev/null 2>&1 || {
+        [ "$(id -u)" = 0 ] || fail "npm is missing: run 'sudo apt-get install npm'"
+        say "installing npm with apt-get (once)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null \
+            || fail "apt-get install npm failed"
+    }
+    local context; context=$(mktemp -d /tmp/spot-maildev.XXXXXX)
+    trap 'rm -rf "$context"' RETURN
+    cp "$IMAGES/maildev/package.json" "$IMAGES/maildev/package-lock.json" "$context/"
+    (cd "$context" && npm ci --omit=dev --no-audit --no-fund >/tmp/spot-npm.log 2>&1) \
+        || fail "npm ci of MailDev failed: see /tmp/spot-npm.log"
+    build_on_runtime spot-maildev:local maildev "$context"
+}
+
+# The images to build: those wanted.py lists for the environments asked for.
+wanted=$("${PYTHON:-python3}" "$IMAGES/wanted.py" "$@") || fail "cannot tell which images are needed (see above)"
+wants() { grep -qxF "$1" <<<"$wanted"; }
+
 build_runtime
 build_busybox
-build_app
-say "ready: spot-runtime:local, spot-busybox:local, spot-app:local"
+built=(spot-runtime:local spot-busybox:local)
+if wants spot-app:local; then build_app; built+=(spot-app:local); fi
+if wants spot-app-dev:local; then build_on_runtime spot-app-dev:local app-dev "$SERVICES" services; built+=(spot-app-dev:local); fi
+if wants spot-adminer:local; then build_on_runtime spot-adminer:local adminer "$IMAGES/adminer"; built+=(spot-adminer:local); fi
+if wants spot-maildev:local; then build_maildev; built+=(spot-maildev:local); fi
+if wants spot-devtools:local; then build_on_runtime spot-devtools:local devtools "$IMAGES/devtools"; built+=(spot-devtools:local); fi
+for image in $wanted; do
+    printf '%s\n' "${built[@]}" | grep -qxF "$image" || fail "no recipe builds $image (used by a service)"
+done
+say "ready: ${built[*]}"

@@ -31,6 +31,27 @@ def require_engine() -> None:
     info = subprocess.run(["docker", "info"], capture_output=True, text=True)
     if probe.returncode != 0 or info.returncode != 0:
         raise RuntimeError("no Docker engine with Compose v2 answers: run `just engine` first")
+    require_images()
+
+
+def require_images() -> None:
+    """Every image the three environments use exists (the test recipes build them)."""
+    listed = subprocess.run(
+        [sys.executable, str(REPO / COMPOSE_DIR / "images/wanted.py"), "prod", "dev", "test"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    missing = [
+        image
+        for image in listed
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode
+    ]
+    if missing:
+        raise RuntimeError(
+            f"missing images {', '.join(missing)}: run `just images prod dev test` "
+            "(`just test` and `just test-integration` do)"
+        )
 
 
 def free_ports(count: int) -> list[int]:

@@ -62,7 +62,11 @@ def test_env_file_switch_to_dev_is_planned_and_nothing_is_touched(prod_stack: Pl
         for action in document["actions"]:
             by_kind.setdefault(action["kind"], {})[action["service"]] = action["reasons"]
         assert set(by_kind) == {"recreate", "create"}
-        assert by_kind["recreate"] == {s: ["APP_ENV prod -> dev"] for s in PROD_SERVICES}
+        # The app services also move to the dev image (dev dependencies); the db does not.
+        assert by_kind["recreate"] == {
+            s: ["APP_ENV prod -> dev"] + (["image changed"] if s != "db" else [])
+            for s in PROD_SERVICES
+        }
         assert set(by_kind["create"]) == {"adminer", "mailhog", "devtools"}
         # db is recreated before the api-gateway that depends on it.
         wave = {a["service"]: a["wave"] for a in document["actions"]}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration import dap
 from tests.integration.plain_stack import (
     REPO,
     PlainStack,
@@ -86,11 +87,8 @@ def test_default_start_is_prod_and_a_second_run_changes_nothing(stack: PlainStac
 def test_dev_brings_dev_tools_debug_ports_and_hot_reload(stack: PlainStack) -> None:
     up(stack, "dev")
     assert stack.running_services() == BASE | DEV_TOOLS
-    import httpx
-
-    assert httpx.get(f"http://127.0.0.1:{stack.ports['DEBUG_PORT_1']}/", timeout=5).text.startswith(
-        "devtools stand-in (APP_ENV=dev)"
-    )
+    initialize = dap.response(dap.attach_and_detach(stack.ports["DEBUG_PORT_1"]), "initialize")
+    assert initialize["success"] is True
     source = stack.directory / "compose/services/api-gateway/src/main.py"
     source.write_text(
         source.read_text().replace('GREETING = "spot api-gateway"', 'GREETING = "hot reloaded"')
