@@ -59,6 +59,18 @@ class ComposeProject(BaseModel):
         """The user's .env, for the other variables it sets (ports, passwords)."""
         return (self.env_file,) if self.env_file.is_file() else ()
 
+    def compose_args(self) -> list[str]:
+        """Global `docker compose` arguments for plain Compose calls outside the adapter
+        (compose/images/wanted.py, the stack's tests): directory, name, files, profiles."""
+        args = ["--project-directory", str(self.compose_dir), "--project-name", self.name]
+        for env_file in self.env_files():
+            args += ["--env-file", str(env_file)]
+        for path in self.files:
+            args += ["-f", str(path)]
+        for profile in self.profiles:
+            args += ["--profile", profile]
+        return args
+
 
 def load_project(
     directory: Path,

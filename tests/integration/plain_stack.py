@@ -76,19 +76,6 @@ def copy_project(destination: Path, ports: dict[str, int]) -> Path:
     return destination
 
 
-def compose_args(project: ComposeProject) -> list[str]:
-    """Global `docker compose` arguments for plain Compose calls in the stack's tests (the
-    product builds its command line in the Docker adapter only)."""
-    args = ["--project-directory", str(project.compose_dir), "--project-name", project.name]
-    for env_file in project.env_files():
-        args += ["--env-file", str(env_file)]
-    for path in project.files:
-        args += ["-f", str(path)]
-    for profile in project.profiles:
-        args += ["--profile", profile]
-    return args
-
-
 def unique_project_name(label: str) -> str:
     return f"spotit-{label}-{uuid.uuid4().hex[:6]}"
 
@@ -126,7 +113,7 @@ class PlainStack:
         project = self.project
         env = {**_inherited_environment(), **project.process_variables()}
         proc = subprocess.run(
-            ["docker", "compose", *compose_args(project), *args],
+            ["docker", "compose", *project.compose_args(), *args],
             capture_output=True,
             text=True,
             env=env,
