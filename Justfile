@@ -77,9 +77,9 @@ mutants *NAMES:
 test-integration *ARGS: (images "prod" "dev" "test")
     APP_ENV=test python -m pytest tests/integration "$@"
 
-# Measure the performance targets (stop times, plan and apply durations)
-bench: (images "prod" "dev" "test")
-    APP_ENV=test python -m tests.bench
+# Benchmark reconcile against Compose (N=10,50,200), idle CPU, plan() at scale: --sizes 10 --repeat 3
+bench *ARGS: (images "prod" "dev" "test")
+    APP_ENV=test python -m tests.bench "$@"
 
 # Start a local 3-node Docker Swarm (own namespaces, engines, registry); push the images
 swarm-up: images

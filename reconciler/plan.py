@@ -5,17 +5,16 @@ any. Every desired service gets actions or a no-op reason; an empty plan: conver
 
 Per container, an ordered decision ladder (first match wins):
   Strategy.ALWAYS (restart) -> stop, then recreate; dead -> recreate; no config-hash
-  label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ
-  -> recreate, saying what differs; paused/exited/created -> start; restarting ->
-  none (reported); running -> none.
-Per service: missing numbers are created, numbers above the scale are removed
-(highest first). Containers of services that are not wanted are removed, with why.
-A dependent whose depends_on entry says `restart: true` is restarted when what it
-depends on is (re)created. `stop` and `down` plan from the observed state alone.
-
-Order: stops and removals first, dependents before what they depend on; then
-creates, recreates, starts and restarts, dependencies first. Actions of one wave are
-independent of each other and may run together.
+  label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ,
+  or a name left by an interrupted recreate -> recreate, saying what differs;
+  paused/exited/created -> start; restarting -> none (reported); running -> none.
+Per service: the lowest-numbered containers up to the scale are kept, one per number,
+the rest removed (highest first); missing ones are created with the numbers Compose
+will give them (after the highest kept, never into a gap). Unwanted ones are removed.
+A `depends_on: {X: {restart: true}}` dependent restarts when X is (re)created. `stop`
+and `down` plan from the observed state alone. Order: stops and removals first,
+dependents first; then the rest, dependencies first. One wave's actions are
+independent and may run together.
 """
 
 from __future__ import annotations
@@ -48,8 +47,7 @@ class ActionKind(enum.StrEnum):
     RESTART = "restart"
 
 
-# Stops and removals take things down (dependents first); the rest bring them up.
-TEARDOWN = frozenset({ActionKind.STOP, ActionKind.REMOVE})
+TEARDOWN = frozenset({ActionKind.STOP, ActionKind.REMOVE})  # dependents first; rest: up
 # Within a wave: in the enum's order (teardown, then the rest, as a reader expects).
 _KIND_ORDER = {kind: index for index, kind in enumerate(ActionKind)}
 STOPPABLE = frozenset({ContainerStatus.RUNNING, ContainerStatus.PAUSED, ContainerStatus.RESTARTING})
@@ -147,27 +145,28 @@ def _plan_service(
     live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
     actions: list[Action] = []
     kept: dict[int, ObservedContainer] = {}
-    # Prefer a running container when two share a number; the rest are extras.
+    # The lowest numbers stay, one per number (a running one first); the rest are extras.
     # The id breaks the last tie, so the plan never depends on the input's order.
-    for container in sorted(live, key=lambda c: (c.number, not c.running, c.name, c.id)):
-        if container.number <= service.replicas and container.number not in kept:
+    for container in sorted(
+        live, key=lambda c: (c.number, not c.running, c.half_renamed, c.name, c.id)
+    ):
+        if len(kept) < service.replicas and container.number not in kept:
             kept[container.number] = container
         else:
             actions.append(_action(ActionKind.REMOVE, service.name, container, ("extra replica",)))
+    following = max(kept, default=0) + 1  # Compose numbers after the highest, never a gap
+    actions += [
+        Action(
+            kind=ActionKind.CREATE,
+            service=service.name,
+            number=following + offset,
+            reasons=("no container",),
+            new_hash=service.config_hash,
+        )
+        for offset in range(service.replicas - len(kept))
+    ]
     reasons_for_noop: list[NoopReason] = []
-    for number in range(1, service.replicas + 1):
-        current = kept.get(number)
-        if current is None:
-            actions.append(
-                Action(
-                    kind=ActionKind.CREATE,
-                    service=service.name,
-                    number=number,
-                    reasons=("no container",),
-                    new_hash=service.config_hash,
-                )
-            )
-            continue
+    for current in kept.values():
         decided = _decide(service, current, strategy)
         if isinstance(decided, NoopReason):
             reasons_for_noop.append(decided)
@@ -221,6 +220,8 @@ def _drift(service: DesiredService, container: ObservedContainer) -> tuple[str, 
         reasons.append("configuration changed")
     if service.image_id is not None and container.image_id != service.image_id:
         reasons.append("image changed")
+    if container.half_renamed:
+        reasons.append("left half-renamed by an interrupted recreate")
     return tuple(reasons)
 
 

@@ -11,9 +11,6 @@ import io
 import json
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from reconciler.plan import ActionKind, NoopReason
 from reconciler.render import VERB, envelope, noop_text, summary
 from reconciler.snapshot import Snapshot, Unknown
@@ -99,6 +96,10 @@ def _facts(snap: Snapshot | Unknown) -> tuple[str, ResolvedAppEnv, ObservedState
 
 def status_text(snap: Snapshot | Unknown) -> str:
     project, app_env, observed = _facts(snap)
+    # rich costs ~0.2 s to import: only the status table pays it, not --plan or apply.
+    from rich.console import Console
+    from rich.table import Table
+
     unknown = " (unknown)" if isinstance(snap, Unknown) else ""
     running = ", ".join(sorted(observed.running_environments)) or "nothing"
     table = Table(box=None, pad_edge=False, show_edge=False)

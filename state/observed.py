@@ -8,6 +8,8 @@ sees them, so nothing can touch them.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import BaseModel, ConfigDict
 
 from state.appenv import VARIABLE
@@ -46,6 +48,17 @@ class ObservedContainer(BaseModel):
     def running(self) -> bool:
         return self.status is ContainerStatus.RUNNING
 
+    @property
+    def half_renamed(self) -> bool:
+        """Compose recreates as `<old id[:12]>_<project>-<service>-<n>`, then renames; a
+        kill in between leaves that name, which nothing but a recreate puts right."""
+        prefix, _, rest = self.name.partition("_")
+        return (
+            len(prefix) == 12
+            and all(ch in "0123456789abcdef" for ch in prefix)
+            and rest.endswith(f"-{self.service}-{self.number}")
+        )
+
 
 class ObservedState(BaseModel):
     """Every container of one project, sorted by service and number."""
@@ -56,7 +69,15 @@ class ObservedState(BaseModel):
     containers: tuple[ObservedContainer, ...] = ()
 
     def of(self, service: str) -> tuple[ObservedContainer, ...]:
-        return tuple(c for c in self.containers if c.service == service)
+        return self._by_service.get(service, ())
+
+    @cached_property
+    def _by_service(self) -> dict[str, tuple[ObservedContainer, ...]]:
+        """Containers per service, built once: `of` per service stays O(1), plan() linear."""
+        grouped: dict[str, list[ObservedContainer]] = {}
+        for container in self.containers:
+            grouped.setdefault(container.service, []).append(container)
+        return {service: tuple(group) for service, group in grouped.items()}
 
     @property
     def running_environments(self) -> frozenset[str]:

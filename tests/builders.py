@@ -63,7 +63,7 @@ def container(
 ) -> ObservedContainer:
     return ObservedContainer(
         id=cid or f"id-{service_name}-{number}",
-        name=f"{PROJECT}-{service_name}-{number}",
+        name=extra.pop("name", f"{PROJECT}-{service_name}-{number}"),
         service=service_name,
         number=number,
         status=status,

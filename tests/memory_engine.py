@@ -4,16 +4,18 @@ It behaves like Docker plus Compose where the reconciler relies on them:
 Compose's view of the files (`compose_model`, `config_hashes`, image ids) rendered
 from the DesiredState it holds, so the real `desire()` reads it back; containers
 with ids, names, numbers, states, health, env and Compose's labels;
-`up --no-deps [--force-recreate]` creates missing numbers, recreates what diverged
-(config hash or image) or everything when forced, starts what is stopped and scales
-down; start/unpause/restart/stop/remove act by id; networks and volumes are created
-by `up` and removed only when asked. It records every call, so tests can check
+`up --no-deps [--force-recreate]` numbers and scales exactly as Compose does (new
+containers after the highest number, scale-down from the top), recreates what
+diverged (config hash or image) or everything when forced, starts what is stopped;
+start/unpause/restart/stop/remove act by id; networks and volumes are created by
+`up` and removed only when asked. It records every call, so tests can check
 purity and ordering, notes every write made while the project's lock is free, and
 can inject faults: an operation that fails once (transient or permanent), one that
 reports success and does nothing (a lying engine), or a "crash" (the process dying)
 after a number of writes.
 
-Only the property tests use it; the integration suite always talks to a real engine.
+The property tests use it; tests/integration/test_numbering.py checks it against the
+real engine (numbering), and the rest of the integration suite never uses it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.lock import lock_path
-from state.desired import DesiredState
+from state.desired import DesiredService, DesiredState
 from state.endpoint import engine_endpoint
 from state.engine import (
     CONFIG_HASH_LABEL,
@@ -229,45 +231,40 @@ class MemoryEngine:
 
     # -- ContainerEngine: writes -----------------------------------------------------
     def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+        """Compose v2's `ensureService` (pkg/compose/convergence.go), per service: keep the
+        up-to-date containers, lowest numbers first, then the obsolete ones; remove what
+        is beyond the scale, recreate the obsolete (same number), start the stopped; new
+        containers get max(existing numbers)+1, +2, ... (never a free lower number)."""
         if not self._write("up", services):
             return
         self.networks_made.add(f"{self.desired.project}_default")
         for name in services:
             spec = self.desired.services[name]
-            # Prefer a running container when two share a number, as the planner does.
-            mine = sorted(
-                self._of(name),
-                key=lambda c: (
-                    int(c.labels[NUMBER_LABEL]),
-                    c.status is not ContainerStatus.RUNNING,
-                    c.name,
-                    c.id,
-                ),
-            )
-            by_number: dict[int, MemContainer] = {}
-            for container in mine:
-                number = int(container.labels[NUMBER_LABEL])
-                if number > spec.replicas:
-                    self._delete(container)  # Compose scales down
-                elif number in by_number:
-                    self._delete(container)  # a duplicate of that number
-                else:
-                    by_number[number] = container
-            for number in range(1, spec.replicas + 1):
-                current = by_number.get(number)
-                if current is None:
-                    self._create(name, number)
-                elif (
+            mine = self._of(name)
+
+            def obsolete(c: MemContainer, spec: DesiredService = spec) -> bool:
+                return (
                     force_recreate
-                    or current.status is ContainerStatus.DEAD
-                    or current.labels.get(CONFIG_HASH_LABEL) != spec.config_hash
-                    or (spec.image_id and current.image_id != spec.image_id)
-                ):
-                    self._delete(current)
-                    self._create(name, number)
-                elif current.status not in _UP:
+                    or c.status is ContainerStatus.DEAD
+                    or c.labels.get(CONFIG_HASH_LABEL) != spec.config_hash
+                    or bool(spec.image_id and c.image_id != spec.image_id)
+                )
+
+            ordered = sorted(
+                mine, key=lambda c: (obsolete(c), int(c.labels[NUMBER_LABEL]), c.name, c.id)
+            )
+            for index, container in enumerate(ordered):
+                if index >= spec.replicas:
+                    self._delete(container)  # scale down: obsolete, then highest numbers
+                elif obsolete(container):
+                    self._delete(container)
+                    self._create(name, int(container.labels[NUMBER_LABEL]))
+                elif container.status not in _UP:
                     self._check_dependencies_up(name)
-                    self._set_status(current, ContainerStatus.RUNNING)
+                    self._set_status(container, ContainerStatus.RUNNING)
+            following = 1 + max((int(c.labels[NUMBER_LABEL]) for c in mine), default=0)
+            for offset in range(spec.replicas - len(mine)):
+                self._create(name, following + offset)
 
     def start(self, container_ids: Sequence[str]) -> None:
         if not self._write("start", self._services(container_ids)):
@@ -392,7 +389,7 @@ class MemoryEngine:
             name=f"{self.desired.project}-{service}-{number}",
             labels=labels,
             status=ContainerStatus.RUNNING,
-            env={"APP_ENV": spec.app_env or ""},
+            env={"APP_ENV": spec.app_env} if spec.app_env else {},
             image_id=spec.image_id or "sha256:built",
         )
         self._set_status(container, ContainerStatus.RUNNING)

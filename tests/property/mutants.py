@@ -127,6 +127,25 @@ def restart_forever() -> None:
     _wrap(p, "_restart_dependents", make)
 
 
+def fill_the_gap() -> None:
+    import reconciler.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def plan_service(service: Any, containers: Any, strategy: Any) -> Any:
+            actions, noop = orig(service, containers, strategy)
+            removed = {a.container_id for a in actions if a.kind is p.ActionKind.REMOVE}
+            taken = {c.number for c in containers if c.id not in removed}
+            free = (n for n in range(1, 1000) if n not in taken)
+            return [
+                a.model_copy(update={"number": next(free)}) if a.kind is p.ActionKind.CREATE else a
+                for a in actions
+            ], noop
+
+        return plan_service
+
+    _wrap(p, "_plan_service", make)
+
+
 def observe_everything() -> None:
     import state.observed as o
     from state.engine import SERVICE_LABEL
@@ -268,6 +287,11 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "restart-forever": Mutant(
         "a running service is restarted on every run", f"{PROPS}::test_idempotence", restart_forever
+    ),
+    "fill-the-gap": Mutant(
+        "new replicas planned into the lowest free numbers (Compose uses the highest + 1)",
+        "tests/property/test_numbering.py",
+        fill_the_gap,
     ),
     "observe-everything": Mutant(
         "one-off containers are not filtered out when observing",

@@ -88,10 +88,34 @@ CASES = {
         observed(container("worker", 1), container("worker", 2), container("worker", 3)),
         [(REMOVE, "worker", 3, ("extra replica",)), (REMOVE, "worker", 2, ("extra replica",))],
     ),
-    "missing-replicas-create": Case(
+    "missing-replicas-create-after-the-highest-number": Case(
         desired(service("worker", replicas=3)),
         observed(container("worker", 2)),
-        [(CREATE, "worker", 1, ("no container",)), (CREATE, "worker", 3, ("no container",))],
+        [(CREATE, "worker", 3, ("no container",)), (CREATE, "worker", 4, ("no container",))],
+    ),
+    "gap-filled-as-compose-numbers-not-into-the-gap": Case(
+        desired(service("worker", replicas=3)),
+        observed(container("worker", 1), container("worker", 3)),
+        [(CREATE, "worker", 4, ("no container",))],
+    ),
+    "gap-within-the-scale-is-converged": Case(
+        desired(service("worker", replicas=2)),
+        observed(container("worker", 1), container("worker", 3)),
+        [],
+        {"worker": IN_SYNC},
+    ),
+    "extra-with-a-gap-removes-the-highest": Case(
+        desired(service("worker", replicas=2)),
+        observed(container("worker", 2), container("worker", 5), container("worker", 7)),
+        [(REMOVE, "worker", 7, ("extra replica",))],
+    ),
+    "duplicate-number-replaced-after-the-highest": Case(
+        desired(service("worker", replicas=2)),
+        observed(
+            container("worker", 1, cid="a"),
+            container("worker", 1, status=ContainerStatus.EXITED, cid="b"),
+        ),
+        [(REMOVE, "worker", 1, ("extra replica",)), (CREATE, "worker", 2, ("no container",))],
     ),
     "paused-start": Case(
         desired(service("db")),
@@ -125,6 +149,25 @@ CASES = {
             container("db", 1, status=ContainerStatus.EXITED, cid="a"), container("db", 1, cid="b")
         ),
         [(REMOVE, "db", 1, ("extra replica",))],
+    ),
+    "half-renamed-leftover-of-an-interrupted-recreate": Case(
+        desired(service("db")),
+        observed(container("db", status=ContainerStatus.CREATED, name="0123456789ab_spot-db-1")),
+        [(RECREATE, "db", 1, ("left half-renamed by an interrupted recreate",))],
+    ),
+    "of-a-half-renamed-and-the-old-one-the-old-one-stays": Case(
+        desired(service("db", config_hash="new")),
+        observed(
+            container("db", status=ContainerStatus.EXITED, config_hash="old", cid="old"),
+            container(
+                "db",
+                status=ContainerStatus.CREATED,
+                config_hash="new",
+                name="0123456789ab_spot-db-1",
+                cid="new",
+            ),
+        ),
+        [(REMOVE, "db", 1, ("extra replica",)), (RECREATE, "db", 1, ("configuration changed",))],
     ),
     "scaled-to-zero": Case(
         desired(service("db", replicas=0)),

@@ -1,0 +1,116 @@
+"""`just bench [--sizes 10,50 --repeat 3 --only compare,idle,planner,stack --json PATH]`.
+
+Sections:
+- compare: the synthetic project at each size, reconcile against Compose's own
+  command, scenario by scenario, alternating; the ratio tables; engine calls per
+  plan, counted;
+- idle: the real stack's idle CPU in each environment;
+- planner: plan() alone on generated states of 1,000 to 10,000 services;
+- stack: the real stack's stop times against the targets of issue #2.
+Everything measured goes to the JSON file. Timing lives here, never in tests; the
+exit code is 1 only when a command failed (or, with --strict, a target was missed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests.bench import idle, planner, report, stack
+from tests.bench.scenarios import GROUPS, Result, Runner
+from tests.bench.synthetic import SyntheticProject
+from tests.bench.tools import Ours, engine_calls
+from tests.integration.plain_stack import REPO, require_engine
+
+SECTIONS = ("compare", "idle", "planner", "stack")
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _short(call: str, keep: int = 60) -> str:
+    """A docker command line, its middle (files, ids) elided past 2 * keep characters."""
+    return call if len(call) <= 2 * keep else f"{call[:keep]} ... {call[-keep:]}"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="just bench",
+        description="Benchmark reconcile against Compose's own commands, the real stack's "
+        "idle CPU and plan() at scale; print the tables and write them as JSON.",
+    )
+    parser.add_argument("--sizes", default="10,50,200", help="services per synthetic project")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions per tool and scenario")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {SECTIONS}")
+    parser.add_argument("--scenarios", default=",".join(GROUPS), help=f"comma-separated: {GROUPS}")
+    parser.add_argument("--idle-seconds", type=float, default=20.0, help="idle CPU window")
+    parser.add_argument("--planner-sizes", default="1000,2000,5000,10000", help="services")
+    parser.add_argument("--json", type=Path, default=REPO / "bench-results.json", help="output")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return parser.parse_args(argv)
+
+
+def compare(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
+    sizes = [int(n) for n in _csv(args.sizes)]
+    groups = tuple(_csv(args.scenarios))
+    by_size: dict[int, dict[str, Result]] = {}
+    calls: dict[int, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="spotbench-") as root:
+        for size in sizes:
+            project = SyntheticProject.create(Path(root), size)
+            print(f"== N={size}: project {project.name}", flush=True)
+            try:
+                runner = Runner(project, args.repeat, lambda line: print(line, flush=True))
+                by_size[size] = runner.run(groups)
+                found = engine_calls(Ours(project), "--plan", app_env="prod", expect=(0,))
+                calls[size] = [_short(call) for call in found]
+            finally:
+                project.remove_everything()
+            print(report.size_table(size, args.repeat, by_size[size], calls[size]), flush=True)
+    print()
+    print(report.ratio_table(by_size))
+    counts = {n: len(c) for n, c in calls.items()}
+    print(
+        f"engine calls per no-op plan: {counts} (the same at every size: "
+        f"{'yes' if len(set(counts.values())) <= 1 else 'NO'})"
+    )
+    missed = any(
+        r.scenario.target and r.ours.median / r.compose.median > r.scenario.target
+        for results in by_size.values()
+        for r in results.values()
+    )
+    return report.comparison_json(args.repeat, by_size, calls), missed
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    sections = _csv(args.only)
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        print(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}", file=sys.stderr)
+        return 64
+    document: dict[str, Any] = {"conditions": report.conditions()}
+    missed = False
+    if "planner" in sections:
+        document["planner"] = planner.main([int(n) for n in _csv(args.planner_sizes)])
+    if set(sections) & {"compare", "idle", "stack"}:
+        require_engine()
+    if "compare" in sections:
+        document["compare"], missed = compare(args)
+    if "idle" in sections:
+        document["idle_cpu"] = idle.main(args.idle_seconds)
+    if "stack" in sections:
+        document["stack"], stack_missed = stack.main()
+        missed = missed or stack_missed
+    document["conditions"]["load_average_after"] = report.conditions()["load_average"]
+    report.write_json(args.json, document)
+    print(f"wrote {args.json}")
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,52 @@
+"""Engine calls per plan do not grow with the project (issue 9): counted, never timed.
+
+Two synthetic projects (tests/bench/synthetic.py) of different sizes, brought up by
+Compose itself; a plan of each must start the same number of engine processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from reconciler.commands import preview
+from reconciler.plan import Strategy
+from reconciler.session import ProjectOptions, open_project
+from state.docker_engine import DockerEngine
+from tests.bench.synthetic import SyntheticProject
+from tests.bench.tools import Compose, Ours, engine_calls
+
+SIZES = (3, 12)
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[SyntheticProject]]:
+    root = tmp_path_factory.mktemp("calls")
+    made = [SyntheticProject.create(root, size) for size in SIZES]
+    try:
+        for project in made:
+            Compose(project).run("up", "--detach", app_env="prod")
+        yield made
+    finally:
+        for project in made:
+            project.remove_everything()
+
+
+def test_a_plan_makes_the_same_number_of_engine_calls_at_every_size(
+    projects: list[SyntheticProject], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_ENV", "prod")
+    counted, started = [], []
+    for project in projects:
+        options = ProjectOptions(project_name=project.name, project_directory=project.directory)
+        engine_project = open_project(options)
+        engine = DockerEngine(engine_project)
+        snap = preview(engine, engine_project, Strategy.CHANGED)
+        assert len(snap.observed.containers) == len(project.services("prod"))
+        assert snap.plan.is_empty
+        counted.append(engine.calls)
+        # The CLI, as a user runs it: every `docker` process it starts (a PATH shim).
+        started.append(len(engine_calls(Ours(project), "--plan", app_env="prod", expect=(0,))))
+    assert counted[0] == counted[1], f"engine calls per plan grew with the size: {counted}"
+    assert started == counted, f"docker processes {started} != engine calls {counted}"

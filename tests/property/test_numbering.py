@@ -1,0 +1,42 @@
+"""The plan names the container numbers Compose will really give (issue 8, item 7).
+
+The in-memory engine numbers like Compose (tests/integration/test_numbering.py checks
+it against the real engine): a new container gets the highest number plus one. So
+after a run, each service holds exactly the numbers it kept plus the numbers its
+CREATE actions announced, whatever gaps and duplicates the world started with.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import given
+
+from reconciler.plan import ActionKind
+from state.desired import DesiredState
+from state.engine import NUMBER_LABEL, ONEOFF_LABEL
+from state.observed import observe
+from tests.memory_engine import MemoryEngine
+from tests.property.driver import reconcile
+from tests.property.strategies import PROJECT, worlds
+
+
+@given(worlds())
+def test_plan_names_the_numbers_the_engine_gives(case: tuple[DesiredState, MemoryEngine]) -> None:
+    desired, engine = case
+    before = observe(engine, desired.project)
+    result = reconcile(engine, desired)
+    assert result.ok, result.error
+    the_plan = result.plan
+    removed = {a.container_id for a in the_plan.actions if a.kind is ActionKind.REMOVE}
+    for name in desired.services:
+        announced = [
+            a.number for a in the_plan.actions if a.kind is ActionKind.CREATE and a.service == name
+        ]
+        kept = [c.number for c in before.of(name) if c.id not in removed]
+        now = [
+            int(c.labels[NUMBER_LABEL])
+            for c in engine.containers_by_id.values()
+            if c.project == PROJECT and c.service == name and c.labels.get(ONEOFF_LABEL) != "True"
+        ]
+        assert Counter(now) == Counter(kept + announced), (name, kept, announced)
