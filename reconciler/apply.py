@@ -9,41 +9,14 @@ hold what depends on earlier ones. Each action ends in a frozen Outcome.
 
 from __future__ import annotations
 
-import enum
-import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
-
-from reconciler.plan import Action, ActionKind, Plan
-from state.errors import ReconcilerError, TransientError
-
-log = logging.getLogger(__name__)
-
-
-class OutcomeStatus(enum.StrEnum):
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one action."""
-
-    action: Action
-    status: OutcomeStatus
-    seconds: float = 0.0
-    error: str | None = None
+from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
+from reconciler.plan import TEARDOWN, Action, ActionKind, Plan
+from reconciler.retry import Policy, default_retrying
+from state.errors import ReconcilerError
 
 
 class Runner(Protocol):
@@ -56,29 +29,6 @@ class Runner(Protocol):
         ...
 
 
-def default_retrying(attempts: int = 4, max_wait: float = 4.0) -> Retrying:
-    """Transient engine errors only: bounded, exponential, each retry logged."""
-
-    def log_retry(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        delay = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "transient engine error (attempt %d of %d), retrying in %.1f s: %s",
-            state.attempt_number,
-            attempts,
-            delay,
-            error,
-        )
-
-    return Retrying(
-        retry=retry_if_exception_type(TransientError),
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=0.5, max=max_wait),
-        before_sleep=log_retry,
-        reraise=True,
-    )
-
-
 def batches(wave: Sequence[Action]) -> list[tuple[ActionKind, tuple[Action, ...]]]:
     """A wave's actions grouped by kind, in the wave's own order of kinds."""
     kinds: list[ActionKind] = []
@@ -88,23 +38,11 @@ def batches(wave: Sequence[Action]) -> list[tuple[ActionKind, tuple[Action, ...]
     return [(kind, tuple(a for a in wave if a.kind is kind)) for kind in kinds]
 
 
-@dataclass(frozen=True)
-class ApplyResult:
-    """Every action's outcome, and the first failure (of a batch or of the health gate)."""
-
-    outcomes: tuple[Outcome, ...]
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 def execute(
     plan: Plan,
     runner: Runner,
     *,
-    retrying: Callable[[], Retrying] = default_retrying,
+    retrying: Policy = default_retrying,
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
     clock: Callable[[], float] = time.monotonic,
 ) -> ApplyResult:
@@ -136,7 +74,7 @@ def execute(
             for action in batch:
                 record(Outcome(action, OutcomeStatus.DONE, seconds))
         if failure is None:
-            brought_up = [a for a in wave if a.kind is not ActionKind.REMOVE]
+            brought_up = [a for a in wave if a.kind not in TEARDOWN]
             if brought_up:
                 try:
                     runner.settle(brought_up)

@@ -10,121 +10,48 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
-from reconciler import commands, render
-from reconciler.commands import ApplySettings
+from reconciler import commands, render, render_status
+from reconciler.options import (
+    apply_options,
+    format_option,
+    lock_option,
+    option,
+    output_format,
+    plan_option,
+    planning,
+    project_of,
+    project_options,
+    settings_from,
+)
 from reconciler.plan import Strategy
 from reconciler.redact import redacted_output
-from reconciler.session import ProjectOptions, open_project, snapshot
+from reconciler.session import open_name, open_project
+from reconciler.snapshot import Teardown
+from state.docker_engine import DockerEngine
+from state.engine import Engine
 from state.errors import ReconcilerError
+from state.project import ComposeProject
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES_PENDING = 2
 EXIT_USAGE = 64
 
-F = TypeVar("F", bound=Callable[..., Any])
-_PROJECT_KEYS = ("project_name", "project_directory", "env_file")
+EngineFactory = Callable[[ComposeProject | None], Engine]
 
 
-def project_options(func: F) -> F:
-    """--project-name, --project-directory, --env-file: accepted after every command name."""
-    decorators = [
-        click.option(
-            "--project-name",
-            "-p",
-            default=None,
-            help="Compose project name (else COMPOSE_PROJECT_NAME, else the stack's own).",
-        ),
-        click.option(
-            "--project-directory",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help="Where .env and compose/ live (default: the current directory).",
-        ),
-        click.option(
-            "--env-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Read APP_ENV and variables from this file instead of PROJECT_DIRECTORY/.env.",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
+    factory: EngineFactory = ctx.obj or DockerEngine
+    return factory(project)
 
 
-def format_option(func: F) -> F:
-    return click.option(
-        "--format",
-        "output_format",
-        type=click.Choice(["text", "json"]),
-        default=None,
-        help="Human-readable text (default) or versioned JSON.",
-    )(func)
-
-
-def merged(ctx: click.Context, params: dict[str, Any]) -> tuple[ProjectOptions, str]:
-    """A subcommand's options, falling back to those given before its name."""
-    parent = ctx.parent.params if ctx.parent else {}
-
-    def pick(key: str) -> Any:
-        return params.get(key) if params.get(key) is not None else parent.get(key)
-
-    options = ProjectOptions(**{key: pick(key) for key in _PROJECT_KEYS})
-    return options, pick("output_format") or "text"
-
-
-lock_option = click.option(
-    "--lock-timeout",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Seconds to wait for another reconcile of the project (default 300).",
-)
-
-
-def apply_options(func: F) -> F:
-    """How an apply waits: the health gate and the project lock."""
-    decorators = [
-        click.option(
-            "--no-wait",
-            "no_wait",
-            is_flag=True,
-            default=None,
-            help="Do not wait for services to become healthy or running.",
-        ),
-        click.option(
-            "--wait-timeout",
-            type=click.FloatRange(min=0),
-            default=None,
-            help="Seconds to wait for each wave to become healthy (default 120).",
-        ),
-        lock_option,
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
-
-
-def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
-    parent = ctx.parent.params if ctx.parent else {}
-
-    def pick(key: str, default: Any) -> Any:
-        for source in (params, parent):
-            if source.get(key) is not None:
-                return source[key]
-        return default
-
-    return ApplySettings(
-        wait=not pick("no_wait", False),
-        wait_timeout=pick("wait_timeout", 120.0),
-        lock_timeout=pick("lock_timeout", 300.0),
-    )
+def pending(empty: bool) -> int:
+    return EXIT_OK if empty else EXIT_CHANGES_PENDING
 
 
 def say(text: str) -> None:
@@ -132,29 +59,26 @@ def say(text: str) -> None:
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--plan",
-    "plan_only",
-    is_flag=True,
-    help="Show what would change and change nothing: exit 0 nothing to do, 2 changes pending.",
-)
+@plan_option
 @click.option("-v", "--verbose", is_flag=True, help="Log every engine call and decision to stderr.")
 @project_options
 @format_option
 @apply_options
 @click.pass_context
-def cli(ctx: click.Context, /, plan_only: bool, verbose: bool, **params: Any) -> int:
+def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
     """Make the running Compose stack match APP_ENV (prod | dev | test).
 
     APP_ENV comes from the command line, else the project's .env, else prod.
     Without a command: plan, show the plan, apply it wave by wave, wait until
-    healthy, and verify that a fresh plan is empty.
+    healthy, and verify that a fresh plan is empty. `--plan` (before or after a
+    command's name) shows what any command would do and changes nothing.
 
     \b
     Examples:
       reconcile --plan            show what would change, change nothing
       APP_ENV=dev reconcile       apply: bring the stack to dev
       reconcile status            what runs, in which environment
+      reconcile down --plan       what down would remove
       reconcile down --project-name demo
     """
     logging.basicConfig(
@@ -163,16 +87,19 @@ def cli(ctx: click.Context, /, plan_only: bool, verbose: bool, **params: Any) ->
     )
     if ctx.invoked_subcommand is not None:
         return EXIT_OK
-    options, output_format = merged(ctx, params)
+    return _apply(ctx, params, Strategy.CHANGED, "plan")
+
+
+def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
+    plan_only = planning(ctx, params)
+    chosen = output_format(ctx, params, plan_only=plan_only)
+    project = open_project(project_of(ctx, params))
+    engine = engine_for(ctx, project)
     if plan_only:
-        snap = snapshot(*open_project(options))
-        click.echo(render.plan_json(snap) if output_format == "json" else render.plan_text(snap))
-        return EXIT_OK if snap.plan.is_empty else EXIT_CHANGES_PENDING
-    if output_format == "json":
-        raise click.UsageError(
-            "--format json is for --plan and status; apply prints progress as text"
-        )
-    commands.apply(options, settings_from(ctx, params), say)
+        snap = commands.preview(engine, project, strategy)
+        click.echo(render.plan_json(snap, command) if chosen == "json" else render.plan_text(snap))
+        return pending(snap.plan.is_empty)
+    commands.apply(engine, project, settings_from(ctx, params), say, strategy=strategy)
     return EXIT_OK
 
 
@@ -181,42 +108,63 @@ def cli(ctx: click.Context, /, plan_only: bool, verbose: bool, **params: Any) ->
 @format_option
 @click.pass_context
 def status(ctx: click.Context, /, **params: Any) -> int:
-    """Show what runs, in which environment, and what `up` would change. Read-only."""
-    options, output_format = merged(ctx, params)
-    snap = snapshot(*open_project(options))
-    click.echo(render.status_json(snap) if output_format == "json" else render.status_text(snap))
+    """Show what runs, in which environment, and what `up` would change. Read-only.
+
+    Works when images are missing or the compose files are broken: it then shows
+    what runs and says what it cannot know.
+    """
+    chosen = option(ctx, params, "output_format", "text")
+    project = open_project(project_of(ctx, params))
+    snap = commands.status(engine_for(ctx, project), project)
+    click.echo(
+        render_status.status_json(snap) if chosen == "json" else render_status.status_text(snap)
+    )
     return EXIT_OK
 
 
 @cli.command()
+@plan_option
 @project_options
+@format_option
 @lock_option
 @click.pass_context
 def stop(ctx: click.Context, /, **params: Any) -> int:
     """Stop every container of the project (all profiles), keeping them.
 
-    `just up` (or `just restart`) brings them back.
+    Needs only the project's name. `just up` (or `just restart`) brings them back.
     """
-    options, _ = merged(ctx, params)
-    commands.stop(options, settings_from(ctx, params), say)
-    return EXIT_OK
+    plan_only = planning(ctx, params)
+    chosen = output_format(ctx, params, plan_only=plan_only)
+    name = open_name(project_of(ctx, params))
+    teardown = commands.stop(
+        engine_for(ctx, None), name, settings_from(ctx, params), say, plan_only=plan_only
+    )
+    return _show_teardown(teardown, chosen, plan_only)
+
+
+def _show_teardown(teardown: Teardown, chosen: str, plan_only: bool) -> int:
+    if not plan_only:
+        return EXIT_OK
+    click.echo(
+        render.teardown_json(teardown) if chosen == "json" else render.teardown_text(teardown)
+    )
+    return pending(teardown.is_empty)
 
 
 @cli.command()
+@plan_option
 @project_options
+@format_option
 @apply_options
 @click.pass_context
 def restart(ctx: click.Context, /, **params: Any) -> int:
     """Stop everything, then recreate everything for the resolved APP_ENV.
 
-    The spec's explicit restart: every container is recreated even when nothing
-    changed, so a new .env or APP_ENV is picked up for certain.
+    The spec's explicit restart: every container is stopped and recreated even when
+    nothing changed, so a new .env or APP_ENV is picked up for certain. The stops
+    and recreates are actions of the plan (`restart --plan` shows them).
     """
-    options, _ = merged(ctx, params)
-    commands.apply(
-        options, settings_from(ctx, params), say, strategy=Strategy.ALWAYS, stop_first=True
-    )
-    return EXIT_OK
+    return _apply(ctx, params, Strategy.ALWAYS, "restart")
 
 
 @cli.command()
@@ -228,9 +176,9 @@ def restart(ctx: click.Context, /, **params: Any) -> int:
 def logs(
     ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any
 ) -> int:
-    """Show the services' logs (all services when none is named)."""
-    options, _ = merged(ctx, params)
-    return commands.logs(options, services, follow=follow, tail=tail)
+    """Show the services' logs (all services when none is named). Needs only the name."""
+    name = open_name(project_of(ctx, params))
+    return commands.logs(engine_for(ctx, None), name, services, follow=follow, tail=tail)
 
 
 @cli.command()
@@ -240,18 +188,23 @@ def logs(
     help="Also remove the project's named volumes: DESTROYS DATA (needs --yes).",
 )
 @click.option("--yes", is_flag=True, help="Confirm --volumes without asking.")
+@plan_option
 @project_options
+@format_option
 @lock_option
 @click.pass_context
 def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     """Remove the project's containers and networks; keep its volumes (its data).
 
-    With --volumes the named volumes go too, which destroys the data: that needs
-    --yes, or a typed yes on a terminal.
+    One-off containers (`docker compose run`) are left alone. With --volumes the
+    named volumes go too, which destroys the data: that needs --yes, or a typed yes
+    on a terminal. Needs only the project's name.
     """
-    options, _ = merged(ctx, params)
+    plan_only = planning(ctx, params)
+    chosen = output_format(ctx, params, plan_only=plan_only)
+    name = open_name(project_of(ctx, params))
 
-    def confirm(names: list[str]) -> bool:
+    def confirm(names: Sequence[str]) -> bool:
         if yes:
             return True
         if not sys.stdin.isatty():
@@ -260,19 +213,30 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
             f"This destroys the data in {', '.join(names)}. Continue?", default=False
         )
 
-    commands.down(options, settings_from(ctx, params), say, volumes=volumes, confirm=confirm)
-    return EXIT_OK
+    teardown = commands.down(
+        engine_for(ctx, None),
+        name,
+        settings_from(ctx, params),
+        say,
+        volumes=volumes,
+        confirm=confirm,
+        plan_only=plan_only,
+    )
+    return _show_teardown(teardown, chosen, plan_only)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `reconcile` and `python -m reconciler`; returns the exit code."""
+def main(argv: list[str] | None = None, engine: EngineFactory = DockerEngine) -> int:
+    """Entry point of `reconcile` and `python -m reconciler`; returns the exit code.
+
+    `engine` makes the engine port for a project (or, with None, for a name-only
+    command): the Docker adapter, or in the property tests the in-memory engine."""
     with redacted_output():  # no secret value reaches stdout, stderr or the -v log
-        return _main(argv)
+        return _main(argv, engine)
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, engine: EngineFactory) -> int:
     try:
-        result = cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="reconcile", standalone_mode=False, obj=engine)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:

@@ -1,9 +1,11 @@
-"""The write commands: apply, stop, restart, down, logs (apply stage, then render).
+"""The commands: preview, apply, restart, stop, down, status, logs (apply stage).
 
-Each one resolves and reads the world (session), takes the project lock for anything
-that changes it, and reports progress through `say` so that only rendering prints.
-Apply always ends by observing and planning again: a non-empty plan means "did not
-converge" and exit 1.
+Each takes the engine port (the Docker adapter, or the in-memory engine of the
+property tests), reads the world through session, takes the project lock for
+anything that changes it, executes a plan (nothing happens outside one) and reports
+progress through `say`, so only rendering prints. `plan_only` stops after planning
+and changes nothing. Apply always ends by observing and planning again: a non-empty
+plan means "did not converge" and exit 1.
 """
 
 from __future__ import annotations
@@ -13,24 +15,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reconciler import render
-from reconciler.apply import ApplyResult, execute
+from reconciler.apply import execute
 from reconciler.lock import project_lock
-from reconciler.plan import Plan, Strategy, plan
-from reconciler.runner import EngineRunner
-from reconciler.session import (
-    ProjectOptions,
-    Snapshot,
-    open_project,
-    read_desired,
-    read_observed,
-)
-from state.docker_engine import DockerEngine
-from state.engine import ContainerStatus
-from state.errors import ReconcilerError
-from state.observed import ObservedContainer
+from reconciler.outcome import ApplyResult
+from reconciler.plan import ActionKind, Plan, Strategy, teardown_plan
+from reconciler.retry import Policy, default_retrying, retried
+from reconciler.runner import WAIT_TIMEOUT, EngineRunner
+from reconciler.session import read_desired, read_observed, snapshot
+from reconciler.snapshot import Snapshot, Teardown, Unknown
+from state.engine import ONEOFF_LABEL, Engine
+from state.errors import ConfigError, ReconcilerError
+from state.project import ComposeProject
 
 Say = Callable[[str], None]
-_STOPPABLE = {ContainerStatus.RUNNING, ContainerStatus.PAUSED, ContainerStatus.RESTARTING}
+LOCK_TIMEOUT = 300.0  # seconds to wait for another reconcile of the project (--lock-timeout)
 
 
 class DidNotConverge(ReconcilerError):
@@ -44,41 +42,66 @@ class ApplyFailed(ReconcilerError):
 @dataclass(frozen=True)
 class ApplySettings:
     wait: bool = True
-    wait_timeout: float = 120.0
-    lock_timeout: float = 300.0
+    wait_timeout: float = WAIT_TIMEOUT
+    lock_timeout: float = LOCK_TIMEOUT
+    retrying: Policy = default_retrying
+
+
+def preview(engine: Engine, project: ComposeProject, strategy: Strategy) -> Snapshot:
+    """`--plan`: what apply (or restart) would do. Changes nothing."""
+    return snapshot(engine, read_desired(project, engine), strategy)
+
+
+def status(engine: Engine, project: ComposeProject) -> Snapshot | Unknown:
+    """What runs against what should; when the compose files or images make the desired
+    state unreadable, what runs and why the rest is unknown. Read-only."""
+    try:
+        desired = read_desired(project, engine)
+    except ConfigError as exc:
+        observed = read_observed(engine, project.name)
+        return Unknown(project.name, project.app_env, observed, str(exc))
+    return snapshot(engine, desired)
 
 
 def apply(
-    options: ProjectOptions,
+    engine: Engine,
+    project: ComposeProject,
     settings: ApplySettings,
     say: Say,
     *,
     strategy: Strategy = Strategy.CHANGED,
-    stop_first: bool = False,
 ) -> Snapshot:
     """Plan, show, execute wave by wave, then verify convergence. Returns the final snapshot."""
     started = time.monotonic()
-    project, engine = open_project(options)
     desired = read_desired(project, engine)
     with project_lock(desired.project, settings.lock_timeout):
-        observed = read_observed(engine, desired.project)
-        if stop_first:
-            _stop_all(engine, observed.containers, say)
-            observed = read_observed(engine, desired.project)
-        first = Snapshot(project, desired, observed, plan(desired, observed, strategy))
+        first = snapshot(engine, desired, strategy)
         say(render.plan_text(first))
         if first.plan.is_empty:
             return first
-        say("Applying:")
         runner = EngineRunner(
             engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
         )
-        result = execute(first.plan, runner, on_outcome=lambda o: say(render.outcome_line(o)))
-        after = read_observed(engine, desired.project)
-        final = Snapshot(project, desired, after, plan(desired, after))
+        result = _execute(first.plan, runner, settings, say)
+        final = snapshot(engine, desired)
     _verify(result, final.plan, say)
     say(render.converged_line(final, time.monotonic() - started))
     return final
+
+
+def restart(engine: Engine, project: ComposeProject, settings: ApplySettings, say: Say) -> Snapshot:
+    """Stop everything, then recreate everything: explicit STOP and RECREATE actions."""
+    return apply(engine, project, settings, say, strategy=Strategy.ALWAYS)
+
+
+def _execute(plan: Plan, runner: EngineRunner, settings: ApplySettings, say: Say) -> ApplyResult:
+    say("Applying:")
+    return execute(
+        plan,
+        runner,
+        retrying=settings.retrying,
+        on_outcome=lambda outcome: say(render.outcome_line(outcome)),
+    )
 
 
 def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
@@ -93,60 +116,87 @@ def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
         )
 
 
-def stop(options: ProjectOptions, settings: ApplySettings, say: Say) -> None:
-    """Stop every container of the project (all profiles), keeping them."""
-    project, engine = open_project(options)
-    name = read_desired(project, engine).project
+def stop(
+    engine: Engine, name: str, settings: ApplySettings, say: Say, *, plan_only: bool = False
+) -> Teardown:
+    """Stop every running container of the project (all profiles), keeping them."""
     with project_lock(name, settings.lock_timeout):
-        _stop_all(engine, read_observed(engine, name).containers, say)
-
-
-def _stop_all(engine: DockerEngine, containers: Sequence[ObservedContainer], say: Say) -> None:
-    running = [c for c in containers if c.status in _STOPPABLE]
-    if not running:
-        say("Nothing to stop.")
-        return
-    started = time.monotonic()
-    engine.stop([c.id for c in running])
-    say(
-        f"Stopped {len(running)} container(s) in {time.monotonic() - started:.1f} s: "
-        + ", ".join(c.name for c in running)
-    )
+        observed = read_observed(engine, name)
+        teardown = Teardown(
+            "stop", name, observed, teardown_plan(observed, ActionKind.STOP, "stop requested")
+        )
+        if not plan_only:
+            _tear_down(engine, teardown, settings, say)
+    return teardown
 
 
 def down(
-    options: ProjectOptions,
+    engine: Engine,
+    name: str,
     settings: ApplySettings,
     say: Say,
     *,
     volumes: bool,
-    confirm: Callable[[list[str]], bool],
-) -> None:
-    """Remove the project's containers and networks; its volumes only when asked and confirmed."""
-    project, engine = open_project(options)
-    name = read_desired(project, engine).project
+    confirm: Callable[[Sequence[str]], bool],
+    plan_only: bool = False,
+) -> Teardown:
+    """Remove the project's containers (never one-offs) and networks; its volumes only
+    when asked and confirmed. Needs only the project's name."""
     with project_lock(name, settings.lock_timeout):
-        existing_volumes = engine.volumes(name)
-        if volumes and existing_volumes and not confirm(existing_volumes):
+        observed = read_observed(engine, name)
+        oneoffs = [
+            r
+            for r in retried(lambda: engine.containers(name), settings.retrying)
+            if r.labels.get(ONEOFF_LABEL) == "True"
+        ]
+        networks = retried(lambda: engine.networks(name), settings.retrying)
+        existing = retried(lambda: engine.volumes(name), settings.retrying)
+        teardown = Teardown(
+            "down",
+            name,
+            observed,
+            teardown_plan(observed, ActionKind.REMOVE, "down"),
+            networks=() if oneoffs else tuple(networks),
+            kept_networks=tuple(networks) if oneoffs else (),
+            volumes=tuple(existing) if volumes else (),
+            kept_volumes=() if volumes else tuple(existing),
+        )
+        if plan_only:
+            return teardown
+        if teardown.volumes and not confirm(teardown.volumes):
             raise ReconcilerError(
-                f"`down --volumes` destroys the data in {', '.join(existing_volumes)}: "
+                f"`down --volumes` destroys the data in {', '.join(teardown.volumes)}: "
                 "pass --yes to confirm"
             )
-        containers = read_observed(engine, name).containers
-        if containers:
-            engine.remove([c.id for c in containers])
-            say(f"Removed {len(containers)} container(s): " + ", ".join(c.name for c in containers))
-        engine.down(volumes=volumes)
-        left = engine.volumes(name)
-        if volumes:
-            removed = sorted(set(existing_volumes) - set(left))
-            say(f"Removed volume(s): {', '.join(removed) or 'none'}")
-        if left:
-            say(f"Kept volume(s): {', '.join(left)} (`down --volumes --yes` destroys them)")
+        _tear_down(engine, teardown, settings, say)
+        if teardown.networks:
+            retried(lambda: engine.remove_networks(teardown.networks), settings.retrying)
+        if teardown.volumes:
+            retried(lambda: engine.remove_volumes(teardown.volumes), settings.retrying)
+    say(render.teardown_done(teardown))
+    return teardown
+
+
+def _tear_down(engine: Engine, teardown: Teardown, settings: ApplySettings, say: Say) -> None:
+    say(render.teardown_text(teardown))
+    if teardown.plan.is_empty:
+        return
+    result = _execute(teardown.plan, EngineRunner(engine, None, wait=False), settings, say)
+    if not result.ok:
+        raise ApplyFailed(f"{teardown.command} failed: {result.error}")
 
 
 def logs(
-    options: ProjectOptions, services: tuple[str, ...], *, follow: bool, tail: str | None
+    engine: Engine, name: str, services: Sequence[str], *, follow: bool, tail: str | None
 ) -> int:
-    _, engine = open_project(options)
-    return engine.stream_logs(services, follow=follow, tail=tail)
+    """The services' logs (all when none is named). Needs only the project's name; a
+    service with no container in the project is refused (Compose, reading no file,
+    would print nothing)."""
+    present = {c.service for c in read_observed(engine, name).containers} if services else set()
+    for service in services:
+        if service not in present:
+            raise ConfigError(
+                f"project {name} has no container of it (`reconcile status` lists them): "
+                f"no such service: {service}"
+            )
+    return engine.stream_logs(name, services, follow=follow, tail=tail)

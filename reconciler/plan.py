@@ -1,24 +1,20 @@
 """Plan: DesiredState x ObservedState -> an ordered Plan of explicit actions.
 
 Pure, total and deterministic: no side effects, no I/O, nothing imported that does
-any. Every desired service gets either actions or a no-op reason; an empty plan
-means the stack has converged.
+any. Every desired service gets actions or a no-op reason; an empty plan: converged.
 
 Per container, an ordered decision ladder (first match wins):
-  dead -> recreate; no config-hash label -> recreate ("not created by Compose");
-  APP_ENV, config hash or image differ, or a name left by an interrupted recreate ->
-  recreate, saying what differs;
+  Strategy.ALWAYS (restart) -> stop, then recreate; dead -> recreate; no config-hash
+  label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ,
+  or a name left by an interrupted recreate -> recreate, saying what differs;
   paused/exited/created -> start; restarting -> none (reported); running -> none.
-Per service: the lowest-numbered containers up to the scale are kept, one per
-number, and the rest removed (highest first); missing ones are created with the
-numbers Compose will give them: after the highest kept number, never into a gap.
-Containers of services that are not wanted are removed, with why.
-A dependent whose depends_on entry says `restart: true` is restarted when what it
-depends on is (re)created.
-
-Order: removals first, dependents before what they depend on; then creates,
-recreates, starts and restarts, dependencies first. Actions of one wave are
-independent of each other and may run together.
+Per service: the lowest-numbered containers up to the scale are kept, one per number,
+the rest removed (highest first); missing ones are created with the numbers Compose
+will give them (after the highest kept, never into a gap). Unwanted ones are removed.
+A `depends_on: {X: {restart: true}}` dependent restarts when X is (re)created. `stop`
+and `down` plan from the observed state alone. Order: stops and removals first,
+dependents first; then the rest, dependencies first. One wave's actions are
+independent and may run together.
 """
 
 from __future__ import annotations
@@ -43,29 +39,26 @@ class Strategy(enum.StrEnum):
 class ActionKind(enum.StrEnum):
     """What one action does to one container (a StrEnum, so a typo cannot be an action)."""
 
+    STOP = "stop"
+    REMOVE = "remove"
+    RECREATE = "recreate"
     CREATE = "create"
     START = "start"
     RESTART = "restart"
-    RECREATE = "recreate"
-    REMOVE = "remove"
 
 
-# Within a wave: removals, then the rest (the order a reader expects).
-_KIND_ORDER = {
-    kind: index
-    for index, kind in enumerate(
-        [
-            ActionKind.REMOVE,
-            ActionKind.RECREATE,
-            ActionKind.CREATE,
-            ActionKind.START,
-            ActionKind.RESTART,
-        ]
-    )
-}
-_BRING_UP = frozenset(
-    {ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START, ActionKind.RESTART}
-)
+TEARDOWN = frozenset({ActionKind.STOP, ActionKind.REMOVE})  # dependents first; rest: up
+# Within a wave: in the enum's order (teardown, then the rest, as a reader expects).
+_KIND_ORDER = {kind: index for index, kind in enumerate(ActionKind)}
+STOPPABLE = frozenset({ContainerStatus.RUNNING, ContainerStatus.PAUSED, ContainerStatus.RESTARTING})
+
+
+class NoopReason(enum.StrEnum):
+    """Why a wanted service needs nothing."""
+
+    IN_SYNC = "in sync"
+    SCALED_TO_ZERO = "scaled to 0"
+    RESTARTING = "restarting (crash loop)"
 
 
 class Action(BaseModel):
@@ -80,7 +73,6 @@ class Action(BaseModel):
     container: str | None = None
     container_id: str | None = None
     from_status: ContainerStatus | None = None
-    in_compose_files: bool = True
     old_hash: str | None = None
     new_hash: str | None = None
     wave: int = 0
@@ -92,7 +84,7 @@ class Noop(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     service: str
-    reason: str
+    reason: NoopReason
 
 
 class Plan(BaseModel):
@@ -138,59 +130,89 @@ def plan(
     return Plan(actions=_order(actions, desired, observed), noops=tuple(noops))
 
 
+def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Plan:
+    """`stop` (STOP every running container) or `down` (REMOVE every container), from
+    the observed state alone: they need no desired state. No side effects."""
+    assert kind in TEARDOWN, kind
+    targets = [c for c in observed.containers if kind is ActionKind.REMOVE or c.status in STOPPABLE]
+    actions = [_action(kind, c.service, c, (reason,)) for c in targets]
+    return Plan(actions=_order(actions, None, observed))
+
+
 def _plan_service(
     service: DesiredService, containers: tuple[ObservedContainer, ...], strategy: Strategy
-) -> tuple[list[Action], str | None]:
+) -> tuple[list[Action], NoopReason | None]:
     live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
     actions: list[Action] = []
     kept: dict[int, ObservedContainer] = {}
-    # The lowest numbers stay, one container per number (a running one when two share
-    # it); the rest are extras. The id breaks the last tie, so the plan never depends
-    # on the input's order.
+    # The lowest numbers stay, one per number (a running one first); the rest are extras.
+    # The id breaks the last tie, so the plan never depends on the input's order.
     for container in sorted(
-        live, key=lambda c: (c.number, not c.running, _half_renamed(c), c.name, c.id)
+        live, key=lambda c: (c.number, not c.running, c.half_renamed, c.name, c.id)
     ):
         if len(kept) < service.replicas and container.number not in kept:
             kept[container.number] = container
         else:
             actions.append(_action(ActionKind.REMOVE, service.name, container, ("extra replica",)))
-    # Compose numbers a new container after the highest one, never into a gap.
-    following = max(kept, default=0) + 1
-    for offset in range(service.replicas - len(kept)):
-        actions.append(
-            Action(
-                kind=ActionKind.CREATE,
-                service=service.name,
-                number=following + offset,
-                reasons=("no container",),
-                new_hash=service.config_hash,
-            )
+    following = max(kept, default=0) + 1  # Compose numbers after the highest, never a gap
+    actions += [
+        Action(
+            kind=ActionKind.CREATE,
+            service=service.name,
+            number=following + offset,
+            reasons=("no container",),
+            new_hash=service.config_hash,
         )
-    reasons_for_noop: list[str] = []
+        for offset in range(service.replicas - len(kept))
+    ]
+    reasons_for_noop: list[NoopReason] = []
     for current in kept.values():
-        decided = _decide(service, current)
-        if strategy is Strategy.ALWAYS and not (
-            isinstance(decided, Action) and decided.kind is ActionKind.RECREATE
-        ):
-            decided = _recreate(service, current, ("restart requested",))
-        if isinstance(decided, Action):
-            actions.append(decided)
-        else:
+        decided = _decide(service, current, strategy)
+        if isinstance(decided, NoopReason):
             reasons_for_noop.append(decided)
+        else:
+            actions += decided
     if actions:
         return actions, None
     if service.replicas == 0:
-        return actions, "scaled to 0"
-    noop = next((r for r in reasons_for_noop if r != "in sync"), "in sync")
-    return actions, noop
+        return actions, NoopReason.SCALED_TO_ZERO
+    return actions, next(
+        (r for r in reasons_for_noop if r is not NoopReason.IN_SYNC), NoopReason.IN_SYNC
+    )
 
 
-def _decide(service: DesiredService, container: ObservedContainer) -> Action | str:
-    """The decision ladder for one container of a wanted service: an action or a no-op reason."""
+def _decide(
+    service: DesiredService, container: ObservedContainer, strategy: Strategy
+) -> list[Action] | NoopReason:
+    """The decision ladder for one container of a wanted service: actions or a no-op reason."""
+    drift = _drift(service, container)
+    if strategy is Strategy.ALWAYS:
+        stop = [_action(ActionKind.STOP, service.name, container, ("restart: stop first",))]
+        return [
+            *(stop if container.status in STOPPABLE else []),
+            _recreate(service, container, drift or ("restart requested",)),
+        ]
+    if drift:
+        return [_recreate(service, container, drift)]
+    match container.status:
+        case ContainerStatus.PAUSED:
+            return [_action(ActionKind.START, service.name, container, ("paused",))]
+        case ContainerStatus.EXITED:
+            return [_action(ActionKind.START, service.name, container, ("stopped out of band",))]
+        case ContainerStatus.CREATED:
+            return [_action(ActionKind.START, service.name, container, ("created, never started",))]
+        case ContainerStatus.RESTARTING:
+            return NoopReason.RESTARTING
+        case _:
+            return NoopReason.IN_SYNC
+
+
+def _drift(service: DesiredService, container: ObservedContainer) -> tuple[str, ...]:
+    """Why the container no longer matches the service (empty: it matches)."""
     if container.status is ContainerStatus.DEAD:
-        return _recreate(service, container, ("container is dead",))
+        return ("container is dead",)
     if container.config_hash is None:
-        return _recreate(service, container, ("not created by Compose",))
+        return ("not created by Compose",)
     reasons: list[str] = []
     if container.app_env != service.app_env:
         reasons.append(f"APP_ENV {container.app_env or 'unset'} -> {service.app_env or 'unset'}")
@@ -198,32 +220,9 @@ def _decide(service: DesiredService, container: ObservedContainer) -> Action | s
         reasons.append("configuration changed")
     if service.image_id is not None and container.image_id != service.image_id:
         reasons.append("image changed")
-    if _half_renamed(container):
+    if container.half_renamed:
         reasons.append("left half-renamed by an interrupted recreate")
-    if reasons:
-        return _recreate(service, container, tuple(reasons))
-    match container.status:
-        case ContainerStatus.PAUSED:
-            return _action(ActionKind.START, service.name, container, ("paused",))
-        case ContainerStatus.EXITED:
-            return _action(ActionKind.START, service.name, container, ("stopped out of band",))
-        case ContainerStatus.CREATED:
-            return _action(ActionKind.START, service.name, container, ("created, never started",))
-        case ContainerStatus.RESTARTING:
-            return f"restarting (crash loop): see `reconcile logs {service.name}`"
-        case _:
-            return "in sync"
-
-
-def _half_renamed(container: ObservedContainer) -> bool:
-    """Compose recreates as `<old id[:12]>_<project>-<service>-<n>`, then renames; a
-    kill in between leaves that name, which nothing but a recreate puts right."""
-    prefix, _, rest = container.name.partition("_")
-    return (
-        len(prefix) == 12
-        and all(ch in "0123456789abcdef" for ch in prefix)
-        and rest.endswith(f"-{container.service}-{container.number}")
-    )
+    return tuple(reasons)
 
 
 def _recreate(
@@ -262,9 +261,7 @@ def _remove_unwanted(container: ObservedContainer, desired: DesiredState) -> Act
     reason = (
         f"not in the profiles of {desired.app_env.name}" if in_files else "not in the compose files"
     )
-    return _action(ActionKind.REMOVE, container.service, container, (reason,)).model_copy(
-        update={"in_compose_files": in_files}
-    )
+    return _action(ActionKind.REMOVE, container.service, container, (reason,))
 
 
 def _restart_dependents(
@@ -297,27 +294,25 @@ def _restart_dependents(
 
 
 def _order(
-    actions: Iterable[Action], desired: DesiredState, observed: ObservedState
+    actions: Iterable[Action], desired: DesiredState | None, observed: ObservedState
 ) -> tuple[Action, ...]:
     """Assign waves: teardown (dependents first), then bring-up (dependencies first)."""
     actions = list(actions)
-    depends: dict[str, set[str]] = {
-        name: set(desired.dependencies(name)) for name in desired.services
-    }
+    wanted = set(desired.services) if desired else set()
+    depends = {name: set(desired.dependencies(name)) for name in wanted if desired}
     for container in observed.containers:
         depends.setdefault(container.service, set()).update(container.depends_on)
 
     # Teardown depth follows dependencies among the removed services; the deepest
     # (a dependent of dependents) goes first, so nothing loses what it needs while up.
-    removed = {a.service for a in actions if a.kind is ActionKind.REMOVE}
+    removed = {a.service for a in actions if a.kind in TEARDOWN}
     teardown = _levels(removed, lambda s: depends.get(s, set()) & removed)
     top = max(teardown.values(), default=-1)
 
-    wanted = set(desired.services)
     bring_up = _levels(wanted, lambda s: depends[s] & wanted)
     waves: list[Action] = []
     for action in actions:
-        if action.kind is ActionKind.REMOVE:
+        if action.kind in TEARDOWN:
             wave = top - teardown[action.service]
         else:
             wave = top + 1 + bring_up[action.service]
@@ -330,7 +325,7 @@ def _order(
             a.wave,
             _KIND_ORDER[a.kind],
             a.service,
-            -a.number if a.kind is ActionKind.REMOVE else a.number,
+            -a.number if a.kind in TEARDOWN else a.number,
             a.container_id or "",
         )
     )

@@ -1,30 +1,32 @@
-"""Render: turn a Snapshot into text for people or versioned JSON for scripts.
+"""Render: turn plans and outcomes into text for people or versioned JSON for scripts.
 
-The last stage of the pipeline. Nothing else prints; commands hand their results
-here. JSON documents carry `schema_version`; bump it when a key changes meaning.
+The last stage of the pipeline (status has its own module, render_status.py).
+Nothing else prints; commands hand their results here. JSON documents carry
+`schema_version`; bump it when a key changes meaning.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
-from reconciler.apply import Outcome, OutcomeStatus
-from reconciler.plan import Action, ActionKind, Plan
-from reconciler.session import Snapshot
-from state.appenv import ResolvedAppEnv, Source
+from reconciler.outcome import Outcome, OutcomeStatus
+from reconciler.plan import Action, ActionKind, Noop, NoopReason, Plan
+from reconciler.snapshot import Snapshot, Teardown
+from state.appenv import ResolvedAppEnv
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the stop kind; no-op reasons are NoopReason values
 
 _SYMBOL = {
+    ActionKind.STOP: "x",
     ActionKind.CREATE: "+",
     ActionKind.RECREATE: "~",
     ActionKind.START: ">",
     ActionKind.RESTART: "@",
     ActionKind.REMOVE: "-",
 }
-_VERB = {
+VERB = {
+    ActionKind.STOP: "would stop",
     ActionKind.CREATE: "would create",
     ActionKind.RECREATE: "would recreate",
     ActionKind.START: "would start",
@@ -36,6 +38,7 @@ _SUMMARY_KINDS = (
     ActionKind.RECREATE,
     ActionKind.START,
     ActionKind.RESTART,
+    ActionKind.STOP,
     ActionKind.REMOVE,
 )
 
@@ -71,17 +74,90 @@ def plan_text(snap: Snapshot) -> str:
     if snap.plan.is_empty:
         lines.append(f"No changes. The stack matches APP_ENV={snap.desired.app_env.name}.")
         return "\n".join(lines)
-    for number, wave in enumerate(snap.plan.waves(), start=1):
-        lines.append(f"wave {number}:")
-        lines += [action_line(action) for action in wave]
-    unchanged = [n for n in snap.plan.noops if n.reason == "in sync"]
-    noted = [n for n in snap.plan.noops if n.reason != "in sync"]
+    lines += _waves(snap.plan)
+    unchanged = [n for n in snap.plan.noops if n.reason is NoopReason.IN_SYNC]
+    noted = [n for n in snap.plan.noops if n.reason is not NoopReason.IN_SYNC]
     for noop in noted:
-        lines.append(f"  = {'none':<9} {noop.service:<32} {noop.reason}")
+        lines.append(f"  = {'none':<9} {noop.service:<32} {noop_text(noop)}")
     if unchanged:
         lines.append(f"  in sync: {', '.join(n.service for n in unchanged)}")
     lines.append(f"Plan: {summary(snap.plan)}.")
     return "\n".join(lines)
+
+
+def _waves(plan: Plan) -> list[str]:
+    lines = []
+    for number, wave in enumerate(plan.waves(), start=1):
+        lines.append(f"wave {number}:")
+        lines += [action_line(action) for action in wave]
+    return lines
+
+
+def teardown_text(teardown: Teardown) -> str:
+    """The plan of `stop` or `down`: its containers by wave, then networks and volumes."""
+    lines = [f"project {teardown.project} · {teardown.command}"]
+    if teardown.plan.is_empty and teardown.command == "stop":
+        return "\n".join([*lines, "Nothing to stop."])
+    lines += _waves(teardown.plan)
+    lines += [f"  - {'network':<9} {n:<32} down" for n in teardown.networks]
+    lines += [
+        f"  = {'network':<9} {n:<32} kept: one-off containers still use it"
+        for n in teardown.kept_networks
+    ]
+    lines += [f"  - {'volume':<9} {v:<32} down --volumes: DESTROYS DATA" for v in teardown.volumes]
+    lines += [
+        f"  = {'volume':<9} {v:<32} kept (`down --volumes --yes` destroys it)"
+        for v in teardown.kept_volumes
+    ]
+    if teardown.command == "stop":
+        counts = [f"{teardown.plan.count(ActionKind.STOP)} to stop"]
+    else:
+        counts = [
+            f"{teardown.plan.count(ActionKind.REMOVE)} to remove",
+            f"{len(teardown.networks)} network(s)",
+            f"{len(teardown.volumes)} volume(s)",
+        ]
+    lines.append(f"Plan: {', '.join(counts)}.")
+    return "\n".join(lines)
+
+
+def teardown_done(teardown: Teardown) -> str:
+    """What `down` did, and what it kept."""
+    lines = [
+        f"Removed {teardown.plan.count(ActionKind.REMOVE)} container(s) and "
+        f"{len(teardown.networks)} network(s)."
+    ]
+    if teardown.volumes:
+        lines.append(f"Removed volume(s): {', '.join(teardown.volumes)}")
+    if teardown.kept_networks:
+        lines.append(
+            f"Kept network(s): {', '.join(teardown.kept_networks)} (one-off containers use them)"
+        )
+    if teardown.kept_volumes:
+        lines.append(
+            f"Kept volume(s): {', '.join(teardown.kept_volumes)} "
+            "(`down --volumes --yes` destroys them)"
+        )
+    return "\n".join(lines)
+
+
+def teardown_json(teardown: Teardown) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "command": teardown.command,
+        "project": teardown.project,
+        "converged": teardown.is_empty,
+        "actions": [_action_json(a) for a in teardown.plan.actions],
+        "networks": {"remove": list(teardown.networks), "keep": list(teardown.kept_networks)},
+        "volumes": {"remove": list(teardown.volumes), "keep": list(teardown.kept_volumes)},
+    }
+    return json.dumps(document, indent=2)
+
+
+def noop_text(noop: Noop) -> str:
+    if noop.reason is NoopReason.RESTARTING:
+        return f"{noop.reason.value}: see `reconcile logs {noop.service}`"
+    return noop.reason.value
 
 
 def _app_env_json(resolved: ResolvedAppEnv) -> dict[str, Any]:
@@ -94,13 +170,13 @@ def _app_env_json(resolved: ResolvedAppEnv) -> dict[str, Any]:
     }
 
 
-def _envelope(command: str, snap: Snapshot) -> dict[str, Any]:
-    """The keys every JSON document starts with."""
+def envelope(command: str, project: str, app_env: ResolvedAppEnv) -> dict[str, Any]:
+    """The keys every JSON document about an environment starts with."""
     return {
         "schema_version": SCHEMA_VERSION,
         "command": command,
-        "project": snap.desired.project,
-        "app_env": _app_env_json(snap.desired.app_env),
+        "project": project,
+        "app_env": _app_env_json(app_env),
     }
 
 
@@ -118,118 +194,14 @@ def _action_json(action: Action) -> dict[str, Any]:
     }
 
 
-def plan_json(snap: Snapshot) -> str:
+def plan_json(snap: Snapshot, command: str = "plan") -> str:
     document = {
-        **_envelope("plan", snap),
+        **envelope(command, snap.desired.project, snap.desired.app_env),
         "profiles": list(snap.desired.profiles),
         "converged": snap.plan.is_empty,
         "actions": [_action_json(a) for a in snap.plan.actions],
-        "noops": [{"service": n.service, "reason": n.reason} for n in snap.plan.noops],
+        "noops": [{"service": n.service, "reason": n.reason.value} for n in snap.plan.noops],
         "summary": {kind.value: snap.plan.count(kind) for kind in _SUMMARY_KINDS},
-    }
-    return json.dumps(document, indent=2)
-
-
-def status_rows(snap: Snapshot) -> list[dict[str, Any]]:
-    """One row per container of the project, plus one per missing container."""
-    noops = {n.service: n.reason for n in snap.plan.noops}
-    rows = []
-    for container in snap.observed.containers:
-        action = snap.plan.for_container(container.id)
-        if action is None:
-            verdict, reasons = "in sync", [noops.get(container.service, "in sync")]
-            if reasons == ["in sync"]:
-                reasons = []
-        else:
-            verdict, reasons = _VERB[action.kind], list(action.reasons)
-        rows.append(
-            {
-                "service": container.service,
-                "container": container.name,
-                "state": container.status.value,
-                "health": container.health,
-                "app_env": container.app_env,
-                "verdict": verdict,
-                "reasons": reasons,
-            }
-        )
-    for action in snap.plan.actions:
-        if action.kind is ActionKind.CREATE:
-            rows.append(
-                {
-                    "service": action.service,
-                    "container": None,
-                    "state": "missing",
-                    "health": None,
-                    "app_env": None,
-                    "verdict": "missing",
-                    "reasons": list(action.reasons),
-                }
-            )
-    rows.sort(key=lambda r: (r["service"], r["container"] or ""))
-    return rows
-
-
-def drift_note(snap: Snapshot) -> str | None:
-    """Say so when what runs was made for another environment, and how to fix it."""
-    running = snap.observed.running_environments
-    wanted = snap.desired.app_env.name
-    # Repeat APP_ENV in the advice only when it came from the command line: with .env
-    # or the default, plain `just up` already means `wanted`.
-    from_command_line = snap.desired.app_env.source is Source.COMMAND_LINE
-    inline = f"APP_ENV={wanted} " if from_command_line else ""
-    if not running:
-        return f"Nothing is running. `{inline}just up` starts the stack."
-    if running != {wanted}:
-        shown = ", ".join(sorted(running))
-        return (
-            f"Running: {shown}; desired: {wanted}. "
-            f"Apply with `{inline}just up` (or `{inline}just restart`)."
-        )
-    if not snap.plan.is_empty:
-        return f"Out of sync: {summary(snap.plan)}. Apply with `just up`."
-    return None
-
-
-def status_text(snap: Snapshot) -> str:
-    # rich costs ~0.2 s to import: only the status table pays it, not --plan or apply.
-    from rich.console import Console
-    from rich.table import Table
-
-    running = ", ".join(sorted(snap.observed.running_environments)) or "nothing"
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("SERVICE", "CONTAINER", "STATE", "HEALTH", "APP_ENV", "STATUS"):
-        table.add_column(column, no_wrap=column != "STATUS")
-    for row in status_rows(snap):
-        verdict = row["verdict"] + (f" ({'; '.join(row['reasons'])})" if row["reasons"] else "")
-        table.add_row(
-            row["service"],
-            row["container"] or "-",
-            row["state"],
-            row["health"] or "-",
-            row["app_env"] or "-",
-            verdict,
-        )
-    buffer = io.StringIO()
-    Console(width=200, file=buffer, color_system=None).print(table)
-    lines = [
-        f"desired: {snap.desired.app_env} · project {snap.desired.project}",
-        f"running: {running}",
-        "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines()),
-    ]
-    note = drift_note(snap)
-    if note:
-        lines.append(note)
-    return "\n".join(lines)
-
-
-def status_json(snap: Snapshot) -> str:
-    document = {
-        **_envelope("status", snap),
-        "running_environments": sorted(snap.observed.running_environments),
-        "in_sync": snap.plan.is_empty,
-        "services": status_rows(snap),
-        "note": drift_note(snap),
     }
     return json.dumps(document, indent=2)
 

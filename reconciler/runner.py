@@ -2,8 +2,9 @@
 
 perform() maps each kind of action onto the engine port: creates and recreates go
 through Compose (`up --no-deps [--force-recreate]`) so labels and hashes stay
-Compose's own; starts, unpauses, restarts and removals take container ids (a
+Compose's own; starts, unpauses, restarts, stops and removals take container ids (a
 container whose service is in no compose file cannot be addressed by Compose).
+Teardown plans (stop, down) need no desired state: they bring nothing up.
 settle() is the health gate: it returns once every container of the services a wave
 brought up is healthy (with a healthcheck) or running (without; a one-shot that
 exited 0 counts as done), and otherwise fails naming the service, its last health
@@ -15,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from reconciler.plan import Action, ActionKind
 from state.desired import DesiredState
@@ -23,6 +25,7 @@ from state.errors import EngineError
 from state.observed import ObservedContainer, observe
 
 LOG_LINES = 10
+WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
 
 class NotReady(EngineError):
@@ -32,9 +35,9 @@ class NotReady(EngineError):
 @dataclass
 class EngineRunner:
     engine: ContainerEngine
-    desired: DesiredState
+    desired: DesiredState | None  # None: a teardown plan, nothing to wait for
     wait: bool = True
-    wait_timeout: float = 120.0
+    wait_timeout: float = WAIT_TIMEOUT
     poll_interval: float = 0.5
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -60,13 +63,18 @@ class EngineRunner:
                     self.engine.start(stopped)
             case ActionKind.RESTART:
                 self.engine.restart(ids)
+            case ActionKind.STOP:
+                self.engine.stop(ids)
             case ActionKind.REMOVE:
                 self.engine.remove(ids)
+            case _:
+                assert_never(kind)
 
     def settle(self, actions: Sequence[Action]) -> None:
-        if not self.wait:
+        if not self.wait or self.desired is None:
             return
-        services = sorted({a.service for a in actions if a.service in self.desired.services})
+        desired = self.desired
+        services = sorted({a.service for a in actions if a.service in desired.services})
         deadline = self.clock() + self.wait_timeout
         while True:
             pending = self._not_ready(services)
@@ -77,6 +85,7 @@ class EngineRunner:
             self.sleep(self.poll_interval)
 
     def _not_ready(self, services: Sequence[str]) -> dict[str, tuple[ObservedContainer, ...]]:
+        assert self.desired is not None
         observed = observe(self.engine, self.desired.project)
         pending: dict[str, tuple[ObservedContainer, ...]] = {}
         for service in services:

@@ -1,25 +1,24 @@
 """One command's view of the world: resolve -> desire/observe -> plan.
 
-Wires the stages together for the CLI: resolve APP_ENV and the project, open the
-Docker adapter, build DesiredState and ObservedState, and plan. Read-only.
+Resolves what a command acts on (the project's name alone, or the whole Compose
+project with its APP_ENV) and reads the states through the engine port, with
+transient engine errors retried like the writes are. Read-only; no Docker code here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
-from reconciler.apply import default_retrying
-from reconciler.plan import Plan, plan
+from reconciler.plan import Strategy, plan
+from reconciler.retry import retried
+from reconciler.snapshot import Snapshot
 from state.desired import DesiredState, desire
-from state.docker_engine import DockerEngine
+from state.engine import ComposeSource, ContainerEngine
+from state.naming import project_name
 from state.observed import ObservedState, observe
 from state.project import ComposeProject, load_project
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,49 +29,42 @@ class ProjectOptions:
     project_directory: Path | None = None
     env_file: Path | None = None
 
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Desired and observed state at one moment, and the plan between them."""
-
-    project: ComposeProject
-    desired: DesiredState
-    observed: ObservedState
-    plan: Plan
+    @property
+    def directory(self) -> Path:
+        return (self.project_directory or Path.cwd()).resolve()
 
 
-def open_project(options: ProjectOptions) -> tuple[ComposeProject, DockerEngine]:
-    """Resolve APP_ENV and the project (ConfigError on bad input), and its engine."""
-    project = load_project(
-        options.project_directory or Path.cwd(),
+def open_project(options: ProjectOptions) -> ComposeProject:
+    """Resolve APP_ENV and the project (ConfigError on bad input)."""
+    return load_project(
+        options.directory,
         project_name=options.project_name,
         env_file=options.env_file,
         process_env=os.environ,
     )
-    return project, DockerEngine(project)
 
 
-def read_desired(project: ComposeProject, engine: DockerEngine) -> DesiredState:
-    """desire(), with transient engine errors retried like the writes are."""
-    return retried(lambda: desire(project, engine))
-
-
-def read_observed(engine: DockerEngine, project_name: str) -> ObservedState:
-    """observe(), with transient engine errors retried like the writes are."""
-    return retried(lambda: observe(engine, project_name))
-
-
-def retried(call: Callable[[], T]) -> T:
-    for attempt in default_retrying():
-        with attempt:
-            return call()
-    raise AssertionError("unreachable: tenacity re-raises the last error")
-
-
-def snapshot(project: ComposeProject, engine: DockerEngine) -> Snapshot:
-    """Read both states and plan. Changes nothing."""
-    desired = read_desired(project, engine)
-    observed = read_observed(engine, desired.project)
-    return Snapshot(
-        project=project, desired=desired, observed=observed, plan=plan(desired, observed)
+def open_name(options: ProjectOptions) -> str:
+    """Only the project's name: no APP_ENV, no environment table, no Compose call."""
+    return project_name(
+        options.directory,
+        explicit=options.project_name,
+        process_env=os.environ,
+        env_file=(options.env_file or options.directory / ".env").resolve(),
     )
+
+
+def read_desired(project: ComposeProject, source: ComposeSource) -> DesiredState:
+    return retried(lambda: desire(project, source))
+
+
+def read_observed(engine: ContainerEngine, name: str) -> ObservedState:
+    return retried(lambda: observe(engine, name))
+
+
+def snapshot(
+    engine: ContainerEngine, desired: DesiredState, strategy: Strategy = Strategy.CHANGED
+) -> Snapshot:
+    """Observe and plan against a desired state already read. Changes nothing."""
+    observed = read_observed(engine, desired.project)
+    return Snapshot(desired=desired, observed=observed, plan=plan(desired, observed, strategy))

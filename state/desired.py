@@ -27,18 +27,7 @@ class Dependency(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     service: str
-    condition: str = "service_started"
     restart: bool = False
-    required: bool = True
-
-
-class PublishedPort(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host_ip: str | None
-    published: str | None
-    target: int
-    protocol: str = "tcp"
 
 
 class DesiredService(BaseModel):
@@ -52,11 +41,9 @@ class DesiredService(BaseModel):
     config_hash: str
     depends_on: tuple[Dependency, ...] = ()
     app_env: str | None
-    ports: tuple[PublishedPort, ...] = ()
     volumes: tuple[str, ...] = ()
     has_healthcheck: bool = False
     replicas: int = Field(default=1, ge=0)
-    profiles: tuple[str, ...] = ()
 
 
 class DesiredState(BaseModel):
@@ -88,7 +75,7 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     }
     known = source.service_names_in_any_profile() | frozenset(services)
     return DesiredState(
-        project=str(model.get("name") or project.explicit_name or ""),
+        project=project.name,
         app_env=project.app_env,
         profiles=project.profiles,
         services=services,
@@ -122,24 +109,10 @@ def _service(
         image_id=image_id,
         config_hash=hashes[name],
         depends_on=tuple(
-            Dependency(
-                service=dep,
-                condition=spec.get("condition", "service_started"),
-                restart=bool(spec.get("restart", False)),
-                required=bool(spec.get("required", True)),
-            )
+            Dependency(service=dep, restart=bool(spec.get("restart", False)))
             for dep, spec in sorted((raw.get("depends_on") or {}).items())
         ),
         app_env=environment.get(VARIABLE),
-        ports=tuple(
-            PublishedPort(
-                host_ip=p.get("host_ip"),
-                published=p.get("published"),
-                target=int(p["target"]),
-                protocol=p.get("protocol", "tcp"),
-            )
-            for p in raw.get("ports") or []
-        ),
         volumes=tuple(
             v["source"]
             for v in raw.get("volumes") or []
@@ -148,5 +121,4 @@ def _service(
         has_healthcheck=bool(raw.get("healthcheck"))
         and not (raw.get("healthcheck") or {}).get("disable"),
         replicas=int(replicas if replicas is not None else 1),
-        profiles=tuple(raw.get("profiles") or ()),
     )

@@ -3,10 +3,14 @@
 The one module that imports python_on_whales (which builds the command lines). Every
 call goes through `_run`, which logs it, counts it (tests prove reads take a constant
 number of calls), bounds its time (EngineTimeout names the engine and the fix) and
-maps Docker's failures onto TransientError / PermanentError. Compose is called with the
-project's files, profiles and env files, and with the resolved variables (APP_ENV,
-the environment's own) in its process environment: python-on-whales has no
-per-client environment, so the client call is prefixed with `env VAR=value`.
+maps Docker's failures onto TransientError / PermanentError; no call bypasses it
+(`log_tail` and `stream_logs` use its bounded `_execute`, to keep stderr or the
+terminal). Compose is called with the project's name, files, profiles and env files,
+and with the resolved variables (APP_ENV, the environment's own) in its process
+environment: python-on-whales has no per-client environment, so the client call is
+prefixed with `env VAR=value`. Without a ComposeProject (stop, down, logs, which need
+only the project's name) only the container-side calls are available. The parse
+step of `docker inspect` lives in state/docker_inspect.py.
 """
 
 from __future__ import annotations
@@ -17,16 +21,18 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from python_on_whales import DockerClient
 
 from state import secrets
 from state.bounded import run_bounded
+from state.docker_args import drop_flag, with_tag
+from state.docker_inspect import parse_inspect
 from state.endpoint import engine_endpoint
-from state.engine import PROJECT_LABEL, ContainerRecord, ContainerStatus
+from state.engine import PROJECT_LABEL, ContainerRecord
 from state.engine_errors import classify, first_line, fix_for
 from state.errors import ConfigError, ContainerGone, EngineTimeout, PermanentError
 from state.project import ComposeProject
@@ -35,85 +41,31 @@ from state.timeouts import TIMEOUT_VARIABLE, UNBOUNDED, Timeouts
 log = logging.getLogger(__name__)
 
 
-class _Probe(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    output: str = Field(default="", alias="Output")
-
-
-class _Health(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    status: str = Field(alias="Status")
-    log: list[_Probe] | None = Field(default=None, alias="Log")
-
-
-class _State(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    status: ContainerStatus = Field(alias="Status")
-    exit_code: int | None = Field(default=None, alias="ExitCode")
-    started_at: str | None = Field(default=None, alias="StartedAt")
-    health: _Health | None = Field(default=None, alias="Health")
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    labels: dict[str, str] | None = Field(default=None, alias="Labels")
-    env: list[str] | None = Field(default=None, alias="Env")
-
-
-class _Inspect(BaseModel):
-    """The part of `docker container inspect` we read; tolerant of everything else."""
-
-    model_config = ConfigDict(extra="ignore")
-    id: str = Field(alias="Id")
-    name: str = Field(alias="Name")
-    image: str = Field(alias="Image")
-    state: _State = Field(alias="State")
-    config: _Config = Field(alias="Config")
-
-    def record(self) -> ContainerRecord:
-        env = dict(item.split("=", 1) for item in self.config.env or [] if "=" in item)
-        return ContainerRecord(
-            id=self.id,
-            name=self.name.lstrip("/"),
-            labels=self.config.labels or {},
-            status=self.state.status,
-            health=self.state.health.status if self.state.health else None,
-            health_output=(
-                self.state.health.log[-1].output.strip()
-                if self.state.health and self.state.health.log
-                else None
-            ),
-            exit_code=self.state.exit_code,
-            env=env,
-            image_id=self.image,
-            started_at=self.state.started_at,
-        )
-
-
-def parse_inspect(payload: str) -> list[ContainerRecord]:
-    """`docker container inspect` JSON -> records (the adapter's parse step, no I/O)."""
-    try:
-        return [_Inspect.model_validate(item).record() for item in json.loads(payload)]
-    except (ValueError, ValidationError) as exc:
-        raise PermanentError(f"unexpected `docker inspect` output: {exc}") from None
-
-
 class DockerEngine:
-    """ComposeSource and ContainerEngine on the real Docker engine."""
+    """The Engine port (ComposeSource and ContainerEngine) on the real Docker engine."""
 
-    def __init__(self, project: ComposeProject) -> None:
-        self.project = project
+    def __init__(self, project: ComposeProject | None = None) -> None:
+        self._project = project
         self.calls = 0
+        self.timeouts = Timeouts.from_environment(os.environ)
+        if project is None:
+            self.client = DockerClient()
+            return
         prefix = ["env", *(f"{key}={value}" for key, value in project.process_variables().items())]
         self.client = DockerClient(
             client_call=[*prefix, "docker"],
             compose_files=list(project.files),
             compose_profiles=list(project.profiles),
             compose_env_files=list(project.env_files()),
-            compose_project_name=project.explicit_name,
+            compose_project_name=project.name,
             compose_project_directory=project.compose_dir,
         )
-        self.timeouts = Timeouts.from_environment(os.environ)
+
+    @property
+    def project(self) -> ComposeProject:
+        if self._project is None:
+            raise AssertionError("a Compose call needs DockerEngine(project)")
+        return self._project
 
     # -- the choke point ---------------------------------------------------------
     def _run(self, args: Sequence[str], *, what: str, bound: float | None = None) -> str:
@@ -149,6 +101,7 @@ class DockerEngine:
         return self._run([*self.client.client_config.docker_cmd, *args], what=what, bound=bound)
 
     def _compose(self, *args: str, what: str, bound: float | None = None) -> str:
+        assert self.project, "compose calls need the project"
         command = [*self.client.client_config.docker_compose_cmd, *args]
         return self._run(command, what=what, bound=bound)
 
@@ -175,7 +128,7 @@ class DockerEngine:
 
     def service_names_in_any_profile(self) -> frozenset[str]:
         # The same call with every profile enabled: which services exist at all.
-        command = _drop_flag([*self.client.client_config.docker_compose_cmd], "--profile")
+        command = drop_flag([*self.client.client_config.docker_compose_cmd], "--profile")
         out = self._run(
             [*command, "--profile", "*", "config", "--services"],
             what="docker compose config --services",
@@ -195,7 +148,7 @@ class DockerEngine:
             what="docker image ls",
         )
         local = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
-        return {ref: local[_with_tag(ref)] for ref in unique if _with_tag(ref) in local}
+        return {ref: local[with_tag(ref)] for ref in unique if with_tag(ref) in local}
 
     # -- ContainerEngine -----------------------------------------------------------
     def containers(self, project: str) -> list[ContainerRecord]:
@@ -320,78 +273,74 @@ class DockerEngine:
         found = set(out.split())
         return [cid for cid in container_ids if cid in found]
 
-    # -- whole-project commands -----------------------------------------------------
+    # -- networks and volumes, by the project's label ---------------------------------
+    def networks(self, project: str) -> list[str]:
+        return self._labelled("network", project)
+
     def volumes(self, project: str) -> list[str]:
+        return self._labelled("volume", project)
+
+    def remove_networks(self, names: Sequence[str]) -> None:
+        if names:
+            bound = self.timeouts.write(len(names))
+            self._docker("network", "rm", *names, what="docker network rm", bound=bound)
+
+    def remove_volumes(self, names: Sequence[str]) -> None:
+        if names:
+            bound = self.timeouts.write(len(names))
+            self._docker("volume", "rm", *names, what="docker volume rm", bound=bound)
+
+    def _labelled(self, kind: str, project: str) -> list[str]:
         out = self._docker(
-            "volume",
+            kind,
             "ls",
-            "--quiet",
+            "--format",
+            "{{.Name}}",
             "--filter",
             f"label={PROJECT_LABEL}={project}",
-            what="docker volume ls",
+            what=f"docker {kind} ls",
         )
         return sorted(out.split())
 
-    def down(self, *, volumes: bool) -> None:
-        """`compose down --remove-orphans` (networks; named volumes only with volumes=True)."""
-        flags = ["--volumes"] if volumes else []
-        self._compose(
-            "down",
-            "--remove-orphans",
-            *flags,
-            what="docker compose down",
-            bound=self.timeouts.whole_project,
-        )
+    def stream_logs(
+        self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
+    ) -> int:
+        """`compose -p PROJECT logs` to this terminal, secrets masked; returns Compose's exit code.
 
-    def stream_logs(self, services: Sequence[str], *, follow: bool, tail: str | None) -> int:
-        """`compose logs` to this terminal, secrets masked; returns Compose's exit code.
-
-        Bounded unless it follows (then it runs until Ctrl-C, which ends it cleanly). The
-        output goes through sys.stdout, which the CLI masks (reconciler/redact.py)."""
-        command = [str(a) for a in self.client.client_config.docker_compose_cmd]
-        command += [
-            "logs",
-            *(["--follow"] if follow else []),
-            *(["--tail", tail] if tail else []),
-            *services,
-        ]
-        # The containers' environments first: what their logs print may be secret too.
-        ids = self._compose("ps", "--all", "--quiet", what="docker compose ps").split()
-        if ids:
-            inspected = self._docker("container", "inspect", *ids, what="docker container inspect")
-            for record in parse_inspect(inspected):
-                secrets.remember(record.env)
-        if not follow:
-            done = self._execute(
-                command, what="docker compose logs", bound=self.timeouts.whole_project
-            )
-            sys.stdout.write(done.stdout or "")
-            sys.stderr.write(done.stderr or "")
-            return done.returncode
-        self.calls += 1
-        log.debug("Running command (unbounded): %s", shlex.join(command))
-        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, errors="replace") as logs:
-            assert logs.stdout is not None
-            for line in logs.stdout:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-        return logs.returncode
-
-
-def _with_tag(reference: str) -> str:
-    last = reference.rsplit("/", 1)[-1]
-    return reference if ":" in last else f"{reference}:latest"
-
-
-def _drop_flag(command: list[Any], flag: str) -> list[Any]:
-    """`command` without every `flag VALUE` pair."""
-    result: list[Any] = []
-    skip = False
-    for arg in command:
-        if skip:
-            skip = False
-        elif arg == flag:
-            skip = True
-        else:
-            result.append(arg)
-    return result
+        Aimed at an empty project directory, so Compose finds no file and knows the
+        project by its containers' labels: missing images or broken files do not matter.
+        The containers' environments are learnt first (what their logs print may be
+        secret too), and the output goes through sys.stdout, which the CLI masks
+        (reconciler/redact.py). Bounded unless it follows (then it runs until Ctrl-C)."""
+        for record in self.containers(project):
+            secrets.remember(record.env)
+        with tempfile.TemporaryDirectory(prefix="reconcile-logs-") as empty:
+            command = [
+                "docker",
+                "compose",
+                "--project-name",
+                project,
+                "--project-directory",
+                empty,
+                "logs",
+                *(["--follow"] if follow else []),
+                *(["--tail", tail] if tail else []),
+                *services,
+            ]
+            if not follow:
+                done = self._execute(
+                    command, what="docker compose logs", bound=self.timeouts.whole_project
+                )
+                sys.stdout.write(done.stdout or "")
+                sys.stderr.write(done.stderr or "")
+                return done.returncode
+            self.calls += 1
+            log.debug("Running command (unbounded): %s", shlex.join(command))
+            with subprocess.Popen(
+                command, stdout=subprocess.PIPE, text=True, errors="replace"
+            ) as streamed:
+                assert streamed.stdout is not None
+                for line in streamed.stdout:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+            return streamed.returncode

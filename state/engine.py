@@ -1,11 +1,12 @@
 """The engine port: the only way the pipeline touches Docker.
 
-Two small Protocols, so the readers can take either the real adapter
+Small Protocols, so the readers and the commands take either the real adapter
 (state/docker_engine.py, python-on-whales) or the in-memory engine of the property
 tests:
 - ComposeSource: what Compose says the project should be (desire stage);
-- ContainerEngine: the project's containers (observe stage) and the writes that
-  the apply stage makes.
+- ContainerEngine: the project's containers, networks and volumes (observe stage),
+  the writes that the apply stage makes, and its logs;
+- Engine: both, which is everything the commands need.
 The records they return are plain frozen data; no live Docker object leaves the
 adapter.
 """
@@ -52,7 +53,6 @@ class ContainerRecord(BaseModel):
     exit_code: int | None = None
     env: Mapping[str, str]
     image_id: str
-    started_at: str | None = None
 
 
 class ComposeSource(Protocol):
@@ -105,3 +105,27 @@ class ContainerEngine(Protocol):
         ...
 
     def log_tail(self, container_id: str, lines: int) -> str: ...
+
+    def stream_logs(
+        self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
+    ) -> int:
+        """The services' logs (all when none is named) to this terminal; the exit code."""
+        ...
+
+    def networks(self, project: str) -> list[str]:
+        """The names of the networks labelled with the project."""
+        ...
+
+    def volumes(self, project: str) -> list[str]:
+        """The names of the volumes labelled with the project."""
+        ...
+
+    def remove_networks(self, names: Sequence[str]) -> None: ...
+
+    def remove_volumes(self, names: Sequence[str]) -> None:
+        """Destroys data: only `down --volumes`, confirmed."""
+        ...
+
+
+class Engine(ComposeSource, ContainerEngine, Protocol):
+    """Everything the commands need: what should run, and what runs."""

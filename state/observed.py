@@ -43,11 +43,21 @@ class ObservedContainer(BaseModel):
     config_hash: str | None = None
     image_id: str
     depends_on: tuple[str, ...] = ()
-    started_at: str | None = None
 
     @property
     def running(self) -> bool:
         return self.status is ContainerStatus.RUNNING
+
+    @property
+    def half_renamed(self) -> bool:
+        """Compose recreates as `<old id[:12]>_<project>-<service>-<n>`, then renames; a
+        kill in between leaves that name, which nothing but a recreate puts right."""
+        prefix, _, rest = self.name.partition("_")
+        return (
+            len(prefix) == 12
+            and all(ch in "0123456789abcdef" for ch in prefix)
+            and rest.endswith(f"-{self.service}-{self.number}")
+        )
 
 
 class ObservedState(BaseModel):
@@ -107,7 +117,6 @@ def _observed(record: ContainerRecord) -> ObservedContainer:
         config_hash=labels.get(CONFIG_HASH_LABEL),
         image_id=record.image_id,
         depends_on=_depends_on(labels.get(DEPENDS_ON_LABEL, "")),
-        started_at=record.started_at,
     )
 
 

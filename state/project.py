@@ -2,8 +2,8 @@
 
 Combines the project directory (where `.env` and `compose/` live), the resolved
 APP_ENV and its row of the environment table into what Compose needs: files,
-profiles, variables, project name. Both the reconciler's engine adapter and the
-stack's own tests call Compose through this one description.
+profiles, variables, project name (state/naming.py). The reconciler's engine adapter
+builds the Compose command line from this one description.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict
 
 from state.appenv import VARIABLE, ResolvedAppEnv
 from state.environments import Environment, EnvironmentTable, load_table
+from state.naming import project_name as name_of
 from state.resolve import resolve
 
 COMPOSE_DIR = "compose"
-PROJECT_NAME_VARIABLE = "COMPOSE_PROJECT_NAME"
 
 
 class ComposeProject(BaseModel):
@@ -29,7 +29,7 @@ class ComposeProject(BaseModel):
 
     directory: Path
     env_file: Path
-    explicit_name: str | None
+    name: str
     table: EnvironmentTable
     app_env: ResolvedAppEnv
     variables: dict[str, str]
@@ -67,16 +67,15 @@ class ComposeProject(BaseModel):
         return (self.env_file,) if self.env_file.is_file() else ()
 
     def compose_args(self) -> list[str]:
-        """Global `docker compose` arguments: project directory, files, profiles, name."""
-        args = ["--project-directory", str(self.compose_dir)]
+        """Global `docker compose` arguments for plain Compose calls outside the adapter
+        (compose/images/wanted.py, the stack's tests): directory, name, files, profiles."""
+        args = ["--project-directory", str(self.compose_dir), "--project-name", self.name]
         for env_file in self.env_files():
             args += ["--env-file", str(env_file)]
         for path in self.files:
             args += ["-f", str(path)]
         for profile in self.profiles:
             args += ["--profile", profile]
-        if self.explicit_name:
-            args += ["--project-name", self.explicit_name]
         return args
 
 
@@ -104,7 +103,7 @@ def load_project(
     return ComposeProject(
         directory=directory,
         env_file=dotenv,
-        explicit_name=project_name or env.get(PROJECT_NAME_VARIABLE) or None,
+        name=name_of(directory, explicit=project_name, process_env=env, env_file=dotenv),
         table=table,
         app_env=app_env,
         variables=variables,

@@ -68,7 +68,7 @@ def container(
         number=number,
         status=status,
         app_env=env,
-        config_hash=f"hash-{service_name}-{env}" if config_hash is ... else config_hash,  # type: ignore[arg-type]
+        config_hash=f"hash-{service_name}-{env}" if config_hash is ... else config_hash,
         image_id=image_id,
         depends_on=tuple(depends_on),
         **extra,

@@ -1,14 +1,18 @@
-"""An in-memory engine for the property tests: the ContainerEngine port without Docker.
+"""An in-memory engine for the property tests: the whole Engine port without Docker.
 
 It behaves like Docker plus Compose where the reconciler relies on them:
-containers with ids, names, numbers, states, health, env and Compose's labels;
+Compose's view of the files (`compose_model`, `config_hashes`, image ids) rendered
+from the DesiredState it holds, so the real `desire()` reads it back; containers
+with ids, names, numbers, states, health, env and Compose's labels;
 `up --no-deps [--force-recreate]` numbers and scales exactly as Compose does (new
 containers after the highest number, scale-down from the top), recreates what
 diverged (config hash or image) or everything when forced, starts what is stopped;
-start/unpause/restart/stop/remove act by id; volumes are created by `up` and never
-removed. It records every call, so tests can check purity and ordering, and it
-can inject faults: an operation that fails once (transient or permanent), or a
-"crash" (the process dying) after a number of writes.
+start/unpause/restart/stop/remove act by id; networks and volumes are created by
+`up` and removed only when asked. It records every call, so tests can check
+purity and ordering, notes every write made while the project's lock is free, and
+can inject faults: an operation that fails once (transient or permanent), one that
+reports success and does nothing (a lying engine), or a "crash" (the process dying)
+after a number of writes.
 
 The property tests use it; tests/integration/test_numbering.py checks it against the
 real engine (numbering), and the rest of the integration suite never uses it.
@@ -16,11 +20,15 @@ real engine (numbering), and the rest of the integration suite never uses it.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from reconciler.lock import lock_path
 from state.desired import DesiredService, DesiredState
+from state.endpoint import engine_endpoint
 from state.engine import (
     CONFIG_HASH_LABEL,
     DEPENDS_ON_LABEL,
@@ -33,7 +41,18 @@ from state.engine import (
 )
 from state.errors import PermanentError, TransientError
 
-WRITES = frozenset({"up", "start", "unpause", "restart", "stop", "remove"})
+WRITES = frozenset(
+    {
+        "up",
+        "start",
+        "unpause",
+        "restart",
+        "stop",
+        "remove",
+        "remove_networks",
+        "remove_volumes",
+    }
+)
 _UP = {ContainerStatus.RUNNING, ContainerStatus.RESTARTING}
 
 
@@ -63,7 +82,6 @@ class MemContainer:
             exit_code=self.exit_code,
             env=dict(self.env),
             image_id=self.image_id,
-            started_at=str(self.started),
         )
 
     @property
@@ -88,10 +106,13 @@ class MemoryEngine:
 
     desired: DesiredState
     containers_by_id: dict[str, MemContainer] = field(default_factory=dict)
-    volumes: set[str] = field(default_factory=set)
+    volumes_made: set[str] = field(default_factory=set)
+    networks_made: set[str] = field(default_factory=set)
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     order_violations: list[str] = field(default_factory=list)
+    unlocked_writes: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    silent: set[str] = field(default_factory=set)  # operations that do nothing, say done
     crash_after_writes: int | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
@@ -144,6 +165,39 @@ class MemoryEngine:
         self.containers_by_id[container.id] = container
         return container
 
+    # -- ComposeSource: what Compose makes of the "files" -----------------------------
+    def compose_model(self) -> dict[str, Any]:
+        self.calls.append(("compose_model", ()))
+        services: dict[str, Any] = {}
+        for name, spec in self.desired.services.items():
+            raw: dict[str, Any] = {
+                "image": spec.image,
+                "environment": {"APP_ENV": spec.app_env} if spec.app_env else {},
+                "depends_on": {d.service: {"restart": d.restart} for d in spec.depends_on},
+                "deploy": {"replicas": spec.replicas},
+                "volumes": [{"type": "volume", "source": v} for v in spec.volumes],
+            }
+            if spec.has_healthcheck:
+                raw["healthcheck"] = {"test": ["CMD", "true"]}
+            if spec.image_id is None:
+                raw["build"] = {"context": "."}
+            services[name] = raw
+        return {"name": self.desired.project, "services": services}
+
+    def config_hashes(self) -> dict[str, str]:
+        self.calls.append(("config_hashes", ()))
+        return {name: spec.config_hash for name, spec in self.desired.services.items()}
+
+    def service_names_in_any_profile(self) -> frozenset[str]:
+        return self.desired.known_services | frozenset(self.desired.services)
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        return {
+            s.image: s.image_id
+            for s in self.desired.services.values()
+            if s.image in references and s.image_id
+        }
+
     # -- ContainerEngine: reads ------------------------------------------------------
     def containers(self, project: str) -> list[ContainerRecord]:
         self.calls.append(("containers", (project,)))
@@ -153,13 +207,37 @@ class MemoryEngine:
         self.calls.append(("log_tail", (container_id,)))
         return ""
 
+    def stream_logs(
+        self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
+    ) -> int:
+        self.calls.append(("stream_logs", (project, *services)))
+        return 0
+
+    def networks(self, project: str) -> list[str]:
+        self.calls.append(("networks", (project,)))
+        return sorted(n for n in self.networks_made if n.startswith(f"{project}_"))
+
+    def volumes(self, project: str) -> list[str]:
+        self.calls.append(("volumes", (project,)))
+        return sorted(v for v in self.volumes_made if v.startswith(f"{project}_"))
+
+    def remove_networks(self, names: Sequence[str]) -> None:
+        if self._write("remove_networks", names):
+            self.networks_made -= set(names)
+
+    def remove_volumes(self, names: Sequence[str]) -> None:
+        if self._write("remove_volumes", names):
+            self.volumes_made -= set(names)
+
     # -- ContainerEngine: writes -----------------------------------------------------
     def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
         """Compose v2's `ensureService` (pkg/compose/convergence.go), per service: keep the
         up-to-date containers, lowest numbers first, then the obsolete ones; remove what
         is beyond the scale, recreate the obsolete (same number), start the stopped; new
         containers get max(existing numbers)+1, +2, ... (never a free lower number)."""
-        self._write("up", services)
+        if not self._write("up", services):
+            return
+        self.networks_made.add(f"{self.desired.project}_default")
         for name in services:
             spec = self.desired.services[name]
             mine = self._of(name)
@@ -189,29 +267,34 @@ class MemoryEngine:
                 self._create(name, following + offset)
 
     def start(self, container_ids: Sequence[str]) -> None:
-        self._write("start", self._services(container_ids))
+        if not self._write("start", self._services(container_ids)):
+            return
         for container in self._get(container_ids):
             self._check_dependencies_up(container.service)
             self._set_status(container, ContainerStatus.RUNNING)
 
     def unpause(self, container_ids: Sequence[str]) -> None:
-        self._write("unpause", self._services(container_ids))
+        if not self._write("unpause", self._services(container_ids)):
+            return
         for container in self._get(container_ids):
             self._set_status(container, ContainerStatus.RUNNING)
 
     def restart(self, container_ids: Sequence[str]) -> None:
-        self._write("restart", self._services(container_ids))
+        if not self._write("restart", self._services(container_ids)):
+            return
         for container in self._get(container_ids):
             self._check_dependencies_up(container.service)
             self._set_status(container, ContainerStatus.RUNNING)
 
     def stop(self, container_ids: Sequence[str]) -> None:
-        self._write("stop", self._services(container_ids))
+        if not self._write("stop", self._services(container_ids)):
+            return
         for container in self._get(container_ids):
             self._set_status(container, ContainerStatus.EXITED)
 
     def remove(self, container_ids: Sequence[str]) -> None:
-        self._write("remove", self._services(container_ids))
+        if not self._write("remove", self._services(container_ids)):
+            return
         for container in self._get(container_ids):
             self._delete(container)
 
@@ -236,8 +319,11 @@ class MemoryEngine:
             for cid, c in self.containers_by_id.items()
         }
 
-    def _write(self, operation: str, services: Sequence[str]) -> None:
+    def _write(self, operation: str, services: Sequence[str]) -> bool:
+        """Record a write, check the lock, inject faults; False: pretend, change nothing."""
         self.calls.append((operation, tuple(services)))
+        if not self._locked():
+            self.unlocked_writes.append(f"{operation} {' '.join(services)}")
         for fault in list(self.faults):
             if fault.operation == operation and (
                 fault.service is None or fault.service in services
@@ -253,6 +339,21 @@ class MemoryEngine:
                 self.crash_after_writes = None
                 raise Crash(f"process died before {operation} {' '.join(services)}")
             self.crash_after_writes -= 1
+        return operation not in self.silent
+
+    def _locked(self) -> bool:
+        """Whether some open file holds the project's lock (flock is per open file, so
+        this process's own holder counts)."""
+        path = lock_path(self.desired.project, engine_endpoint())
+        if not path.exists():
+            return False
+        with path.open("a") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            return False
 
     def _of(self, service: str) -> list[MemContainer]:
         return [
@@ -272,7 +373,7 @@ class MemoryEngine:
     def _create(self, service: str, number: int) -> None:
         spec = self.desired.services[service]
         self._check_dependencies_up(service)
-        self.volumes.update(f"{self.desired.project}_{v}" for v in spec.volumes)
+        self.volumes_made.update(f"{self.desired.project}_{v}" for v in spec.volumes)
         labels = {
             PROJECT_LABEL: self.desired.project,
             SERVICE_LABEL: service,

@@ -25,7 +25,7 @@ REPEAT = 3
 def _dependencies(index: int) -> tuple[Dependency, ...]:
     head, position = index - index % GROUP, index % GROUP
     if position == 1:
-        return (Dependency(service=f"s{head}", condition="service_healthy", restart=True),)
+        return (Dependency(service=f"s{head}", restart=True),)
     if position in (2, 3, 7):
         return (Dependency(service=f"s{index - 1}"),)
     return ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,7 @@ def main() -> tuple[dict[str, Any], bool]:
             for container in sorted(stack.containers(), key=lambda c: c["Name"]):
                 service = container["Config"]["Labels"]["com.docker.compose.service"]
                 stop = ["docker", "stop", container["Id"]]
-                seconds = timed(
-                    lambda stop=stop: subprocess.run(stop, check=True, capture_output=True)
-                )
+                seconds = timed(partial(subprocess.run, stop, check=True, capture_output=True))
                 record(
                     f"docker stop {service}",
                     seconds,

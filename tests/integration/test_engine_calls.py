@@ -10,7 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler.session import ProjectOptions, open_project, snapshot
+from reconciler.commands import preview
+from reconciler.plan import Strategy
+from reconciler.session import ProjectOptions, open_project
+from state.docker_engine import DockerEngine
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Compose, Ours, engine_calls
 
@@ -37,8 +40,9 @@ def test_a_plan_makes_the_same_number_of_engine_calls_at_every_size(
     counted, started = [], []
     for project in projects:
         options = ProjectOptions(project_name=project.name, project_directory=project.directory)
-        engine_project, engine = open_project(options)
-        snap = snapshot(engine_project, engine)
+        engine_project = open_project(options)
+        engine = DockerEngine(engine_project)
+        snap = preview(engine, engine_project, Strategy.CHANGED)
         assert len(snap.observed.containers) == len(project.services("prod"))
         assert snap.plan.is_empty
         counted.append(engine.calls)

@@ -12,12 +12,13 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 VARIABLE = "RECONCILER_MUTANT"
 PROPS = "tests/property/test_properties.py"
+COMMANDS = "tests/property/test_commands.py"
 
 
 @dataclass(frozen=True)
@@ -147,10 +148,11 @@ def fill_the_gap() -> None:
 
 def observe_everything() -> None:
     import state.observed as o
+    from state.engine import SERVICE_LABEL
 
     def observe(engine: Any, project: str) -> Any:
         containers = [
-            o._observed(r) for r in engine.containers(project) if o.SERVICE_LABEL in r.labels
+            o._observed(r) for r in engine.containers(project) if SERVICE_LABEL in r.labels
         ]
         return o.ObservedState(
             project=project,
@@ -165,10 +167,10 @@ def forget_paused() -> None:
     from state.engine import ContainerStatus
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
-        def decide(service: Any, container: Any) -> Any:
+        def decide(service: Any, container: Any, strategy: Any) -> Any:
             if container.status is ContainerStatus.PAUSED:
-                return "in sync"
-            return orig(service, container)
+                return p.NoopReason.IN_SYNC
+            return orig(service, container, strategy)
 
         return decide
 
@@ -205,6 +207,56 @@ def dotenv_beats_command_line() -> None:
         return resolve
 
     _wrap(r, "resolve", make)
+
+
+def skip_final_check() -> None:
+    import reconciler.commands as c
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def verify(result: Any, remaining: Any, say: Any) -> None:
+            orig(result, remaining.model_copy(update={"actions": ()}), say)
+
+        return verify
+
+    _wrap(c, "_verify", make)
+
+
+def restart_without_stop() -> None:
+    import reconciler.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def decide(service: Any, container: Any, strategy: Any) -> Any:
+            decided = orig(service, container, strategy)
+            if isinstance(decided, list):
+                return [a for a in decided if a.kind is not p.ActionKind.STOP]
+            return decided
+
+        return decide
+
+    _wrap(p, "_decide", make)
+
+
+def lock_released_early() -> None:
+    from contextlib import contextmanager
+
+    import reconciler.commands as c
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        @contextmanager
+        def released(project: str, timeout: float, **kwargs: Any) -> Iterator[None]:
+            with orig(project, timeout, **kwargs):
+                pass
+            yield
+
+        return released
+
+    _wrap(c, "project_lock", make)
+
+
+def plan_flag_before_command_ignored() -> None:
+    import reconciler.cli as cli
+
+    cli.planning = lambda ctx, params: bool(params.get("plan_only"))  # type: ignore[attr-defined]
 
 
 MUTANTS: dict[str, Mutant] = {
@@ -254,6 +306,26 @@ MUTANTS: dict[str, Mutant] = {
         "tests/property/test_faults.py::test_a_transient_failure_is_retried_within_the_same_run",
         no_retry,
     ),
+    "skip-final-check": Mutant(
+        "apply reports success without checking that a fresh plan is empty",
+        "tests/property/test_faults.py::test_apply_succeeds_only_when_a_fresh_plan_is_empty",
+        skip_final_check,
+    ),
+    "restart-without-stop": Mutant(
+        "restart recreates without its explicit stops",
+        f"{COMMANDS}::test_restart_stops_each_running_container_before_recreating_it",
+        restart_without_stop,
+    ),
+    "lock-released-early": Mutant(
+        "the project lock is released before the commands write",
+        f"{COMMANDS}::test_every_write_happens_under_the_project_lock",
+        lock_released_early,
+    ),
+    "plan-before-command-ignored": Mutant(
+        "`reconcile --plan stop` acts: --plan counts only after the command's name",
+        f"{COMMANDS}::test_plan_changes_nothing_whatever_the_command",
+        plan_flag_before_command_ignored,
+    ),
     "dotenv-beats-command-line": Mutant(
         ".env wins over the command line",
         "tests/unit/test_appenv.py::test_resolved_value_is_the_highest_set_level",
@@ -269,17 +341,21 @@ def apply_selected() -> None:
         MUTANTS[name].apply()
 
 
-def counterexample(output: str, lines: int = 14, width: int = 300) -> list[str]:
-    """The shrunk example hypothesis printed, without pytest's `E` prefix; long reprs cut."""
-    text = [re.sub(r"^E {0,7}", "", line) for line in output.splitlines() if line.startswith("E")]
+def counterexample(output: str, lines: int = 16, width: int = 300) -> list[str]:
+    """The failed assertion and the shrunk example hypothesis printed, without pytest's
+    `E` prefix and indentation; long reprs cut."""
+    text = [line[1:] for line in output.splitlines() if line.startswith("E")]
     headings = ("Failing test case", "Falsifying example", "state = ")
-    start = next((i for i, line in enumerate(text) if line.startswith(headings)), None)
+    start = next((i for i, line in enumerate(text) if line.strip().startswith(headings)), None)
     if start is None:
         return ["(no example printed)"]
-    return [
-        line if len(line) <= width else line[:width] + " ..."
-        for line in text[start : start + lines]
-    ]
+    indent = len(text[start]) - len(text[start].lstrip())
+    failed = [line.strip() for line in text[:start] if "Error" in line][:1]
+    example = [line[indent:] for line in text[start:]]
+    # The first lines, then the test's other arguments (top-level `name=value` lines).
+    rest = [line for line in example[lines:] if re.match(r"^    \w+=", line)]
+    shown = failed + example[:lines] + (["    ...", *rest] if rest else [])
+    return [line if len(line) <= width else line[:width] + " ..." for line in shown]
 
 
 def main(names: Sequence[str]) -> int:

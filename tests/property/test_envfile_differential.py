@@ -44,7 +44,7 @@ services:
       set: "${APP_ENV+1}"
 """
 FILES_PER_EXAMPLE = 8
-EXAMPLES = max(10, settings.default.max_examples // 4)
+EXAMPLES = max(10, settings().max_examples // 4)
 
 
 @dataclass(frozen=True)

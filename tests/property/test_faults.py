@@ -25,7 +25,7 @@ def test_a_transient_failure_is_retried_within_the_same_run(
 ) -> None:
     desired, engine = case
     engine.faults.append(Fault(operation, transient=True))
-    _, result = reconcile(engine, desired)
+    result = reconcile(engine, desired)
     assert result.ok, result.error
     assert current_plan(engine, desired).is_empty
 
@@ -36,10 +36,10 @@ def test_after_a_permanent_failure_the_next_run_converges(
 ) -> None:
     desired, engine = case
     engine.faults.append(Fault(operation, transient=False))
-    _, result = reconcile(engine, desired)
+    result = reconcile(engine, desired)
     if not result.ok:
         assert "injected permanent failure" in (result.error or "")
-    _, again = reconcile(engine, desired)
+    again = reconcile(engine, desired)
     assert again.ok, again.error
     assert current_plan(engine, desired).is_empty
 
@@ -53,7 +53,7 @@ def test_after_dying_between_two_actions_the_next_run_converges(
     with contextlib.suppress(Crash):  # the process "died": nothing after that ran
         reconcile(engine, desired)
     engine.crash_after_writes = None
-    _, result = reconcile(engine, desired)
+    result = reconcile(engine, desired)
     assert result.ok, result.error
     assert current_plan(engine, desired).is_empty
 
@@ -67,3 +67,18 @@ def test_a_crash_really_interrupts_the_apply() -> None:
         reconcile(engine, state)
     assert engine.containers_by_id == {}
     assert not current_plan(engine, state).is_empty
+
+
+@given(worlds(), st.sampled_from(OPERATIONS))
+def test_apply_succeeds_only_when_a_fresh_plan_is_empty(
+    case: tuple[DesiredState, MemoryEngine], operation: str
+) -> None:
+    """An engine that says "done" and does nothing: the final check must notice."""
+    desired, engine = case
+    engine.silent.add(operation)
+    result = reconcile(engine, desired)
+    engine.silent.clear()
+    if result.ok:
+        assert current_plan(engine, desired).is_empty
+    else:
+        assert "did not converge" in (result.error or ""), result.error

@@ -25,8 +25,9 @@ from tests.property.strategies import PROJECT, worlds
 def test_plan_names_the_numbers_the_engine_gives(case: tuple[DesiredState, MemoryEngine]) -> None:
     desired, engine = case
     before = observe(engine, desired.project)
-    the_plan, result = reconcile(engine, desired)
+    result = reconcile(engine, desired)
     assert result.ok, result.error
+    the_plan = result.plan
     removed = {a.container_id for a in the_plan.actions if a.kind is ActionKind.REMOVE}
     for name in desired.services:
         announced = [

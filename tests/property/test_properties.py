@@ -30,7 +30,7 @@ from tests.property.strategies import PROJECT, worlds
 def test_convergence(case: tuple[DesiredState, MemoryEngine]) -> None:
     """Applying plan(D, O) to O yields O' with plan(D, O') empty."""
     desired, engine = case
-    _, result = reconcile(engine, desired)
+    result = reconcile(engine, desired)
     assert result.ok, result.error
     assert current_plan(engine, desired).actions == ()
 
@@ -42,8 +42,8 @@ def test_idempotence(case: tuple[DesiredState, MemoryEngine]) -> None:
     reconcile(engine, desired)
     once = engine.snapshot()
     writes = len(engine.writes)
-    second_plan, _ = reconcile(engine, desired)
-    assert second_plan.is_empty
+    second = reconcile(engine, desired)
+    assert second.plan.is_empty
     assert len(engine.writes) == writes
     assert engine.snapshot() == once
 
@@ -189,7 +189,7 @@ def test_boundaries_named_volumes_are_never_removed(
 ) -> None:
     desired, engine = case
     reconcile(engine, desired)
-    volumes = set(engine.volumes)
+    volumes = set(engine.volumes_made)
     switched = desired.model_copy(update={"services": {}})  # every service gone from the files
     reconcile(engine, switched)
-    assert engine.volumes >= volumes
+    assert engine.volumes_made >= volumes

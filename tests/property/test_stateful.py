@@ -17,7 +17,7 @@ from state.appenv import ResolvedAppEnv, Source
 from state.desired import DesiredService, DesiredState
 from state.engine import CONFIG_HASH_LABEL, ONEOFF_LABEL, PROJECT_LABEL, ContainerStatus
 from tests.memory_engine import MemContainer, MemoryEngine
-from tests.property.driver import current_plan, reconcile
+from tests.property.driver import current_plan, reconcile, restart, stop
 from tests.property.strategies import ENVS, POOL, PROJECT, desired_states
 
 
@@ -94,10 +94,25 @@ class ReconcilerMachine(RuleBasedStateMachine):
 
     @rule()
     def reconcile(self) -> None:
-        _, result = reconcile(self.engine, self.desired)
+        result = reconcile(self.engine, self.desired)
         assert result.ok, result.error
         assert current_plan(self.engine, self.desired).is_empty
         self.disturbed = set()
+
+    @rule()
+    def restart_everything(self) -> None:
+        result = restart(self.engine, self.desired)
+        assert result.ok, result.error
+        assert current_plan(self.engine, self.desired).is_empty
+        self.disturbed = set()
+
+    # -- `reconcile stop`: every running container stops, and is then pending ------
+    @rule()
+    def stop_everything(self) -> None:
+        result = stop(self.engine, self.desired)
+        assert result.ok, result.error
+        assert not [c for c in self.ours() if c.status is ContainerStatus.RUNNING]
+        self.disturbed_now(*{a.service for a in result.plan.actions})
 
     # -- out-of-band disturbances ---------------------------------------------------
     def ours(self) -> list[MemContainer]:
@@ -110,10 +125,10 @@ class ReconcilerMachine(RuleBasedStateMachine):
             key=lambda c: c.id,
         )
 
-    def disturbed_now(self, service: str) -> None:
+    def disturbed_now(self, *services: str) -> None:
         # A wanted service stays disturbed until reconciled; an unwanted one (a stray)
         # only while it still has a container: removing it by hand undoes the stray.
-        self.disturbed.add(service)
+        self.disturbed.update(services)
         present = {c.service for c in self.ours()}
         self.disturbed = {s for s in self.disturbed if s in self.desired.services or s in present}
         named = {

@@ -1,5 +1,6 @@
-"""Layer boundaries: the planner imports nothing that does I/O; `state` never imports
-`reconciler`; only the Docker adapter imports python_on_whales."""
+"""Layer boundaries: the planner imports nothing that does I/O; the renderer loads no
+engine code; `state` never imports `reconciler`; only the Docker adapter imports
+python_on_whales."""
 
 from __future__ import annotations
 
@@ -24,15 +25,37 @@ DOES_IO = (
 )
 
 
-def test_importing_the_planner_loads_no_io_module() -> None:
+# Engine code: the adapter, the retry library, locking and process spawning.
+ENGINE_CODE = (
+    "python_on_whales",
+    "state.docker_engine",
+    "tenacity",
+    "filelock",
+    "subprocess",
+    "reconciler.session",
+    "reconciler.commands",
+)
+
+
+def loaded_by(module: str, watched: tuple[str, ...]) -> list[str]:
+    """The watched modules (or their submodules) that importing `module` loads."""
     probe = (
-        "import sys; import reconciler.plan; "
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {DOES_IO!r}))"
+        f"import sys; import {module}; watched = {watched!r}; "
+        "print(sorted(m for m in sys.modules "
+        "if any(m == w or m.startswith(w + '.') for w in watched)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True
     ).stdout.strip()
-    assert out == "[]"
+    return list(ast.literal_eval(out))
+
+
+def test_importing_the_planner_loads_no_io_module() -> None:
+    assert loaded_by("reconciler.plan", DOES_IO) == []
+
+
+def test_importing_the_renderer_loads_no_engine_code() -> None:
+    assert loaded_by("reconciler.render", ENGINE_CODE) == []
 
 
 def imports_of(path: Path) -> set[str]:
@@ -59,3 +82,23 @@ def test_only_the_adapter_imports_python_on_whales() -> None:
         if any(n.split(".")[0] == "python_on_whales" for n in imports_of(path))
     }
     assert importers == {"state/docker_engine.py"}
+
+
+def test_the_commands_take_the_port_and_never_load_the_adapter() -> None:
+    """Only the CLI wires in the Docker adapter; the commands and reads get an engine."""
+    assert loaded_by("reconciler.commands", ("python_on_whales", "state.docker_engine")) == []
+    importers = {
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "reconciler").glob("*.py")
+        if "state.docker_engine" in imports_of(path)
+    }
+    assert importers == {"reconciler/cli.py"}
+
+
+def test_no_module_is_over_350_lines() -> None:
+    sizes = {
+        path.relative_to(REPO).as_posix(): len(path.read_text().splitlines())
+        for package in ("state", "reconciler")
+        for path in (REPO / package).glob("*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 350} == {}

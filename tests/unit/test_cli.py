@@ -8,17 +8,24 @@ engine is asked anything.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from reconciler import render
+from reconciler import render, render_status
 from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
-from reconciler.plan import plan
-from reconciler.session import Snapshot
-from state.project import load_project
+from reconciler.plan import ActionKind, plan
+from reconciler.snapshot import Snapshot
+from state.errors import ConfigError
 from tests.builders import container, desired, observed, service
+from tests.memory_engine import MemoryEngine
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def private_lock_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILE_LOCK_DIR", str(tmp_path))
 
 
 def test_usage_error_exits_64_never_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,9 +60,7 @@ def test_missing_project_directory_says_how_to_fix(
 
 
 def snapshot_of(desired_state, observed_state) -> Snapshot:  # type: ignore[no-untyped-def]
-    project = load_project(REPO, process_env={})
     return Snapshot(
-        project=project,
         desired=desired_state,
         observed=observed_state,
         plan=plan(desired_state, observed_state),
@@ -99,7 +104,8 @@ def test_plan_json_keys_are_pinned() -> None:
         "noops",
         "summary",
     }
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
+    assert set(document["summary"]) == {k.value for k in ActionKind}
     assert set(document["actions"][0]) == {
         "wave",
         "kind",
@@ -117,7 +123,7 @@ def test_status_json_keys_are_pinned() -> None:
     import json
 
     snap = snapshot_of(desired(service("db")), observed(container("db"), container("old")))
-    document = json.loads(render.status_json(snap))
+    document = json.loads(render_status.status_json(snap))
     assert set(document) == {
         "schema_version",
         "command",
@@ -132,3 +138,91 @@ def test_status_json_keys_are_pinned() -> None:
     assert rows["old"]["verdict"] == "would remove"
     assert rows["old"]["reasons"] == ["not in the compose files"]
     assert rows["db"]["verdict"] == "in sync"
+
+
+def test_teardown_json_keys_are_pinned() -> None:
+    import json
+
+    from reconciler.plan import teardown_plan
+    from reconciler.snapshot import Teardown
+
+    world = observed(container("db"), container("api", depends_on=["db"]))
+    teardown = Teardown(
+        "down",
+        "spot",
+        world,
+        teardown_plan(world, ActionKind.REMOVE, "down"),
+        networks=("spot_default",),
+        kept_volumes=("spot_db-data",),
+    )
+    document = json.loads(render.teardown_json(teardown))
+    assert set(document) == {
+        "schema_version",
+        "command",
+        "project",
+        "converged",
+        "actions",
+        "networks",
+        "volumes",
+    }
+    assert (document["schema_version"], document["command"], document["converged"]) == (
+        2,
+        "down",
+        False,
+    )
+    assert [(a["wave"], a["kind"], a["service"]) for a in document["actions"]] == [
+        (1, "remove", "api"),
+        (2, "remove", "db"),
+    ]
+    assert document["networks"] == {"remove": ["spot_default"], "keep": []}
+    assert document["volumes"] == {"remove": [], "keep": ["spot_db-data"]}
+
+
+class BrokenFiles(MemoryEngine):
+    """Compose cannot read the files (or the images are gone): every ComposeSource call fails."""
+
+    def compose_model(self) -> dict[str, Any]:
+        raise ConfigError("docker compose config failed: yaml: line 3: bad indentation")
+
+
+def broken_world() -> BrokenFiles:
+    engine = BrokenFiles(desired(service("db"), service("api", depends_on=["db"])))
+    engine.add("db")
+    engine.add("api", depends_on=["db"])
+    return engine
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "expected"),
+    [
+        (["stop", "--plan"], 2, "Plan: 2 to stop."),
+        (["down", "--plan"], 2, "Plan: 2 to remove, 0 network(s), 0 volume(s)."),
+        (["stop"], 0, "x stop      spot-api-1"),
+        (["down"], 0, "Removed 2 container(s) and 0 network(s)."),
+        (["status"], 0, "Cannot tell what should run: docker compose config failed"),
+    ],
+)
+def test_teardown_and_status_work_when_the_compose_files_are_broken(
+    argv: list[str], code: int, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = broken_world()
+    options = ["--project-directory", str(REPO), "--project-name", "spot"]
+    assert main([*argv, *options], engine=lambda project: engine) == code
+    out = capsys.readouterr().out
+    assert expected in out, out
+    if argv == ["status"]:
+        assert out.count(" unknown") == 2  # one row per container, its verdict unknown
+
+
+def test_logs_need_only_the_name_and_refuse_a_service_with_no_container(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    engine = broken_world()
+    options = ["--project-directory", str(REPO), "--project-name", "spot"]
+    assert main(["logs", "db", "--tail", "5", *options], engine=lambda project: engine) == 0
+    assert engine.calls[-1] == ("stream_logs", ("spot", "db"))
+    assert main(["logs", "dbx", *options], engine=lambda project: engine) == EXIT_ERROR
+    assert capsys.readouterr().err.endswith("no such service: dbx\n")
+    assert [call for call in engine.calls if call[0] == "stream_logs"] == [
+        ("stream_logs", ("spot", "db"))
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from state.docker_engine import parse_inspect
+from state.docker_inspect import parse_inspect
 from state.engine import ContainerStatus
 from state.engine_errors import classify, first_line, fix_for
 from state.errors import (

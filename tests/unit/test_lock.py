@@ -1,4 +1,6 @@
-"""The project lock: private to its user, keyed by engine and project, errors in one line.
+"""The project lock: private to its user, keyed by engine and project, errors in one line;
+across real processes, a second run fails naming the holder and a killed holder never
+blocks.
 
 Cases that need another user (a directory or file of theirs, a directory we may not
 write) act as uid 65534 through seteuid when the tests run as root, and are skipped
@@ -7,10 +9,13 @@ otherwise with that reason.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.synchronize
 import os
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -191,3 +196,43 @@ def test_a_read_only_lock_directory_is_one_line_not_a_traceback(
         f"cannot open the lock file {path}: Permission denied; remove it if no reconcile "
         "is running, or set RECONCILE_LOCK_DIR to a directory only you can write"
     )
+
+
+def _hold_lock(directory: str, ready: multiprocessing.synchronize.Event, seconds: float) -> None:
+    os.environ["RECONCILE_LOCK_DIR"] = directory
+    with project_lock("demo", timeout=1):
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_second_run_fails_naming_the_holder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILE_LOCK_DIR", str(tmp_path))
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), ready, 5))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with (
+            pytest.raises(
+                LockBusy, match=rf"project demo \(pid {holder.pid}, started .*--lock-timeout"
+            ),
+            project_lock("demo", timeout=0.2),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.join()
+
+
+def test_a_killed_holder_never_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILE_LOCK_DIR", str(tmp_path))
+    ready = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), ready, 60))
+    holder.start()
+    assert ready.wait(10)
+    holder.kill()  # SIGKILL: no cleanup ran
+    holder.join()
+    with project_lock("demo", timeout=2):
+        pass

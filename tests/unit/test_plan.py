@@ -9,19 +9,21 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from reconciler.plan import Action, ActionKind, plan
+from reconciler.plan import Action, ActionKind, NoopReason, Strategy, plan, teardown_plan
 from state.desired import Dependency, DesiredState
 from state.engine import ContainerStatus
 from state.observed import ObservedState
 from tests.builders import container, desired, observed, service
 
-C, S, R, RM, RS = (
+CREATE, START, RECREATE, REMOVE, RESTART, STOP = (
     ActionKind.CREATE,
     ActionKind.START,
     ActionKind.RECREATE,
     ActionKind.REMOVE,
     ActionKind.RESTART,
+    ActionKind.STOP,
 )
+IN_SYNC = NoopReason.IN_SYNC
 
 
 @dataclass
@@ -34,78 +36,78 @@ class Case:
 
 CASES = {
     "no-container-create": Case(
-        desired(service("db")), observed(), [(C, "db", 1, ("no container",))]
+        desired(service("db")), observed(), [(CREATE, "db", 1, ("no container",))]
     ),
     "stopped-start": Case(
         desired(service("db")),
         observed(container("db", status=ContainerStatus.EXITED)),
-        [(S, "db", 1, ("stopped out of band",))],
+        [(START, "db", 1, ("stopped out of band",))],
     ),
     "created-start": Case(
         desired(service("db")),
         observed(container("db", status=ContainerStatus.CREATED)),
-        [(S, "db", 1, ("created, never started",))],
+        [(START, "db", 1, ("created, never started",))],
     ),
     "running-same-none": Case(
-        desired(service("db")), observed(container("db")), [], {"db": "in sync"}
+        desired(service("db")), observed(container("db")), [], {"db": IN_SYNC}
     ),
     "config-hash-recreate": Case(
         desired(service("db", config_hash="new")),
         observed(container("db", config_hash="old")),
-        [(R, "db", 1, ("configuration changed",))],
+        [(RECREATE, "db", 1, ("configuration changed",))],
     ),
     "image-recreate": Case(
         desired(service("db")),
         observed(container("db", image_id="sha256:old")),
-        [(R, "db", 1, ("image changed",))],
+        [(RECREATE, "db", 1, ("image changed",))],
     ),
     "app-env-recreate": Case(
         desired(service("db", env="dev"), env="dev"),
         observed(container("db", env="prod")),
-        [(R, "db", 1, ("APP_ENV prod -> dev",))],
+        [(RECREATE, "db", 1, ("APP_ENV prod -> dev",))],
     ),
     "app-env-and-image-recreate": Case(
         desired(service("db", env="dev"), env="dev"),
         observed(container("db", env="prod", image_id="sha256:old")),
-        [(R, "db", 1, ("APP_ENV prod -> dev", "image changed"))],
+        [(RECREATE, "db", 1, ("APP_ENV prod -> dev", "image changed"))],
     ),
     "other-profile-remove": Case(
         desired(service("db"), known={"adminer"}),
         observed(container("db"), container("adminer", env="dev")),
-        [(RM, "adminer", 1, ("not in the profiles of prod",))],
-        {"db": "in sync"},
+        [(REMOVE, "adminer", 1, ("not in the profiles of prod",))],
+        {"db": IN_SYNC},
     ),
     "not-in-files-remove": Case(
         desired(service("db")),
         observed(container("db"), container("ghost")),
-        [(RM, "ghost", 1, ("not in the compose files",))],
-        {"db": "in sync"},
+        [(REMOVE, "ghost", 1, ("not in the compose files",))],
+        {"db": IN_SYNC},
     ),
     "extra-replicas-remove-highest-first": Case(
         desired(service("worker", replicas=1)),
         observed(container("worker", 1), container("worker", 2), container("worker", 3)),
-        [(RM, "worker", 3, ("extra replica",)), (RM, "worker", 2, ("extra replica",))],
+        [(REMOVE, "worker", 3, ("extra replica",)), (REMOVE, "worker", 2, ("extra replica",))],
     ),
     "missing-replicas-create-after-the-highest-number": Case(
         desired(service("worker", replicas=3)),
         observed(container("worker", 2)),
-        [(C, "worker", 3, ("no container",)), (C, "worker", 4, ("no container",))],
+        [(CREATE, "worker", 3, ("no container",)), (CREATE, "worker", 4, ("no container",))],
     ),
     "gap-filled-as-compose-numbers-not-into-the-gap": Case(
         desired(service("worker", replicas=3)),
         observed(container("worker", 1), container("worker", 3)),
-        [(C, "worker", 4, ("no container",))],
+        [(CREATE, "worker", 4, ("no container",))],
     ),
     "gap-within-the-scale-is-converged": Case(
         desired(service("worker", replicas=2)),
         observed(container("worker", 1), container("worker", 3)),
         [],
-        {"worker": "in sync"},
+        {"worker": IN_SYNC},
     ),
     "extra-with-a-gap-removes-the-highest": Case(
         desired(service("worker", replicas=2)),
         observed(container("worker", 2), container("worker", 5), container("worker", 7)),
-        [(RM, "worker", 7, ("extra replica",))],
+        [(REMOVE, "worker", 7, ("extra replica",))],
     ),
     "duplicate-number-replaced-after-the-highest": Case(
         desired(service("worker", replicas=2)),
@@ -113,45 +115,45 @@ CASES = {
             container("worker", 1, cid="a"),
             container("worker", 1, status=ContainerStatus.EXITED, cid="b"),
         ),
-        [(RM, "worker", 1, ("extra replica",)), (C, "worker", 2, ("no container",))],
+        [(REMOVE, "worker", 1, ("extra replica",)), (CREATE, "worker", 2, ("no container",))],
     ),
     "paused-start": Case(
         desired(service("db")),
         observed(container("db", status=ContainerStatus.PAUSED)),
-        [(S, "db", 1, ("paused",))],
+        [(START, "db", 1, ("paused",))],
     ),
     "dead-recreate": Case(
         desired(service("db")),
         observed(container("db", status=ContainerStatus.DEAD)),
-        [(R, "db", 1, ("container is dead",))],
+        [(RECREATE, "db", 1, ("container is dead",))],
     ),
     "restarting-none-reported": Case(
         desired(service("db")),
         observed(container("db", status=ContainerStatus.RESTARTING)),
         [],
-        {"db": "restarting (crash loop): see `reconcile logs db`"},
+        {"db": NoopReason.RESTARTING},
     ),
     "no-hash-label-recreate": Case(
         desired(service("db")),
         observed(container("db", config_hash=None)),
-        [(R, "db", 1, ("not created by Compose",))],
+        [(RECREATE, "db", 1, ("not created by Compose",))],
     ),
     "stopped-and-changed-recreate": Case(
         desired(service("db", config_hash="new")),
         observed(container("db", status=ContainerStatus.EXITED, config_hash="old")),
-        [(R, "db", 1, ("configuration changed",))],
+        [(RECREATE, "db", 1, ("configuration changed",))],
     ),
     "duplicate-number-keeps-running": Case(
         desired(service("db")),
         observed(
             container("db", 1, status=ContainerStatus.EXITED, cid="a"), container("db", 1, cid="b")
         ),
-        [(RM, "db", 1, ("extra replica",))],
+        [(REMOVE, "db", 1, ("extra replica",))],
     ),
     "half-renamed-leftover-of-an-interrupted-recreate": Case(
         desired(service("db")),
         observed(container("db", status=ContainerStatus.CREATED, name="0123456789ab_spot-db-1")),
-        [(R, "db", 1, ("left half-renamed by an interrupted recreate",))],
+        [(RECREATE, "db", 1, ("left half-renamed by an interrupted recreate",))],
     ),
     "of-a-half-renamed-and-the-old-one-the-old-one-stays": Case(
         desired(service("db", config_hash="new")),
@@ -165,17 +167,17 @@ CASES = {
                 cid="new",
             ),
         ),
-        [(RM, "db", 1, ("extra replica",)), (R, "db", 1, ("configuration changed",))],
+        [(REMOVE, "db", 1, ("extra replica",)), (RECREATE, "db", 1, ("configuration changed",))],
     ),
     "scaled-to-zero": Case(
         desired(service("db", replicas=0)),
         observed(container("db")),
-        [(RM, "db", 1, ("extra replica",))],
+        [(REMOVE, "db", 1, ("extra replica",))],
     ),
     "removing-is-gone": Case(
         desired(service("db")),
         observed(container("db", status=ContainerStatus.REMOVING)),
-        [(C, "db", 1, ("no container",))],
+        [(CREATE, "db", 1, ("no container",))],
     ),
     "restart-true-dependent-restarted": Case(
         desired(
@@ -184,15 +186,15 @@ CASES = {
         ),
         observed(container("db", config_hash="old"), container("api")),
         [
-            (R, "db", 1, ("configuration changed",)),
-            (RS, "api", 1, ("db is recreated (depends_on restart: true)",)),
+            (RECREATE, "db", 1, ("configuration changed",)),
+            (RESTART, "api", 1, ("db is recreated (depends_on restart: true)",)),
         ],
     ),
     "plain-dependent-left-alone": Case(
         desired(service("db", config_hash="new"), service("api", depends_on=["db"])),
         observed(container("db", config_hash="old"), container("api")),
-        [(R, "db", 1, ("configuration changed",))],
-        {"api": "in sync"},
+        [(RECREATE, "db", 1, ("configuration changed",))],
+        {"api": IN_SYNC},
     ),
 }
 
@@ -218,8 +220,8 @@ def test_recreate_carries_old_and_new_hash_and_the_container() -> None:
 def test_service_in_no_compose_file_is_removed_by_id() -> None:
     result = plan(desired(service("db")), observed(container("db"), container("ghost", cid="g1")))
     (action,) = result.actions
-    assert action.in_compose_files is False
-    assert action.container_id == "g1"
+    assert (action.kind, action.container_id) == (ActionKind.REMOVE, "g1")
+    assert action.reasons == ("not in the compose files",)
 
 
 def waves(actions: tuple[Action, ...]) -> list[list[str]]:
@@ -272,7 +274,7 @@ def test_env_switch_removes_first_then_recreates_in_dependency_order() -> None:
         ["recreate:api"],
         ["recreate:web"],
     ]
-    assert {a.reasons for a in result.actions if a.kind is R} == {("APP_ENV dev -> prod",)}
+    assert {a.reasons for a in result.actions if a.kind is RECREATE} == {("APP_ENV dev -> prod",)}
 
 
 def test_dependency_outside_the_plan_does_not_delay_a_dependent() -> None:
@@ -301,3 +303,64 @@ def test_of_two_containers_with_one_number_the_stopped_one_goes() -> None:
         ),
     )
     assert [a.container_id for a in result.actions] == ["stopped"]
+
+
+def test_restart_stops_every_running_container_first_then_recreates_each() -> None:
+    result = plan(
+        desired(*chain()),
+        observed(
+            container("db"),
+            container("api", depends_on=["db"]),
+            container("web", depends_on=["api"], status=ContainerStatus.EXITED),
+        ),
+        Strategy.ALWAYS,
+    )
+    assert waves(result.actions) == [
+        ["stop:api"],
+        ["stop:db"],
+        ["recreate:db", "create:worker"],
+        ["recreate:api"],
+        ["recreate:web"],
+    ]
+    assert {a.reasons for a in result.actions if a.kind is RECREATE} == {("restart requested",)}
+    assert {a.container_id for a in result.actions if a.kind is STOP} == {"id-db-1", "id-api-1"}
+
+
+def test_restart_keeps_the_reason_a_container_differs() -> None:
+    result = plan(
+        desired(service("db", env="dev"), env="dev"),
+        observed(container("db", env="prod")),
+        Strategy.ALWAYS,
+    )
+    assert [(a.kind, a.reasons) for a in result.actions] == [
+        (STOP, ("restart: stop first",)),
+        (RECREATE, ("APP_ENV prod -> dev",)),
+    ]
+
+
+def test_stop_plans_a_stop_for_each_running_container_dependents_first() -> None:
+    result = teardown_plan(
+        observed(
+            container("db"),
+            container("api", depends_on=["db"]),
+            container("worker", status=ContainerStatus.EXITED),
+            container("cache", status=ContainerStatus.PAUSED),
+        ),
+        STOP,
+        "stop requested",
+    )
+    assert waves(result.actions) == [["stop:api"], ["stop:cache", "stop:db"]]
+    assert result.noops == ()
+
+
+def test_down_plans_a_removal_of_every_container_whatever_its_state() -> None:
+    result = teardown_plan(
+        observed(
+            container("db", status=ContainerStatus.EXITED),
+            container("api", depends_on=["db"]),
+            container("web", 2, depends_on=["api"], status=ContainerStatus.DEAD),
+        ),
+        REMOVE,
+        "down",
+    )
+    assert waves(result.actions) == [["remove:web"], ["remove:api"], ["remove:db"]]

@@ -1,0 +1,56 @@
+"""The retry policy for engine calls: transient errors only, bounded, each retry logged.
+
+Shared by the reads (session) and the writes (the executor, apply stage); the one
+module of reconciler/ that imports tenacity.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from state.errors import TransientError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Policy = Callable[[], Retrying]
+
+
+def default_retrying(attempts: int = 4, max_wait: float = 4.0) -> Retrying:
+    """Transient engine errors only: bounded, exponential, each retry logged."""
+
+    def log_retry(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "transient engine error (attempt %d of %d), retrying in %.1f s: %s",
+            state.attempt_number,
+            attempts,
+            delay,
+            error,
+        )
+
+    return Retrying(
+        retry=retry_if_exception_type(TransientError),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=0.5, max=max_wait),
+        before_sleep=log_retry,
+        reraise=True,
+    )
+
+
+def retried(call: Callable[[], T], retrying: Policy = default_retrying) -> T:
+    """`call()`, with transient engine errors retried by the policy."""
+    for attempt in retrying():
+        with attempt:
+            return call()
+    raise AssertionError("unreachable: tenacity re-raises the last error")

@@ -1,0 +1,96 @@
+"""The health gate (EngineRunner.settle) over scripted container records, on a fake
+clock: healthy or running in time, or a failure naming the service, its last health
+output and its log."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.plan import Action, ActionKind
+from reconciler.runner import EngineRunner, NotReady
+from state.engine import ContainerRecord, ContainerStatus
+from tests.builders import desired, service
+
+
+class ScriptedEngine:
+    """Returns one list of records per `containers` call; counts log reads."""
+
+    def __init__(self, *snapshots: list[ContainerRecord]) -> None:
+        self.snapshots = list(snapshots)
+        self.logs_read = 0
+
+    def containers(self, project: str) -> list[ContainerRecord]:
+        return self.snapshots.pop(0) if len(self.snapshots) > 1 else self.snapshots[0]
+
+    def log_tail(self, container_id: str, lines: int) -> str:
+        self.logs_read += 1
+        return "FATAL: could not bind\nexiting"
+
+
+def record(
+    service_name: str,
+    status: ContainerStatus,
+    health: str | None = None,
+    exit_code: int = 0,
+    output: str | None = None,
+) -> ContainerRecord:
+    return ContainerRecord(
+        id=f"id-{service_name}",
+        name=f"spot-{service_name}-1",
+        labels={"com.docker.compose.project": "spot", "com.docker.compose.service": service_name},
+        status=status,
+        health=health,
+        exit_code=exit_code,
+        env={},
+        image_id="x",
+        health_output=output,
+    )
+
+
+def gate(engine: ScriptedEngine, timeout: float = 5.0) -> EngineRunner:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    state = desired(service("db", has_healthcheck=True), service("job"))
+    return EngineRunner(
+        engine,  # type: ignore[arg-type]  # only the reads the gate makes
+        state,
+        wait_timeout=timeout,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+
+
+def test_gate_waits_until_healthy_and_accepts_a_finished_one_shot() -> None:
+    engine = ScriptedEngine(
+        [record("db", ContainerStatus.RUNNING, "starting"), record("job", ContainerStatus.RUNNING)],
+        [record("db", ContainerStatus.RUNNING, "healthy"), record("job", ContainerStatus.EXITED)],
+    )
+    gate(engine).settle(
+        [Action(kind=ActionKind.CREATE, service=s, number=1, reasons=()) for s in ("db", "job")]
+    )
+    assert engine.snapshots  # the second snapshot was reached
+
+
+def test_gate_fails_naming_the_service_its_health_output_and_log() -> None:
+    engine = ScriptedEngine(
+        [record("db", ContainerStatus.RUNNING, "unhealthy", output="pg_isready: no response")]
+    )
+    with pytest.raises(NotReady) as caught:
+        gate(engine, timeout=2).settle(
+            [Action(kind=ActionKind.RECREATE, service="db", number=1, reasons=())]
+        )
+    message = str(caught.value)
+    assert "db (spot-db-1: running, unhealthy)" in message
+    assert "last health check: pg_isready: no response" in message
+    assert "FATAL: could not bind" in message
+
+
+def test_gate_does_not_accept_a_one_shot_that_failed() -> None:
+    engine = ScriptedEngine([record("job", ContainerStatus.EXITED, exit_code=3)])
+    with pytest.raises(NotReady, match="job"):
+        gate(engine, timeout=1).settle(
+            [Action(kind=ActionKind.CREATE, service="job", number=1, reasons=())]
+        )
