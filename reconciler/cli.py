@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,6 +22,7 @@ from reconciler.options import (
     format_option,
     lock_option,
     option,
+    out_option,
     output_format,
     plan_option,
     planning,
@@ -30,7 +32,7 @@ from reconciler.options import (
 )
 from reconciler.plan import Strategy
 from reconciler.redact import redacted_output
-from reconciler.session import open_name, open_project
+from reconciler.session import open_name, open_project, read_saved, write_saved
 from reconciler.snapshot import Teardown
 from state.docker_engine import DockerEngine
 from state.engine import Engine
@@ -64,6 +66,7 @@ def say(text: str) -> None:
 @project_options
 @format_option
 @apply_options
+@out_option
 @click.pass_context
 def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
     """Make the running Compose stack match APP_ENV (prod | dev | test).
@@ -76,6 +79,7 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
     \b
     Examples:
       reconcile --plan            show what would change, change nothing
+      reconcile --plan --out p.json   save the plan; `reconcile apply p.json` applies it
       APP_ENV=dev reconcile       apply: bring the stack to dev
       reconcile status            what runs, in which environment
       reconcile down --plan       what down would remove
@@ -86,6 +90,8 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if ctx.invoked_subcommand is not None:
+        if params.get("out") is not None and ctx.invoked_subcommand != "restart":
+            raise click.UsageError("--out saves the plan of `reconcile` or `restart` only")
         return EXIT_OK
     return _apply(ctx, params, Strategy.CHANGED, "plan")
 
@@ -93,13 +99,47 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
 def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
     plan_only = planning(ctx, params)
     chosen = output_format(ctx, params, plan_only=plan_only)
+    out: Path | None = option(ctx, params, "out")
+    if out is not None and not plan_only:
+        raise click.UsageError("--out saves a plan: use it with --plan")
     project = open_project(project_of(ctx, params))
     engine = engine_for(ctx, project)
     if plan_only:
         snap = commands.preview(engine, project, strategy)
+        if out is not None:
+            write_saved(out, snap, project, strategy)
         click.echo(render.plan_json(snap, command) if chosen == "json" else render.plan_text(snap))
         return pending(snap.plan.is_empty)
     commands.apply(engine, project, settings_from(ctx, params), say, strategy=strategy)
+    return EXIT_OK
+
+
+@cli.command("apply")
+@click.argument("plan_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@plan_option
+@project_options
+@format_option
+@apply_options
+@click.pass_context
+def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
+    """Apply exactly the plan saved by `reconcile --plan --out FILE`.
+
+    Refused, with what changed and nothing touched, when anything it was computed
+    from differs now: APP_ENV or its source, the compose or env files, the variables
+    they use, an image, or any container (id, state, config hash). A plan of another
+    project or directory is refused too. `apply FILE --plan` shows the saved plan and
+    checks it without acting (exit 2: changes pending).
+    """
+    plan_only = planning(ctx, params)
+    chosen = output_format(ctx, params, plan_only=plan_only)
+    saved = read_saved(plan_file)
+    project = open_project(project_of(ctx, params))
+    engine = engine_for(ctx, project)
+    if plan_only:
+        snap = commands.preview_saved(engine, project, saved)
+        click.echo(render.plan_json(snap, "apply") if chosen == "json" else render.plan_text(snap))
+        return pending(snap.plan.is_empty)
+    commands.apply(engine, project, settings_from(ctx, params), say, saved=saved)
     return EXIT_OK
 
 
@@ -156,6 +196,7 @@ def _show_teardown(teardown: Teardown, chosen: str, plan_only: bool) -> int:
 @project_options
 @format_option
 @apply_options
+@out_option
 @click.pass_context
 def restart(ctx: click.Context, /, **params: Any) -> int:
     """Stop everything, then recreate everything for the resolved APP_ENV.

@@ -21,7 +21,8 @@ from reconciler.outcome import ApplyResult
 from reconciler.plan import ActionKind, Plan, Strategy, teardown_plan
 from reconciler.retry import Policy, default_retrying, retried
 from reconciler.runner import WAIT_TIMEOUT, EngineRunner
-from reconciler.session import read_desired, read_observed, snapshot
+from reconciler.saved_plan import SavedPlan, check, fingerprint
+from reconciler.session import inputs, read_desired, read_observed, snapshot
 from reconciler.snapshot import Snapshot, Teardown, Unknown
 from state.engine import ONEOFF_LABEL, Engine
 from state.errors import ConfigError, ReconcilerError
@@ -70,12 +71,18 @@ def apply(
     say: Say,
     *,
     strategy: Strategy = Strategy.CHANGED,
+    saved: SavedPlan | None = None,
 ) -> Snapshot:
-    """Plan, show, execute wave by wave, then verify convergence. Returns the final snapshot."""
+    """Plan, show, execute wave by wave, then verify convergence. Returns the final snapshot.
+
+    With `saved` (`reconcile apply FILE`): under the lock, refuse it when anything in
+    its fingerprint changed (nothing touched), else execute exactly its actions."""
     started = time.monotonic()
     desired = read_desired(project, engine)
     with project_lock(desired.project, settings.lock_timeout):
-        first = snapshot(engine, desired, strategy)
+        first = snapshot(engine, desired, saved.strategy if saved else strategy)
+        if saved is not None:
+            first = checked(first, project, saved)
         say(render.plan_text(first))
         if first.plan.is_empty:
             return first
@@ -87,6 +94,18 @@ def apply(
     _verify(result, final.plan, say)
     say(render.converged_line(final, time.monotonic() - started))
     return final
+
+
+def checked(snap: Snapshot, project: ComposeProject, saved: SavedPlan) -> Snapshot:
+    """The snapshot with the saved plan in place of a fresh one, if the saved plan's
+    fingerprint matches this snapshot's; else StalePlan (or ConfigError: another project)."""
+    check(saved, fingerprint(snap, inputs(project)))
+    return Snapshot(desired=snap.desired, observed=snap.observed, plan=saved.plan)
+
+
+def preview_saved(engine: Engine, project: ComposeProject, saved: SavedPlan) -> Snapshot:
+    """`apply FILE --plan`: the saved plan, checked for staleness. Changes nothing."""
+    return checked(preview(engine, project, saved.strategy), project, saved)
 
 
 def restart(engine: Engine, project: ComposeProject, settings: ApplySettings, say: Say) -> Snapshot:

@@ -131,3 +131,11 @@ def apply_options(func: F) -> F:
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+out_option = click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --plan: save the plan and its fingerprint to this file, for `reconcile apply FILE`.",
+)

@@ -7,18 +7,25 @@ transient engine errors retried like the writes are. Read-only; no Docker code h
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.plan import Strategy, plan
 from reconciler.retry import retried
+from reconciler.saved_plan import Inputs, SavedPlan, load, save
 from reconciler.snapshot import Snapshot
 from state.desired import DesiredState, desire
 from state.engine import ComposeSource, ContainerEngine
+from state.environments import TABLE_FILE
+from state.errors import ConfigError
 from state.naming import project_name
 from state.observed import ObservedState, observe
 from state.project import ComposeProject, load_project
+
+_REFERENCE = re.compile(r"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True)
@@ -68,3 +75,59 @@ def snapshot(
     """Observe and plan against a desired state already read. Changes nothing."""
     observed = read_observed(engine, desired.project)
     return Snapshot(desired=desired, observed=observed, plan=plan(desired, observed, strategy))
+
+
+def inputs(project: ComposeProject) -> Inputs:
+    """Digests of what the project's plan is computed from: the environment table, the
+    compose files, the env file Compose reads, and the variables the compose files
+    reference as Compose would see them (digests only: no value leaves this function)."""
+    paths = (project.compose_dir / TABLE_FILE, *project.files, *project.env_files())
+    files: dict[str, str] = {}
+    texts: list[str] = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}; fix the file") from None
+        files[_shown(path, project.directory)] = hashlib.sha256(data).hexdigest()
+        if path in project.files:
+            texts.append(data.decode("utf-8", errors="replace"))
+    seen = {**os.environ, **project.process_variables()}
+    names = sorted({name for text in texts for name in _REFERENCE.findall(text)})
+    variables = {name: _digest(name, seen.get(name)) for name in names}
+    return Inputs(directory=str(project.directory), files=files, variables=variables)
+
+
+def _shown(path: Path, directory: Path) -> str:
+    return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
+
+
+def _digest(name: str, value: str | None) -> str:
+    if value is None:
+        return "unset"
+    return hashlib.sha256(f"{name}={value}".encode()).hexdigest()
+
+
+def read_saved(path: Path) -> SavedPlan:
+    """The plan file `reconcile --plan --out` wrote; ConfigError when unreadable or not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"cannot read plan file {path}: {reason}; pass the file `reconcile --plan --out` wrote"
+        ) from None
+    return load(text, str(path))
+
+
+def write_saved(path: Path, snap: Snapshot, project: ComposeProject, strategy: Strategy) -> None:
+    """Save the plan with its fingerprint (written whole, then renamed into place)."""
+    text = save(snap, inputs(project), strategy)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write plan file {path}: {exc.strerror}; pass a writable --out path"
+        ) from None
