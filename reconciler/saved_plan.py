@@ -35,7 +35,7 @@ class StalePlan(ReconcilerError):
 class ContainerPrint(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str
+    name: str
     status: str
     config_hash: str | None
     image_id: str
@@ -61,7 +61,7 @@ class Fingerprint(BaseModel):
     files: dict[str, str]
     variables: dict[str, str]
     images: dict[str, str | None]  # service -> the image id it wants
-    containers: dict[str, ContainerPrint]  # container name -> what it was
+    containers: dict[str, ContainerPrint]  # container id -> what it was
 
 
 class SavedPlan(BaseModel):
@@ -85,8 +85,8 @@ def fingerprint(snap: Snapshot, inputs: Inputs) -> Fingerprint:
         variables=inputs.variables,
         images={name: s.image_id for name, s in sorted(desired.services.items())},
         containers={
-            c.name: ContainerPrint(
-                id=c.id, status=c.status.value, config_hash=c.config_hash, image_id=c.image_id
+            c.id: ContainerPrint(
+                name=c.name, status=c.status.value, config_hash=c.config_hash, image_id=c.image_id
             )
             for c in snap.observed.containers
         },
@@ -157,9 +157,7 @@ def changes(saved: Fingerprint, now: Fingerprint) -> list[str]:
         "service {} is now wanted",
         "service {} is no longer wanted",
     )
-    for name in sorted(saved.containers.keys() | now.containers.keys()):
-        lines += _container(name, saved.containers.get(name), now.containers.get(name))
-    return lines
+    return lines + _containers(saved.containers, now.containers)
 
 
 def _keyed(
@@ -176,21 +174,37 @@ def _keyed(
     return lines
 
 
-def _container(name: str, saved: ContainerPrint | None, now: ContainerPrint | None) -> list[str]:
-    if saved is None:
-        return [f"container {name} appeared"]
-    if now is None:
-        return [f"container {name} is gone"]
-    if saved.id != now.id:
-        return [f"container {name} was replaced (id {saved.id[:12]} -> {now.id[:12]})"]
-    lines = []
-    if saved.status != now.status:
-        lines.append(f"container {name} changed state: {saved.status} -> {now.status}")
-    if saved.config_hash != now.config_hash:
-        lines.append(f"container {name} changed config hash")
-    if saved.image_id != now.image_id:
-        lines.append(f"container {name} changed image")
-    return lines
+def _containers(
+    saved: Mapping[str, ContainerPrint], now: Mapping[str, ContainerPrint]
+) -> list[str]:
+    """Per container (by id): changed in place, gone, appeared; a name whose container
+    is gone while another of that name appeared was replaced (recreated)."""
+    lines: list[tuple[str, str]] = []
+    gone = {cid: saved[cid].name for cid in saved.keys() - now.keys()}
+    new = {cid: now[cid].name for cid in now.keys() - saved.keys()}
+    for cid in sorted(saved.keys() & now.keys()):
+        was, is_ = saved[cid], now[cid]
+        if was.name != is_.name:
+            lines.append((was.name, f"container {was.name} was renamed to {is_.name}"))
+        if was.status != is_.status:
+            lines.append(
+                (was.name, f"container {was.name} changed state: {was.status} -> {is_.status}")
+            )
+        if was.config_hash != is_.config_hash:
+            lines.append((was.name, f"container {was.name} changed config hash"))
+        if was.image_id != is_.image_id:
+            lines.append((was.name, f"container {was.name} changed image"))
+    for cid, name in sorted(gone.items()):
+        twins = [twin for twin, other in new.items() if other == name]
+        if len(twins) == 1 and list(gone.values()).count(name) == 1:
+            lines.append(
+                (name, f"container {name} was replaced (id {cid[:12]} -> {twins[0][:12]})")
+            )
+            del new[twins[0]]
+        else:
+            lines.append((name, f"container {name} (id {cid[:12]}) is gone"))
+    lines += [(name, f"container {name} (id {cid[:12]}) appeared") for cid, name in new.items()]
+    return [line for _, line in sorted(lines)]
 
 
 def check(saved: SavedPlan, now: Fingerprint) -> None:

@@ -1,0 +1,216 @@
+"""Saved plans (reconciler/saved_plan.py): the file format and the fingerprint comparison.
+
+Each field of the fingerprint, changed alone, makes the plan stale with its own line;
+a plan of another project or directory is refused; files of another kind, version or
+shape are refused with one line; no variable's value ever reaches the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.plan import Strategy, plan
+from reconciler.saved_plan import (
+    SCHEMA_VERSION,
+    Fingerprint,
+    Inputs,
+    SavedPlan,
+    StalePlan,
+    changes,
+    check,
+    fingerprint,
+    load,
+    save,
+)
+from reconciler.session import inputs
+from reconciler.snapshot import Snapshot
+from state.appenv import ResolvedAppEnv, Source
+from state.engine import ContainerStatus
+from state.errors import ConfigError
+from state.observed import ObservedContainer
+from state.project import COMPOSE_DIR, load_project
+from tests.builders import container, desired, observed, service
+
+REPO = Path(__file__).resolve().parents[2]
+INPUTS = Inputs(
+    directory="/srv/spot",
+    files={"compose/environments.toml": "t1", "compose/compose.yaml": "c1", ".env": "e1"},
+    variables={"API_PORT": "p1", "POSTGRES_PASSWORD": "s1"},
+)
+
+
+def snap(*containers: ObservedContainer) -> Snapshot:
+    want = desired(service("db"), service("api", depends_on=["db"]))
+    seen = observed(*containers)
+    return Snapshot(desired=want, observed=seen, plan=plan(want, seen))
+
+
+BASE = snap(container("db"), container("api", status=ContainerStatus.EXITED))
+SAVED = fingerprint(BASE, INPUTS)
+
+
+def test_an_unchanged_world_has_no_changes() -> None:
+    assert changes(SAVED, fingerprint(BASE, INPUTS)) == []
+
+
+@pytest.mark.parametrize(
+    ("now", "line"),
+    [
+        (
+            fingerprint(snap(container("db"), container("api")), INPUTS),
+            "container spot-api-1 changed state: exited -> running",
+        ),
+        (
+            fingerprint(
+                snap(container("db", cid="other"), container("api", status=ContainerStatus.EXITED)),
+                INPUTS,
+            ),
+            "container spot-db-1 was replaced (id id-db-1 -> other)",
+        ),
+        (
+            fingerprint(
+                snap(
+                    container("db", config_hash="x"),
+                    container("api", status=ContainerStatus.EXITED),
+                ),
+                INPUTS,
+            ),
+            "container spot-db-1 changed config hash",
+        ),
+        (
+            fingerprint(
+                snap(
+                    container("db", image_id="sha256:b"),
+                    container("api", status=ContainerStatus.EXITED),
+                ),
+                INPUTS,
+            ),
+            "container spot-db-1 changed image",
+        ),
+        (
+            fingerprint(snap(container("api", status=ContainerStatus.EXITED)), INPUTS),
+            "container spot-db-1 (id id-db-1) is gone",
+        ),
+        (
+            fingerprint(
+                snap(
+                    container("db"),
+                    container("db", 2),
+                    container("api", status=ContainerStatus.EXITED),
+                ),
+                INPUTS,
+            ),
+            "container spot-db-2 (id id-db-2) appeared",
+        ),
+        (
+            SAVED.model_copy(update={"files": {**SAVED.files, "compose/compose.yaml": "c2"}}),
+            "compose/compose.yaml changed",
+        ),
+        (
+            SAVED.model_copy(
+                update={"files": {k: v for k, v in SAVED.files.items() if k != ".env"}}
+            ),
+            ".env is gone",
+        ),
+        (
+            SAVED.model_copy(update={"files": {**SAVED.files, "compose/compose.dev.yaml": "d"}}),
+            "compose/compose.dev.yaml appeared",
+        ),
+        (
+            SAVED.model_copy(update={"variables": {**SAVED.variables, "API_PORT": "p2"}}),
+            "variable API_PORT changed",
+        ),
+        (
+            SAVED.model_copy(update={"variables": {**SAVED.variables, "NEW": "unset"}}),
+            "variable NEW is now used",
+        ),
+        (
+            SAVED.model_copy(update={"images": {**SAVED.images, "db": "sha256:new"}}),
+            "the image of service db changed",
+        ),
+        (
+            SAVED.model_copy(update={"images": {"db": SAVED.images["db"]}}),
+            "service api is no longer wanted",
+        ),
+        (
+            SAVED.model_copy(update={"app_env": "dev", "app_env_source": "from .env:1"}),
+            "APP_ENV: prod (the default) -> dev (from .env:1)",
+        ),
+    ],
+)
+def test_each_changed_field_is_named(now: Fingerprint, line: str) -> None:
+    assert changes(SAVED, now) == [line]
+    with pytest.raises(StalePlan, match=f"stale: {re.escape(line)}; nothing was changed"):
+        check(SavedPlan(strategy=Strategy.CHANGED, fingerprint=SAVED, plan=BASE.plan), now)
+
+
+def test_the_source_of_app_env_alone_counts() -> None:
+    env_file = ResolvedAppEnv(name="prod", source=Source.ENV_FILE, path=Path(".env"), line=1)
+    want = BASE.desired.model_copy(update={"app_env": env_file})
+    now = fingerprint(Snapshot(desired=want, observed=BASE.observed, plan=BASE.plan), INPUTS)
+    assert changes(SAVED, now) == ["APP_ENV: prod (the default) -> prod (from .env:1)"]
+
+
+@pytest.mark.parametrize("field", ["project", "directory"])
+def test_a_plan_of_another_project_or_directory_is_refused(field: str) -> None:
+    saved = SavedPlan(strategy=Strategy.CHANGED, fingerprint=SAVED, plan=BASE.plan)
+    now = SAVED.model_copy(update={field: "elsewhere"})
+    with pytest.raises(ConfigError, match="the plan is for project spot in /srv/spot, not"):
+        check(saved, now)
+    check(saved, SAVED)  # its own project: accepted
+
+
+def test_the_file_round_trips() -> None:
+    text = save(BASE, INPUTS, Strategy.CHANGED)
+    loaded = load(text, "plan.json")
+    assert json.loads(text)["schema_version"] == SCHEMA_VERSION
+    assert loaded.plan == BASE.plan
+    assert loaded.fingerprint == SAVED
+    assert not BASE.plan.is_empty
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{not json", "plan.json is not JSON"),
+        ('{"kind": "something"}', "plan.json is not a saved plan"),
+        ('{"kind": "reconcile-saved-plan", "schema_version": 99}', "schema_version 99"),
+        ('{"kind": "reconcile-saved-plan", "schema_version": 1}', "malformed at strategy"),
+    ],
+)
+def test_other_files_are_refused_with_one_line(text: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as caught:
+        load(text, "plan.json")
+    assert "\n" not in str(caught.value)
+
+
+def test_no_variable_value_reaches_the_file(tmp_path: Path) -> None:
+    shutil.copytree(REPO / COMPOSE_DIR, tmp_path / COMPOSE_DIR)
+    (tmp_path / ".env").write_text("APP_ENV=dev\n")
+    secret = "hunter2-very-secret"
+    env = {"POSTGRES_PASSWORD": secret, "API_PORT": "18080"}
+    project = load_project(tmp_path, process_env=env)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        found = inputs(project)
+        patch.setenv("POSTGRES_PASSWORD", "changed")
+        changed = inputs(project)
+    assert {"POSTGRES_PASSWORD", "API_PORT", "APP_ENV"} <= set(found.variables)
+    assert set(found.files) == {
+        "compose/environments.toml",
+        "compose/compose.yaml",
+        "compose/compose.dev.yaml",
+        ".env",
+    }
+    text = save(BASE, found, Strategy.CHANGED)
+    assert secret not in text and "18080" not in text
+    now = SAVED.model_copy(update={"variables": changed.variables})
+    assert changes(SAVED.model_copy(update={"variables": found.variables}), now) == [
+        "variable POSTGRES_PASSWORD changed"
+    ]
