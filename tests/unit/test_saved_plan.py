@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
 from reconciler.plan import Strategy, plan
 from reconciler.saved_plan import (
     SCHEMA_VERSION,
@@ -35,6 +36,7 @@ from state.errors import ConfigError
 from state.observed import ObservedContainer
 from state.project import COMPOSE_DIR, load_project
 from tests.builders import container, desired, observed, service
+from tests.memory_engine import MemoryEngine
 
 REPO = Path(__file__).resolve().parents[2]
 INPUTS = Inputs(
@@ -214,3 +216,33 @@ def test_no_variable_value_reaches_the_file(tmp_path: Path) -> None:
     assert changes(SAVED.model_copy(update={"variables": found.variables}), now) == [
         "variable POSTGRES_PASSWORD changed"
     ]
+
+
+def _engine() -> MemoryEngine:
+    engine = MemoryEngine(desired(service("db")))
+    engine.add("db")
+    return engine
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "problem"),
+    [
+        (["--out", "{dir}/p.json"], EXIT_USAGE, "--out saves a plan: use it with --plan"),
+        (["--out", "{dir}/p.json", "status"], EXIT_USAGE, "--out saves the plan of"),
+        (["apply", "{dir}/missing.json"], EXIT_ERROR, "cannot read plan file"),
+        (["apply", "{dir}/bad.json"], EXIT_ERROR, "is not a saved plan"),
+        (["--plan", "--out", "{dir}/no/such/dir/p.json"], EXIT_ERROR, "cannot write plan file"),
+    ],
+)
+def test_bad_input_is_one_line_and_touches_nothing(
+    argv: list[str], code: int, problem: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.json").write_text('{"kind": "a terraform plan"}')
+    engine = _engine()
+    line = [part.format(dir=tmp_path) for part in argv]
+    options = ["--project-directory", str(REPO), "--project-name", "spot"]
+    assert main([*line, *options], engine=lambda project: engine) == code
+    err = capsys.readouterr().err
+    assert problem in err and "Traceback" not in err
+    assert engine.writes == []
+    assert not (tmp_path / "p.json").exists()
