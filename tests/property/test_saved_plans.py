@@ -48,8 +48,9 @@ def test_a_fresh_saved_plan_applies_exactly_and_converges(
     with tempfile.TemporaryDirectory() as directory:
         out = save(engine, directory)
         saved = load(out.read_text(), str(out))
-        assert run(engine, "apply", str(out), "--plan") == (2 if saved.plan.actions else 0)
         writes = len(engine.writes)
+        assert run(engine, "apply", str(out), "--plan") == (2 if saved.plan.actions else 0)
+        assert engine.writes[writes:] == []  # checking a saved plan is read-only
         assert run(engine, "apply", str(out)) == 0
     assert current_plan(engine, desired).is_empty
     assert bool(engine.writes[writes:]) == bool(saved.plan.actions)

@@ -246,3 +246,19 @@ def test_bad_input_is_one_line_and_touches_nothing(
     assert problem in err and "Traceback" not in err
     assert engine.writes == []
     assert not (tmp_path / "p.json").exists()
+
+
+@pytest.mark.parametrize("argv", [["restart", "--plan"], ["--plan", "restart"]])
+def test_a_saved_restart_plan_recreates_everything_when_applied(
+    argv: list[str], tmp_path: Path
+) -> None:
+    engine = MemoryEngine(desired(service("db"), service("api", depends_on=["db"])))
+    before = {engine.add("db").id, engine.add("api").id}
+    options = ["--project-directory", str(REPO), "--project-name", "spot", "--no-wait"]
+    out = str(tmp_path / "restart.json")
+    assert main([*argv, "--out", out, *options], engine=lambda project: engine) == 2
+    assert engine.writes == []
+    assert load((tmp_path / "restart.json").read_text(), out).strategy is Strategy.ALWAYS
+    assert main(["apply", out, *options], engine=lambda project: engine) == 0
+    assert not before & set(engine.containers_by_id)  # every container is a new one
+    assert main(["apply", out, *options], engine=lambda project: engine) == EXIT_ERROR
