@@ -262,3 +262,15 @@ def test_a_saved_restart_plan_recreates_everything_when_applied(
     assert main(["apply", out, *options], engine=lambda project: engine) == 0
     assert not before & set(engine.containers_by_id)  # every container is a new one
     assert main(["apply", out, *options], engine=lambda project: engine) == EXIT_ERROR
+
+
+def test_editing_a_file_compose_reads_is_a_change(tmp_path: Path) -> None:
+    shutil.copytree(REPO / COMPOSE_DIR, tmp_path / COMPOSE_DIR)
+    (tmp_path / ".env").write_text("API_PORT=18080\n")
+    project = load_project(tmp_path, process_env={})
+    first = SAVED.model_copy(update={"files": inputs(project).files})
+    (tmp_path / ".env").write_text("API_PORT=18081\n")
+    with (tmp_path / COMPOSE_DIR / "compose.yaml").open("a") as compose:
+        compose.write("# edited\n")
+    now = SAVED.model_copy(update={"files": inputs(project).files})
+    assert changes(first, now) == [".env changed", "compose/compose.yaml changed"]
