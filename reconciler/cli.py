@@ -31,7 +31,7 @@ from reconciler.options import (
 from reconciler.plan import Strategy
 from reconciler.redact import redacted_output
 from reconciler.session import open_name, open_project
-from reconciler.snapshot import Teardown
+from reconciler.snapshot import Applied, Teardown
 from state.docker_engine import DockerEngine
 from state.engine import Engine
 from state.errors import ReconcilerError
@@ -92,15 +92,45 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
 
 def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
     plan_only = planning(ctx, params)
-    chosen = output_format(ctx, params, plan_only=plan_only)
+    chosen = output_format(ctx, params, plan_only=True)
     project = open_project(project_of(ctx, params))
     engine = engine_for(ctx, project)
     if plan_only:
         snap = commands.preview(engine, project, strategy)
         click.echo(render.plan_json(snap, command) if chosen == "json" else render.plan_text(snap))
         return pending(snap.plan.is_empty)
-    commands.apply(engine, project, settings_from(ctx, params), say, strategy=strategy)
+    settings = settings_from(ctx, params)
+    if chosen == "json":
+        return _apply_json(engine, project, settings, strategy, command)
+    commands.apply(engine, project, settings, say, strategy=strategy)
     return EXIT_OK
+
+
+def _apply_json(
+    engine: Engine,
+    project: ComposeProject,
+    settings: commands.ApplySettings,
+    strategy: Strategy,
+    command: str,
+) -> int:
+    """Apply with exactly one JSON document on stdout (progress goes to stderr), printed
+    when the apply failed or did not converge too, with the exit code in it."""
+    name = "apply" if command == "plan" else command
+    applied: list[Applied] = []
+    try:
+        commands.apply(
+            engine, project, settings, _progress, strategy=strategy, report=applied.append
+        )
+    except ReconcilerError as exc:
+        if applied:
+            click.echo(render.applied_json(applied[-1], name, EXIT_ERROR, str(exc)))
+        raise
+    click.echo(render.applied_json(applied[-1], name, EXIT_OK, None))
+    return EXIT_OK
+
+
+def _progress(text: str) -> None:
+    click.echo(text, err=True)
 
 
 @cli.command()

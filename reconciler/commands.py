@@ -22,7 +22,7 @@ from reconciler.plan import ActionKind, Plan, Strategy, teardown_plan
 from reconciler.retry import Policy, default_retrying, retried
 from reconciler.runner import WAIT_TIMEOUT, EngineRunner
 from reconciler.session import read_desired, read_observed, snapshot
-from reconciler.snapshot import Snapshot, Teardown, Unknown
+from reconciler.snapshot import Applied, Snapshot, Teardown, Unknown
 from state.engine import ONEOFF_LABEL, Engine
 from state.errors import ConfigError, ReconcilerError
 from state.project import ComposeProject
@@ -70,20 +70,25 @@ def apply(
     say: Say,
     *,
     strategy: Strategy = Strategy.CHANGED,
+    report: Callable[[Applied], None] = lambda applied: None,
 ) -> Snapshot:
-    """Plan, show, execute wave by wave, then verify convergence. Returns the final snapshot."""
+    """Plan, show, execute wave by wave, then verify convergence. Returns the final snapshot.
+
+    `report` gets what was done before a failure is raised (`--format json` prints it)."""
     started = time.monotonic()
     desired = read_desired(project, engine)
     with project_lock(desired.project, settings.lock_timeout):
         first = snapshot(engine, desired, strategy)
         say(render.plan_text(first))
         if first.plan.is_empty:
+            report(Applied(first, first, (), time.monotonic() - started))
             return first
         runner = EngineRunner(
             engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
         )
         result = _execute(first.plan, runner, settings, say)
         final = snapshot(engine, desired)
+    report(Applied(first, final, result.outcomes, time.monotonic() - started, result.error))
     _verify(result, final.plan, say)
     say(render.converged_line(final, time.monotonic() - started))
     return final
