@@ -59,6 +59,7 @@ def say(text: str) -> None:
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spot-reconciler", prog_name="reconcile")
 @plan_option
 @click.option("-v", "--verbose", is_flag=True, help="Log every engine call and decision to stderr.")
 @project_options
