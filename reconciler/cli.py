@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,13 +22,13 @@ from reconciler.options import (
     format_option,
     lock_option,
     option,
-    output_format,
     plan_option,
     planning,
     project_of,
     project_options,
     settings_from,
 )
+from reconciler.outcome import ApplyResult
 from reconciler.plan import Strategy
 from reconciler.redact import redacted_output
 from reconciler.session import open_name, open_project
@@ -93,7 +94,7 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
 
 def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
     plan_only = planning(ctx, params)
-    chosen = output_format(ctx, params, plan_only=True)
+    chosen = option(ctx, params, "output_format", "text")
     project = open_project(project_of(ctx, params))
     engine = engine_for(ctx, project)
     if plan_only:
@@ -165,15 +166,36 @@ def stop(ctx: click.Context, /, **params: Any) -> int:
     Needs only the project's name. `just up` (or `just restart`) brings them back.
     """
     plan_only = planning(ctx, params)
-    chosen = output_format(ctx, params, plan_only=plan_only)
+    chosen = option(ctx, params, "output_format", "text")
     name = open_name(project_of(ctx, params))
-    teardown = commands.stop(
-        engine_for(ctx, None), name, settings_from(ctx, params), say, plan_only=plan_only
+    engine, settings = engine_for(ctx, None), settings_from(ctx, params)
+    return _teardown(
+        lambda say, report: commands.stop(
+            engine, name, settings, say, plan_only=plan_only, report=report
+        ),
+        chosen,
+        plan_only,
     )
-    return _show_teardown(teardown, chosen, plan_only)
 
 
-def _show_teardown(teardown: Teardown, chosen: str, plan_only: bool) -> int:
+def _teardown(
+    run: Callable[[commands.Say, commands.TornDown], Teardown], chosen: str, plan_only: bool
+) -> int:
+    """Run stop or down; with --format json and no --plan, print one document when it
+    ends (failed or not), progress going to stderr."""
+    if chosen == "json" and not plan_only:
+        started = time.monotonic()
+        done: list[tuple[Teardown, ApplyResult]] = []
+        try:
+            run(_progress, lambda teardown, result: done.append((teardown, result)))
+        except ReconcilerError as exc:
+            if done:
+                seconds = time.monotonic() - started
+                click.echo(render.torn_down_json(*done[-1], seconds, EXIT_ERROR, str(exc)))
+            raise
+        click.echo(render.torn_down_json(*done[-1], time.monotonic() - started, EXIT_OK, None))
+        return EXIT_OK
+    teardown = run(say, lambda teardown, result: None)
     if not plan_only:
         return EXIT_OK
     click.echo(
@@ -232,7 +254,7 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     on a terminal. Needs only the project's name.
     """
     plan_only = planning(ctx, params)
-    chosen = output_format(ctx, params, plan_only=plan_only)
+    chosen = option(ctx, params, "output_format", "text")
     name = open_name(project_of(ctx, params))
 
     def confirm(names: Sequence[str]) -> bool:
@@ -244,16 +266,21 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
             f"This destroys the data in {', '.join(names)}. Continue?", default=False
         )
 
-    teardown = commands.down(
-        engine_for(ctx, None),
-        name,
-        settings_from(ctx, params),
-        say,
-        volumes=volumes,
-        confirm=confirm,
-        plan_only=plan_only,
+    engine, settings = engine_for(ctx, None), settings_from(ctx, params)
+    return _teardown(
+        lambda say, report: commands.down(
+            engine,
+            name,
+            settings,
+            say,
+            volumes=volumes,
+            confirm=confirm,
+            plan_only=plan_only,
+            report=report,
+        ),
+        chosen,
+        plan_only,
     )
-    return _show_teardown(teardown, chosen, plan_only)
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory = DockerEngine) -> int:

@@ -28,6 +28,7 @@ from state.errors import ConfigError, ReconcilerError
 from state.project import ComposeProject
 
 Say = Callable[[str], None]
+TornDown = Callable[[Teardown, ApplyResult], None]  # what stop or down did, for --format json
 LOCK_TIMEOUT = 300.0  # seconds to wait for another reconcile of the project (--lock-timeout)
 
 
@@ -122,7 +123,13 @@ def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
 
 
 def stop(
-    engine: Engine, name: str, settings: ApplySettings, say: Say, *, plan_only: bool = False
+    engine: Engine,
+    name: str,
+    settings: ApplySettings,
+    say: Say,
+    *,
+    plan_only: bool = False,
+    report: TornDown = lambda teardown, result: None,
 ) -> Teardown:
     """Stop every running container of the project (all profiles), keeping them."""
     with project_lock(name, settings.lock_timeout):
@@ -131,7 +138,7 @@ def stop(
             "stop", name, observed, teardown_plan(observed, ActionKind.STOP, "stop requested")
         )
         if not plan_only:
-            _tear_down(engine, teardown, settings, say)
+            _tear_down(engine, teardown, settings, say, report)
     return teardown
 
 
@@ -144,6 +151,7 @@ def down(
     volumes: bool,
     confirm: Callable[[Sequence[str]], bool],
     plan_only: bool = False,
+    report: TornDown = lambda teardown, result: None,
 ) -> Teardown:
     """Remove the project's containers (never one-offs) and networks; its volumes only
     when asked and confirmed. Needs only the project's name."""
@@ -173,7 +181,7 @@ def down(
                 f"`down --volumes` destroys the data in {', '.join(teardown.volumes)}: "
                 "pass --yes to confirm"
             )
-        _tear_down(engine, teardown, settings, say)
+        _tear_down(engine, teardown, settings, say, report)
         if teardown.networks:
             retried(lambda: engine.remove_networks(teardown.networks), settings.retrying)
         if teardown.volumes:
@@ -182,11 +190,15 @@ def down(
     return teardown
 
 
-def _tear_down(engine: Engine, teardown: Teardown, settings: ApplySettings, say: Say) -> None:
+def _tear_down(
+    engine: Engine, teardown: Teardown, settings: ApplySettings, say: Say, report: TornDown
+) -> None:
     say(render.teardown_text(teardown))
     if teardown.plan.is_empty:
+        report(teardown, ApplyResult(()))
         return
     result = _execute(teardown.plan, EngineRunner(engine, None, wait=False), settings, say)
+    report(teardown, result)
     if not result.ok:
         raise ApplyFailed(f"{teardown.command} failed: {result.error}")
 

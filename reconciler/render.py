@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.outcome import Outcome, OutcomeStatus
+from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
 from reconciler.plan import Action, ActionKind, Noop, NoopReason, Plan
 from reconciler.snapshot import Applied, Snapshot, Teardown
 from state.appenv import ResolvedAppEnv
@@ -217,6 +217,14 @@ def applied_json(applied: Applied, command: str, exit_code: int, error: str | No
         "error": error,
         "seconds": round(applied.seconds, 3),
         "converged": applied.final.plan.is_empty,
+        **_outcomes_json(applied.outcomes),
+        "remaining": [_action_json(a) for a in applied.final.plan.actions],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _outcomes_json(outcomes: tuple[Outcome, ...]) -> dict[str, Any]:
+    return {
         "outcomes": [
             {
                 **_action_json(o.action),
@@ -224,13 +232,29 @@ def applied_json(applied: Applied, command: str, exit_code: int, error: str | No
                 "seconds": round(o.seconds, 3),
                 "error": o.error,
             }
-            for o in applied.outcomes
+            for o in outcomes
         ],
         "summary": {
-            status.value: sum(1 for o in applied.outcomes if o.status is status)
-            for status in OutcomeStatus
+            status.value: sum(1 for o in outcomes if o.status is status) for status in OutcomeStatus
         },
-        "remaining": [_action_json(a) for a in applied.final.plan.actions],
+    }
+
+
+def torn_down_json(
+    teardown: Teardown, result: ApplyResult, seconds: float, exit_code: int, error: str | None
+) -> str:
+    """`stop` or `down` with `--format json`: what it did (needs only the project's name,
+    so no app_env), every container's outcome, and the networks and volumes."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "command": teardown.command,
+        "project": teardown.project,
+        "exit_code": exit_code,
+        "error": error,
+        "seconds": round(seconds, 3),
+        **_outcomes_json(result.outcomes),
+        "networks": {"removed": list(teardown.networks), "kept": list(teardown.kept_networks)},
+        "volumes": {"removed": list(teardown.volumes), "kept": list(teardown.kept_volumes)},
     }
     return json.dumps(document, indent=2)
 

@@ -22,7 +22,7 @@ def stack(tmp_path: Path) -> Iterator[PlainStack]:
         stack.remove_everything()
 
 
-def test_apply_and_restart_print_one_json_document(stack: PlainStack) -> None:
+def test_apply_restart_stop_and_down_print_one_json_document(stack: PlainStack) -> None:
     result = reconcile(stack, "--format", "json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)  # the whole of stdout is one document
@@ -47,3 +47,14 @@ def test_apply_and_restart_print_one_json_document(stack: PlainStack) -> None:
     document = json.loads(restarted.stdout)
     assert document["command"] == "restart"
     assert document["summary"] == {"done": 2 * len(BASE), "failed": 0, "skipped": 0}
+
+    for command, kind in (("stop", "stop"), ("down", "remove")):
+        result = reconcile(stack, command, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        document = json.loads(result.stdout)
+        assert (document["command"], document["exit_code"]) == (command, 0)
+        assert {(o["service"], o["kind"], o["status"]) for o in document["outcomes"]} == {
+            (service, kind, "done") for service in BASE
+        }
+    assert stack.containers() == []
+    assert document["networks"]["removed"] == [f"{stack.name}_default"]

@@ -346,7 +346,6 @@ ROWS: list[Row] = [
     Row("usage-unknown-command", ["launch"], ("launch",), exit_code=64),
     Row("usage-bad-format", ["status", "--format", "xml"], ("xml",), exit_code=64),
     Row("usage-negative-wait", ["--wait-timeout", "-1"], ("-1",), exit_code=64),
-    Row("usage-json-for-stop", ["stop", "--format", "json"], ("json", "--plan"), exit_code=64),
 ]
 
 

@@ -335,8 +335,3 @@ def test_restart_json_names_its_command_and_stops_first(capsys: pytest.CaptureFi
         ("stop", "done"),
         ("recreate", "done"),
     ]
-
-
-def test_json_on_stop_without_plan_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["stop", "--format", "json"]) == EXIT_USAGE
-    assert "--plan" in capsys.readouterr().err
