@@ -292,13 +292,19 @@ def main(argv: list[str] | None = None, engine: EngineFactory = DockerEngine) ->
         return _main(argv, engine)
 
 
+def usage_line(exc: click.UsageError) -> str:
+    """A usage error in one line, like every other error: the problem, then where to look."""
+    command = exc.ctx.command_path if exc.ctx else "reconcile"
+    return f"reconcile: {exc.format_message()} (see `{command} --help`)"
+
+
 def _main(argv: list[str] | None, engine: EngineFactory) -> int:
     try:
         result = cli.main(args=argv, prog_name="reconcile", standalone_mode=False, obj=engine)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
-        exc.show()
+        click.echo(usage_line(exc), err=True)
         return EXIT_USAGE
     except click.Abort:
         click.echo("reconcile: aborted", err=True)

@@ -213,7 +213,7 @@ def logs(
     for service in services:
         if service not in present:
             raise ConfigError(
-                f"project {name} has no container of it (`reconcile status` lists them): "
-                f"no such service: {service}"
+                f"no such service: {service} has no container in project {name}; "
+                "see `reconcile status` for the services that run"
             )
     return engine.stream_logs(name, services, follow=follow, tail=tail)

@@ -26,12 +26,12 @@ Policy = Callable[[], Retrying]
 
 
 def default_retrying(attempts: int = 4, max_wait: float = 4.0) -> Retrying:
-    """Transient engine errors only: bounded, exponential, each retry logged."""
+    """Transient engine errors only: bounded, exponential, each retry logged (INFO: `-v`)."""
 
     def log_retry(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
+        log.info(
             "transient engine error (attempt %d of %d), retrying in %.1f s: %s",
             state.attempt_number,
             attempts,

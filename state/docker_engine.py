@@ -33,7 +33,7 @@ from state.docker_args import drop_flag, with_tag
 from state.docker_inspect import parse_inspect
 from state.endpoint import engine_endpoint
 from state.engine import PROJECT_LABEL, ContainerRecord
-from state.engine_errors import classify, first_line, fix_for
+from state.engine_errors import classify, first_line, fix_for, names_a_fix
 from state.errors import ConfigError, ContainerGone, EngineTimeout, PermanentError
 from state.project import ComposeProject
 from state.timeouts import TIMEOUT_VARIABLE, UNBOUNDED, Timeouts
@@ -112,6 +112,8 @@ class DockerEngine:
                 self._compose("config", "--format", "json", what="docker compose config")
             )
         except PermanentError as exc:
+            if names_a_fix(str(exc)):  # the engine or Compose itself, not the files
+                raise
             # Compose names the env file when that is what it could not read.
             named = [str(path) for path in self.project.env_files() if str(path) in str(exc)]
             fix = (

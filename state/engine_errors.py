@@ -38,6 +38,17 @@ _RULES = (
         TransientError,
         "Start it with `just engine`.",
     ),
+    _Rule(
+        # Without the plugin, docker itself parses `compose --project-directory ...` and
+        # fails on the first flag, printing its own usage block.
+        (
+            "unknown command: docker compose",
+            "'compose' is not a docker command",
+            "usage:  docker [options] command",
+        ),
+        PermanentError,
+        "Compose v2 is missing: run `just engine` (it links the plugin).",
+    ),
     # A concurrent removal finishes by itself; the retry then finds the container gone.
     _Rule(("is already in progress",), TransientError),
     _Rule(
@@ -80,6 +91,11 @@ def classify(stderr: str) -> type[EngineError]:
     return rule.error if rule else PermanentError
 
 
+def names_a_fix(message: str) -> bool:
+    """Whether `message` already carries the fix of a failure we recognise."""
+    return any(rule.fix and rule.fix in message for rule in _RULES)
+
+
 def fix_for(stderr: str) -> str:
     """The fix for a failure we recognise, as a sentence to append ("" otherwise)."""
     rule = _rule(stderr)
@@ -88,7 +104,11 @@ def fix_for(stderr: str) -> str:
 
 def first_line(stderr: str) -> str:
     """The informative line of Docker's stderr (skipping blank and progress lines)."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for line in stderr.splitlines()
+        if line.strip() and not line.strip().lower().startswith(("run 'docker --help'", "usage:"))
+    ]
     # docker's closing summary ("Error: failed to start containers: ID") names no reason.
     reasons = [line for line in lines if not line.lower().startswith("error: failed to")] or lines
     daemon = [line for line in reasons if "error response from daemon" in line.lower()]

@@ -101,5 +101,8 @@ def load_table(compose_dir: Path) -> EnvironmentTable:
         for name in env.files:
             if not (compose_dir / name).is_file():
                 missing = f"names {name!r}, which is not in {compose_dir}"
-                raise ConfigError(f"{path}: environment {env.name!r} {missing}")
+                raise ConfigError(
+                    f"{path}: environment {env.name!r} {missing}: "
+                    "create that file or fix the environment's `files`"
+                )
     return table

@@ -191,7 +191,12 @@ ROWS: list[Row] = [
         env={"APP_ENV": "qa"},
     ),
     Row("env-file-missing", ["--env-file", "typo.env"], ("typo.env", "env file")),
-    Row("env-file-is-a-directory", ["--env-file", "compose"], ("compose", "env file")),
+    Row(
+        "env-file-is-a-directory",
+        ["--env-file", "compose"],
+        ("--env-file", "is a directory"),
+        exit_code=64,
+    ),
     Row(
         "secret-in-broken-interpolation",
         [],
@@ -346,6 +351,7 @@ ROWS: list[Row] = [
     Row("usage-unknown-command", ["launch"], ("launch",), exit_code=64),
     Row("usage-bad-format", ["status", "--format", "xml"], ("xml",), exit_code=64),
     Row("usage-negative-wait", ["--wait-timeout", "-1"], ("-1",), exit_code=64),
+    Row("usage-bad-lock-timeout", ["--lock-timeout", "soon"], ("soon",), exit_code=64),
 ]
 
 

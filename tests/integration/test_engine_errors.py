@@ -37,7 +37,7 @@ def test_a_name_held_by_another_container_fails_at_once_with_the_fix(stack: Plai
     squatter = f"{stack.name}-analyzer-llm-1"
     docker("create", "--name", squatter, "spot-busybox:local", "true")
     try:
-        result = reconcile(stack, "--no-wait")
+        result = reconcile(stack, "--no-wait", "-v")  # -v would show any retry
         assert result.returncode == 1, result.stdout + result.stderr
         assert "is already in use by container" in result.stderr
         assert "Another container holds that name: remove or rename it" in result.stderr

@@ -51,4 +51,4 @@ def test_shell_syntax_in_an_argument_is_never_run(template: str, tmp_path: Path)
     result = just("logs", argument, "--project-name", unique_project_name("inject"))
     assert not marker.exists(), "the recipe ran part of an argument as a shell command"
     assert result.returncode != 0
-    assert f"no such service: {argument}\n" in result.stderr
+    assert f"no such service: {argument} has no container" in result.stderr

@@ -222,7 +222,7 @@ def test_logs_need_only_the_name_and_refuse_a_service_with_no_container(
     assert main(["logs", "db", "--tail", "5", *options], engine=lambda project: engine) == 0
     assert engine.calls[-1] == ("stream_logs", ("spot", "db"))
     assert main(["logs", "dbx", *options], engine=lambda project: engine) == EXIT_ERROR
-    assert capsys.readouterr().err.endswith("no such service: dbx\n")
+    assert "no such service: dbx has no container in project spot" in capsys.readouterr().err
     assert [call for call in engine.calls if call[0] == "stream_logs"] == [
         ("stream_logs", ("spot", "db"))
     ]

@@ -95,6 +95,8 @@ ENGINE_ERRORS: dict[str, tuple[type[EngineError], str]] = {
     "compose-no-such-image": (PermanentError, IMAGE_FIX),
     "pull-denied": (PermanentError, IMAGE_FIX),
     "unpause-not-paused": (PermanentError, ""),
+    # No Compose plugin: docker itself trips on the first Compose flag.
+    "compose-plugin-missing": (PermanentError, "Compose v2 is missing: run `just engine`"),
     # Gone: success for stop and remove (the adapter's own business), else a re-plan.
     "no-such-container-stop": (ContainerGone, GONE_FIX),
     "no-such-container-rm": (ContainerGone, GONE_FIX),
@@ -124,7 +126,14 @@ def test_the_line_shown_for_a_captured_error_is_docker_s_reason(name: str) -> No
     line = first_line((ERRORS / f"{name}.txt").read_text())
     assert "\n" not in line
     assert line.startswith(
-        ("Error response from daemon", "Cannot connect", "unable to get", "docker:", "error during")
+        (
+            "Error response from daemon",
+            "Cannot connect",
+            "unable to get",
+            "docker:",
+            "error during",
+            "unknown flag",
+        )
     )
 
 
