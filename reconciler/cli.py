@@ -1,8 +1,7 @@
 """The `reconcile` command line: parse, dispatch, turn expected errors into exit codes.
 
-Exit codes: 0 done or nothing to do; 2 only for `--plan` with pending changes (like
-Terraform's -detailed-exitcode); 1 for every error (bad input, engine failure, did
-not converge); 64 for a usage error. Expected errors (ReconcilerError) print one line
+Exit codes (reconciler/exit_codes.py): 0 done or nothing to do; 2 only for `--plan`
+with pending changes; 1 for every error; 64 for a usage error. Expected errors (ReconcilerError) print one line
 and no traceback; anything else is a bug and keeps its traceback.
 """
 
@@ -17,13 +16,19 @@ from typing import Any
 import click
 
 from reconciler import commands, render, render_status
+from reconciler.exit_codes import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    pending,
+)
+from reconciler.json_runs import apply_json, run_teardown
 from reconciler.options import (
     apply_options,
     format_option,
     lock_option,
     option,
     out_option,
-    output_format,
     plan_option,
     planning,
     project_of,
@@ -33,16 +38,10 @@ from reconciler.options import (
 from reconciler.plan import Strategy
 from reconciler.redact import redacted_output
 from reconciler.session import open_name, open_project, read_saved, write_saved
-from reconciler.snapshot import Teardown
 from state.docker_engine import DockerEngine
 from state.engine import Engine
 from state.errors import ReconcilerError
 from state.project import ComposeProject
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES_PENDING = 2
-EXIT_USAGE = 64
 
 EngineFactory = Callable[[ComposeProject | None], Engine]
 
@@ -52,15 +51,12 @@ def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
     return factory(project)
 
 
-def pending(empty: bool) -> int:
-    return EXIT_OK if empty else EXIT_CHANGES_PENDING
-
-
 def say(text: str) -> None:
     click.echo(text)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spot-reconciler", prog_name="reconcile")
 @plan_option
 @click.option("-v", "--verbose", is_flag=True, help="Log every engine call and decision to stderr.")
 @project_options
@@ -98,7 +94,7 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
 
 def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
     plan_only = planning(ctx, params)
-    chosen = output_format(ctx, params, plan_only=plan_only)
+    chosen = option(ctx, params, "output_format", "text")
     out: Path | None = option(ctx, params, "out")
     if out is not None and not plan_only:
         raise click.UsageError("--out saves a plan: use it with --plan")
@@ -110,7 +106,10 @@ def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, comma
             write_saved(out, snap, project, strategy)
         click.echo(render.plan_json(snap, command) if chosen == "json" else render.plan_text(snap))
         return pending(snap.plan.is_empty)
-    commands.apply(engine, project, settings_from(ctx, params), say, strategy=strategy)
+    settings = settings_from(ctx, params)
+    if chosen == "json":
+        return apply_json(engine, project, settings, strategy, command)
+    commands.apply(engine, project, settings, say, strategy=strategy)
     return EXIT_OK
 
 
@@ -131,7 +130,7 @@ def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
     checks it without acting (exit 2: changes pending).
     """
     plan_only = planning(ctx, params)
-    chosen = output_format(ctx, params, plan_only=plan_only)
+    chosen = option(ctx, params, "output_format", "text")
     saved = read_saved(plan_file)
     project = open_project(project_of(ctx, params))
     engine = engine_for(ctx, project)
@@ -139,7 +138,10 @@ def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
         snap = commands.preview_saved(engine, project, saved)
         click.echo(render.plan_json(snap, "apply") if chosen == "json" else render.plan_text(snap))
         return pending(snap.plan.is_empty)
-    commands.apply(engine, project, settings_from(ctx, params), say, saved=saved)
+    settings = settings_from(ctx, params)
+    if chosen == "json":
+        return apply_json(engine, project, settings, saved.strategy, "apply", saved)
+    commands.apply(engine, project, settings, say, saved=saved)
     return EXIT_OK
 
 
@@ -174,21 +176,16 @@ def stop(ctx: click.Context, /, **params: Any) -> int:
     Needs only the project's name. `just up` (or `just restart`) brings them back.
     """
     plan_only = planning(ctx, params)
-    chosen = output_format(ctx, params, plan_only=plan_only)
+    chosen = option(ctx, params, "output_format", "text")
     name = open_name(project_of(ctx, params))
-    teardown = commands.stop(
-        engine_for(ctx, None), name, settings_from(ctx, params), say, plan_only=plan_only
+    engine, settings = engine_for(ctx, None), settings_from(ctx, params)
+    return run_teardown(
+        lambda say, report: commands.stop(
+            engine, name, settings, say, plan_only=plan_only, report=report
+        ),
+        chosen,
+        plan_only,
     )
-    return _show_teardown(teardown, chosen, plan_only)
-
-
-def _show_teardown(teardown: Teardown, chosen: str, plan_only: bool) -> int:
-    if not plan_only:
-        return EXIT_OK
-    click.echo(
-        render.teardown_json(teardown) if chosen == "json" else render.teardown_text(teardown)
-    )
-    return pending(teardown.is_empty)
 
 
 @cli.command()
@@ -242,7 +239,7 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     on a terminal. Needs only the project's name.
     """
     plan_only = planning(ctx, params)
-    chosen = output_format(ctx, params, plan_only=plan_only)
+    chosen = option(ctx, params, "output_format", "text")
     name = open_name(project_of(ctx, params))
 
     def confirm(names: Sequence[str]) -> bool:
@@ -254,16 +251,21 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
             f"This destroys the data in {', '.join(names)}. Continue?", default=False
         )
 
-    teardown = commands.down(
-        engine_for(ctx, None),
-        name,
-        settings_from(ctx, params),
-        say,
-        volumes=volumes,
-        confirm=confirm,
-        plan_only=plan_only,
+    engine, settings = engine_for(ctx, None), settings_from(ctx, params)
+    return run_teardown(
+        lambda say, report: commands.down(
+            engine,
+            name,
+            settings,
+            say,
+            volumes=volumes,
+            confirm=confirm,
+            plan_only=plan_only,
+            report=report,
+        ),
+        chosen,
+        plan_only,
     )
-    return _show_teardown(teardown, chosen, plan_only)
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory = DockerEngine) -> int:

@@ -23,12 +23,13 @@ from reconciler.retry import Policy, default_retrying, retried
 from reconciler.runner import WAIT_TIMEOUT, EngineRunner
 from reconciler.saved_plan import SavedPlan, check, fingerprint
 from reconciler.session import inputs, read_desired, read_observed, snapshot
-from reconciler.snapshot import Snapshot, Teardown, Unknown
+from reconciler.snapshot import Applied, Snapshot, Teardown, Unknown
 from state.engine import ONEOFF_LABEL, Engine
 from state.errors import ConfigError, ReconcilerError
 from state.project import ComposeProject
 
 Say = Callable[[str], None]
+TornDown = Callable[[Teardown, ApplyResult], None]  # what stop or down did, for --format json
 LOCK_TIMEOUT = 300.0  # seconds to wait for another reconcile of the project (--lock-timeout)
 
 
@@ -72,11 +73,13 @@ def apply(
     *,
     strategy: Strategy = Strategy.CHANGED,
     saved: SavedPlan | None = None,
+    report: Callable[[Applied], None] = lambda applied: None,
 ) -> Snapshot:
     """Plan, show, execute wave by wave, then verify convergence. Returns the final snapshot.
 
     With `saved` (`reconcile apply FILE`): under the lock, refuse it when anything in
-    its fingerprint changed (nothing touched), else execute exactly its actions."""
+    its fingerprint changed (nothing touched), else execute exactly its actions.
+    `report` gets what was done before a failure is raised (`--format json` prints it)."""
     started = time.monotonic()
     desired = read_desired(project, engine)
     with project_lock(desired.project, settings.lock_timeout):
@@ -85,12 +88,14 @@ def apply(
             first = checked(first, project, saved)
         say(render.plan_text(first))
         if first.plan.is_empty:
+            report(Applied(first, first, (), time.monotonic() - started))
             return first
         runner = EngineRunner(
             engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
         )
         result = _execute(first.plan, runner, settings, say)
         final = snapshot(engine, desired)
+    report(Applied(first, final, result.outcomes, time.monotonic() - started, result.error))
     _verify(result, final.plan, say)
     say(render.converged_line(final, time.monotonic() - started))
     return final
@@ -136,7 +141,13 @@ def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
 
 
 def stop(
-    engine: Engine, name: str, settings: ApplySettings, say: Say, *, plan_only: bool = False
+    engine: Engine,
+    name: str,
+    settings: ApplySettings,
+    say: Say,
+    *,
+    plan_only: bool = False,
+    report: TornDown = lambda teardown, result: None,
 ) -> Teardown:
     """Stop every running container of the project (all profiles), keeping them."""
     with project_lock(name, settings.lock_timeout):
@@ -145,7 +156,7 @@ def stop(
             "stop", name, observed, teardown_plan(observed, ActionKind.STOP, "stop requested")
         )
         if not plan_only:
-            _tear_down(engine, teardown, settings, say)
+            _tear_down(engine, teardown, settings, say, report)
     return teardown
 
 
@@ -158,6 +169,7 @@ def down(
     volumes: bool,
     confirm: Callable[[Sequence[str]], bool],
     plan_only: bool = False,
+    report: TornDown = lambda teardown, result: None,
 ) -> Teardown:
     """Remove the project's containers (never one-offs) and networks; its volumes only
     when asked and confirmed. Needs only the project's name."""
@@ -187,7 +199,7 @@ def down(
                 f"`down --volumes` destroys the data in {', '.join(teardown.volumes)}: "
                 "pass --yes to confirm"
             )
-        _tear_down(engine, teardown, settings, say)
+        _tear_down(engine, teardown, settings, say, report)
         if teardown.networks:
             retried(lambda: engine.remove_networks(teardown.networks), settings.retrying)
         if teardown.volumes:
@@ -196,11 +208,15 @@ def down(
     return teardown
 
 
-def _tear_down(engine: Engine, teardown: Teardown, settings: ApplySettings, say: Say) -> None:
+def _tear_down(
+    engine: Engine, teardown: Teardown, settings: ApplySettings, say: Say, report: TornDown
+) -> None:
     say(render.teardown_text(teardown))
     if teardown.plan.is_empty:
+        report(teardown, ApplyResult(()))
         return
     result = _execute(teardown.plan, EngineRunner(engine, None, wait=False), settings, say)
+    report(teardown, result)
     if not result.ok:
         raise ApplyFailed(f"{teardown.command} failed: {result.error}")
 

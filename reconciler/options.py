@@ -80,15 +80,6 @@ def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
     )
 
 
-def output_format(ctx: click.Context, params: dict[str, Any], *, plan_only: bool) -> str:
-    chosen: str = option(ctx, params, "output_format", "text")
-    if chosen == "json" and not plan_only:
-        raise click.UsageError(
-            "--format json is for --plan and status; applying prints progress as text"
-        )
-    return chosen
-
-
 def planning(ctx: click.Context, params: dict[str, Any]) -> bool:
     """--plan, before or after the command name."""
     return bool(option(ctx, params, "plan_only", False))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.outcome import Outcome, OutcomeStatus
+from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
 from reconciler.plan import Action, ActionKind, Noop, NoopReason, Plan
-from reconciler.snapshot import Snapshot, Teardown
+from reconciler.snapshot import Applied, Snapshot, Teardown
 from state.appenv import ResolvedAppEnv
 
 SCHEMA_VERSION = 2  # 2: the stop kind; no-op reasons are NoopReason values
@@ -202,6 +202,59 @@ def plan_json(snap: Snapshot, command: str = "plan") -> str:
         "actions": [_action_json(a) for a in snap.plan.actions],
         "noops": [{"service": n.service, "reason": n.reason.value} for n in snap.plan.noops],
         "summary": {kind.value: snap.plan.count(kind) for kind in _SUMMARY_KINDS},
+    }
+    return json.dumps(document, indent=2)
+
+
+def applied_json(applied: Applied, command: str, exit_code: int, error: str | None) -> str:
+    """`reconcile --format json` (apply, restart): one document after the apply, failed
+    or not: every action's outcome and seconds, the fresh plan's emptiness, the exit code."""
+    desired = applied.final.desired
+    document = {
+        **envelope(command, desired.project, desired.app_env),
+        "profiles": list(desired.profiles),
+        "exit_code": exit_code,
+        "error": error,
+        "seconds": round(applied.seconds, 3),
+        "converged": applied.final.plan.is_empty,
+        **_outcomes_json(applied.outcomes),
+        "remaining": [_action_json(a) for a in applied.final.plan.actions],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _outcomes_json(outcomes: tuple[Outcome, ...]) -> dict[str, Any]:
+    return {
+        "outcomes": [
+            {
+                **_action_json(o.action),
+                "status": o.status.value,
+                "seconds": round(o.seconds, 3),
+                "error": o.error,
+            }
+            for o in outcomes
+        ],
+        "summary": {
+            status.value: sum(1 for o in outcomes if o.status is status) for status in OutcomeStatus
+        },
+    }
+
+
+def torn_down_json(
+    teardown: Teardown, result: ApplyResult, seconds: float, exit_code: int, error: str | None
+) -> str:
+    """`stop` or `down` with `--format json`: what it did (needs only the project's name,
+    so no app_env), every container's outcome, and the networks and volumes."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "command": teardown.command,
+        "project": teardown.project,
+        "exit_code": exit_code,
+        "error": error,
+        "seconds": round(seconds, 3),
+        **_outcomes_json(result.outcomes),
+        "networks": {"removed": list(teardown.networks), "kept": list(teardown.kept_networks)},
+        "volumes": {"removed": list(teardown.volumes), "kept": list(teardown.kept_volumes)},
     }
     return json.dumps(document, indent=2)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.outcome import Outcome
 from reconciler.plan import Plan
 from state.appenv import ResolvedAppEnv
 from state.desired import DesiredState
@@ -52,3 +53,15 @@ class Unknown:
     app_env: ResolvedAppEnv
     observed: ObservedState
     problem: str
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an apply (or restart) did: its plan, every action's outcome, the fresh plan
+    after it, how long it took, and the first failure. Failed or not, apply reports one."""
+
+    first: Snapshot
+    final: Snapshot
+    outcomes: tuple[Outcome, ...]
+    seconds: float
+    error: str | None = None

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from reconciler import render, render_status
-from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
+from reconciler.cli import main
+from reconciler.exit_codes import EXIT_ERROR, EXIT_USAGE
 from reconciler.plan import ActionKind, plan
 from reconciler.snapshot import Snapshot
 from state.errors import ConfigError
@@ -225,4 +226,113 @@ def test_logs_need_only_the_name_and_refuse_a_service_with_no_container(
     assert "no such service: dbx has no container in project spot" in capsys.readouterr().err
     assert [call for call in engine.calls if call[0] == "stream_logs"] == [
         ("stream_logs", ("spot", "db"))
+    ]
+
+
+APPLY_KEYS = {
+    "schema_version",
+    "command",
+    "project",
+    "app_env",
+    "profiles",
+    "exit_code",
+    "error",
+    "seconds",
+    "converged",
+    "outcomes",
+    "summary",
+    "remaining",
+}
+
+
+def apply_json(
+    engine: MemoryEngine, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any], str]:
+    import json
+
+    options = ["--project-directory", str(REPO), "--project-name", "spot", "--format", "json"]
+    code = main([*argv, *options, "--no-wait"], engine=lambda project: engine)
+    captured = capsys.readouterr()
+    document: dict[str, Any] = json.loads(captured.out)  # exactly one document, nothing else
+    return code, document, captured.err
+
+
+def test_apply_json_keys_are_pinned_and_progress_goes_to_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    engine = MemoryEngine(desired(service("db"), service("api", depends_on=["db"])))
+    code, document, err = apply_json(engine, [], capsys)
+    assert code == 0
+    assert set(document) == APPLY_KEYS
+    assert (document["schema_version"], document["command"], document["project"]) == (
+        2,
+        "apply",
+        "spot",
+    )
+    assert set(document["app_env"]) == {"name", "source", "path", "line", "description"}
+    assert (document["exit_code"], document["error"], document["converged"]) == (0, None, True)
+    assert document["summary"] == {"done": 2, "failed": 0, "skipped": 0}
+    assert [(o["wave"], o["kind"], o["service"], o["status"]) for o in document["outcomes"]] == [
+        (1, "create", "db", "done"),
+        (2, "create", "api", "done"),
+    ]
+    assert set(document["outcomes"][0]) == {
+        "wave",
+        "kind",
+        "service",
+        "number",
+        "container",
+        "container_id",
+        "reasons",
+        "old_hash",
+        "new_hash",
+        "status",
+        "seconds",
+        "error",
+    }
+    assert document["remaining"] == []
+    assert "Applying:" in err and "Converged" in err
+    # a second run: nothing to do, still one document
+    code, again, _ = apply_json(engine, [], capsys)
+    assert (code, again["outcomes"], again["converged"]) == (0, [], True)
+
+
+def test_apply_json_on_failure_still_prints_the_document_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.memory_engine import Fault
+
+    engine = MemoryEngine(desired(service("db"), service("api", depends_on=["db"])))
+    engine.faults.append(Fault("up", transient=False, service="db"))
+    code, document, err = apply_json(engine, [], capsys)
+    assert code == EXIT_ERROR == document["exit_code"]
+    assert document["error"].startswith("apply failed: injected permanent failure of up db")
+    assert document["summary"] == {"done": 0, "failed": 1, "skipped": 1}
+    assert [(o["service"], o["status"]) for o in document["outcomes"]] == [
+        ("db", "failed"),
+        ("api", "skipped"),
+    ]
+    assert document["converged"] is False
+    assert {a["service"] for a in document["remaining"]} == {"db", "api"}
+    assert err.endswith(f"reconcile: {document['error']}\n")
+
+
+def test_apply_json_when_it_does_not_converge(capsys: pytest.CaptureFixture[str]) -> None:
+    engine = MemoryEngine(desired(service("db")))
+    engine.silent.add("up")  # the engine says done and does nothing
+    code, document, err = apply_json(engine, [], capsys)
+    assert (code, document["exit_code"], document["converged"]) == (1, 1, False)
+    assert document["summary"]["done"] == 1
+    assert document["error"].startswith("did not converge")
+    assert "did not converge" in err
+
+
+def test_restart_json_names_its_command_and_stops_first(capsys: pytest.CaptureFixture[str]) -> None:
+    engine = MemoryEngine(desired(service("db")))
+    engine.add("db")
+    code, document, _ = apply_json(engine, ["restart"], capsys)
+    assert (code, document["command"], document["converged"]) == (0, "restart", True)
+    assert [(o["kind"], o["status"]) for o in document["outcomes"]] == [
+        ("stop", "done"),
+        ("recreate", "done"),
     ]

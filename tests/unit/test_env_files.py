@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import EXIT_ERROR, main
+from reconciler.cli import main
+from reconciler.exit_codes import EXIT_ERROR
 from state.project import load_project
 
 REPO = Path(__file__).resolve().parents[2]

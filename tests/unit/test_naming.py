@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import EXIT_ERROR, main
+from reconciler.cli import main
+from reconciler.exit_codes import EXIT_ERROR
 from state.errors import ConfigError
 from state.naming import normalise, project_name
 from state.project import COMPOSE_DIR

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import EXIT_ERROR, EXIT_USAGE, main
+from reconciler.cli import main
+from reconciler.exit_codes import EXIT_ERROR, EXIT_USAGE
 from reconciler.plan import Strategy, plan
 from reconciler.saved_plan import (
     SCHEMA_VERSION,

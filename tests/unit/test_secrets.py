@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import EXIT_ERROR, main
+from reconciler.cli import main
+from reconciler.exit_codes import EXIT_ERROR
 from state import secrets
 from state.desired import desire
 from state.docker_engine import DockerEngine
