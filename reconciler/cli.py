@@ -1,8 +1,9 @@
 """The `reconcile` command line: parse, dispatch, turn expected errors into exit codes.
 
 Exit codes (reconciler/exit_codes.py): 0 done or nothing to do; 2 only for `--plan`
-with pending changes; 1 for every error; 64 for a usage error. Expected errors (ReconcilerError) print one line
-and no traceback; anything else is a bug and keeps its traceback.
+with pending changes; 1 for every error; 64 for a usage error. Expected errors
+(ReconcilerError) print one line and no traceback; anything else is a bug and keeps
+its traceback.
 """
 
 from __future__ import annotations
