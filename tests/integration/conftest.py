@@ -8,10 +8,12 @@ project name (`spotit-...`) and free loopback ports, and is removed afterwards.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.integration.plain_stack import require_engine
+from tests.integration.plain_stack import PlainStack, require_engine
 
 GUARD_MESSAGE = "Integration tests must run in test environment"
 
@@ -35,3 +37,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def docker_engine() -> None:
     """Fail fast, with the fix, when there is no engine (CI starts it with `just engine`)."""
     require_engine()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PlainStack]:
+    """A copy of the stack in prod, named after the test, removed completely afterwards."""
+    label = request.node.name.removeprefix("test_")[:12].replace("_", "-").strip("-")
+    stack = PlainStack.create(tmp_path, "prod", label=label)
+    try:
+        yield stack
+    finally:
+        stack.remove_everything()

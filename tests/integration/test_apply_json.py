@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.integration.plain_stack import PlainStack, reconcile
 
 BASE = {"db", "api-gateway", "analyzer-nlp", "analyzer-llm"}
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[PlainStack]:
-    stack = PlainStack.create(tmp_path, "prod", label="apijson")
-    try:
-        yield stack
-    finally:
-        stack.remove_everything()
 
 
 def test_apply_restart_stop_and_down_print_one_json_document(stack: PlainStack) -> None:

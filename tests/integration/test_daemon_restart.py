@@ -29,15 +29,6 @@ from tests.integration.plain_stack import (
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[PlainStack]:
-    stack = PlainStack.create(tmp_path, "prod", label="restart")
-    try:
-        yield stack
-    finally:
-        stack.remove_everything()
-
-
-@pytest.fixture
 def daemon(stack: PlainStack, tmp_path: Path) -> Iterator[FakeDaemon]:
     fake = FakeDaemon(tmp_path / "engine.sock", engine_endpoint().removeprefix("unix://"))
     try:

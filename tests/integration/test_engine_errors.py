@@ -9,23 +9,10 @@ removed out of band while it is being stopped or removed counts as done.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-
-import pytest
+from collections.abc import Sequence
 
 from state.docker_engine import DockerEngine
 from tests.integration.plain_stack import PlainStack, reconcile
-
-
-@pytest.fixture
-def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PlainStack]:
-    label = request.node.name.removeprefix("test_")[:12].replace("_", "-").strip("-")
-    stack = PlainStack.create(tmp_path, "prod", label=label)
-    try:
-        yield stack
-    finally:
-        stack.remove_everything()
 
 
 def docker(*args: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,15 +27,6 @@ from tests.integration.plain_stack import (
 )
 
 BOUND = 2.0
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[PlainStack]:
-    stack = PlainStack.create(tmp_path, "prod", label="timeout")
-    try:
-        yield stack
-    finally:
-        stack.remove_everything()
 
 
 def start(

@@ -13,10 +13,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.integration.plain_stack import REPO, PlainStack, reconcile_environment
 from tests.unit.test_readme import WORKFLOW, ran_by, shell_environment
@@ -25,15 +22,6 @@ from tests.unit.test_readme import WORKFLOW, ran_by, shell_environment
 # 2; `grep` finds no APP_ENV line in the copy's .env (the README: "no line: prod").
 EXIT_CODES = {"APP_ENV=dev just plan": {0, 2}, "grep APP_ENV .env": {0, 1}}
 FOLLOWS = {"just dev-logs"}  # runs until Ctrl-C
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[PlainStack]:
-    stack = PlainStack.create(tmp_path, "prod", label="readme")
-    try:
-        yield stack
-    finally:
-        stack.remove_everything()
 
 
 def as_run(line: str, stack: PlainStack) -> tuple[str, Path]:

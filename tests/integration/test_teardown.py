@@ -8,10 +8,7 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from state.naming import normalise
 from tests.integration.plain_stack import (
@@ -25,16 +22,6 @@ from tests.integration.plain_stack import (
 )
 
 BASE = {"db", "api-gateway", "analyzer-nlp", "analyzer-llm"}
-
-
-@pytest.fixture
-def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PlainStack]:
-    label = request.node.name.removeprefix("test_")[:12].replace("_", "-").strip("-")
-    stack = PlainStack.create(tmp_path, "prod", label=label)
-    try:
-        yield stack
-    finally:
-        stack.remove_everything()
 
 
 def up(stack: PlainStack) -> None:

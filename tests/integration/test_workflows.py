@@ -11,10 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.integration import dap
 from tests.integration.plain_stack import (
@@ -30,16 +27,6 @@ BASE = {"db", "api-gateway", "analyzer-nlp", "analyzer-llm"}
 DEV_TOOLS = {"adminer", "mailhog", "devtools"}
 MOCKS = {"analyzer-mock-nlp", "analyzer-mock-llm"}
 PSQL = ("psql", "-h", "/tmp", "-U", "postgres", "-tAc")
-
-
-@pytest.fixture
-def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PlainStack]:
-    label = request.node.name.removeprefix("test_")[:12].replace("_", "-").strip("-")
-    stack = PlainStack.create(tmp_path, "prod", label=label)
-    try:
-        yield stack
-    finally:
-        stack.remove_everything()
 
 
 def up(stack: PlainStack, app_env: str | None = None, *args: str) -> str:
