@@ -22,7 +22,15 @@ from reconciler.plan import ActionKind, Plan, Strategy, teardown_plan
 from reconciler.retry import Policy, default_retrying, retried
 from reconciler.runner import WAIT_TIMEOUT, EngineRunner
 from reconciler.saved_plan import SavedPlan, check, fingerprint
-from reconciler.session import inputs, read_desired, read_observed, snapshot
+from reconciler.session import (
+    inputs,
+    planned,
+    read_both,
+    read_desired,
+    read_observed,
+    snapshot,
+    snapshot_of,
+)
 from reconciler.snapshot import Applied, Snapshot, Teardown, Unknown
 from state.engine import ONEOFF_LABEL, Engine
 from state.errors import ConfigError, ReconcilerError
@@ -51,18 +59,16 @@ class ApplySettings:
 
 def preview(engine: Engine, project: ComposeProject, strategy: Strategy) -> Snapshot:
     """`--plan`: what apply (or restart) would do. Changes nothing."""
-    return snapshot(engine, read_desired(project, engine), strategy)
+    return snapshot_of(project, engine, strategy)
 
 
 def status(engine: Engine, project: ComposeProject) -> Snapshot | Unknown:
     """What runs against what should; when the compose files or images make the desired
     state unreadable, what runs and why the rest is unknown. Read-only."""
-    try:
-        desired = read_desired(project, engine)
-    except ConfigError as exc:
-        observed = read_observed(engine, project.name)
-        return Unknown(project.name, project.app_env, observed, str(exc))
-    return snapshot(engine, desired)
+    desired, observed = read_both(project, engine)
+    if isinstance(desired, ConfigError):
+        return Unknown(project.name, project.app_env, observed, str(desired))
+    return planned(desired, observed)
 
 
 def apply(

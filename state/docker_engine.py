@@ -22,6 +22,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,9 +45,12 @@ log = logging.getLogger(__name__)
 class DockerEngine:
     """The Engine port (ComposeSource and ContainerEngine) on the real Docker engine."""
 
+    concurrent_reads = True  # its reads wait on processes: run them at once
+
     def __init__(self, project: ComposeProject | None = None) -> None:
         self._project = project
         self.calls = 0
+        self._counting = threading.Lock()  # the reads run in threads (state/concurrent.py)
         self.timeouts = Timeouts.from_environment(os.environ)
         if project is None:
             self.client = DockerClient()
@@ -83,7 +87,8 @@ class DockerEngine:
     ) -> subprocess.CompletedProcess[str]:
         command = [str(arg) for arg in args]
         limit = self.timeouts.read if bound is None else bound
-        self.calls += 1
+        with self._counting:
+            self.calls += 1
         log.debug("Running command (bound %g s): %s", limit, shlex.join(command))
         try:
             return run_bounded(command, None if limit == UNBOUNDED else limit, capture=capture)
@@ -187,31 +192,17 @@ class DockerEngine:
         )
 
     def start(self, container_ids: Sequence[str]) -> None:
-        self._docker(
-            "container",
-            "start",
-            *container_ids,
-            what="docker start",
-            bound=self.timeouts.write(len(container_ids)),
-        )
+        self._on_ids("start", container_ids)
 
     def unpause(self, container_ids: Sequence[str]) -> None:
-        self._docker(
-            "container",
-            "unpause",
-            *container_ids,
-            what="docker unpause",
-            bound=self.timeouts.write(len(container_ids)),
-        )
+        self._on_ids("unpause", container_ids)
 
     def restart(self, container_ids: Sequence[str]) -> None:
-        self._docker(
-            "container",
-            "restart",
-            *container_ids,
-            what="docker restart",
-            bound=self.timeouts.write(len(container_ids)),
-        )
+        self._on_ids("restart", container_ids)
+
+    def _on_ids(self, verb: str, container_ids: Sequence[str]) -> None:
+        bound = self.timeouts.write(len(container_ids))
+        self._docker("container", verb, *container_ids, what=f"docker {verb}", bound=bound)
 
     def stop(self, container_ids: Sequence[str]) -> None:
         # A container gone meanwhile is stopped enough; the others were stopped anyway
