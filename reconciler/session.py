@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.config_cache import cached
 from reconciler.plan import Strategy, plan
 from reconciler.retry import retried
 from reconciler.saved_plan import Inputs, SavedPlan, load, save
@@ -65,7 +66,7 @@ def open_name(options: ProjectOptions) -> str:
 
 
 def read_desired(project: ComposeProject, source: ComposeSource) -> DesiredState:
-    return retried(lambda: desire(project, source))
+    return retried(lambda: desire(project, cached(project, source)))
 
 
 def read_observed(engine: ContainerEngine, name: str) -> ObservedState:

@@ -46,6 +46,7 @@ class DockerEngine:
     """The Engine port (ComposeSource and ContainerEngine) on the real Docker engine."""
 
     concurrent_reads = True  # its reads wait on processes: run them at once
+    cacheable = True  # its `compose config` answers may be cached (reconciler/config_cache.py)
 
     def __init__(self, project: ComposeProject | None = None) -> None:
         self._project = project
