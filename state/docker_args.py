@@ -3,7 +3,16 @@ references and command lines. No I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+BATCHES = 4  # concurrent `docker start` processes for one wave's containers
+
+
+def batches(items: Sequence[str], count: int = BATCHES) -> list[list[str]]:
+    """`items` dealt into at most `count` non-empty batches, in order within each."""
+    dealt: list[list[str]] = [list(items[i::count]) for i in range(count)]
+    return [batch for batch in dealt if batch]
 
 
 def with_tag(reference: str) -> str:

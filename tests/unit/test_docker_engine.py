@@ -157,3 +157,14 @@ def test_a_bad_engine_timeout_is_one_line_naming_the_fix(value: str) -> None:
 def test_a_timeout_is_not_retried() -> None:
     assert issubclass(EngineTimeout, PermanentError)
     assert not issubclass(EngineTimeout, TransientError)
+
+
+def test_batches_deal_every_id_once_into_at_most_four() -> None:
+    from state.docker_args import batches
+
+    ids = [f"c{i}" for i in range(10)]
+    dealt = batches(ids)
+    assert len(dealt) == 4
+    assert sorted(i for batch in dealt for i in batch) == sorted(ids)
+    assert batches(["a"]) == [["a"]]
+    assert batches([]) == []
