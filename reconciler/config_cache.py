@@ -1,14 +1,17 @@
 """A cache of what `docker compose config` says (desire stage), keyed by every input.
 
 The model (`config --format json`), the config hashes (`--hash '*'`) and the services
-of any profile depend only on what Compose reads: the compose files' bytes, the env
-file's bytes, every file under the project directory (by path, size and mtime: what
+of any profile depend only on what Compose reads: everything the adapter hands Compose
+(its ComposeOptions when it has them: every `-f` file and env file by path and bytes,
+profiles, project name and directory, variables; else the project's files and env
+files), every file under the project directory (by path, size and mtime: what
 `env_file:`, `include:` and `extends:` name), the whole process environment Compose
-gets (the variables that reach interpolation, APP_ENV, COMPOSE_*, PATH), the profiles,
-the project's name and directory, and the `docker` and Compose binaries (path, size,
-mtime; no extra subprocess). A digest of all of it names the entry: any change is a
-miss, never a stale answer. The image ids are not cached (images change without any
-file changing): `image ls` always runs.
+gets (the variables that reach interpolation, APP_ENV, COMPOSE_*, PATH), and the
+`docker` and Compose binaries (path, size, mtime; no extra subprocess). A digest of all
+of it names the entry: any change is a miss, never a stale answer. The image ids are
+not cached (images change without any file changing): `image ls` always runs. The
+command lines python-on-whales built for those options are kept too (keyed also by the
+installed python-on-whales), so a hit does not pay its import.
 
 Entries live in a directory only the user can use (0700, owned by the user, checked as
 the lock's is: RECONCILE_CACHE_DIR, else `compose-cache` beside the locks). The model
@@ -18,7 +21,9 @@ written 0600 there, atomically. RECONCILE_NO_CACHE=1 turns the cache off.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -27,13 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.lock import lock_directory, private_directory
+from state.docker_args import CommandLines
 from state.engine import ComposeSource
 from state.errors import ReconcilerError
 from state.project import ComposeProject
 
 CACHE_DIR_VARIABLE = "RECONCILE_CACHE_DIR"
 DISABLE_VARIABLE = "RECONCILE_NO_CACHE"
-_VERSION = "1"
+_VERSION = "2"
 _PLUGIN_DIRS = (
     "~/.docker/cli-plugins",
     "/usr/local/lib/docker/cli-plugins",
@@ -51,7 +57,8 @@ def cache_directory(environ: Mapping[str, str]) -> Path:
 
 
 def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
-    """`source` with its Compose reads cached, when it says it may be and none disabled it."""
+    """`source` with its Compose reads cached, when it says it may be and none disabled it.
+    An adapter that builds command lines (`command_lines`) is handed the cached ones."""
     environ = os.environ
     if environ.get(DISABLE_VARIABLE, "") not in ("", "0") or not getattr(
         source, "cacheable", False
@@ -62,10 +69,17 @@ def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
         private_directory(directory)  # never trusted unless it is the user's alone
     except ReconcilerError:
         return source
-    return CachedSource(source, directory, inputs_digest(project, environ))
+    view = CachedSource(source, directory, inputs_digest(project, environ, source))
+    build = getattr(source, "command_lines", None)
+    if build is not None:
+        lines = view.entry("commands", lambda: dataclasses.asdict(build()))
+        source.use_command_lines(CommandLines.of(lines["docker"], lines["compose"]))  # type: ignore[attr-defined]
+    return view
 
 
-def inputs_digest(project: ComposeProject, environ: Mapping[str, str]) -> str:
+def inputs_digest(
+    project: ComposeProject, environ: Mapping[str, str], source: object = None
+) -> str:
     """A digest of everything Compose reads to answer `config` for this project."""
     digest = hashlib.sha256(f"reconcile compose-cache {_VERSION}\n".encode())
 
@@ -73,7 +87,15 @@ def inputs_digest(project: ComposeProject, environ: Mapping[str, str]) -> str:
         digest.update(json.dumps([str(part) for part in parts]).encode() + b"\n")
 
     add("project", project.name, project.compose_dir, project.app_env.name, *project.profiles)
-    for path in (*project.files, *project.env_files()):
+    options = getattr(source, "compose_options", None)
+    files: tuple[Path, ...] = (*project.files, *project.env_files())
+    if options is not None:  # what the adapter hands Compose, every -f included
+        add(
+            "options",
+            *(f"{f.name}={getattr(options, f.name)}" for f in dataclasses.fields(options)),
+        )
+        files = (*files, *options.files, *options.env_files)
+    for path in files:
         add("file", path, _bytes_digest(path))
     for path in _tree(project.compose_dir):
         add("tree", *_stat(path))
@@ -87,6 +109,8 @@ def inputs_digest(project: ComposeProject, environ: Mapping[str, str]) -> str:
         add("binary", *_stat(binary))
     for plugin in plugins:
         add("plugin", *_stat(plugin))
+    whales = importlib.util.find_spec("python_on_whales")  # found, not imported
+    add("python-on-whales", *_stat(Path(whales.origin)) if whales and whales.origin else "-")
     return digest.hexdigest()
 
 
@@ -124,21 +148,21 @@ class CachedSource:
         self.hits = 0
 
     def compose_model(self) -> dict[str, Any]:
-        model: dict[str, Any] = self._entry("model", self._source.compose_model)
+        model: dict[str, Any] = self.entry("model", self._source.compose_model)
         return model
 
     def config_hashes(self) -> dict[str, str]:
-        hashes: dict[str, str] = self._entry("hashes", self._source.config_hashes)
+        hashes: dict[str, str] = self.entry("hashes", self._source.config_hashes)
         return hashes
 
     def service_names_in_any_profile(self) -> frozenset[str]:
-        names = self._entry("services", lambda: sorted(self._source.service_names_in_any_profile()))
+        names = self.entry("services", lambda: sorted(self._source.service_names_in_any_profile()))
         return frozenset(names)
 
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         return self._source.image_ids(references)
 
-    def _entry(self, part: str, read: Callable[[], Any]) -> Any:
+    def entry(self, part: str, read: Callable[[], Any]) -> Any:
         path = self._directory / f"{self._key}.{part}.json"
         try:
             with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), encoding="utf-8") as stored:

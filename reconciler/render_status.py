@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from reconciler.columns import aligned
@@ -99,7 +100,7 @@ def status_text(snap: Snapshot | Unknown) -> str:
     project, app_env, observed = _facts(snap)
     unknown = " (unknown)" if isinstance(snap, Unknown) else ""
     running = ", ".join(sorted(observed.running_environments)) or "nothing"
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             row["service"],
             row["container"] or "-",
@@ -125,7 +126,7 @@ _HEADER = ("SERVICE", "CONTAINER", "STATE", "HEALTH", "APP_ENV", "STATUS")
 _WIDTH = 200
 
 
-def _rich_table(rows: list[tuple[str, ...]]) -> str:
+def _rich_table(rows: Sequence[Sequence[str]]) -> str:
     """The table through rich: only when plain columns would differ (reconciler/columns.py)."""
     # rich costs ~0.2 s to import and lay out: only a table it must draw pays it.
     from rich.console import Console

@@ -66,7 +66,8 @@ def open_name(options: ProjectOptions) -> str:
 
 
 def read_desired(project: ComposeProject, source: ComposeSource) -> DesiredState:
-    return retried(lambda: desire(project, cached(project, source)))
+    view = cached(project, source)  # before any read: it may hand the adapter its lines
+    return retried(lambda: desire(project, view))
 
 
 def read_observed(engine: ContainerEngine, name: str) -> ObservedState:
@@ -80,9 +81,11 @@ def read_both(
     desire stage is returned, for `status` to show what runs anyway; any other failure
     is raised, the desire stage's first (the pipeline's order)."""
 
+    view = cached(project, engine)  # before the threads: it may hand the adapter its lines
+
     def desired_or_config_error() -> DesiredState | ConfigError:
         try:
-            return read_desired(project, engine)
+            return retried(lambda: desire(project, view))
         except ConfigError as exc:
             return exc
 

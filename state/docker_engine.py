@@ -1,16 +1,16 @@
-"""The real engine: the Docker CLI and Compose v2 through python-on-whales.
+"""The real engine: the Docker CLI and Compose v2, command lines by python-on-whales.
 
-The one module that imports python_on_whales (which builds the command lines). Every
-call goes through `_run`, which logs it, counts it (tests prove reads take a constant
-number of calls), bounds its time (EngineTimeout names the engine and the fix) and
-maps Docker's failures onto TransientError / PermanentError; no call bypasses it
-(`log_tail` and `stream_logs` use its bounded `_execute`, to keep stderr or the
-terminal). Compose is called with the project's name, files, profiles and env files,
-and with the resolved variables (APP_ENV, the environment's own) in its process
-environment: python-on-whales has no per-client environment, so the client call is
-prefixed with `env VAR=value`. Without a ComposeProject (stop, down, logs, which need
-only the project's name) only the container-side calls are available. The parse
-step of `docker inspect` lives in state/docker_inspect.py.
+The one module that imports python_on_whales, which builds the `docker` and `docker
+compose` command lines from the project's ComposeOptions (files, profiles, env files,
+name, directory; the resolved variables through an `env VAR=value` prefix, as it has
+no per-client environment). It is imported on first use, once: its import costs more
+than a status read, so lines it built for the same options are reused from the config
+cache (use_command_lines). Every call goes through `_run`, which logs it, counts it,
+bounds its time (EngineTimeout names the engine and the fix) and maps Docker's failures
+onto TransientError / PermanentError (`log_tail` and `stream_logs` use its bounded
+`_execute`, to keep stderr or the terminal). Without a ComposeProject (stop, down,
+logs) only the container-side calls are available. Parsing `docker inspect`:
+state/docker_inspect.py.
 """
 
 from __future__ import annotations
@@ -26,12 +26,17 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from python_on_whales import DockerClient
-
 from state import secrets
 from state.bounded import run_bounded
 from state.concurrent import together
-from state.docker_args import batches, drop_flag, with_tag
+from state.docker_args import (
+    CommandLines,
+    ComposeOptions,
+    batches,
+    drop_flag,
+    logs_command,
+    with_tag,
+)
 from state.docker_inspect import parse_inspect
 from state.endpoint import engine_endpoint
 from state.engine import PROJECT_LABEL, ContainerRecord
@@ -54,18 +59,28 @@ class DockerEngine:
         self.calls = 0
         self._counting = threading.Lock()  # the reads run in threads (state/concurrent.py)
         self.timeouts = Timeouts.from_environment(os.environ)
-        if project is None:
-            self.client = DockerClient()
-            return
-        prefix = ["env", *(f"{key}={value}" for key, value in project.process_variables().items())]
-        self.client = DockerClient(
-            client_call=[*prefix, "docker"],
-            compose_files=list(project.files),
-            compose_profiles=list(project.profiles),
-            compose_env_files=list(project.env_files()),
-            compose_project_name=project.name,
-            compose_project_directory=project.compose_dir,
-        )
+        self.compose_options = ComposeOptions.of(project) if project is not None else None
+        self._lines: CommandLines | None = None
+        self._building = threading.Lock()
+
+    def command_lines(self) -> CommandLines:
+        """The command lines python-on-whales builds for the project; built once."""
+        with self._building:
+            if self._lines is None:
+                self._lines = self._client_lines()
+            return self._lines
+
+    def use_command_lines(self, lines: CommandLines) -> None:
+        """Lines python-on-whales built for the same ComposeOptions (the config cache's)."""
+        with self._building:
+            self._lines = lines
+
+    def _client_lines(self) -> CommandLines:
+        from python_on_whales import DockerClient  # imported only where it is used
+
+        options = self.compose_options
+        config = DockerClient(**(options.client_kwargs() if options else {})).client_config
+        return CommandLines.of(config.docker_cmd, config.docker_compose_cmd)
 
     @property
     def project(self) -> ComposeProject:
@@ -105,11 +120,11 @@ class DockerEngine:
         )
 
     def _docker(self, *args: str, what: str, bound: float | None = None) -> str:
-        return self._run([*self.client.client_config.docker_cmd, *args], what=what, bound=bound)
+        return self._run([*self.command_lines().docker, *args], what=what, bound=bound)
 
     def _compose(self, *args: str, what: str, bound: float | None = None) -> str:
         assert self.project, "compose calls need the project"
-        command = [*self.client.client_config.docker_compose_cmd, *args]
+        command = [*self.command_lines().compose, *args]
         return self._run(command, what=what, bound=bound)
 
     # -- ComposeSource -------------------------------------------------------------
@@ -137,7 +152,7 @@ class DockerEngine:
 
     def service_names_in_any_profile(self) -> frozenset[str]:
         # The same call with every profile enabled: which services exist at all.
-        command = drop_flag([*self.client.client_config.docker_compose_cmd], "--profile")
+        command = drop_flag([*self.command_lines().compose], "--profile")
         out = self._run(
             [*command, "--profile", "*", "config", "--services"],
             what="docker compose config --services",
@@ -239,7 +254,7 @@ class DockerEngine:
 
     def log_tail(self, container_id: str, lines: int) -> str:
         command = [
-            *self.client.client_config.docker_cmd,
+            *self.command_lines().docker,
             "container",
             "logs",
             "--tail",
@@ -311,18 +326,7 @@ class DockerEngine:
         for record in self.containers(project):
             secrets.remember(record.env)
         with tempfile.TemporaryDirectory(prefix="reconcile-logs-") as empty:
-            command = [
-                "docker",
-                "compose",
-                "--project-name",
-                project,
-                "--project-directory",
-                empty,
-                "logs",
-                *(["--follow"] if follow else []),
-                *(["--tail", tail] if tail else []),
-                *services,
-            ]
+            command = logs_command(project, empty, services, follow=follow, tail=tail)
             if not follow:
                 done = self._execute(
                     command, what="docker compose logs", bound=self.timeouts.whole_project

@@ -3,6 +3,7 @@ miss), an unchanged input is a hit, and entries are private to the user."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import stat
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler.config_cache import CACHE_DIR_VARIABLE, DISABLE_VARIABLE, cached
+from state.docker_args import CommandLines, ComposeOptions
 from state.project import COMPOSE_DIR, load_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,3 +141,54 @@ def test_a_directory_others_can_write_is_not_trusted(checkout: Path, tmp_path: P
     assert reads(checkout) == 3
     (tmp_path / "cache").chmod(0o777)
     assert reads(checkout) == 3
+
+
+class AdapterLikeSource(CountingSource):
+    """Like the Docker adapter: hands Compose ComposeOptions and builds command lines."""
+
+    def __init__(self, options: ComposeOptions) -> None:
+        super().__init__()
+        self.compose_options = options
+        self.built = 0
+        self.used: CommandLines | None = None
+
+    def command_lines(self) -> CommandLines:
+        self.built += 1
+        return CommandLines(("docker",), ("docker", "compose", "--file", str(options_file)))
+
+    def use_command_lines(self, lines: CommandLines) -> None:
+        self.used = lines
+
+
+options_file = Path("/p/compose.yaml")
+
+
+def adapter_reads(directory: Path, extra: Path | None = None) -> AdapterLikeSource:
+    project = load_project(directory, process_env=os.environ)
+    options = ComposeOptions.of(project)
+    if extra is not None:  # e.g. a generated override handed to Compose as one more -f
+        options = dataclasses.replace(options, files=(*options.files, extra))
+    source = AdapterLikeSource(options)
+    view = cached(project, source)
+    view.compose_model()
+    view.config_hashes()
+    view.service_names_in_any_profile()
+    return source
+
+
+def test_every_file_the_adapter_hands_compose_is_in_the_key(checkout: Path, tmp_path: Path) -> None:
+    override = tmp_path / "generated" / "override.yaml"  # outside the project directory
+    append(override, "services: {}\n")()
+    assert adapter_reads(checkout, override).calls == 3
+    assert adapter_reads(checkout, override).calls == 0
+    append(override, "# edited\n")()
+    assert adapter_reads(checkout, override).calls == 3, "the extra -f file changed"
+    assert adapter_reads(checkout).calls == 3, "one -f fewer"
+
+
+def test_the_adapter_gets_its_command_lines_from_the_cache(checkout: Path) -> None:
+    first = adapter_reads(checkout)
+    assert (first.built, first.calls) == (1, 3)  # a miss: built (by python-on-whales) once
+    second = adapter_reads(checkout)
+    assert (second.built, second.calls) == (0, 0)
+    assert second.used == first.used == first.command_lines()
