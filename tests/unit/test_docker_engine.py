@@ -159,12 +159,13 @@ def test_a_timeout_is_not_retried() -> None:
     assert not issubclass(EngineTimeout, TransientError)
 
 
-def test_batches_deal_every_id_once_into_at_most_four() -> None:
-    from state.docker_args import batches
+def test_batches_deal_every_id_once_into_at_most_the_limit() -> None:
+    from state.docker_args import BATCHES, batches
 
-    ids = [f"c{i}" for i in range(10)]
+    ids = [f"c{i}" for i in range(BATCHES + 10)]
     dealt = batches(ids)
-    assert len(dealt) == 4
+    assert len(dealt) == BATCHES
+    assert len(batches(ids[:3])) == 3
     assert sorted(i for batch in dealt for i in batch) == sorted(ids)
     assert batches(["a"]) == [["a"]]
     assert batches([]) == []
