@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ _CELL = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max
 _ROWS = st.lists(st.tuples(*([_CELL] * len(_HEADER))), max_size=8)
 
 
-def rich_prints(rows: list[tuple[str, ...]], width: int = 200) -> str:
+def rich_prints(rows: Sequence[Sequence[str]], width: int = 200) -> str:
     from rich.console import Console
     from rich.table import Table
 
