@@ -6,13 +6,15 @@ labels each such service with them. The override is content-addressed (its name 
 its digest) in the reconciler's cache directory, written whole then renamed into
 place, so concurrent runs never see half a file or each other's; the project then
 carries it as its last `-f` file, and every later Compose call (the desired state's
-config hashes, `up`) sees the labels. Projects without content files are unchanged.
+config hashes, `up`) sees the labels. Projects without content files are unchanged,
+and those whose compose files cannot name one cost no Compose call here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +27,7 @@ from state.project import ComposeProject
 
 CACHE_VARIABLE = "RECONCILE_CACHE_DIR"
 E = TypeVar("E", bound=ComposeSource)
+_KEYS = re.compile(r"\b(configs|secrets|include|extends)\b")
 
 
 def cache_directory(environ: Mapping[str, str] | None = None) -> Path:
@@ -44,6 +47,8 @@ def attach(
     Files Compose cannot read are left to the desire stage to report (so `status` still
     shows what runs); a content file that cannot be read is a ConfigError here."""
     engine = factory(project)
+    if not project.table.content and not _may_use_files(project):
+        return project, engine  # no Compose call: the plan's engine calls stay as they were
     try:
         model = retried(engine.compose_model)
     except ConfigError:
@@ -59,6 +64,20 @@ def attach(
         update={"content_override": write_override(content.override(found))}
     )
     return attached, factory(attached)
+
+
+def _may_use_files(project: ComposeProject) -> bool:
+    """Whether a compose file can bring in a config or secret file: it names `configs` or
+    `secrets`, or pulls in other files (`include`, `extends`). Conservative: a false
+    yes costs one `docker compose config`; a no is certain."""
+    for path in project.files:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True  # the desire stage reports it
+        if _KEYS.search(text):
+            return True
+    return False
 
 
 def write_override(text: str, directory: Path | None = None) -> Path:
