@@ -39,7 +39,10 @@ def digests(
     found: dict[str, dict[str, str]] = {}
     for name, raw in sorted(services.items()):
         paths = [*_referenced(model, raw), *declared.get(name, ())]
-        files = {_shown(path, project_dir): file_digest(path, name) for path in paths}
+        shown = [_shown(path, project_dir) for path in paths]
+        files = {
+            file: file_digest(path, file, name) for path, file in zip(paths, shown, strict=True)
+        }
         if files:
             found[name] = dict(sorted(files.items()))
     return found
@@ -59,12 +62,12 @@ def _referenced(model: Mapping[str, Any], raw: Mapping[str, Any]) -> list[Path]:
     return paths
 
 
-def file_digest(path: Path, service: str) -> str:
+def file_digest(path: Path, shown: str, service: str) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
-            f"{path}, a file of service {service!r}, cannot be read ({exc.strerror}): "
+            f"{shown}, a file of service {service!r}, cannot be read ({exc.strerror}): "
             "create it or fix the reference to it"
         ) from None
     return hashlib.sha256(data).hexdigest()[:_SHORT]

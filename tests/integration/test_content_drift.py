@@ -104,7 +104,15 @@ def inside(stack: PlainStack, service: str, path: str) -> str:
 
 
 def test_each_kind_of_content_edit_recreates_exactly_its_service(small: PlainStack) -> None:
-    """Then a plan saved before an edit is stale after it."""
+    """A missing one is refused first; a plan saved before an edit is stale after it."""
+    config = small.directory / "compose/app.conf"
+    config.rename(config.with_suffix(".away"))
+    refused = reconcile(small, "--no-wait")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "compose/app.conf, a file of service 'web', cannot be read" in refused.stderr
+    assert small.containers() == []
+    config.with_suffix(".away").rename(config)
+
     up = reconcile(small, "--no-wait")
     assert up.returncode == 0, up.stdout + up.stderr
     before = ids(small)
