@@ -14,7 +14,7 @@ command lines python-on-whales built for those options are kept too (keyed also 
 installed python-on-whales), so a hit does not pay its import.
 
 Entries live in a directory only the user can use (0700, owned by the user, checked as
-the lock's is: RECONCILE_CACHE_DIR, else `compose-cache` beside the locks). The model
+the lock's is: `compose-cache` in RECONCILE_CACHE_DIR, else beside the locks). The model
 holds the services' environment values (passwords included) in clear, so each entry is
 written 0600 there, atomically. RECONCILE_NO_CACHE=1 turns the cache off.
 """
@@ -51,8 +51,10 @@ _SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 
 
 def cache_directory(environ: Mapping[str, str]) -> Path:
+    """`compose-cache` in RECONCILE_CACHE_DIR (shared with the content stage's overrides),
+    else beside the locks (a private runtime directory where there is one)."""
     if environ.get(CACHE_DIR_VARIABLE):
-        return Path(environ[CACHE_DIR_VARIABLE])
+        return Path(environ[CACHE_DIR_VARIABLE]) / "compose-cache"
     return lock_directory(environ) / "compose-cache"
 
 

@@ -128,7 +128,7 @@ def test_entries_are_private_and_the_cache_can_be_turned_off(
     checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert reads(checkout) == 3
-    cache = tmp_path / "cache"
+    cache = tmp_path / "cache" / "compose-cache"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     entries = list(cache.iterdir())
     assert len(entries) == 3
@@ -139,7 +139,7 @@ def test_entries_are_private_and_the_cache_can_be_turned_off(
 
 def test_a_directory_others_can_write_is_not_trusted(checkout: Path, tmp_path: Path) -> None:
     assert reads(checkout) == 3
-    (tmp_path / "cache").chmod(0o777)
+    (tmp_path / "cache" / "compose-cache").chmod(0o777)
     assert reads(checkout) == 3
 
 
