@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from reconciler import commands, render, render_status
+from reconciler import commands, render, render_status, swarm_backend
 from reconciler.exit_codes import (
     EXIT_ERROR,
     EXIT_OK,
@@ -49,6 +49,8 @@ EngineFactory = Callable[[ComposeProject | None], Engine]
 
 def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
     factory: EngineFactory = ctx.obj or DockerEngine
+    if factory is DockerEngine:  # the real engine: the environment's backend (or --backend)
+        factory = swarm_backend.factory(option(ctx, ctx.params, "backend"), project, ctx)
     return factory(project)
 
 
