@@ -41,14 +41,21 @@ class SwarmRunner(EngineRunner):
             {f"{project}_{a.service}" for a in actions if a.service in self.desired.services}
         )
         deadline = self.clock() + self.wait_timeout
+        reasons: dict[str, str] = {}
         while True:
             found = self.engine.service_statuses(project)
             for name in names:
                 status = found.get(name)
                 if status is not None and status.rolled_back and self._ours(status):
-                    raise UpdateRolledBack(rolled_back_message(status))
+                    reasons.setdefault(name, status.update_message)  # the cause, not "completed"
+                    # Report once Swarm is done undoing it: the final plan then shows
+                    # the update still to make, not a half-rolled-back service.
+                    undoing = status.update_state == "rollback_started" or not status.ready
+                    if not undoing or self.clock() >= deadline:
+                        failed = self.engine.last_failure(name)
+                        raise UpdateRolledBack(rolled_back_message(status, reasons[name], failed))
             pending = [found.get(name) or name for name in names]
-            pending = [p for p in pending if isinstance(p, str) or not p.ready]
+            pending = [p for p in pending if isinstance(p, str) or not p.ready or p.rolled_back]
             if not pending:
                 return
             if self.clock() >= deadline:
@@ -76,11 +83,12 @@ class SwarmRunner(EngineRunner):
         return f"not ready after {self.wait_timeout:g} s (--wait-timeout): " + "\n".join(parts)
 
 
-def rolled_back_message(status: ServiceStatus) -> str:
-    reason = status.update_message or "no reason given"
+def rolled_back_message(status: ServiceStatus, reason: str, failed: str) -> str:
+    reason = reason or status.update_message or "no reason given"
     return (
         f"the update of {status.name} failed and Swarm rolled it back ({status.update_state}): "
-        f"{reason}; see `docker service ps {status.name} --no-trunc`"
+        f"{reason}{f' ({failed})' if failed else ''}; "
+        f"see `docker service ps {status.name} --no-trunc`"
     )
 
 

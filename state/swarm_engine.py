@@ -148,6 +148,18 @@ class SwarmEngine:
         services, tasks = self._read(project)
         return statuses(services, tasks)
 
+    def last_failure(self, service: str) -> str:
+        """The newest failed or rejected task of the service, with Docker's error ("" if none)."""
+        listed = self._docker(
+            "service", "ps", "--no-trunc", "--format", "{{json .}}", service,
+            what="docker service ps",
+        )  # fmt: skip
+        failed = [t for t in parse_tasks(listed.splitlines()) if t.state in ("failed", "rejected")]
+        if not failed:
+            return ""
+        task = failed[0]  # newest first
+        return f"task {task.service}.{task.slot} {task.state}: {task.error or 'no error given'}"
+
     def _inspect(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
         found = json.loads(
             self._docker("service", "inspect", *sorted(set(names)), what="docker service inspect")

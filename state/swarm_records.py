@@ -79,7 +79,8 @@ def parse_tasks(lines: Iterable[str]) -> list[Task]:
         name = row.get("Name", "").removeprefix("\\_").strip()
         service, _, slot = name.rpartition(".")
         state = (row.get("CurrentState") or "").split(" ", 1)[0].lower()
-        tasks.append(Task(service, slot, state, row.get("Node", ""), row.get("Error", "")))
+        error = (row.get("Error") or "").strip().strip('"')
+        tasks.append(Task(service, slot, state, row.get("Node", ""), error))
     return tasks
 
 
