@@ -93,7 +93,7 @@ class SwarmStack:
 def swarm_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwarmStack]:
     if not swarm_answers():
         pytest.fail("RECONCILE_SWARM=1 but no swarm answers: run `just swarm-up`")
-    directory = copy_project(tmp_path_factory.mktemp("swarm"), {"API_PORT": "18080"})
+    directory = copy_project(tmp_path_factory.mktemp("swarm"), {"API_PORT": 18080})
     table = directory / "compose" / "environments.toml"
     text = table.read_text()
     for env in ("prod", "dev", "test"):
