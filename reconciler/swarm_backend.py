@@ -14,7 +14,6 @@ import click
 
 from reconciler.options import project_of
 from reconciler.session import open_project
-from state.docker_engine import DockerEngine
 from state.engine import Engine
 from state.errors import ReconcilerError
 from state.project import ComposeProject
@@ -35,7 +34,8 @@ def backend_of(chosen: str | None, project: ComposeProject | None, ctx: click.Co
 
 
 def factory(
-    chosen: str | None, project: ComposeProject | None, ctx: click.Context
+    chosen: str | None, project: ComposeProject | None, ctx: click.Context, compose: EngineFactory
 ) -> EngineFactory:
-    """The engine factory for the chosen (or the environment's) backend."""
-    return SwarmEngine if backend_of(chosen, project, ctx) == "swarm" else DockerEngine
+    """The engine factory for the chosen (or the environment's) backend: the swarm's, or
+    `compose` (the CLI's Docker adapter)."""
+    return SwarmEngine if backend_of(chosen, project, ctx) == "swarm" else compose

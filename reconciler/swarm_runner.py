@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from reconciler.plan import Action
 from reconciler.runner import EngineRunner, NotReady
 from state.engine import ContainerEngine
 from state.errors import EngineError
-from state.swarm_engine import SwarmEngine
 from state.swarm_records import ServiceStatus
 
 
@@ -29,9 +29,19 @@ class UpdateRolledBack(EngineError):
     """Swarm could not update a service and rolled it back."""
 
 
+class SwarmPort(ContainerEngine, Protocol):
+    """What the gate reads besides the port (state/swarm_engine.py's SwarmEngine)."""
+
+    deployed_at: dict[str, float]  # full service name -> when this run deployed it
+
+    def service_statuses(self, project: str) -> dict[str, ServiceStatus]: ...
+
+    def last_failure(self, service: str) -> str: ...
+
+
 @dataclass
 class SwarmRunner(EngineRunner):
-    engine: SwarmEngine
+    engine: SwarmPort
 
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:
@@ -94,7 +104,7 @@ def rolled_back_message(status: ServiceStatus, reason: str, failed: str) -> str:
 
 def runner_for(engine: ContainerEngine) -> type[EngineRunner]:
     """The Runner class for this engine: the swarm's, or Compose's."""
-    return SwarmRunner if isinstance(engine, SwarmEngine) else EngineRunner
+    return SwarmRunner if hasattr(engine, "service_statuses") else EngineRunner
 
 
 def _timestamp(text: str) -> float:
