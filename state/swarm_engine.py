@@ -2,8 +2,8 @@
 
 What should run is still Compose's answer for APP_ENV (`docker compose config` on the
 local engine, through DockerEngine), rendered into a stack (state/swarm_render.py);
-what runs is read from the manager in three calls (service ls, service inspect,
-service ps) and mapped onto the planner's records (state/swarm_records.py). Writes:
+what runs is read from the manager in four calls (service ls, service inspect,
+service ps, node ls) and mapped onto the planner's records (state/swarm_records.py). Writes:
 - up (create/recreate): `docker stack deploy` of a stack file holding exactly those
   services, without --prune, so nothing else is touched; their images are pushed to
   the swarm's registry first (an unchanged image costs one manifest check);
@@ -36,6 +36,7 @@ from state.project import ComposeProject
 from state.swarm_records import (
     NAMESPACE_LABEL,
     ServiceStatus,
+    on_nodes_down,
     parse_tasks,
     records,
     service_of,
@@ -138,7 +139,12 @@ class SwarmEngine:
             "service", "ps", "--no-trunc", "--filter", "desired-state=running",
             "--format", "{{json .}}", *ids, what="docker service ps",
         )  # fmt: skip
-        return services, parse_tasks(listed.splitlines())
+        nodes = self._docker(
+            "node", "ls", "--format", "{{.Hostname}} {{.Status}}", what="docker node ls"
+        )
+        pairs = [line.split(" ", 1) for line in nodes.splitlines() if " " in line]
+        down = {host: status for host, status in pairs if status != "Ready"}
+        return services, on_nodes_down(parse_tasks(listed.splitlines()), down)
 
     def containers(self, project: str) -> list[ContainerRecord]:
         services, tasks = self._read(project)
@@ -312,22 +318,24 @@ class SwarmEngine:
 
     def remove_networks(self, names: Sequence[str]) -> None:
         """Networks go once the removed services' tasks have (Swarm ends them async)."""
+        self._remove_when_free("network", names)
+
+    def remove_volumes(self, names: Sequence[str]) -> None:
+        """Volumes likewise: in use until Swarm has removed the tasks' containers."""
+        self._remove_when_free("volume", names)
+
+    def _remove_when_free(self, kind: str, names: Sequence[str]) -> None:
         deadline = time.monotonic() + self.timeouts.read
         while True:
             try:
-                self._docker("network", "rm", *names, what="docker network rm")
+                self._docker(kind, "rm", *names, what=f"docker {kind} rm")
                 return
-            except PermanentError as exc:
-                listed = self._docker(
-                    "network", "ls", "--format", "{{.Name}}", what="docker network ls"
-                )
-                left = set(listed.split()) & set(names)
-                if "no such network" in str(exc).lower() or not left:
+            except PermanentError:
+                listed = self._docker(kind, "ls", "--format", "{{.Name}}", what=f"docker {kind} ls")
+                left = sorted(set(listed.split()) & set(names))
+                if not left:
                     return
                 if time.monotonic() > deadline:
                     raise
-                names = sorted(left)
+                names = left
                 time.sleep(0.5)
-
-    def remove_volumes(self, names: Sequence[str]) -> None:
-        self._docker("volume", "rm", *names, what="docker volume rm")

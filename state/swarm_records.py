@@ -9,6 +9,8 @@ the planner changes:
   has a healthcheck: Swarm counts a task running only once it is); not yet running
   (new, pending, assigned, preparing, starting...) -> created, so an apply waits for it;
 - env and image id: the service's spec and its image-id label;
+- a task on a node that is not Ready (its engine died): not running, whatever the
+  manager still says, until Swarm has replaced it;
 - a service `stop` scaled to 0 (its STOPPED_LABEL says from how many): one exited
   record per slot it had, so `reconcile` starts them again and `down` removes them.
 A slot without a current task has no record: the planner creates it.
@@ -82,6 +84,17 @@ def parse_tasks(lines: Iterable[str]) -> list[Task]:
         error = (row.get("Error") or "").strip().strip('"')
         tasks.append(Task(service, slot, state, row.get("Node", ""), error))
     return tasks
+
+
+def on_nodes_down(tasks: Iterable[Task], down: Mapping[str, str]) -> list[Task]:
+    """The tasks, those on a node that is not Ready (hostname -> its status) no longer
+    running: the manager still lists them as running until it reschedules them."""
+    return [
+        Task(t.service, t.slot, "unreachable", t.node, f"node {t.node} is {down[t.node]}")
+        if t.node in down and t.state == "running"
+        else t
+        for t in tasks
+    ]
 
 
 def short_name(service: Mapping[str, Any], project: str) -> str:

@@ -219,7 +219,7 @@ def test_a_drained_worker_then_reconcile_converges_on_the_other_nodes(
         manager("node", "update", "--availability", "active", drained)
 
 
-def test_stop_keeps_the_services_and_down_keeps_the_volume(swarm_stack: SwarmStack) -> None:
+def test_stop_keeps_the_services_down_keeps_the_volume_unless_asked(swarm_stack: SwarmStack) -> None:
     stopped = swarm_stack.reconcile("prod", "stop")
     assert stopped.returncode == 0, stopped.stderr
     services = swarm_stack.services()
@@ -232,3 +232,7 @@ def test_stop_keeps_the_services_and_down_keeps_the_volume(swarm_stack: SwarmSta
     assert swarm_stack.services() == {}
     volumes = manager("volume", "ls", "--format", "{{.Name}}").stdout.split()
     assert f"{swarm_stack.name}_db-data" in volumes
+    destroyed = swarm_stack.reconcile("prod", "down", "--volumes", "--yes")
+    assert destroyed.returncode == 0, destroyed.stderr
+    volumes = manager("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert f"{swarm_stack.name}_db-data" not in volumes

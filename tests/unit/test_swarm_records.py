@@ -17,6 +17,7 @@ from state.observed import ObservedState, _observed
 from state.swarm_records import (
     ServiceStatus,
     Task,
+    on_nodes_down,
     parse_tasks,
     records,
     service_of,
@@ -180,3 +181,13 @@ def test_statuses_count_running_tasks_and_read_the_update() -> None:
     assert status.problems == ("demo_api.2 on node2: pending (no suitable node)",)
     healthy = statuses([service("api")], [task("api", 1)])["demo_api"]
     assert healthy.ready and not healthy.rolled_back
+
+
+def test_a_task_on_a_node_that_is_down_is_not_running_until_swarm_replaces_it() -> None:
+    tasks = on_nodes_down([task("api", 1), task("api", 2)], {"node2": "Down"})
+    found = records("demo", [service("api", replicas=2)], tasks)
+    assert [r.status for r in found] == [ContainerStatus.RUNNING, ContainerStatus.CREATED]
+    assert found[1].health_output == "node node2 is Down"
+    assert not statuses([service("api", replicas=2)], tasks)["demo_api"].ready
+    actions = plan(desired("api", replicas=2), observed(found)).actions
+    assert [(a.kind, a.number) for a in actions] == [(ActionKind.START, 2)]  # waited for
