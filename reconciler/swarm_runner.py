@@ -65,12 +65,20 @@ class SwarmRunner(EngineRunner):
                         failed = self.engine.last_failure(name)
                         raise UpdateRolledBack(rolled_back_message(status, reasons[name], failed))
             pending = [found.get(name) or name for name in names]
-            pending = [p for p in pending if isinstance(p, str) or not p.ready or p.rolled_back]
+            pending = [p for p in pending if isinstance(p, str) or not self._settled(p)]
             if not pending:
                 return
             if self.clock() >= deadline:
                 raise NotReady(self._explain_swarm(pending))
             self.sleep(self.poll_interval)
+
+    def _settled(self, status: ServiceStatus) -> bool:
+        """All replicas running, and the update this run's deploy asked for done: right
+        after a deploy the old tasks still run, and UpdateStatus is the previous one's."""
+        if not status.ready or (status.rolled_back and self._ours(status)):
+            return False
+        awaited = status.template_changed and status.name in self.engine.deployed_at
+        return not awaited or self._ours(status)
 
     def _ours(self, status: ServiceStatus) -> bool:
         """Whether the update reported is the one this apply started (not an older one)."""

@@ -237,6 +237,7 @@ class SwarmEngine:
 
     def restart(self, container_ids: Sequence[str]) -> None:
         for name in sorted({service_of(i) for i in container_ids}):
+            self.deployed_at[name] = time.time()  # the gate waits for this update
             self._update(name, "--force")
 
     def stop(self, container_ids: Sequence[str]) -> None:

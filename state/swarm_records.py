@@ -61,6 +61,7 @@ class ServiceStatus:
     update_started: str
     update_message: str
     problems: tuple[str, ...]  # "<task>: <state> <error>" of the tasks not running
+    template_changed: bool = False  # the last spec change needs new tasks (an update)
 
     @property
     def rolled_back(self) -> bool:
@@ -159,6 +160,7 @@ def statuses(
             update_state=update.get("State", ""),
             update_started=update.get("StartedAt", ""),
             update_message=update.get("Message", ""),
+            template_changed=_template_changed(service),
             problems=tuple(
                 f"{full}.{t.slot} on {t.node or 'no node'}: {t.state}"
                 + (f" ({t.error})" if t.error else "")
@@ -167,6 +169,15 @@ def statuses(
             ),
         )
     return result
+
+
+def _template_changed(service: Mapping[str, Any]) -> bool:
+    """Whether the spec's task template differs from the one before: Swarm then rolls
+    new tasks (an update), and the running ones are the old."""
+    previous = service.get("PreviousSpec")
+    if not previous:
+        return False
+    return bool(previous.get("TaskTemplate") != service["Spec"].get("TaskTemplate"))
 
 
 def _stopped_slots(service: Mapping[str, Any]) -> int:

@@ -219,7 +219,9 @@ def test_a_drained_worker_then_reconcile_converges_on_the_other_nodes(
         manager("node", "update", "--availability", "active", drained)
 
 
-def test_stop_keeps_the_services_down_keeps_the_volume_unless_asked(swarm_stack: SwarmStack) -> None:
+def test_stop_keeps_the_services_down_keeps_the_volume_unless_asked(
+    swarm_stack: SwarmStack,
+) -> None:
     stopped = swarm_stack.reconcile("prod", "stop")
     assert stopped.returncode == 0, stopped.stderr
     services = swarm_stack.services()
