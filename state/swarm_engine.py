@@ -64,6 +64,7 @@ class SwarmEngine:
         self.timeouts = Timeouts.from_environment(os.environ)
         self.calls = 0
         self.deployed_at: dict[str, float] = {}  # full service name -> when we deployed it
+        self.templates_before: dict[str, Any] = {}  # ... and its task template before that
         self._model: dict[str, Any] | None = None
 
     @property
@@ -152,7 +153,7 @@ class SwarmEngine:
 
     def service_statuses(self, project: str) -> dict[str, ServiceStatus]:
         services, tasks = self._read(project)
-        return statuses(services, tasks)
+        return statuses(services, tasks, self.templates_before)
 
     def last_failure(self, service: str) -> str:
         """The newest failed or rejected task of the service, with Docker's error ("" if none)."""
@@ -165,6 +166,12 @@ class SwarmEngine:
             return ""
         task = failed[0]  # newest first
         return f"task {task.service}.{task.slot} {task.state}: {task.error or 'no error given'}"
+
+    def _existing(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """`docker service inspect` of those of the named services that exist."""
+        listed = self._docker("service", "ls", "--format", "{{.Name}}", what="docker service ls")
+        present = sorted(set(listed.split()) & set(names))
+        return self._inspect(present) if present else {}
 
     def _inspect(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
         found = json.loads(
@@ -180,6 +187,9 @@ class SwarmEngine:
         model = self.compose_model()
         wanted = [s for s in services if s in (model.get("services") or {})]
         images = sorted({model["services"][s]["image"] for s in wanted})
+        full = {f"{project.name}_{s}" for s in wanted}
+        before = self._existing(sorted(full))  # the gate waits for the updates that follow
+        self.templates_before.update({n: s["Spec"].get("TaskTemplate") for n, s in before.items()})
         self._push(images)
         stack = render_stack(
             model,
@@ -252,12 +262,7 @@ class SwarmEngine:
         going: dict[str, int] = {}
         for record_id in container_ids:
             going[service_of(record_id)] = going.get(service_of(record_id), 0) + 1
-        existing = set(
-            self._docker("service", "ls", "--format", "{{.Name}}", what="docker service ls").split()
-        )
-        current = (
-            self._inspect([n for n in going if n in existing]) if existing & set(going) else {}
-        )
+        current = self._existing(list(going))
         whole = []
         for name, count in sorted(going.items()):
             if name not in current:

@@ -61,7 +61,7 @@ class ServiceStatus:
     update_started: str
     update_message: str
     problems: tuple[str, ...]  # "<task>: <state> <error>" of the tasks not running
-    template_changed: bool = False  # the last spec change needs new tasks (an update)
+    template_changed: bool = False  # our deploy changed its task template: an update comes
 
     @property
     def rolled_back(self) -> bool:
@@ -142,9 +142,13 @@ def records(
 
 
 def statuses(
-    services: Sequence[Mapping[str, Any]], tasks: Sequence[Task]
+    services: Sequence[Mapping[str, Any]],
+    tasks: Sequence[Task],
+    templates_before: Mapping[str, Any] | None = None,
 ) -> dict[str, ServiceStatus]:
-    """Per full service name: replicas wanted and running, and how its last update went."""
+    """Per full service name: replicas wanted and running, how its last update went, and
+    whether its task template changed from `templates_before` (what a deploy found)."""
+    before = templates_before or {}
     result = {}
     for service in services:
         spec = service["Spec"]
@@ -160,7 +164,7 @@ def statuses(
             update_state=update.get("State", ""),
             update_started=update.get("StartedAt", ""),
             update_message=update.get("Message", ""),
-            template_changed=_template_changed(service),
+            template_changed=full in before and before[full] != spec.get("TaskTemplate"),
             problems=tuple(
                 f"{full}.{t.slot} on {t.node or 'no node'}: {t.state}"
                 + (f" ({t.error})" if t.error else "")
@@ -169,15 +173,6 @@ def statuses(
             ),
         )
     return result
-
-
-def _template_changed(service: Mapping[str, Any]) -> bool:
-    """Whether the spec's task template differs from the one before: Swarm then rolls
-    new tasks (an update), and the running ones are the old."""
-    previous = service.get("PreviousSpec")
-    if not previous:
-        return False
-    return bool(previous.get("TaskTemplate") != service["Spec"].get("TaskTemplate"))
 
 
 def _stopped_slots(service: Mapping[str, Any]) -> int:

@@ -191,3 +191,15 @@ def test_a_task_on_a_node_that_is_down_is_not_running_until_swarm_replaces_it() 
     assert not statuses([service("api", replicas=2)], tasks)["demo_api"].ready
     actions = plan(desired("api", replicas=2), observed(found)).actions
     assert [(a.kind, a.number) for a in actions] == [(ActionKind.START, 2)]  # waited for
+
+
+def test_a_changed_task_template_is_an_update_to_wait_for_an_unchanged_one_is_not() -> None:
+    api = service("api")
+    template = api["Spec"]["TaskTemplate"]
+    assert (
+        statuses([api], [task("api", 1)], {"demo_api": template})["demo_api"].template_changed
+        is False
+    )
+    older = {"ContainerSpec": {"Image": "img", "Env": ["APP_ENV=dev"]}}
+    assert statuses([api], [task("api", 1)], {"demo_api": older})["demo_api"].template_changed
+    assert statuses([api], [task("api", 1)])["demo_api"].template_changed is False  # not deployed
