@@ -6,7 +6,8 @@ any. Every desired service gets actions or a no-op reason; an empty plan: conver
 Per container, an ordered decision ladder (first match wins):
   Strategy.ALWAYS (restart) -> stop, then recreate; dead -> recreate; no config-hash
   label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ,
-  or a name left by an interrupted recreate -> recreate, saying what differs;
+  or a name left by an interrupted recreate -> recreate, saying what differs (a config
+  hash changed by content digests names the files: "content of FILE changed");
   paused/exited/created -> start; restarting -> none (reported); running -> none.
 Per service: the lowest-numbered containers up to the scale are kept, one per number,
 the rest removed (highest first); missing ones are created with the numbers Compose
@@ -163,12 +164,21 @@ def _drift(service: DesiredService, container: ObservedContainer) -> tuple[str, 
     if container.app_env != service.app_env:
         reasons.append(f"APP_ENV {container.app_env or 'unset'} -> {service.app_env or 'unset'}")
     elif container.config_hash != service.config_hash:
-        reasons.append("configuration changed")
+        reasons += _changed_content(service, container) or ["configuration changed"]
     if service.image_id is not None and container.image_id != service.image_id:
         reasons.append("image changed")
     if container.half_renamed:
         reasons.append("left half-renamed by an interrupted recreate")
     return tuple(reasons)
+
+
+def _changed_content(service: DesiredService, container: ObservedContainer) -> list[str]:
+    """Name the content files behind a config-hash change: only when both sides record
+    the same files (else files were added or removed: the configuration changed)."""
+    wanted, had = service.content, container.content
+    if wanted.keys() != had.keys():
+        return []
+    return [f"content of {name} changed" for name in sorted(wanted) if had[name] != wanted[name]]
 
 
 def _recreate(

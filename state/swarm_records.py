@@ -196,6 +196,7 @@ def _record(
         container["Healthcheck"]["Test"] != ["NONE"]
     )
     record_labels = {
+        **(container.get("Labels") or {}),  # the service's own `labels:` (content digests)
         PROJECT_LABEL: project,
         SERVICE_LABEL: short_name(service, project),
         NUMBER_LABEL: slot,
