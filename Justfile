@@ -89,6 +89,10 @@ swarm-up: images
 swarm-images: images
     @bash compose/swarm/push.sh
 
+# Test the Swarm backend on the local swarm (brought up and images pushed first): ~4 min
+test-swarm *ARGS: swarm-up
+    RECONCILE_SWARM=1 APP_ENV=test python -m pytest tests/integration/test_swarm*.py "$@"
+
 # Remove the local swarm and everything it made (namespaces, engines, mounts, cgroups)
 swarm-down:
     @bash compose/swarm/down.sh

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from reconciler import commands, render, render_status
+from reconciler import commands, render, render_status, swarm_backend
 from reconciler.content_stage import attach
 from reconciler.exit_codes import (
     EXIT_ERROR,
@@ -50,12 +50,14 @@ EngineFactory = Callable[[ComposeProject | None], Engine]
 
 def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
     factory: EngineFactory = ctx.obj or DockerEngine
+    if factory is DockerEngine:  # the real engine: the environment's backend (or --backend)
+        factory = swarm_backend.factory(option(ctx, ctx.params, "backend"), project, ctx, factory)
     return factory(project)
 
 
 def opened(ctx: click.Context, params: dict[str, Any]) -> tuple[ComposeProject, Engine]:
     """The project with its content labels attached (reconciler/content_stage.py), its engine."""
-    return attach(open_project(project_of(ctx, params)), ctx.obj or DockerEngine)
+    return attach(open_project(project_of(ctx, params)), lambda project: engine_for(ctx, project))
 
 
 def say(text: str) -> None:

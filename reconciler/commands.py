@@ -24,6 +24,7 @@ from reconciler.runner import WAIT_TIMEOUT, EngineRunner
 from reconciler.saved_plan import SavedPlan, check, fingerprint
 from reconciler.session import inputs, read_desired, read_observed, snapshot
 from reconciler.snapshot import Applied, Snapshot, Teardown, Unknown
+from reconciler.swarm_runner import runner_for
 from state.engine import ONEOFF_LABEL, Engine
 from state.errors import ConfigError, ReconcilerError
 from state.project import ComposeProject
@@ -90,7 +91,7 @@ def apply(
         if first.plan.is_empty:
             report(Applied(first, first, (), time.monotonic() - started))
             return first
-        runner = EngineRunner(
+        runner = runner_for(engine)(
             engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
         )
         result = _execute(first.plan, runner, settings, say)
@@ -215,7 +216,7 @@ def _tear_down(
     if teardown.plan.is_empty:
         report(teardown, ApplyResult(()))
         return
-    result = _execute(teardown.plan, EngineRunner(engine, None, wait=False), settings, say)
+    result = _execute(teardown.plan, runner_for(engine)(engine, None, wait=False), settings, say)
     report(teardown, result)
     if not result.ok:
         raise ApplyFailed(f"{teardown.command} failed: {result.error}")

@@ -43,6 +43,12 @@ def project_options(func: F) -> F:
             default=None,
             help="Read APP_ENV and variables from this file instead of PROJECT_DIRECTORY/.env.",
         ),
+        click.option(
+            "--backend",
+            type=click.Choice(["compose", "swarm"]),
+            default=None,
+            help="Run on local Compose or a swarm (default: the environment's `backend`).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)

@@ -33,6 +33,8 @@ SWARM = (
     "test_three_replicas_land_one_per_node_and_reach_each_other"
 )
 
+SWARM_BACKEND = "tests/integration/test_swarm_backend.py::test_a_second_apply_changes_nothing"
+
 
 @dataclass(frozen=True)
 class Ran:
@@ -89,6 +91,10 @@ COMMANDS: dict[str, Check] = {
     "docker -H unix:///run/spot-swarm/manager.sock node ls": Covered(SWARM),
     "RECONCILE_SWARM=1 APP_ENV=test .venv/bin/python -m pytest "
     "tests/integration/test_swarm_infra.py": Covered(SWARM),
+    # The Swarm backend: its tests need the swarm and minutes
+    ".venv/bin/just test-swarm": DryRun(),
+    "APP_ENV=prod reconcile --plan --backend swarm": Covered(SWARM_BACKEND),
+    "APP_ENV=prod reconcile --backend swarm": Covered(SWARM_BACKEND),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
