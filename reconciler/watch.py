@@ -189,6 +189,7 @@ class Watch:
     plan_only: bool = False
     clock: Callable[[], float] = time.monotonic
     stamp: Callable[[], str] = lambda: time.strftime("%H:%M:%S")
+    wall: Callable[[], float] = time.time  # the engine's events carry wall-clock times
     attempts: Attempts = field(init=False)
     pending: list[Trigger] = field(default_factory=list)
     passes_run: int = 0
@@ -257,34 +258,34 @@ class Watch:
         self.passes_run += 1
         self._retry = None
         self.say(f"\n[{self.stamp()}] pass {self.passes_run}: {why}")
-        applied = False
+        applied_until = None
         if self.plan_only:
             self._show(self.passes.preview(show=False))
         else:
-            applied = self._attempt(why, self.clock())
-        self._recheck = self._drain(echo=applied)
+            applied_until = self._attempt(why, self.clock())
+        self._recheck = self._drain(applied_until)
 
     def _show(self, seen: Result) -> None:
         text = seen.plan_text or seen.detail
         self.say("Plan unchanged (shown above)." if text and text == self._shown else text)
         self._shown = text
 
-    def _attempt(self, why: str, now: float) -> bool:
-        """Preview if need be, apply unless backing off; True when something was applied."""
+    def _attempt(self, why: str, now: float) -> float | None:
+        """Preview if need be, apply unless backing off; when something was applied, the
+        wall-clock time the apply ended."""
         if self.attempts.recent(now):  # preview first: it may be the plan that failed
             seen = self.passes.preview(show=False)
             if seen.kind is Kind.CONVERGED:
                 self._show(seen)
                 self._converged()
-                return False
+                return None
             wait = self.attempts.wait(seen.key, now) if seen.key is not None else 0.0
             if wait > 0:
                 self._show(seen)
                 self._backoff(f"not applied: {self._failed_text()}")
-                return False
+                return None
         result = self.passes.apply()
-        self._shown = result.plan_text
-        ended = self.clock()
+        self._shown, ended, ended_wall = result.plan_text, self.clock(), self.wall()
         match result.kind:
             case Kind.CONVERGED:
                 self._converged()
@@ -300,7 +301,7 @@ class Watch:
                 self._retry_why = (
                     why if why.endswith("(lock was busy)") else f"{why} (lock was busy)"
                 )
-        return result.kind in (Kind.APPLIED, Kind.FAILED)
+        return ended_wall if result.kind in (Kind.APPLIED, Kind.FAILED) else None
 
     def _converged(self) -> None:
         """Nothing to do. A failed plan is forgotten (fixed by someone); an applied one is
@@ -314,21 +315,25 @@ class Watch:
 
     def _backoff(self, text: str) -> None:
         self._retry = self.attempts.retry_at()
-        self._retry_why = (
-            f"retry after {backoff_delay(self.attempts.failures, self.timing):g} s of backoff"
-        )
+        delay = backoff_delay(self.attempts.failures, self.timing)
+        self._retry_why = f"retry after {delay:g} s of backoff"
         wait = max(0.0, self._retry - self.clock())
         self.say(
-            f"Backing off: {text}; next attempt in {wait:.0f} s, sooner if the plan or an "
-            "input changes."
+            f"Backing off: {text}; next attempt in {wait:.0f} s (backoff {delay:g} s), "
+            "sooner if the plan or an input changes."
         )
 
-    def _drain(self, echo: bool) -> int:
-        """Engine events queued while a pass applied something (mostly its own doing):
-        counted for one re-check, not described. Other triggers stay triggers."""
+    def _drain(self, applied_until: float | None) -> int:
+        """Engine events from before the end of a pass that applied something (mostly its
+        own doing): counted for one re-check, not described. Later events, and other
+        triggers, stay triggers."""
         count = 0
         while (trigger := self.inbox(0.0)) is not None:
-            if isinstance(trigger, ContainerEvent) and echo:
+            if (
+                isinstance(trigger, ContainerEvent)
+                and applied_until is not None
+                and trigger.time <= applied_until
+            ):
                 count += 1
             else:
                 self._add(trigger, self.clock())

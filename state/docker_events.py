@@ -37,6 +37,7 @@ class ContainerEvent:
     container_id: str
     service: str | None = None
     exit_code: int | None = None
+    time: float = 0.0  # when the engine saw it (seconds since the epoch; 0: unknown)
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,14 @@ def parse_event(line: str) -> ContainerEvent | None:
     attributes = actor.get("Attributes") or {}
     container_id = str(actor.get("ID") or raw.get("id") or "")
     code = attributes.get("exitCode")
+    nanos = raw.get("timeNano")
     return ContainerEvent(
         action=action,
         container=str(attributes.get("name") or container_id[:12]),
         container_id=container_id,
         service=attributes.get(SERVICE_LABEL),
         exit_code=int(code) if isinstance(code, str) and code.lstrip("-").isdigit() else None,
+        time=nanos / 1e9 if isinstance(nanos, int) else float(raw.get("time") or 0),
     )
 
 

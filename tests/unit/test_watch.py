@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli import main
 from reconciler.lock import project_lock
 from reconciler.render_watch import describe
 from reconciler.watch import (
@@ -333,3 +334,30 @@ def test_a_signal_between_passes_stops_cleanly() -> None:
     watch.inbox = inbox
     assert serve(watch, lambda: None, lambda: None, lambda text: None) == 0
     assert len(script.applies) == 1
+
+
+def test_help_says_what_triggers_a_pass_and_the_exit_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["watch", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Exit 130 on Ctrl-C (SIGINT), 0 on SIGTERM." in " ".join(out.split())
+    assert "--backoff-max" in out and "--plan-only" in out
+
+
+def test_an_event_after_the_apply_ended_is_a_trigger_not_its_echo() -> None:
+    world = World()
+    script = Script(world, lambda n: Result(Kind.APPLIED, KEY_A, plan_text="+ create db"))
+
+    def own_and_later_events() -> None:
+        world.events.insert(0, (world.now, ContainerEvent("start", "spot-db-1", "c1", time=1.0)))
+        later = ContainerEvent("destroy", "spot-api-1", "c2", time=3.0)  # after the apply
+        world.events.insert(1, (world.now, later))
+
+    script.during_apply = own_and_later_events
+    lines: list[str] = []
+    watch = watch_with(world, script, lines)
+    watch.wall = lambda: 2.0  # the apply ended at 2.0 on the engine's clock
+    watch.pass_now("watch started")
+    assert watch._recheck == 1
+    assert [t.container for t in watch.pending if isinstance(t, ContainerEvent)] == ["spot-api-1"]
