@@ -34,6 +34,7 @@ from reconciler.plan import Strategy
 from reconciler.runner import WAIT_TIMEOUT
 from reconciler.session import ProjectOptions, open_project
 from reconciler.watch import Kind, Result, Timing, Trigger, Watch, plan_key
+from state.desired import DesiredState
 from state.docker_engine import DockerEngine
 from state.docker_events import pump
 from state.engine import Engine
@@ -116,17 +117,18 @@ class PipelinePasses:
     engines: EngineFactory
     settings: commands.ApplySettings
     say: Callable[[str], None]
-    on_project: Callable[[ComposeProject], None]
+    on_project: Callable[[ComposeProject, DesiredState | None], None]
 
     def _open(self) -> tuple[ComposeProject, Engine]:
         project = open_project(self.options)
-        self.on_project(project)
+        self.on_project(project, None)
         return project, self.engines(project)
 
     def preview(self, *, show: bool) -> Result:
         try:
             project, engine = self._open()
             snap = commands.preview(engine, project, Strategy.CHANGED)
+            self.on_project(project, snap.desired)
         except ReconcilerError as exc:
             return Result(Kind.FAILED, (("error", str(exc)),), f"cannot plan: {exc}")
         text = render.plan_text(snap)
@@ -146,8 +148,10 @@ class PipelinePasses:
             if not applied:
                 return Result(Kind.FAILED, (("error", str(exc)),), str(exc))
             first = applied[-1].first
+            self.on_project(project, first.desired)
             return Result(Kind.FAILED, plan_key(first), str(exc), render.plan_text(first))
         first = applied[-1].first
+        self.on_project(project, first.desired)
         kind = Kind.CONVERGED if first.plan.is_empty else Kind.APPLIED
         return Result(kind, plan_key(first), plan_text=render.plan_text(first))
 
@@ -166,9 +170,10 @@ def run_watch(
     project = open_project(options)
     feed, inputs = EventFeed(), InputFiles(project.directory)
 
-    def on_project(resolved: ComposeProject) -> None:
+    def on_project(resolved: ComposeProject, desired: DesiredState | None = None) -> None:
         feed.follow(resolved.name)
-        inputs.follow(input_paths(resolved))
+        if desired is not None or not inputs.digests:
+            inputs.follow(input_paths(resolved, desired))
 
     loop = Watch(
         PipelinePasses(options, engines, settings, say, on_project),

@@ -1,9 +1,10 @@
 """A project's input files (observe stage, polled): which changed since last asked.
 
-What `reconcile watch` polls, once a second: the env file, the environment table and
+What `reconcile watch` polls, once a second: the env file, the environment table,
 every compose file the table names (all environments: an .env edit may switch
-APP_ENV). A handful of small files, so hashing them all is cheaper than any
-file-watching library, needs none, and cannot miss an edit that keeps the mtime.
+APP_ENV) and the content files the services use (configs, secrets, declared files).
+A handful of small files, so hashing them all is cheaper than any file-watching
+library, needs none, and cannot miss an edit that keeps the mtime.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from state.desired import DesiredState
 from state.environments import TABLE_FILE
 from state.project import ComposeProject
 
@@ -25,15 +27,21 @@ class InputChanged:
     what: str = "changed"
 
 
-def input_paths(project: ComposeProject) -> tuple[Path, ...]:
-    """The files a plan is computed from: the env file, the environment table, and the
-    compose files of every environment (an .env edit may switch APP_ENV)."""
+def input_paths(project: ComposeProject, desired: DesiredState | None = None) -> tuple[Path, ...]:
+    """The files a plan is computed from: the env file, the environment table, the
+    compose files of every environment (an .env edit may switch APP_ENV), and, once a
+    desired state was read, the content files its services use (state/content.py)."""
     files = {
         project.compose_dir / name
         for env in project.table.names
         for name in project.table[env].files
     }
-    return (project.env_file, project.compose_dir / TABLE_FILE, *sorted(files))
+    used = {
+        project.directory / name
+        for service in (desired.services.values() if desired else ())
+        for name in service.content
+    }
+    return (project.env_file, project.compose_dir / TABLE_FILE, *sorted(files), *sorted(used))
 
 
 def _digest(path: Path) -> str | None:
