@@ -75,8 +75,8 @@ class Result:
 class Passes(Protocol):
     """The pipeline, one pass at a time (reconciler/watch_cli.py: commands.preview/apply)."""
 
-    def preview(self, *, show: bool) -> Result:
-        """Plan without the lock and change nothing; print the plan when `show`."""
+    def preview(self) -> Result:
+        """Plan without the lock and change nothing (the loop prints the plan_text)."""
         ...
 
     def apply(self) -> Result:
@@ -260,7 +260,7 @@ class Watch:
         self.say(f"\n[{self.stamp()}] pass {self.passes_run}: {why}")
         applied_until = None
         if self.plan_only:
-            self._show(self.passes.preview(show=False))
+            self._show(self.passes.preview())
         else:
             applied_until = self._attempt(why, self.clock())
         self._recheck = self._drain(applied_until)
@@ -274,7 +274,7 @@ class Watch:
         """Preview if need be, apply unless backing off; when something was applied, the
         wall-clock time the apply ended."""
         if self.attempts.recent(now):  # preview first: it may be the plan that failed
-            seen = self.passes.preview(show=False)
+            seen = self.passes.preview()
             if seen.kind is Kind.CONVERGED:
                 self._show(seen)
                 self._converged()

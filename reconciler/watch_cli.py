@@ -35,7 +35,6 @@ from reconciler.runner import WAIT_TIMEOUT
 from reconciler.session import ProjectOptions, open_project
 from reconciler.watch import Kind, Result, Timing, Trigger, Watch, plan_key
 from state.desired import DesiredState
-from state.docker_engine import DockerEngine
 from state.docker_events import pump
 from state.engine import Engine
 from state.errors import ReconcilerError
@@ -124,7 +123,7 @@ class PipelinePasses:
         self.on_project(project, None)
         return project, self.engines(project)
 
-    def preview(self, *, show: bool) -> Result:
+    def preview(self) -> Result:
         try:
             project, engine = self._open()
             snap = commands.preview(engine, project, Strategy.CHANGED)
@@ -132,8 +131,6 @@ class PipelinePasses:
         except ReconcilerError as exc:
             return Result(Kind.FAILED, (("error", str(exc)),), f"cannot plan: {exc}")
         text = render.plan_text(snap)
-        if show:
-            self.say(text)
         kind = Kind.CONVERGED if snap.plan.is_empty else Kind.PENDING
         return Result(kind, plan_key(snap), plan_text=text)
 
@@ -256,9 +253,17 @@ def watch(ctx: click.Context, /, backoff: float, backoff_max: float, **params: A
     timing = Timing(backoff_base=backoff, backoff_cap=max(backoff, backoff_max))
     return run_watch(
         project_of(ctx, params),
-        ctx.obj or DockerEngine,
+        _engines(ctx),
         settings,
         timing,
         plan_only=planning(ctx, params),
         say=click.echo,
     )
+
+
+def _engines(ctx: click.Context) -> EngineFactory:
+    """The engine port per project, from the one place that wires in the Docker adapter
+    (imported here, not at the top: reconciler/cli.py imports this module)."""
+    from reconciler.cli import engine_for
+
+    return lambda project: engine_for(ctx, project)

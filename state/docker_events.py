@@ -15,6 +15,7 @@ import json
 import logging
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ SERVICE_LABEL = "com.docker.compose.service"
 ACTIONS = frozenset({"die", "stop", "kill", "oom", "destroy", "pause", "create", "start", "rename"})
 RESTART_DELAY = 2.0  # seconds before a dropped event stream is started again
 _GRACE = 2.0
+_SHORT_LIVED = 10.0  # a stream that ended sooner than this: the engine is likely down
+_MAX_RESTART_DELAY = 60.0
 
 
 @dataclass(frozen=True)
@@ -141,10 +144,13 @@ def pump(
     started: Callable[[DockerEvents], None] = lambda events: None,
 ) -> None:
     """Hand `project`'s events to `put` until `stop` is set; a stream the engine ends is
-    reported (StreamLost) and started again after RESTART_DELAY seconds."""
+    reported (StreamLost) and started again after RESTART_DELAY seconds, doubling (up to
+    a minute) while each new stream ends within seconds (the engine is down)."""
+    delay = RESTART_DELAY
     while not stop.is_set():
         events = DockerEvents(project, docker)
         started(events)
+        began = time.monotonic()
         for event in events:
             put(event)
         if stop.is_set() or events.closed:
@@ -152,4 +158,6 @@ def pump(
         reason = events.stderr.splitlines()[-1] if events.stderr else "the stream ended"
         log.debug("docker events for %s ended: %s", project, reason)
         put(StreamLost(reason))
-        stop.wait(RESTART_DELAY)
+        lived = time.monotonic() - began
+        delay = RESTART_DELAY if lived > _SHORT_LIVED else min(_MAX_RESTART_DELAY, delay * 2)
+        stop.wait(delay)

@@ -78,7 +78,7 @@ class Script:
     previews: list[float] = field(default_factory=list)
     during_apply: Callable[[], None] = lambda: None
 
-    def preview(self, *, show: bool) -> Result:
+    def preview(self) -> Result:
         self.previews.append(self.world.now)
         return self.preview_answer()
 
