@@ -9,14 +9,14 @@ through `Passes`, `inbox`, `poll` and `say`; the clock is injectable), so each
 decision is a small function a unit test can drive:
 
 - debounce: a burst of triggers makes one pass, `quiet` seconds after the last one
-  (at most `max_delay` after the first);
+  (at most `max_delay` after the first; a kill waits for its die);
 - backoff: when the same plan fails again (or an applied plan is needed again within
   `stable` seconds: it did not hold), the next attempt waits base * 2^(n-1) seconds,
-  capped; meanwhile a trigger only previews, and applies only a *different* plan. An
-  input change or a converged pass resets it;
+  capped; meanwhile a trigger only previews, and applies only a *different* plan. A
+  different plan, an input change, or a converged pass after a failure resets it;
 - the lock: a pass that finds another reconcile holding it is not a failure; the watch
   keeps the pass's reasons and tries again `lock_retry` seconds later;
-- its own echo: events that arrive during a pass (mostly the pass's own recreates)
+- its own echo: engine events stamped before an apply ended (mostly its own recreates)
   lead to one re-check after it, which finds the converged stack and does nothing.
 """
 

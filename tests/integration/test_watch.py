@@ -135,7 +135,8 @@ def test_watch_repairs_a_stop_and_an_rm_waits_for_the_lock_and_applies_an_env_ed
             at = watching.wait_for_line(r"^Skipped: another reconcile is applying", after=at)
             assert container_of(stack, "analyzer-llm") is None  # nothing done meanwhile
         assert wait_for(lambda: running_id(stack, "analyzer-llm") is not None, timeout=REPAIR)
-        at = watching.wait_for_line(r"\(lock was busy\)$", after=at)
+        at = watching.wait_for_line(r"\+ create +analyzer-llm +no container", after=at)
+        at = watching.idle(after=at)
 
         # an .env edit (a published port): applied, the api answers on the new port
         (port,) = free_ports(1)
