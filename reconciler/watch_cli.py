@@ -238,7 +238,8 @@ def watch(ctx: click.Context, /, backoff: float, backoff_max: float, **params: A
     """Keep the stack at APP_ENV: re-plan and apply whenever it drifts, until Ctrl-C.
 
     A pass runs when a container of the project stops, dies or is removed, and when
-    .env, compose/environments.toml or a compose file changes (bursts make one pass).
+    .env, compose/environments.toml, a compose file or a content file a service uses
+    changes (bursts make one pass).
     Each pass prints why it ran, the plan, and the outcome. A plan that keeps failing
     is retried after --backoff seconds, doubling up to --backoff-max; a different
     plan or an input change retries at once. The lock is held only during a pass: a
@@ -259,6 +260,11 @@ def watch(ctx: click.Context, /, backoff: float, backoff_max: float, **params: A
         plan_only=planning(ctx, params),
         say=click.echo,
     )
+
+
+for _param in watch.params:  # the same option as everywhere, another default here
+    if _param.name == "lock_timeout" and isinstance(_param, click.Option):
+        _param.help = "Seconds a pass waits for another reconcile (default 0: the next pass)."
 
 
 def _engines(ctx: click.Context) -> EngineFactory:
