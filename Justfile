@@ -45,6 +45,10 @@ stop *ARGS: engine
 restart *ARGS: images
     reconcile restart "$@"
 
+# Keep the stack at APP_ENV: re-plan and apply on engine events and input edits (Ctrl-C stops)
+watch *ARGS: images
+    reconcile watch "$@"
+
 # View service logs (SERVICE... -f --tail N)
 logs *ARGS: engine
     reconcile logs "$@"

@@ -40,6 +40,7 @@ from reconciler.options import (
 from reconciler.plan import Strategy
 from reconciler.redact import redacted_output
 from reconciler.session import open_name, open_project, read_saved, write_saved
+from reconciler.watch_cli import watch
 from state.docker_engine import DockerEngine
 from state.engine import Engine
 from state.errors import ReconcilerError
@@ -273,6 +274,9 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
         chosen,
         plan_only,
     )
+
+
+cli.add_command(watch)  # reconciler/watch_cli.py: `reconcile watch`
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory = DockerEngine) -> int:

@@ -28,6 +28,13 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = "tests/integration/test_readme.py::test_readme_workflows_run_on_a_copy_of_the_stack"
 HERE = "tests/unit/test_readme.py::test_readme_lines_that_need_no_stack_run"
 SAVED = "tests/integration/test_saved_plans.py::test_save_apply_then_the_same_file_is_stale"
+WATCH = (
+    "tests/integration/test_watch.py::"
+    "test_watch_repairs_a_stop_and_an_rm_waits_for_the_lock_and_applies_an_env_edit"
+)
+WATCH_PLAN = (
+    "tests/integration/test_watch.py::test_watch_plan_only_shows_the_plan_and_changes_nothing"
+)
 SWARM = (
     "tests/integration/test_swarm_infra.py::"
     "test_three_replicas_land_one_per_node_and_reach_each_other"
@@ -77,6 +84,10 @@ COMMANDS: dict[str, Check] = {
     "reconcile --plan --out plan.json": Covered(SAVED),
     "reconcile apply plan.json --plan": Covered(SAVED),
     "reconcile apply plan.json": Covered(SAVED),
+    # Watch: the real command against a copy of the stack (or a one-service project)
+    "reconcile watch": Covered(WATCH),
+    "reconcile watch --plan-only": Covered(WATCH_PLAN),
+    ".venv/bin/just watch": DryRun(),
     # Commands
     "reconcile --version": Ran(HERE),
     'eval "$(_RECONCILE_COMPLETE=bash_source reconcile)"': Ran(HERE),
