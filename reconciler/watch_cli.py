@@ -28,6 +28,7 @@ from typing import Any
 import click
 
 from reconciler import commands, render
+from reconciler.content_stage import attach
 from reconciler.lock import LockBusy
 from reconciler.options import apply_options, option, planning, project_of, project_options
 from reconciler.plan import Strategy
@@ -119,9 +120,9 @@ class PipelinePasses:
     on_project: Callable[[ComposeProject, DesiredState | None], None]
 
     def _open(self) -> tuple[ComposeProject, Engine]:
-        project = open_project(self.options)
+        project, engine = attach(open_project(self.options), self.engines)  # content labels
         self.on_project(project, None)
-        return project, self.engines(project)
+        return project, engine
 
     def preview(self) -> Result:
         try:
