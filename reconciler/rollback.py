@@ -6,13 +6,13 @@ configuration (its config-hash label equals the journal's hash, checked against 
 plan before anything is recreated) is put back as it was: `compose up --no-deps
 --force-recreate SERVICE` with the journal's resolved model as the only compose file
 and its APP_ENV, the same project name (so the same named volumes: data is never
-touched), then the health gate again (at least its default 120 s: that configuration
-was ready before, a short --wait-timeout is meant for the new one). The others say "cannot roll back SERVICE:
-previous configuration unknown" and fail as before; `--no-rollback` keeps the failed
-state. A `rolling back` record is written before the rollback starts and replaced
-after it (reconciler/journal.py), so a run killed meanwhile is finished by the next
-apply before it plans (`resume`). The journal is rewritten by every apply that
-converged with every container ready.
+touched), then the health gate again, waiting at least its default 120 s (that
+configuration was ready before; a short --wait-timeout is meant for the new one).
+The others say "cannot roll back SERVICE: previous configuration unknown" and fail
+as before; `--no-rollback` keeps the failed state. A `rolling back` record is
+written before the rollback starts and replaced after it (reconciler/journal.py), so
+a run killed meanwhile is finished by the next apply before it plans (`resume`).
+The journal is rewritten by every apply that converged with every container ready.
 """
 
 from __future__ import annotations

@@ -66,7 +66,8 @@ SERVICE_LABEL = "com.docker.compose.service"
 
 
 def app_env(found: dict[str, Any]) -> str:
-    return next(e.split("=", 1)[1] for e in found["Config"]["Env"] if e.startswith("APP_ENV="))
+    values = [e.split("=", 1)[1] for e in found["Config"]["Env"] if e.startswith("APP_ENV=")]
+    return str(values[0])
 
 
 def stamp(started: float, text: str) -> None:
