@@ -28,6 +28,10 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = "tests/integration/test_readme.py::test_readme_workflows_run_on_a_copy_of_the_stack"
 HERE = "tests/unit/test_readme.py::test_readme_lines_that_need_no_stack_run"
 SAVED = "tests/integration/test_saved_plans.py::test_save_apply_then_the_same_file_is_stale"
+ROLLBACK = (
+    "tests/integration/test_rollback.py::"
+    "test_a_recreated_service_that_never_becomes_ready_is_rolled_back"
+)
 SWARM = (
     "tests/integration/test_swarm_infra.py::"
     "test_three_replicas_land_one_per_node_and_reach_each_other"
@@ -75,6 +79,9 @@ COMMANDS: dict[str, Check] = {
     "reconcile --plan --out plan.json": Covered(SAVED),
     "reconcile apply plan.json --plan": Covered(SAVED),
     "reconcile apply plan.json": Covered(SAVED),
+    # Automatic rollback: the main case, then --no-rollback, on a copy of the stack
+    "reconcile --wait-timeout 4": Covered(ROLLBACK),
+    "reconcile --no-rollback": Covered(ROLLBACK),
     # Commands
     "reconcile --version": Ran(HERE),
     'eval "$(_RECONCILE_COMPLETE=bash_source reconcile)"': Ran(HERE),
