@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from reconciler import commands, journal, render, render_status
+from reconciler.content_stage import attach
 from reconciler.exit_codes import (
     EXIT_ERROR,
     EXIT_OK,
@@ -50,6 +51,11 @@ EngineFactory = Callable[[ComposeProject | None], Engine]
 def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
     factory: EngineFactory = ctx.obj or DockerEngine
     return factory(project)
+
+
+def opened(ctx: click.Context, params: dict[str, Any]) -> tuple[ComposeProject, Engine]:
+    """The project with its content labels attached (reconciler/content_stage.py), its engine."""
+    return attach(open_project(project_of(ctx, params)), ctx.obj or DockerEngine)
 
 
 def say(text: str) -> None:
@@ -99,8 +105,7 @@ def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, comma
     out: Path | None = option(ctx, params, "out")
     if out is not None and not plan_only:
         raise click.UsageError("--out saves a plan: use it with --plan")
-    project = open_project(project_of(ctx, params))
-    engine = engine_for(ctx, project)
+    project, engine = opened(ctx, params)
     if plan_only:
         snap = commands.preview(engine, project, strategy)
         if out is not None:
@@ -133,8 +138,7 @@ def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
     saved = read_saved(plan_file)
-    project = open_project(project_of(ctx, params))
-    engine = engine_for(ctx, project)
+    project, engine = opened(ctx, params)
     if plan_only:
         snap = commands.preview_saved(engine, project, saved)
         click.echo(render.plan_json(snap, "apply") if chosen == "json" else render.plan_text(snap))
@@ -157,8 +161,8 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     what runs and says what it cannot know.
     """
     chosen = option(ctx, params, "output_format", "text")
-    project = open_project(project_of(ctx, params))
-    snap = commands.status(engine_for(ctx, project), project)
+    project, engine = opened(ctx, params)
+    snap = commands.status(engine, project)
     back = journal.records(project.name)  # rollbacks since the last successful apply
     click.echo(
         render_status.status_json(snap, back)

@@ -7,6 +7,8 @@ checked before use, so another local user can neither pre-create the lock to blo
 nor swap in a link to redirect it. Its name hashes the engine endpoint and the project:
 the same project name on two engines is two locks. Beside it, a small JSON file names
 the holder (pid, start time, command) so a second run that gives up can say who holds it.
+Engine commands run while it is held inherit it (state/bounded.py): a holder killed
+mid-command leaves the lock to that command until it ends, never to a second apply.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from state.bounded import handed_down
 from state.endpoint import engine_endpoint
 from state.errors import ReconcilerError
 
@@ -71,7 +74,8 @@ def project_lock(project: str, timeout: float, *, endpoint: str | None = None) -
         _acquire(fd, timeout, project, holder)
         try:
             _write_holder(holder)
-            yield
+            with handed_down(fd):
+                yield
         finally:
             with suppress(OSError):
                 holder.unlink(missing_ok=True)
@@ -149,6 +153,14 @@ def _write_holder(holder: Path) -> None:
 def _describe(holder: Path) -> str:
     try:
         info = json.loads(holder.read_text())
-        return f"pid {info['pid']}, started {info['started']}: {info['command']}"
-    except (OSError, ValueError, KeyError):
+        described = f"pid {info['pid']}, started {info['started']}: {info['command']}"
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
         return "holder unknown"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return f"{described}; it was killed and an engine command it started is finishing"
+    except OSError:
+        pass  # alive, but another user's: described as is
+    return described

@@ -6,7 +6,8 @@ any. Every desired service gets actions or a no-op reason; an empty plan: conver
 Per container, an ordered decision ladder (first match wins):
   Strategy.ALWAYS (restart) -> stop, then recreate; dead -> recreate; no config-hash
   label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ,
-  or a name left by an interrupted recreate -> recreate, saying what differs;
+  or a name left by an interrupted recreate -> recreate, saying what differs (a config
+  hash changed by content digests names the files: "content of FILE changed");
   paused/exited/created -> start; restarting -> none (reported); running -> none.
 Per service: the lowest-numbered containers up to the scale are kept, one per number,
 the rest removed (highest first); missing ones are created with the numbers Compose
@@ -14,19 +15,39 @@ will give them (after the highest kept, never into a gap). Unwanted ones are rem
 A `depends_on: {X: {restart: true}}` dependent restarts when X is (re)created. `stop`
 and `down` plan from the observed state alone. Order: stops and removals first,
 dependents first; then the rest, dependencies first. One wave's actions are
-independent and may run together.
+independent and may run together (reconciler/ordering.py). The vocabulary (Action,
+Plan, ...) is reconciler/actions.py, re-exported here.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
 
-from pydantic import BaseModel, ConfigDict
-
+from reconciler.actions import (
+    STOPPABLE,
+    TEARDOWN,
+    Action,
+    ActionKind,
+    Noop,
+    NoopReason,
+    Plan,
+)
+from reconciler.ordering import order as _order
 from state.desired import DesiredService, DesiredState
 from state.engine import ContainerStatus
 from state.observed import ObservedContainer, ObservedState
+
+__all__ = [
+    "TEARDOWN",
+    "Action",
+    "ActionKind",
+    "Noop",
+    "NoopReason",
+    "Plan",
+    "Strategy",
+    "plan",
+    "teardown_plan",
+]
 
 
 class Strategy(enum.StrEnum):
@@ -34,80 +55,6 @@ class Strategy(enum.StrEnum):
 
     CHANGED = "changed"  # only what differs: `reconcile`
     ALWAYS = "always"  # every wanted container: `reconcile restart`
-
-
-class ActionKind(enum.StrEnum):
-    """What one action does to one container (a StrEnum, so a typo cannot be an action)."""
-
-    STOP = "stop"
-    REMOVE = "remove"
-    RECREATE = "recreate"
-    CREATE = "create"
-    START = "start"
-    RESTART = "restart"
-
-
-TEARDOWN = frozenset({ActionKind.STOP, ActionKind.REMOVE})  # dependents first; rest: up
-# Within a wave: in the enum's order (teardown, then the rest, as a reader expects).
-_KIND_ORDER = {kind: index for index, kind in enumerate(ActionKind)}
-STOPPABLE = frozenset({ContainerStatus.RUNNING, ContainerStatus.PAUSED, ContainerStatus.RESTARTING})
-
-
-class NoopReason(enum.StrEnum):
-    """Why a wanted service needs nothing."""
-
-    IN_SYNC = "in sync"
-    SCALED_TO_ZERO = "scaled to 0"
-    RESTARTING = "restarting (crash loop)"
-
-
-class Action(BaseModel):
-    """One explicit change to one container, with why."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: ActionKind
-    service: str
-    number: int
-    reasons: tuple[str, ...]
-    container: str | None = None
-    container_id: str | None = None
-    from_status: ContainerStatus | None = None
-    old_hash: str | None = None
-    new_hash: str | None = None
-    wave: int = 0
-
-
-class Noop(BaseModel):
-    """A desired service that needs nothing, and why."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    service: str
-    reason: NoopReason
-
-
-class Plan(BaseModel):
-    """The ordered actions (grouped in waves) and the no-ops."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    actions: tuple[Action, ...] = ()
-    noops: tuple[Noop, ...] = ()
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.actions
-
-    def waves(self) -> list[tuple[Action, ...]]:
-        numbers = sorted({a.wave for a in self.actions})
-        return [tuple(a for a in self.actions if a.wave == n) for n in numbers]
-
-    def count(self, kind: ActionKind) -> int:
-        return sum(1 for a in self.actions if a.kind is kind)
-
-    def for_container(self, container_id: str) -> Action | None:
-        return next((a for a in self.actions if a.container_id == container_id), None)
 
 
 def plan(
@@ -217,12 +164,21 @@ def _drift(service: DesiredService, container: ObservedContainer) -> tuple[str, 
     if container.app_env != service.app_env:
         reasons.append(f"APP_ENV {container.app_env or 'unset'} -> {service.app_env or 'unset'}")
     elif container.config_hash != service.config_hash:
-        reasons.append("configuration changed")
+        reasons += _changed_content(service, container) or ["configuration changed"]
     if service.image_id is not None and container.image_id != service.image_id:
         reasons.append("image changed")
     if container.half_renamed:
         reasons.append("left half-renamed by an interrupted recreate")
     return tuple(reasons)
+
+
+def _changed_content(service: DesiredService, container: ObservedContainer) -> list[str]:
+    """Name the content files behind a config-hash change: only when both sides record
+    the same files (else files were added or removed: the configuration changed)."""
+    wanted, had = service.content, container.content
+    if wanted.keys() != had.keys():
+        return []
+    return [f"content of {name} changed" for name in sorted(wanted) if had[name] != wanted[name]]
 
 
 def _recreate(
@@ -291,60 +247,3 @@ def _restart_dependents(
                     )
                 )
     return restarts
-
-
-def _order(
-    actions: Iterable[Action], desired: DesiredState | None, observed: ObservedState
-) -> tuple[Action, ...]:
-    """Assign waves: teardown (dependents first), then bring-up (dependencies first)."""
-    actions = list(actions)
-    wanted = set(desired.services) if desired else set()
-    depends = {name: set(desired.dependencies(name)) for name in wanted if desired}
-    for container in observed.containers:
-        depends.setdefault(container.service, set()).update(container.depends_on)
-
-    # Teardown depth follows dependencies among the removed services; the deepest
-    # (a dependent of dependents) goes first, so nothing loses what it needs while up.
-    removed = {a.service for a in actions if a.kind in TEARDOWN}
-    teardown = _levels(removed, lambda s: depends.get(s, set()) & removed)
-    top = max(teardown.values(), default=-1)
-
-    bring_up = _levels(wanted, lambda s: depends[s] & wanted)
-    waves: list[Action] = []
-    for action in actions:
-        if action.kind in TEARDOWN:
-            wave = top - teardown[action.service]
-        else:
-            wave = top + 1 + bring_up[action.service]
-        waves.append(action.model_copy(update={"wave": wave}))
-    used = sorted({a.wave for a in waves})
-    renumber = {old: new for new, old in enumerate(used, start=1)}
-    ordered = [a.model_copy(update={"wave": renumber[a.wave]}) for a in waves]
-    ordered.sort(
-        key=lambda a: (
-            a.wave,
-            _KIND_ORDER[a.kind],
-            a.service,
-            -a.number if a.kind in TEARDOWN else a.number,
-            a.container_id or "",
-        )
-    )
-    return tuple(ordered)
-
-
-def _levels(nodes: set[str], edges: Callable[[str], set[str]]) -> Mapping[str, int]:
-    """Longest-path depth of each node along `edges` (0 for a node with none).
-    Compose rejects cycles in depends_on; a cycle in stray labels is cut, not looped."""
-    depth: dict[str, int] = {}
-
-    def visit(node: str, path: frozenset[str]) -> int:
-        if node in depth:
-            return depth[node]
-        nexts = [n for n in edges(node) if n in nodes and n not in path]
-        level = 1 + max((visit(n, path | {node}) for n in nexts), default=-1)
-        depth[node] = level
-        return level
-
-    for node in sorted(nodes):
-        visit(node, frozenset())
-    return depth

@@ -3,7 +3,8 @@
 A saved plan is the plan plus a fingerprint of everything it was computed from: the
 project (name and directory), APP_ENV and its source, sha256 digests of the files
 Compose reads (environment table, compose files, env file), digests of the variables
-that reach interpolation (never their values), the image each service wants, and
+that reach interpolation (never their values), the image each service wants, the
+digest of each content file (state/content.py: configs, secrets, `[content]`), and
 each container's id, state, config hash and image. `apply FILE` recomputes the
 fingerprint and refuses the plan when any field differs, saying what changed.
 
@@ -61,6 +62,7 @@ class Fingerprint(BaseModel):
     files: dict[str, str]
     variables: dict[str, str]
     images: dict[str, str | None]  # service -> the image id it wants
+    content: dict[str, str] = {}  # content file -> digest (state/content.py)
     containers: dict[str, ContainerPrint]  # container id -> what it was
 
 
@@ -84,6 +86,9 @@ def fingerprint(snap: Snapshot, inputs: Inputs) -> Fingerprint:
         files=inputs.files,
         variables=inputs.variables,
         images={name: s.image_id for name, s in sorted(desired.services.items())},
+        content=dict(
+            sorted({f: d for s in desired.services.values() for f, d in s.content.items()}.items())
+        ),
         containers={
             c.id: ContainerPrint(
                 name=c.name, status=c.status.value, config_hash=c.config_hash, image_id=c.image_id
@@ -143,6 +148,13 @@ def changes(saved: Fingerprint, now: Fingerprint) -> list[str]:
             f"{now.app_env} ({now.app_env_source})"
         )
     lines += _keyed(saved.files, now.files, "{} changed", "{} appeared", "{} is gone")
+    lines += _keyed(
+        saved.content,
+        now.content,
+        "content of {} changed",
+        "content file {} is now used",
+        "content file {} is no longer used",
+    )
     lines += _keyed(
         saved.variables,
         now.variables,

@@ -81,7 +81,8 @@ def inputs(project: ComposeProject) -> Inputs:
     """Digests of what the project's plan is computed from: the environment table, the
     compose files, the env file Compose reads, and the variables the compose files
     reference as Compose would see them (digests only: no value leaves this function)."""
-    paths = (project.compose_dir / TABLE_FILE, *project.files, *project.env_files())
+    listed = [f for f in project.files if f != project.content_override]  # digests: Fingerprint
+    paths = (project.compose_dir / TABLE_FILE, *listed, *project.env_files())
     files: dict[str, str] = {}
     texts: list[str] = []
     for path in paths:

@@ -4,6 +4,11 @@ The command runs in its own process group, so that on timeout (or Ctrl-C) the wh
 group goes: `docker compose` is a plugin process under `docker`, and killing only the
 parent would leave it running. The group gets SIGTERM first (Compose then stops
 cleanly), SIGKILL after a short grace.
+
+The project lock's descriptor is handed down to every command run while it is held
+(`handed_down`): if the reconciler itself is SIGKILLed mid-command, nothing can end
+the command, but it keeps holding the lock until it finishes, so the next reconcile
+waits for it instead of racing it.
 """
 
 from __future__ import annotations
@@ -11,9 +16,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 GRACE = 2.0
+_HANDED_DOWN: set[int] = set()
+
+
+@contextmanager
+def handed_down(fd: int) -> Iterator[None]:
+    """While inside, every command run here inherits `fd` (the lock's flock)."""
+    _HANDED_DOWN.add(fd)
+    try:
+        yield
+    finally:
+        _HANDED_DOWN.discard(fd)
 
 
 def run_bounded(
@@ -29,6 +46,7 @@ def run_bounded(
         text=True,
         errors="replace",
         start_new_session=True,
+        pass_fds=tuple(sorted(_HANDED_DOWN)),
     ) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)

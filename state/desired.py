@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from state import secrets
+from state import content, secrets
 from state.appenv import VARIABLE, ResolvedAppEnv
 from state.engine import ComposeSource
 from state.errors import ConfigError
@@ -44,6 +44,7 @@ class DesiredService(BaseModel):
     volumes: tuple[str, ...] = ()
     has_healthcheck: bool = False
     replicas: int = Field(default=1, ge=0)
+    content: dict[str, str] = Field(default_factory=dict)  # file -> digest (state/content.py)
 
 
 class DesiredState(BaseModel):
@@ -121,4 +122,5 @@ def _service(
         has_healthcheck=bool(raw.get("healthcheck"))
         and not (raw.get("healthcheck") or {}).get("disable"),
         replicas=int(replicas if replicas is not None else 1),
+        content=content.recorded(raw.get("labels") or {}),
     )

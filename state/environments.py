@@ -25,6 +25,7 @@ TABLE_FILE = "environments.toml"
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")]
 
 
 class Environment(BaseModel):
@@ -52,6 +53,9 @@ class EnvironmentTable(BaseModel):
 
     default: EnvName
     environments: dict[EnvName, Environment] = Field(min_length=1)
+    # service -> files whose content the service's containers depend on (a dependency
+    # list baked into its image, say): an edit recreates them (state/content.py).
+    content: dict[ServiceName, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -105,4 +109,16 @@ def load_table(compose_dir: Path) -> EnvironmentTable:
                     f"{path}: environment {env.name!r} {missing}: "
                     "create that file or fix the environment's `files`"
                 )
+    _check_content(table, compose_dir, path)
     return table
+
+
+def _check_content(table: EnvironmentTable, compose_dir: Path, path: Path) -> None:
+    """Every file `[content]` declares exists (relative to the table's folder)."""
+    for service, names in table.content.items():
+        for name in names:
+            if not (compose_dir / name).is_file():
+                raise ConfigError(
+                    f"{path}: content of service {service!r} names {name!r}, which is not a "
+                    f"file in {compose_dir}: create that file or fix the `[content]` table"
+                )

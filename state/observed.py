@@ -13,6 +13,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict
 
 from state.appenv import VARIABLE
+from state.content import recorded
 from state.engine import (
     CONFIG_HASH_LABEL,
     DEPENDS_ON_LABEL,
@@ -43,6 +44,7 @@ class ObservedContainer(BaseModel):
     config_hash: str | None = None
     image_id: str
     depends_on: tuple[str, ...] = ()
+    content: dict[str, str] = {}  # file -> digest, as recorded (state/content.py)
 
     @property
     def running(self) -> bool:
@@ -117,6 +119,7 @@ def _observed(record: ContainerRecord) -> ObservedContainer:
         config_hash=labels.get(CONFIG_HASH_LABEL),
         image_id=record.image_id,
         depends_on=_depends_on(labels.get(DEPENDS_ON_LABEL, "")),
+        content=recorded(labels),
     )
 
 

@@ -33,6 +33,7 @@ class ComposeProject(BaseModel):
     table: EnvironmentTable
     app_env: ResolvedAppEnv
     variables: dict[str, str]
+    content_override: Path | None = None  # reconciler/content_stage.py: the last -f file
 
     @property
     def compose_dir(self) -> Path:
@@ -44,7 +45,8 @@ class ComposeProject(BaseModel):
 
     @property
     def files(self) -> tuple[Path, ...]:
-        return tuple(self.compose_dir / name for name in self.environment.files)
+        listed = tuple(self.compose_dir / name for name in self.environment.files)
+        return listed + ((self.content_override,) if self.content_override else ())
 
     @property
     def profiles(self) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.lock import lock_path
+from state import content
 from state.desired import DesiredService, DesiredState
 from state.endpoint import engine_endpoint
 from state.engine import (
@@ -146,6 +147,8 @@ class MemoryEngine:
         wanted_hash = spec.config_hash if spec else f"hash-of-{service}"
         if config_hash is not None:
             labels[CONFIG_HASH_LABEL] = config_hash or wanted_hash
+        if spec and spec.content and config_hash == "":
+            labels[content.LABEL] = content.label_value(spec.content)
         if depends_on:
             labels[DEPENDS_ON_LABEL] = ",".join(f"{d}:service_started:false" for d in depends_on)
         env = {
@@ -181,6 +184,8 @@ class MemoryEngine:
                 raw["healthcheck"] = {"test": ["CMD", "true"]}
             if spec.image_id is None:
                 raw["build"] = {"context": "."}
+            if spec.content:  # the label the content override gives (state/content.py)
+                raw["labels"] = {content.LABEL: content.label_value(spec.content)}
             services[name] = raw
         return {"name": self.desired.project, "services": services}
 
@@ -381,6 +386,8 @@ class MemoryEngine:
             ONEOFF_LABEL: "False",
             CONFIG_HASH_LABEL: spec.config_hash,
         }
+        if spec.content:
+            labels[content.LABEL] = content.label_value(spec.content)
         deps = [d.service for d in spec.depends_on]
         if deps:
             labels[DEPENDS_ON_LABEL] = ",".join(f"{d}:service_started:false" for d in deps)

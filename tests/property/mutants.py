@@ -259,6 +259,12 @@ def plan_flag_before_command_ignored() -> None:
     cli.planning = lambda ctx, params: bool(params.get("plan_only"))  # type: ignore[attr-defined]
 
 
+def content_unnamed() -> None:
+    import reconciler.plan as p
+
+    p._changed_content = lambda service, container: []
+
+
 MUTANTS: dict[str, Mutant] = {
     "no-dependency-order": Mutant(
         "every action in one wave: dependents may come up before their dependencies",
@@ -325,6 +331,11 @@ MUTANTS: dict[str, Mutant] = {
         "`reconcile --plan stop` acts: --plan counts only after the command's name",
         f"{COMMANDS}::test_plan_changes_nothing_whatever_the_command",
         plan_flag_before_command_ignored,
+    ),
+    "content-unnamed": Mutant(
+        "a content edit is planned as a generic configuration change, the file unnamed",
+        "tests/property/test_content.py",
+        content_unnamed,
     ),
     "dotenv-beats-command-line": Mutant(
         ".env wins over the command line",

@@ -8,6 +8,9 @@ touch one-offs, and `--plan` on any command writes nothing.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -99,12 +102,14 @@ def test_down_removes_the_project_but_never_one_offs_or_unconfirmed_volumes(
     assert set(engine.volumes(PROJECT)) == (set() if volumes else made)
 
 
+SAVED = "<saved plan file>"
 ARGVS: tuple[list[str], ...] = (
     [],
     ["stop"],
     ["restart"],
     ["down"],
     ["down", "--volumes", "--yes"],
+    ["apply", SAVED],  # a plan saved by `--plan --out` just before
 )
 
 
@@ -121,8 +126,13 @@ def test_plan_changes_nothing_whatever_the_command(
         reconcile(engine, desired)
     writes, before = len(engine.writes), engine.snapshot()
     options = ["--project-directory", str(REPO), "--project-name", PROJECT]
-    line = ["--plan", *argv, *options] if flag_first else [*argv, "--plan", *options]
-    code = main(line, engine=lambda project: engine)
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = str(Path(scratch) / "plan.json")
+        argv = [saved if word == SAVED else word for word in argv]
+        if saved in argv:
+            assert main(["--plan", "--out", saved, *options], engine=lambda p: engine) in (0, 2)
+        line = ["--plan", *argv, *options] if flag_first else [*argv, "--plan", *options]
+        code = main(line, engine=lambda project: engine)
     assert code in (0, 2)
     assert engine.writes[writes:] == []
     assert engine.snapshot() == before
