@@ -186,9 +186,6 @@ def test_a_sigkill_during_rollback_is_finished_by_the_next_run_keeping_the_data(
         assert psql(stack, "SELECT note FROM kept") == "before"
 
     assert reconcile(stack, "--plan").returncode == 0  # exactly the pre-edit configuration
-    up(stack)
-    assert "Roll" not in reconcile(stack, "status").stdout
-    assert psql(stack, "SELECT note FROM kept") == "before"
 
 
 def _text(path: Path) -> str:
