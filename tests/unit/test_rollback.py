@@ -208,3 +208,18 @@ def test_status_shows_each_rollback_until_an_apply_succeeds() -> None:
         "apply finishes it first.",
         "Rollback failed: web at 12:00:03 (no container after 5 s).",
     ]
+
+
+def test_an_unusable_state_directory_costs_the_rollback_not_the_apply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(journal.STATE_DIR_VARIABLE, "/etc/hostname/state")  # a file's child
+    world = Sick(GOOD)
+    error, said = apply(world, GOOD)
+    assert error is None
+    assert said[-2].startswith("cannot keep the journal, so a failed apply cannot be rolled back:")
+    assert "/etc/hostname/state" in said[-2]
+    world.sick.add(BROKEN_HASH)
+    error, said = apply(world, BAD)
+    assert error is not None and error.startswith("apply failed: not ready")
+    assert "cannot roll back api: previous configuration unknown" in said
