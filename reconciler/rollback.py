@@ -121,14 +121,14 @@ class Rollback:
         left = {
             s: r.reason for s, r in journal.records(self.project).items() if r.state == ROLLING_BACK
         }
-        if not left:
+        if not left or not self.enabled:  # --no-rollback: left as it is, status says so
             return
         self.say(f"A killed run left a rollback unfinished: rolling back {', '.join(sorted(left))}")
         self._put_back(left)
 
     def prepare(self, plan: Plan) -> None:
         """Before recreating: which services the journal can put back as they are now."""
-        saved = self.saved.desired.services if self.saved else {}
+        saved = self.saved.desired.services if self.saved and self.engines else {}
         recreated = {a.service for a in plan.actions if a.kind is ActionKind.RECREATE}
         self.possible = frozenset(
             s
@@ -147,7 +147,7 @@ class Rollback:
         failed = [s for s in watched.not_ready if s in recreated]
         if result.ok or not failed:
             return result
-        if not self.enabled or self.engines is None:
+        if not self.enabled:
             self.say(f"Not rolled back (--no-rollback): {', '.join(failed)} left as it failed")
             return result
         for service in failed:
