@@ -167,6 +167,10 @@ def test_a_rollback_killed_midway_is_finished_before_the_next_run_plans() -> Non
     status = render_status.rollback_lines(journal.records("spot"))
     assert status[0].startswith("Rollback interrupted: api at ")
 
+    error, said = apply(world, BAD, rollback=False)  # --no-rollback: left for debugging
+    assert not any(line.startswith("A killed run") for line in said)
+    assert journal.records("spot")["api"].state == ROLLING_BACK
+
     error, said = apply(world, BAD)  # resumes, then tries the edit again: fails, goes back
     assert said[0] == "A killed run left a rollback unfinished: rolling back api"
     assert error == "rolled back: api (unhealthy after 0 s of --wait-timeout)"
