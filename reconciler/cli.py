@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from reconciler import commands, render, render_status, swarm_backend
+from reconciler import commands, journal, render, render_status, swarm_backend
 from reconciler.content_stage import attach
 from reconciler.exit_codes import (
     EXIT_ERROR,
@@ -166,8 +166,11 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     chosen = option(ctx, params, "output_format", "text")
     project, engine = opened(ctx, params)
     snap = commands.status(engine, project)
+    back = journal.records(project.name)  # rollbacks since the last successful apply
     click.echo(
-        render_status.status_json(snap) if chosen == "json" else render_status.status_text(snap)
+        render_status.status_json(snap, back)
+        if chosen == "json"
+        else render_status.status_text(snap, back)
     )
     return EXIT_OK
 

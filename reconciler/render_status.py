@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from typing import Any
 
+from reconciler.journal import ROLLED_BACK, ROLLING_BACK, Record
 from reconciler.plan import ActionKind, NoopReason
 from reconciler.render import VERB, envelope, noop_text, summary
 from reconciler.snapshot import Snapshot, Unknown
@@ -94,7 +96,26 @@ def _facts(snap: Snapshot | Unknown) -> tuple[str, ResolvedAppEnv, ObservedState
     return snap.desired.project, snap.desired.app_env, snap.observed
 
 
-def status_text(snap: Snapshot | Unknown) -> str:
+def rollback_lines(rollbacks: Mapping[str, Record]) -> list[str]:
+    """The rollbacks since the last successful apply (reconciler/journal.py), one a line."""
+    lines = []
+    for record in sorted(rollbacks.values(), key=lambda r: r.service):
+        if record.state == ROLLED_BACK:
+            lines.append(
+                f"Rolled back: {record.service} at {record.at} ({record.reason}); it runs its "
+                "previous configuration until an apply succeeds."
+            )
+        elif record.state == ROLLING_BACK:
+            lines.append(
+                f"Rollback interrupted: {record.service} at {record.at} ({record.reason}); "
+                "the next apply finishes it first."
+            )
+        else:
+            lines.append(f"Rollback failed: {record.service} at {record.at} ({record.reason}).")
+    return lines
+
+
+def status_text(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None) -> str:
     project, app_env, observed = _facts(snap)
     # rich costs ~0.2 s to import: only the status table pays it, not --plan or apply.
     from rich.console import Console
@@ -125,10 +146,11 @@ def status_text(snap: Snapshot | Unknown) -> str:
     note = drift_note(snap)
     if note:
         lines.append(note)
+    lines += rollback_lines(rollbacks or {})
     return "\n".join(lines)
 
 
-def status_json(snap: Snapshot | Unknown) -> str:
+def status_json(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None) -> str:
     project, app_env, observed = _facts(snap)
     document = {
         **envelope("status", project, app_env),
@@ -136,5 +158,9 @@ def status_json(snap: Snapshot | Unknown) -> str:
         "in_sync": None if isinstance(snap, Unknown) else snap.plan.is_empty,
         "services": status_rows(snap),
         "note": drift_note(snap),
+        "rollbacks": [
+            {"service": r.service, "state": r.state, "reason": r.reason, "at": r.at}
+            for r in sorted((rollbacks or {}).values(), key=lambda r: r.service)
+        ],
     }
     return json.dumps(document, indent=2)

@@ -35,6 +35,10 @@ WATCH = (
 WATCH_PLAN = (
     "tests/integration/test_watch.py::test_watch_plan_only_shows_the_plan_and_changes_nothing"
 )
+ROLLBACK = (
+    "tests/integration/test_rollback.py::"
+    "test_a_recreated_service_that_never_becomes_ready_is_rolled_back"
+)
 SWARM = (
     "tests/integration/test_swarm_infra.py::"
     "test_three_replicas_land_one_per_node_and_reach_each_other"
@@ -88,6 +92,9 @@ COMMANDS: dict[str, Check] = {
     "reconcile watch": Covered(WATCH),
     "reconcile watch --plan-only": Covered(WATCH_PLAN),
     ".venv/bin/just watch": DryRun(),
+    # Automatic rollback: the main case, then --no-rollback, on a copy of the stack
+    "reconcile --wait-timeout 4": Covered(ROLLBACK),
+    "reconcile --no-rollback": Covered(ROLLBACK),
     # Commands
     "reconcile --version": Ran(HERE),
     'eval "$(_RECONCILE_COMPLETE=bash_source reconcile)"': Ran(HERE),
