@@ -45,6 +45,10 @@ stop *ARGS: engine
 restart *ARGS: images
     reconcile restart "$@"
 
+# Keep the stack at APP_ENV: re-plan and apply on engine events and input edits (Ctrl-C stops)
+watch *ARGS: images
+    reconcile watch "$@"
+
 # View service logs (SERVICE... -f --tail N)
 logs *ARGS: engine
     reconcile logs "$@"
@@ -88,6 +92,10 @@ swarm-up: images
 # Push the stack's images to the local swarm's registry (nodes pull 127.0.0.1:5077/...)
 swarm-images: images
     @bash compose/swarm/push.sh
+
+# Test the Swarm backend on the local swarm (brought up and images pushed first): ~4 min
+test-swarm *ARGS: swarm-up
+    RECONCILE_SWARM=1 APP_ENV=test python -m pytest tests/integration/test_swarm*.py "$@"
 
 # Remove the local swarm and everything it made (namespaces, engines, mounts, cgroups)
 swarm-down:

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from reconciler import commands, render, render_status
+from reconciler import commands, journal, render, render_status, swarm_backend
 from reconciler.content_stage import attach
 from reconciler.exit_codes import (
     EXIT_ERROR,
@@ -40,6 +40,7 @@ from reconciler.options import (
 from reconciler.plan import Strategy
 from reconciler.redact import redacted_output
 from reconciler.session import open_name, open_project, read_saved, write_saved
+from reconciler.watch_cli import watch
 from state.docker_engine import DockerEngine
 from state.engine import Engine
 from state.errors import ReconcilerError
@@ -50,12 +51,14 @@ EngineFactory = Callable[[ComposeProject | None], Engine]
 
 def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
     factory: EngineFactory = ctx.obj or DockerEngine
+    if factory is DockerEngine:  # the real engine: the environment's backend (or --backend)
+        factory = swarm_backend.factory(option(ctx, ctx.params, "backend"), project, ctx, factory)
     return factory(project)
 
 
 def opened(ctx: click.Context, params: dict[str, Any]) -> tuple[ComposeProject, Engine]:
     """The project with its content labels attached (reconciler/content_stage.py), its engine."""
-    return attach(open_project(project_of(ctx, params)), ctx.obj or DockerEngine)
+    return attach(open_project(project_of(ctx, params)), lambda project: engine_for(ctx, project))
 
 
 def say(text: str) -> None:
@@ -163,8 +166,11 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     chosen = option(ctx, params, "output_format", "text")
     project, engine = opened(ctx, params)
     snap = commands.status(engine, project)
+    back = journal.records(project.name)  # rollbacks since the last successful apply
     click.echo(
-        render_status.status_json(snap) if chosen == "json" else render_status.status_text(snap)
+        render_status.status_json(snap, back)
+        if chosen == "json"
+        else render_status.status_text(snap, back)
     )
     return EXIT_OK
 
@@ -271,6 +277,9 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
         chosen,
         plan_only,
     )
+
+
+cli.add_command(watch)  # reconciler/watch_cli.py: `reconcile watch`
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory = DockerEngine) -> int:

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from reconciler import render
-from reconciler.apply import execute
+from reconciler import render, rollback
+from reconciler.apply import Runner, execute
 from reconciler.lock import project_lock
 from reconciler.outcome import ApplyResult
 from reconciler.plan import ActionKind, Plan, Strategy, teardown_plan
 from reconciler.retry import Policy, default_retrying, retried
-from reconciler.runner import WAIT_TIMEOUT, EngineRunner
+from reconciler.rollback import EngineMaker
+from reconciler.runner import WAIT_TIMEOUT
 from reconciler.saved_plan import SavedPlan, check, fingerprint
 from reconciler.session import (
     inputs,
@@ -32,6 +33,7 @@ from reconciler.session import (
     snapshot_of,
 )
 from reconciler.snapshot import Applied, Snapshot, Teardown, Unknown
+from reconciler.swarm_runner import runner_for
 from state.engine import ONEOFF_LABEL, Engine
 from state.errors import ConfigError, ReconcilerError
 from state.project import ComposeProject
@@ -55,6 +57,8 @@ class ApplySettings:
     wait_timeout: float = WAIT_TIMEOUT
     lock_timeout: float = LOCK_TIMEOUT
     retrying: Policy = default_retrying
+    rollback: bool = True  # --no-rollback: keep a service that never became ready
+    engines: EngineMaker | None = None  # an engine for the saved model; None: none
 
 
 def preview(engine: Engine, project: ComposeProject, strategy: Strategy) -> Snapshot:
@@ -87,20 +91,38 @@ def apply(
     its fingerprint changed (nothing touched), else execute exactly its actions.
     `report` gets what was done before a failure is raised (`--format json` prints it)."""
     started = time.monotonic()
-    desired = read_desired(project, engine)
+    source = rollback.Remembered(engine)
+    desired = read_desired(project, source)
     with project_lock(desired.project, settings.lock_timeout):
+        back = rollback.Rollback(
+            desired.project,
+            engine,
+            settings.engines,
+            settings.rollback,
+            settings.wait_timeout,
+            settings.retrying,
+            say,
+        )
+        back.resume()
         first = snapshot(engine, desired, saved.strategy if saved else strategy)
         if saved is not None:
             first = checked(first, project, saved)
         say(render.plan_text(first))
         if first.plan.is_empty:
+            rollback.succeeded(first, source.model, say)
             report(Applied(first, first, (), time.monotonic() - started))
             return first
-        runner = EngineRunner(
-            engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
+        back.prepare(first.plan)
+        # On a swarm, Swarm rolls a failed update back itself (its gate names no service).
+        runner = rollback.Watched(
+            runner_for(engine)(
+                engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
+            )
         )
-        result = _execute(first.plan, runner, settings, say)
+        result = back.after(_execute(first.plan, runner, settings, say), runner, first.plan)
         final = snapshot(engine, desired)
+        if result.ok and final.plan.is_empty:
+            rollback.succeeded(final, source.model, say)
     report(Applied(first, final, result.outcomes, time.monotonic() - started, result.error))
     _verify(result, final.plan, say)
     say(render.converged_line(final, time.monotonic() - started))
@@ -124,7 +146,7 @@ def restart(engine: Engine, project: ComposeProject, settings: ApplySettings, sa
     return apply(engine, project, settings, say, strategy=Strategy.ALWAYS)
 
 
-def _execute(plan: Plan, runner: EngineRunner, settings: ApplySettings, say: Say) -> ApplyResult:
+def _execute(plan: Plan, runner: Runner, settings: ApplySettings, say: Say) -> ApplyResult:
     say("Applying:")
     return execute(
         plan,
@@ -138,7 +160,7 @@ def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
     if not remaining.is_empty:
         say("Still pending:\n" + "\n".join(render.action_line(a) for a in remaining.actions))
     if not result.ok:
-        raise ApplyFailed(f"apply failed: {result.error}")
+        raise ApplyFailed(result.error if result.rolled_back else f"apply failed: {result.error}")
     if not remaining.is_empty:
         raise DidNotConverge(
             f"did not converge: {render.summary(remaining)} still pending; run `just up` again "
@@ -221,7 +243,7 @@ def _tear_down(
     if teardown.plan.is_empty:
         report(teardown, ApplyResult(()))
         return
-    result = _execute(teardown.plan, EngineRunner(engine, None, wait=False), settings, say)
+    result = _execute(teardown.plan, runner_for(engine)(engine, None, wait=False), settings, say)
     report(teardown, result)
     if not result.ok:
         raise ApplyFailed(f"{teardown.command} failed: {result.error}")

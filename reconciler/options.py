@@ -43,6 +43,12 @@ def project_options(func: F) -> F:
             default=None,
             help="Read APP_ENV and variables from this file instead of PROJECT_DIRECTORY/.env.",
         ),
+        click.option(
+            "--backend",
+            type=click.Choice(["compose", "swarm"]),
+            default=None,
+            help="Run on local Compose or a swarm (default: the environment's `backend`).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -77,6 +83,8 @@ def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
         wait=not option(ctx, params, "no_wait", False),
         wait_timeout=option(ctx, params, "wait_timeout", WAIT_TIMEOUT),
         lock_timeout=option(ctx, params, "lock_timeout", LOCK_TIMEOUT),
+        rollback=not option(ctx, params, "no_rollback", False),
+        engines=ctx.find_root().obj,  # main()'s engine factory, for a rollback's saved model
     )
 
 
@@ -118,6 +126,13 @@ def apply_options(func: F) -> F:
             help=f"Seconds to wait for each wave to become healthy (default {WAIT_TIMEOUT:g}).",
         ),
         lock_option,
+        click.option(
+            "--no-rollback",
+            "no_rollback",
+            is_flag=True,
+            default=None,
+            help="Keep a recreated service that never becomes ready as it failed (debugging).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)

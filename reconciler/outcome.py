@@ -15,6 +15,7 @@ class OutcomeStatus(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+    ROLLED_BACK = "rolled back"  # recreated, never ready, put back as it was (rollback.py)
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,7 @@ class ApplyResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def rolled_back(self) -> bool:
+        return any(o.status is OutcomeStatus.ROLLED_BACK for o in self.outcomes)

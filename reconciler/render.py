@@ -15,7 +15,7 @@ from reconciler.plan import Action, ActionKind, Noop, NoopReason, Plan
 from reconciler.snapshot import Applied, Snapshot, Teardown
 from state.appenv import ResolvedAppEnv
 
-SCHEMA_VERSION = 2  # 2: the stop kind; no-op reasons are NoopReason values
+SCHEMA_VERSION = 3  # 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks
 
 _SYMBOL = {
     ActionKind.STOP: "x",
@@ -263,6 +263,7 @@ _OUTCOME_MARK = {
     OutcomeStatus.DONE: "ok",
     OutcomeStatus.FAILED: "FAILED",
     OutcomeStatus.SKIPPED: "skipped",
+    OutcomeStatus.ROLLED_BACK: "rolled back",
 }
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.columns import aligned
+from reconciler.journal import ROLLED_BACK, ROLLING_BACK, Record
 from reconciler.plan import ActionKind, NoopReason
 from reconciler.render import VERB, envelope, noop_text, summary
 from reconciler.snapshot import Snapshot, Unknown
@@ -96,7 +97,26 @@ def _facts(snap: Snapshot | Unknown) -> tuple[str, ResolvedAppEnv, ObservedState
     return snap.desired.project, snap.desired.app_env, snap.observed
 
 
-def status_text(snap: Snapshot | Unknown) -> str:
+def rollback_lines(rollbacks: Mapping[str, Record]) -> list[str]:
+    """The rollbacks since the last successful apply (reconciler/journal.py), one a line."""
+    lines = []
+    for record in sorted(rollbacks.values(), key=lambda r: r.service):
+        if record.state == ROLLED_BACK:
+            lines.append(
+                f"Rolled back: {record.service} at {record.at} ({record.reason}); it runs its "
+                "previous configuration until an apply succeeds."
+            )
+        elif record.state == ROLLING_BACK:
+            lines.append(
+                f"Rollback interrupted: {record.service} at {record.at} ({record.reason}); "
+                "the next apply finishes it first."
+            )
+        else:
+            lines.append(f"Rollback failed: {record.service} at {record.at} ({record.reason}).")
+    return lines
+
+
+def status_text(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None) -> str:
     project, app_env, observed = _facts(snap)
     unknown = " (unknown)" if isinstance(snap, Unknown) else ""
     running = ", ".join(sorted(observed.running_environments)) or "nothing"
@@ -119,6 +139,7 @@ def status_text(snap: Snapshot | Unknown) -> str:
     note = drift_note(snap)
     if note:
         lines.append(note)
+    lines += rollback_lines(rollbacks or {})
     return "\n".join(lines)
 
 
@@ -142,7 +163,7 @@ def _rich_table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines())
 
 
-def status_json(snap: Snapshot | Unknown) -> str:
+def status_json(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None) -> str:
     project, app_env, observed = _facts(snap)
     document = {
         **envelope("status", project, app_env),
@@ -150,5 +171,9 @@ def status_json(snap: Snapshot | Unknown) -> str:
         "in_sync": None if isinstance(snap, Unknown) else snap.plan.is_empty,
         "services": status_rows(snap),
         "note": drift_note(snap),
+        "rollbacks": [
+            {"service": r.service, "state": r.state, "reason": r.reason, "at": r.at}
+            for r in sorted((rollbacks or {}).values(), key=lambda r: r.service)
+        ],
     }
     return json.dumps(document, indent=2)

@@ -30,7 +30,11 @@ WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
 
 class NotReady(EngineError):
-    """A service did not become healthy or running in time."""
+    """Services did not become healthy or running in time (`services`: which ones)."""
+
+    def __init__(self, message: str, services: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.services = tuple(services)
 
 
 @dataclass
@@ -84,7 +88,7 @@ class EngineRunner:
             if not pending:
                 return
             if self.clock() >= deadline:
-                raise NotReady(self._explain(pending))
+                raise NotReady(self._explain(pending), tuple(pending))
             self.sleep(interval)
             interval = min(interval * 2, self.max_poll)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,7 +29,7 @@ ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9.
 
 
 class Environment(BaseModel):
-    """One row of the table: how Compose is called for this APP_ENV."""
+    """One row of the table: how Compose is called for this APP_ENV, and on what backend."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -38,6 +38,7 @@ class Environment(BaseModel):
     files: tuple[str, ...] = Field(min_length=1)
     profiles: tuple[str, ...] = ()
     variables: dict[VarName, str] = Field(default_factory=dict)
+    backend: Literal["compose", "swarm"] = "compose"  # where it runs: local Compose, or a swarm
 
     @model_validator(mode="after")
     def _app_env_is_not_a_variable(self) -> Environment:

@@ -25,7 +25,9 @@ SWARM_OVERLAY_POOL=${SWARM_OVERLAY_POOL:-10.78.0.0/16}
 SWARM_LOCAL_POOL=${SWARM_LOCAL_POOL:-10.79.0.0/16}
 SWARM_REGISTRY_PORT=${SWARM_REGISTRY_PORT:-5077}
 SWARM_REGISTRY=127.0.0.1:$SWARM_REGISTRY_PORT
-SWARM_IMAGES=(spot-busybox:local spot-runtime:local spot-app:local)
+# Every image of every environment: a team may put dev or test on the swarm too.
+SWARM_IMAGES=(spot-busybox:local spot-runtime:local spot-app:local spot-app-dev:local
+    spot-adminer:local spot-maildev:local spot-devtools:local)
 SWARM_WAIT_SECONDS=${SWARM_WAIT_SECONDS:-30}
 
 # The nodes are always named explicitly (-H), and "the machine's engine" is the

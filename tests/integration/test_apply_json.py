@@ -33,7 +33,12 @@ def test_apply_restart_stop_and_down_print_one_json_document(stack: PlainStack) 
     assert restarted.returncode == 0, restarted.stderr
     document = json.loads(restarted.stdout)
     assert document["command"] == "restart"
-    assert document["summary"] == {"done": 2 * len(BASE), "failed": 0, "skipped": 0}
+    assert document["summary"] == {
+        "done": 2 * len(BASE),
+        "failed": 0,
+        "skipped": 0,
+        "rolled back": 0,
+    }
 
     for command, kind in (("stop", "stop"), ("down", "remove")):
         result = reconcile(stack, command, "--format", "json")

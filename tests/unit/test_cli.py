@@ -105,7 +105,7 @@ def test_plan_json_keys_are_pinned() -> None:
         "noops",
         "summary",
     }
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     assert set(document["summary"]) == {k.value for k in ActionKind}
     assert set(document["actions"][0]) == {
         "wave",
@@ -134,6 +134,7 @@ def test_status_json_keys_are_pinned() -> None:
         "in_sync",
         "services",
         "note",
+        "rollbacks",
     }
     rows = {row["service"]: row for row in document["services"]}
     assert rows["old"]["verdict"] == "would remove"
@@ -167,7 +168,7 @@ def test_teardown_json_keys_are_pinned() -> None:
         "volumes",
     }
     assert (document["schema_version"], document["command"], document["converged"]) == (
-        2,
+        3,
         "down",
         False,
     )
@@ -265,13 +266,13 @@ def test_apply_json_keys_are_pinned_and_progress_goes_to_stderr(
     assert code == 0
     assert set(document) == APPLY_KEYS
     assert (document["schema_version"], document["command"], document["project"]) == (
-        2,
+        3,
         "apply",
         "spot",
     )
     assert set(document["app_env"]) == {"name", "source", "path", "line", "description"}
     assert (document["exit_code"], document["error"], document["converged"]) == (0, None, True)
-    assert document["summary"] == {"done": 2, "failed": 0, "skipped": 0}
+    assert document["summary"] == {"done": 2, "failed": 0, "skipped": 0, "rolled back": 0}
     assert [(o["wave"], o["kind"], o["service"], o["status"]) for o in document["outcomes"]] == [
         (1, "create", "db", "done"),
         (2, "create", "api", "done"),
@@ -307,7 +308,7 @@ def test_apply_json_on_failure_still_prints_the_document_with_exit_1(
     code, document, err = apply_json(engine, [], capsys)
     assert code == EXIT_ERROR == document["exit_code"]
     assert document["error"].startswith("apply failed: injected permanent failure of up db")
-    assert document["summary"] == {"done": 0, "failed": 1, "skipped": 1}
+    assert document["summary"] == {"done": 0, "failed": 1, "skipped": 1, "rolled back": 0}
     assert [(o["service"], o["status"]) for o in document["outcomes"]] == [
         ("db", "failed"),
         ("api", "skipped"),

@@ -28,10 +28,23 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = "tests/integration/test_readme.py::test_readme_workflows_run_on_a_copy_of_the_stack"
 HERE = "tests/unit/test_readme.py::test_readme_lines_that_need_no_stack_run"
 SAVED = "tests/integration/test_saved_plans.py::test_save_apply_then_the_same_file_is_stale"
+WATCH = (
+    "tests/integration/test_watch.py::"
+    "test_watch_repairs_a_stop_and_an_rm_waits_for_the_lock_and_applies_an_env_edit"
+)
+WATCH_PLAN = (
+    "tests/integration/test_watch.py::test_watch_plan_only_shows_the_plan_and_changes_nothing"
+)
+ROLLBACK = (
+    "tests/integration/test_rollback.py::"
+    "test_a_recreated_service_that_never_becomes_ready_is_rolled_back"
+)
 SWARM = (
     "tests/integration/test_swarm_infra.py::"
     "test_three_replicas_land_one_per_node_and_reach_each_other"
 )
+
+SWARM_BACKEND = "tests/integration/test_swarm_backend.py::test_a_second_apply_changes_nothing"
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,13 @@ COMMANDS: dict[str, Check] = {
     "reconcile --plan --out plan.json": Covered(SAVED),
     "reconcile apply plan.json --plan": Covered(SAVED),
     "reconcile apply plan.json": Covered(SAVED),
+    # Watch: the real command against a copy of the stack (or a one-service project)
+    "reconcile watch": Covered(WATCH),
+    "reconcile watch --plan-only": Covered(WATCH_PLAN),
+    ".venv/bin/just watch": DryRun(),
+    # Automatic rollback: the main case, then --no-rollback, on a copy of the stack
+    "reconcile --wait-timeout 4": Covered(ROLLBACK),
+    "reconcile --no-rollback": Covered(ROLLBACK),
     # Commands
     "reconcile --version": Ran(HERE),
     'eval "$(_RECONCILE_COMPLETE=bash_source reconcile)"': Ran(HERE),
@@ -89,6 +109,10 @@ COMMANDS: dict[str, Check] = {
     "docker -H unix:///run/spot-swarm/manager.sock node ls": Covered(SWARM),
     "RECONCILE_SWARM=1 APP_ENV=test .venv/bin/python -m pytest "
     "tests/integration/test_swarm_infra.py": Covered(SWARM),
+    # The Swarm backend: its tests need the swarm and minutes
+    ".venv/bin/just test-swarm": DryRun(),
+    "APP_ENV=prod reconcile --plan --backend swarm": Covered(SWARM_BACKEND),
+    "APP_ENV=prod reconcile --backend swarm": Covered(SWARM_BACKEND),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -58,7 +58,7 @@ def test_keys_are_pinned_and_progress_goes_to_stderr(
     assert code == 0
     assert set(document) == KEYS
     assert (document["schema_version"], document["command"], document["project"]) == (
-        2,
+        3,
         command,
         "spot",
     )
@@ -67,7 +67,7 @@ def test_keys_are_pinned_and_progress_goes_to_stderr(
         (1, kind, "api", "done"),
         (2, kind, "db", "done"),
     ]
-    assert document["summary"] == {"done": 2, "failed": 0, "skipped": 0}
+    assert document["summary"] == {"done": 2, "failed": 0, "skipped": 0, "rolled back": 0}
     assert set(document["networks"]) == set(document["volumes"]) == {"removed", "kept"}
     assert "Applying:" in err
 

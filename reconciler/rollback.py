@@ -1,0 +1,268 @@
+"""Automatic rollback (apply stage): a recreated service that never became ready goes back.
+
+When the health gate (EngineRunner.settle) raises NotReady for services this apply
+recreated, each one whose running container was made from the journal's last good
+configuration (its config-hash label equals the journal's hash, checked against the
+plan before anything is recreated) is put back as it was: `compose up --no-deps
+--force-recreate SERVICE` with the journal's resolved model as the only compose file
+and its APP_ENV, the same project name (so the same named volumes: data is never
+touched), then the health gate again, waiting at least its default 120 s (that
+configuration was ready before; a short --wait-timeout is meant for the new one).
+The others say "cannot roll back SERVICE: previous configuration unknown" and fail
+as before; `--no-rollback` keeps the failed state. A `rolling back` record is
+written before the rollback starts and replaced after it (reconciler/journal.py), so
+a run killed meanwhile is finished by the next apply before it plans (`resume`).
+The journal is rewritten by every apply that converged with every container ready.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler import journal, render
+from reconciler.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK, JournalUnusable, Saved
+from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
+from reconciler.plan import Action, ActionKind, Plan
+from reconciler.retry import Policy, retried
+from reconciler.runner import WAIT_TIMEOUT, EngineRunner, NotReady
+from reconciler.snapshot import Snapshot
+from state.appenv import VARIABLE
+from state.engine import ComposeSource, ContainerEngine, ContainerStatus
+from state.environments import EnvironmentTable
+from state.errors import ReconcilerError
+from state.observed import ObservedContainer, observe
+from state.project import ComposeProject
+
+EngineMaker = Callable[[ComposeProject], ContainerEngine]
+Say = Callable[[str], None]
+MODEL_FILE = "model.json"
+
+
+@dataclass
+class Remembered:
+    """The ComposeSource of an apply, keeping the model it read (for the journal)."""
+
+    source: ComposeSource
+    model: dict[str, Any] | None = None
+
+    def compose_model(self) -> dict[str, Any]:
+        self.model = self.source.compose_model()
+        return self.model
+
+    def config_hashes(self) -> dict[str, str]:
+        return self.source.config_hashes()
+
+    def service_names_in_any_profile(self) -> frozenset[str]:
+        return self.source.service_names_in_any_profile()
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        return self.source.image_ids(references)
+
+
+@dataclass
+class Watched:
+    """The apply's runner, remembering which services the health gate found not ready."""
+
+    runner: EngineRunner
+    not_ready: tuple[str, ...] = ()
+
+    def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
+        self.runner.perform(kind, actions)
+
+    def settle(self, actions: Sequence[Action]) -> None:
+        try:
+            self.runner.settle(actions)
+        except NotReady as exc:
+            self.not_ready = exc.services
+            raise
+
+
+def previous_project(saved: Saved, directory: Path) -> ComposeProject:
+    """A ComposeProject whose only compose file is the saved model (0600, in `directory`)."""
+    journal.private(directory)
+    journal.write_atomically(directory / "compose" / MODEL_FILE, json.dumps(saved.model))
+    name = saved.desired.app_env.name
+    entry = {"description": "previous", "files": [MODEL_FILE], "profiles": saved.desired.profiles}
+    return ComposeProject(
+        directory=directory,
+        env_file=directory / "none.env",
+        name=saved.desired.project,
+        table=EnvironmentTable.model_validate({"default": name, "environments": {name: entry}}),
+        app_env=saved.desired.app_env,
+        variables={VARIABLE: name},
+    )
+
+
+@dataclass
+class Rollback:
+    """One apply's rollback: what may go back (before), putting it back (after)."""
+
+    project: str
+    engine: ContainerEngine  # the apply's own: what failed, and why
+    engines: EngineMaker | None  # makes one for the saved model; None: no rollback
+    enabled: bool
+    wait_timeout: float
+    retrying: Policy
+    say: Say
+    saved: Saved | None = None
+    possible: frozenset[str] = field(default_factory=frozenset)
+    failure: str = ""
+
+    def __post_init__(self) -> None:
+        self.saved = journal.load(self.project)
+
+    def resume(self) -> None:
+        """Finish a rollback that a killed run left half done, before anything is planned."""
+        left = {
+            s: r.reason for s, r in journal.records(self.project).items() if r.state == ROLLING_BACK
+        }
+        if not left or not self.enabled:  # --no-rollback: left as it is, status says so
+            return
+        self.say(f"A killed run left a rollback unfinished: rolling back {', '.join(sorted(left))}")
+        self._put_back(left)
+
+    def prepare(self, plan: Plan) -> None:
+        """Before recreating: which services the journal can put back as they are now."""
+        saved = self.saved.desired.services if self.saved and self.engines else {}
+        recreated = {a.service for a in plan.actions if a.kind is ActionKind.RECREATE}
+        self.possible = frozenset(
+            s
+            for s in recreated
+            if s in saved
+            and all(
+                a.old_hash == saved[s].config_hash
+                for a in plan.actions
+                if a.service == s and a.kind is ActionKind.RECREATE
+            )
+        )
+
+    def after(self, result: ApplyResult, watched: Watched, plan: Plan) -> ApplyResult:
+        """Roll back the recreated services the health gate failed; the result to report."""
+        recreated = {a.service for a in plan.actions if a.kind is ActionKind.RECREATE}
+        failed = [s for s in watched.not_ready if s in recreated]
+        if result.ok or not failed:
+            return result
+        if not self.enabled:
+            self.say(f"Not rolled back (--no-rollback): {', '.join(failed)} left as it failed")
+            return result
+        for service in failed:
+            if service not in self.possible:
+                self.say(f"cannot roll back {service}: previous configuration unknown")
+        back = [s for s in failed if s in self.possible]
+        if not back:
+            return result
+        self.say(f"Not ready: {result.error}")
+        reasons = {s: self._reason(s) for s in back}
+        started = time.monotonic()
+        if not self._put_back(reasons):
+            return ApplyResult(result.outcomes, f"{result.error}; {self.failure}")
+        seconds = time.monotonic() - started
+        outcomes = []
+        for outcome in result.outcomes:
+            action = outcome.action
+            if action.kind is ActionKind.RECREATE and action.service in reasons:
+                outcome = Outcome(
+                    action,
+                    OutcomeStatus.ROLLED_BACK,
+                    outcome.seconds + seconds,
+                    reasons[action.service],
+                )
+                self.say(render.outcome_line(outcome))
+            outcomes.append(outcome)
+        error = "; ".join(f"rolled back: {s} ({reasons[s]})" for s in back)
+        if len(back) < len(failed):
+            error += f"; apply failed: {result.error}"
+        return ApplyResult(tuple(outcomes), error)
+
+    def _put_back(self, reasons: Mapping[str, str]) -> bool:
+        """Recreate `reasons`' services from the journal and wait for them; False on failure."""
+        services = sorted(reasons)
+        if self.saved is None or self.engines is None:
+            self.failure = f"cannot roll back {', '.join(services)}: previous configuration unknown"
+            self.say(self.failure)
+            self._note(reasons, ROLLBACK_FAILED)
+            return False
+        started = time.monotonic()
+        app_env = self.saved.desired.app_env.name
+        self.say(
+            f"Rolling back {', '.join(services)} to the configuration applied at "
+            f"{self.saved.at} (APP_ENV={app_env})"
+        )
+        try:
+            journal.note(self.project, reasons, ROLLING_BACK)
+            previous = previous_project(
+                self.saved, journal.project_directory(self.project) / "previous"
+            )
+            engine = self.engines(previous)
+            retried(lambda: engine.up(services, force_recreate=True), self.retrying)
+            # What was ready before gets at least the default wait, whatever --wait-timeout.
+            patience = max(self.wait_timeout, WAIT_TIMEOUT)
+            gate = EngineRunner(engine, self.saved.desired, wait_timeout=patience)
+            gate.settle([_recreate(s) for s in services])
+        except (ReconcilerError, OSError) as exc:
+            self.failure = f"rollback of {', '.join(services)} failed too: {_first_line(exc)}"
+            self.say(self.failure)
+            self._note(reasons, ROLLBACK_FAILED)
+            return False
+        self._note(reasons, ROLLED_BACK)
+        self.say(
+            f"Rolled back in {time.monotonic() - started:.1f} s: {', '.join(services)} "
+            f"ready again with its previous configuration (APP_ENV={app_env})"
+        )
+        return True
+
+    def _note(self, reasons: Mapping[str, str], state: str) -> None:
+        try:
+            journal.note(self.project, reasons, state)
+        except (JournalUnusable, OSError) as exc:
+            self.say(f"cannot record the rollback: {exc}")
+
+    def _reason(self, service: str) -> str:
+        containers = observe(self.engine, self.project).of(service)
+        state = "no container"
+        if containers:
+            first = containers[0]
+            state = first.health or first.status.value
+        text = f"{state} after {self.wait_timeout:g} s of --wait-timeout"
+        output = (containers[0].health_output or "").strip() if containers else ""
+        if output:
+            text += f"; last health check: {output.splitlines()[-1][:120]}"
+        return text
+
+
+def succeeded(snap: Snapshot, model: Mapping[str, Any] | None, say: Say) -> None:
+    """An apply converged: when every container is ready, its configuration is the journal's
+    new last good one, and no rollback is current any more."""
+    desired = snap.desired
+    wanted = {name: s.has_healthcheck for name, s in desired.services.items()}
+    if model is None or not all(
+        _ready(c, wanted[c.service]) for c in snap.observed.containers if c.service in wanted
+    ):
+        return
+    try:
+        journal.save(desired.project, desired, model)
+        journal.clear(desired.project)
+    except (JournalUnusable, OSError) as exc:
+        say(f"cannot keep the journal, so a failed apply cannot be rolled back: {exc}")
+
+
+def _ready(container: ObservedContainer, wants_health: bool) -> bool:
+    """The health gate's own test (reconciler/runner.py), on the final observation."""
+    if container.status is ContainerStatus.EXITED:
+        return not wants_health and container.exit_code == 0
+    if container.status is not ContainerStatus.RUNNING:
+        return False
+    return container.health == "healthy" if wants_health else True
+
+
+def _recreate(service: str) -> Action:
+    return Action(kind=ActionKind.RECREATE, service=service, number=1, reasons=("rollback",))
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

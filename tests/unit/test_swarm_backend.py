@@ -1,0 +1,73 @@
+"""Which backend runs an environment: `backend` in environments.toml, `--backend` over it.
+No engine is called: choosing one only picks its class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from reconciler.cli import cli, main
+from reconciler.exit_codes import EXIT_ERROR, EXIT_USAGE
+from reconciler.swarm_backend import factory
+from state.docker_engine import DockerEngine
+from state.environments import load_table
+from state.project import load_project
+from state.swarm_engine import SwarmEngine
+
+REPO = Path(__file__).resolve().parents[2]
+TABLE = """default = "prod"
+[environments.prod]
+description = "x"
+files = ["compose.yaml"]
+{backend}
+[environments.dev]
+description = "y"
+files = ["compose.yaml"]
+"""
+
+
+def project_dir(tmp_path: Path, backend: str) -> Path:
+    compose = tmp_path / "compose"
+    compose.mkdir()
+    (compose / "compose.yaml").write_text("services: {}\n")
+    (compose / "environments.toml").write_text(TABLE.format(backend=backend))
+    return tmp_path
+
+
+def test_the_shipped_environments_all_run_on_compose() -> None:
+    table = load_table(REPO / "compose")
+    assert {env.backend for env in table.environments.values()} == {"compose"}
+
+
+def test_an_environment_on_a_swarm_gets_the_swarm_engine_unless_overridden(tmp_path: Path) -> None:
+    directory = project_dir(tmp_path, 'backend = "swarm"')
+    ctx = click.Context(cli)
+    prod = load_project(directory, process_env={"APP_ENV": "prod"})
+    dev = load_project(directory, process_env={"APP_ENV": "dev"})
+    assert prod.environment.backend == "swarm" and dev.environment.backend == "compose"
+    assert factory(None, prod, ctx, DockerEngine) is SwarmEngine
+    assert factory(None, dev, ctx, DockerEngine) is DockerEngine
+    assert factory("compose", prod, ctx, DockerEngine) is DockerEngine
+    assert factory("swarm", dev, ctx, DockerEngine) is SwarmEngine
+
+
+def test_an_unknown_backend_is_one_line_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = project_dir(tmp_path, 'backend = "kubernetes"')
+    code = main(["--plan", "--project-directory", str(directory)])
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and len(err.strip().splitlines()) == 1
+    assert "environments.prod.backend" in err and "'compose' or 'swarm'" in err
+    assert "Traceback" not in err
+
+
+def test_an_unknown_backend_option_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = project_dir(tmp_path, "")
+    code = main(["--plan", "--backend", "nomad", "--project-directory", str(directory)])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE and "'nomad' is not one of 'compose', 'swarm'" in err
