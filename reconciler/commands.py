@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from reconciler import render, rollback
 from reconciler.apply import Runner, execute
+from reconciler.config_cache import cached
 from reconciler.lock import project_lock
 from reconciler.outcome import ApplyResult
 from reconciler.plan import ActionKind, Plan, Strategy, teardown_plan
@@ -91,7 +92,7 @@ def apply(
     its fingerprint changed (nothing touched), else execute exactly its actions.
     `report` gets what was done before a failure is raised (`--format json` prints it)."""
     started = time.monotonic()
-    source = rollback.Remembered(engine)
+    source = rollback.Remembered(cached(project, engine))  # the config cache inside (issue 9)
     desired = read_desired(project, source)
     with project_lock(desired.project, settings.lock_timeout):
         back = rollback.Rollback(
