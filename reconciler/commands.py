@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from reconciler import render, rollback
 from reconciler.apply import Runner, execute
+from reconciler.config_cache import cached
 from reconciler.lock import project_lock
 from reconciler.outcome import ApplyResult
 from reconciler.plan import ActionKind, Plan, Strategy, teardown_plan
@@ -23,7 +24,15 @@ from reconciler.retry import Policy, default_retrying, retried
 from reconciler.rollback import EngineMaker
 from reconciler.runner import WAIT_TIMEOUT
 from reconciler.saved_plan import SavedPlan, check, fingerprint
-from reconciler.session import inputs, read_desired, read_observed, snapshot
+from reconciler.session import (
+    inputs,
+    planned,
+    read_both,
+    read_desired,
+    read_observed,
+    snapshot,
+    snapshot_of,
+)
 from reconciler.snapshot import Applied, Snapshot, Teardown, Unknown
 from reconciler.swarm_runner import runner_for
 from state.engine import ONEOFF_LABEL, Engine
@@ -55,18 +64,16 @@ class ApplySettings:
 
 def preview(engine: Engine, project: ComposeProject, strategy: Strategy) -> Snapshot:
     """`--plan`: what apply (or restart) would do. Changes nothing."""
-    return snapshot(engine, read_desired(project, engine), strategy)
+    return snapshot_of(project, engine, strategy)
 
 
 def status(engine: Engine, project: ComposeProject) -> Snapshot | Unknown:
     """What runs against what should; when the compose files or images make the desired
     state unreadable, what runs and why the rest is unknown. Read-only."""
-    try:
-        desired = read_desired(project, engine)
-    except ConfigError as exc:
-        observed = read_observed(engine, project.name)
-        return Unknown(project.name, project.app_env, observed, str(exc))
-    return snapshot(engine, desired)
+    desired, observed = read_both(project, engine)
+    if isinstance(desired, ConfigError):
+        return Unknown(project.name, project.app_env, observed, str(desired))
+    return planned(desired, observed)
 
 
 def apply(
@@ -85,7 +92,7 @@ def apply(
     its fingerprint changed (nothing touched), else execute exactly its actions.
     `report` gets what was done before a failure is raised (`--format json` prints it)."""
     started = time.monotonic()
-    source = rollback.Remembered(engine)
+    source = rollback.Remembered(cached(project, engine))  # the config cache inside (issue 9)
     desired = read_desired(project, source)
     with project_lock(desired.project, settings.lock_timeout):
         back = rollback.Rollback(

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from reconciler.config_cache import cached
 from reconciler.retry import retried
 from state import content
 from state.engine import ComposeSource
@@ -50,7 +51,7 @@ def attach(
     if not project.table.content and not _may_use_files(project):
         return project, engine  # no Compose call: the plan's engine calls stay as they were
     try:
-        model = retried(engine.compose_model)
+        model = retried(cached(project, engine).compose_model)  # issue 9: no config call on a hit
     except ConfigError:
         return project, engine
     declared = {

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.columns import aligned
 from reconciler.journal import ROLLED_BACK, ROLLING_BACK, Record
 from reconciler.plan import ActionKind, NoopReason
 from reconciler.render import VERB, envelope, noop_text, summary
@@ -117,37 +118,49 @@ def rollback_lines(rollbacks: Mapping[str, Record]) -> list[str]:
 
 def status_text(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None) -> str:
     project, app_env, observed = _facts(snap)
-    # rich costs ~0.2 s to import: only the status table pays it, not --plan or apply.
-    from rich.console import Console
-    from rich.table import Table
-
     unknown = " (unknown)" if isinstance(snap, Unknown) else ""
     running = ", ".join(sorted(observed.running_environments)) or "nothing"
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("SERVICE", "CONTAINER", "STATE", "HEALTH", "APP_ENV", "STATUS"):
-        table.add_column(column, no_wrap=column != "STATUS")
-    for row in status_rows(snap):
-        verdict = row["verdict"] + (f" ({'; '.join(row['reasons'])})" if row["reasons"] else "")
-        table.add_row(
+    rows: list[tuple[str, ...]] = [
+        (
             row["service"],
             row["container"] or "-",
             row["state"],
             row["health"] or "-",
             row["app_env"] or "-",
-            verdict,
+            row["verdict"] + (f" ({'; '.join(row['reasons'])})" if row["reasons"] else ""),
         )
-    buffer = io.StringIO()
-    Console(width=200, file=buffer, color_system=None).print(table)
+        for row in status_rows(snap)
+    ]
     lines = [
         f"desired: {app_env}{unknown} · project {project}",
         f"running: {running}",
-        "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines()),
+        aligned(_HEADER, rows, _WIDTH) or _rich_table(rows),
     ]
     note = drift_note(snap)
     if note:
         lines.append(note)
     lines += rollback_lines(rollbacks or {})
     return "\n".join(lines)
+
+
+_HEADER = ("SERVICE", "CONTAINER", "STATE", "HEALTH", "APP_ENV", "STATUS")
+_WIDTH = 200
+
+
+def _rich_table(rows: Sequence[Sequence[str]]) -> str:
+    """The table through rich: only when plain columns would differ (reconciler/columns.py)."""
+    # rich costs ~0.2 s to import and lay out: only a table it must draw pays it.
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in _HEADER:
+        table.add_column(column, no_wrap=column != "STATUS")
+    for row in rows:
+        table.add_row(*row)
+    buffer = io.StringIO()
+    Console(width=_WIDTH, file=buffer, color_system=None).print(table)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines())
 
 
 def status_json(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None) -> str:

@@ -8,7 +8,8 @@ Teardown plans (stop, down) need no desired state: they bring nothing up.
 settle() is the health gate: it returns once every container of the services a wave
 brought up is healthy (with a healthcheck) or running (without; a one-shot that
 exited 0 counts as done), and otherwise fails naming the service, its last health
-output and the last lines of its log.
+output and the last lines of its log. It polls fast (0.1 s), then backs off (doubling
+to 1 s): a fast service is seen ready at once, a slow one costs few engine reads.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class EngineRunner:
     desired: DesiredState | None  # None: a teardown plan, nothing to wait for
     wait: bool = True
     wait_timeout: float = WAIT_TIMEOUT
-    poll_interval: float = 0.5
+    poll_interval: float = 0.1  # the first wait; doubled after each poll, up to max_poll
+    max_poll: float = 1.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -80,13 +82,15 @@ class EngineRunner:
         desired = self.desired
         services = sorted({a.service for a in actions if a.service in desired.services})
         deadline = self.clock() + self.wait_timeout
+        interval = self.poll_interval
         while True:
             pending = self._not_ready(services)
             if not pending:
                 return
             if self.clock() >= deadline:
                 raise NotReady(self._explain(pending), tuple(pending))
-            self.sleep(self.poll_interval)
+            self.sleep(interval)
+            interval = min(interval * 2, self.max_poll)
 
     def _not_ready(self, services: Sequence[str]) -> dict[str, tuple[ObservedContainer, ...]]:
         assert self.desired is not None

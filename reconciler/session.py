@@ -2,7 +2,9 @@
 
 Resolves what a command acts on (the project's name alone, or the whole Compose
 project with its APP_ENV) and reads the states through the engine port, with
-transient engine errors retried like the writes are. Read-only; no Docker code here.
+transient engine errors retried like the writes are; the desire and observe stages
+read concurrently where nothing orders them (`--plan`, status). Read-only; no Docker
+code here.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.config_cache import cached
 from reconciler.plan import Strategy, plan
 from reconciler.retry import retried
 from reconciler.saved_plan import Inputs, SavedPlan, load, save
 from reconciler.snapshot import Snapshot
+from state.concurrent import reads_concurrently, together
 from state.desired import DesiredState, desire
-from state.engine import ComposeSource, ContainerEngine
+from state.engine import ComposeSource, ContainerEngine, Engine
 from state.environments import TABLE_FILE
 from state.errors import ConfigError
 from state.naming import project_name
@@ -62,19 +66,58 @@ def open_name(options: ProjectOptions) -> str:
 
 
 def read_desired(project: ComposeProject, source: ComposeSource) -> DesiredState:
-    return retried(lambda: desire(project, source))
+    view = cached(project, source)  # before any read: it may hand the adapter its lines
+    return retried(lambda: desire(project, view))
 
 
 def read_observed(engine: ContainerEngine, name: str) -> ObservedState:
     return retried(lambda: observe(engine, name))
 
 
+def read_both(
+    project: ComposeProject, engine: Engine
+) -> tuple[DesiredState | ConfigError, ObservedState]:
+    """Desire and observe at once (their reads are independent). A ConfigError of the
+    desire stage is returned, for `status` to show what runs anyway; any other failure
+    is raised, the desire stage's first (the pipeline's order)."""
+
+    view = cached(project, engine)  # before the threads: it may hand the adapter its lines
+
+    def desired_or_config_error() -> DesiredState | ConfigError:
+        try:
+            return retried(lambda: desire(project, view))
+        except ConfigError as exc:
+            return exc
+
+    desired, observed = together(
+        desired_or_config_error,
+        lambda: read_observed(engine, project.name),
+        concurrent=reads_concurrently(engine),
+    )
+    return desired, observed
+
+
+def snapshot_of(
+    project: ComposeProject, engine: Engine, strategy: Strategy = Strategy.CHANGED
+) -> Snapshot:
+    """Desire, observe (concurrently) and plan. Changes nothing; ConfigError on bad input."""
+    desired, observed = read_both(project, engine)
+    if isinstance(desired, ConfigError):
+        raise desired
+    return planned(desired, observed, strategy)
+
+
+def planned(
+    desired: DesiredState, observed: ObservedState, strategy: Strategy = Strategy.CHANGED
+) -> Snapshot:
+    return Snapshot(desired=desired, observed=observed, plan=plan(desired, observed, strategy))
+
+
 def snapshot(
     engine: ContainerEngine, desired: DesiredState, strategy: Strategy = Strategy.CHANGED
 ) -> Snapshot:
     """Observe and plan against a desired state already read. Changes nothing."""
-    observed = read_observed(engine, desired.project)
-    return Snapshot(desired=desired, observed=observed, plan=plan(desired, observed, strategy))
+    return planned(desired, read_observed(engine, desired.project), strategy)
 
 
 def inputs(project: ComposeProject) -> Inputs:

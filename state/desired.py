@@ -2,7 +2,8 @@
 
 Built from one `docker compose config --format json` for the active profiles, the
 hashes of `docker compose config --hash '*'` (equal to the config-hash labels Compose
-puts on containers) and the local image ids. Frozen; the planner only reads it.
+puts on containers) and the local image ids, read concurrently (state/concurrent.py).
+Frozen; the planner only reads it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from state import content, secrets
 from state.appenv import VARIABLE, ResolvedAppEnv
+from state.concurrent import reads_concurrently, together
 from state.engine import ComposeSource
 from state.errors import ConfigError
 
@@ -67,14 +69,20 @@ class DesiredState(BaseModel):
 
 def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     """Ask Compose what the project should be; ConfigError for broken files or missing images."""
-    model = source.compose_model()
-    hashes = source.config_hashes()
+    # The three Compose reads at once; the image ids follow the model in its thread.
+    (model, images), hashes, in_any_profile = together(
+        lambda: _model_and_images(source),
+        source.config_hashes,
+        source.service_names_in_any_profile,
+        concurrent=reads_concurrently(source),
+    )
+    if isinstance(images, BaseException):  # the pipeline's order: after the hashes
+        raise images
     raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
-    images = source.image_ids([s["image"] for s in raw_services.values() if s.get("image")])
     services = {
         name: _service(name, raw, hashes, images) for name, raw in sorted(raw_services.items())
     }
-    known = source.service_names_in_any_profile() | frozenset(services)
+    known = in_any_profile | frozenset(services)
     return DesiredState(
         project=project.name,
         app_env=project.app_env,
@@ -82,6 +90,18 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
         services=services,
         known_services=known,
     )
+
+
+def _model_and_images(
+    source: ComposeSource,
+) -> tuple[dict[str, Any], dict[str, str] | BaseException]:
+    model = source.compose_model()
+    raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
+    try:
+        images = source.image_ids([s["image"] for s in raw_services.values() if s.get("image")])
+    except Exception as exc:  # raised by desire() in order, once the hashes are known good
+        return model, exc
+    return model, images
 
 
 def _service(

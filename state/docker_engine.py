@@ -1,16 +1,16 @@
-"""The real engine: the Docker CLI and Compose v2 through python-on-whales.
+"""The real engine: the Docker CLI and Compose v2, command lines by python-on-whales.
 
-The one module that imports python_on_whales (which builds the command lines). Every
-call goes through `_run`, which logs it, counts it (tests prove reads take a constant
-number of calls), bounds its time (EngineTimeout names the engine and the fix) and
-maps Docker's failures onto TransientError / PermanentError; no call bypasses it
-(`log_tail` and `stream_logs` use its bounded `_execute`, to keep stderr or the
-terminal). Compose is called with the project's name, files, profiles and env files,
-and with the resolved variables (APP_ENV, the environment's own) in its process
-environment: python-on-whales has no per-client environment, so the client call is
-prefixed with `env VAR=value`. Without a ComposeProject (stop, down, logs, which need
-only the project's name) only the container-side calls are available. The parse
-step of `docker inspect` lives in state/docker_inspect.py.
+The one module that imports python_on_whales, which builds the `docker` and `docker
+compose` command lines from the project's ComposeOptions (files, profiles, env files,
+name, directory; the resolved variables through an `env VAR=value` prefix, as it has
+no per-client environment). It is imported on first use, once: its import costs more
+than a status read, so lines it built for the same options are reused from the config
+cache (use_command_lines). Every call goes through `_run`, which logs it, counts it,
+bounds its time (EngineTimeout names the engine and the fix) and maps Docker's failures
+onto TransientError / PermanentError (`log_tail` and `stream_logs` use its bounded
+`_execute`, to keep stderr or the terminal). Without a ComposeProject (stop, down,
+logs) only the container-side calls are available. Parsing `docker inspect`:
+state/docker_inspect.py.
 """
 
 from __future__ import annotations
@@ -22,14 +22,21 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from typing import Any
 
-from python_on_whales import DockerClient
-
 from state import secrets
 from state.bounded import run_bounded
-from state.docker_args import drop_flag, with_tag
+from state.concurrent import together
+from state.docker_args import (
+    CommandLines,
+    ComposeOptions,
+    batches,
+    drop_flag,
+    logs_command,
+    with_tag,
+)
 from state.docker_inspect import parse_inspect
 from state.endpoint import engine_endpoint
 from state.engine import PROJECT_LABEL, ContainerRecord
@@ -44,22 +51,36 @@ log = logging.getLogger(__name__)
 class DockerEngine:
     """The Engine port (ComposeSource and ContainerEngine) on the real Docker engine."""
 
+    concurrent_reads = True  # its reads wait on processes: run them at once
+    cacheable = True  # its `compose config` answers may be cached (reconciler/config_cache.py)
+
     def __init__(self, project: ComposeProject | None = None) -> None:
         self._project = project
         self.calls = 0
+        self._counting = threading.Lock()  # the reads run in threads (state/concurrent.py)
         self.timeouts = Timeouts.from_environment(os.environ)
-        if project is None:
-            self.client = DockerClient()
-            return
-        prefix = ["env", *(f"{key}={value}" for key, value in project.process_variables().items())]
-        self.client = DockerClient(
-            client_call=[*prefix, "docker"],
-            compose_files=list(project.files),
-            compose_profiles=list(project.profiles),
-            compose_env_files=list(project.env_files()),
-            compose_project_name=project.name,
-            compose_project_directory=project.compose_dir,
-        )
+        self.compose_options = ComposeOptions.of(project) if project is not None else None
+        self._lines: CommandLines | None = None
+        self._building = threading.Lock()
+
+    def command_lines(self) -> CommandLines:
+        """The command lines python-on-whales builds for the project; built once."""
+        with self._building:
+            if self._lines is None:
+                self._lines = self._client_lines()
+            return self._lines
+
+    def use_command_lines(self, lines: CommandLines) -> None:
+        """Lines python-on-whales built for the same ComposeOptions (the config cache's)."""
+        with self._building:
+            self._lines = lines
+
+    def _client_lines(self) -> CommandLines:
+        from python_on_whales import DockerClient  # imported only where it is used
+
+        options = self.compose_options
+        config = DockerClient(**(options.client_kwargs() if options else {})).client_config
+        return CommandLines.of(config.docker_cmd, config.docker_compose_cmd)
 
     @property
     def project(self) -> ComposeProject:
@@ -83,7 +104,8 @@ class DockerEngine:
     ) -> subprocess.CompletedProcess[str]:
         command = [str(arg) for arg in args]
         limit = self.timeouts.read if bound is None else bound
-        self.calls += 1
+        with self._counting:
+            self.calls += 1
         log.debug("Running command (bound %g s): %s", limit, shlex.join(command))
         try:
             return run_bounded(command, None if limit == UNBOUNDED else limit, capture=capture)
@@ -98,11 +120,11 @@ class DockerEngine:
         )
 
     def _docker(self, *args: str, what: str, bound: float | None = None) -> str:
-        return self._run([*self.client.client_config.docker_cmd, *args], what=what, bound=bound)
+        return self._run([*self.command_lines().docker, *args], what=what, bound=bound)
 
     def _compose(self, *args: str, what: str, bound: float | None = None) -> str:
         assert self.project, "compose calls need the project"
-        command = [*self.client.client_config.docker_compose_cmd, *args]
+        command = [*self.command_lines().compose, *args]
         return self._run(command, what=what, bound=bound)
 
     # -- ComposeSource -------------------------------------------------------------
@@ -130,7 +152,7 @@ class DockerEngine:
 
     def service_names_in_any_profile(self) -> frozenset[str]:
         # The same call with every profile enabled: which services exist at all.
-        command = drop_flag([*self.client.client_config.docker_compose_cmd], "--profile")
+        command = drop_flag([*self.command_lines().compose], "--profile")
         out = self._run(
             [*command, "--profile", "*", "config", "--services"],
             what="docker compose config --services",
@@ -187,31 +209,18 @@ class DockerEngine:
         )
 
     def start(self, container_ids: Sequence[str]) -> None:
-        self._docker(
-            "container",
-            "start",
-            *container_ids,
-            what="docker start",
-            bound=self.timeouts.write(len(container_ids)),
-        )
+        # `docker start ID...` starts one after another: a few batches at once instead.
+        together(*(lambda b=b: self._on_ids("start", b) for b in batches(container_ids)))
 
     def unpause(self, container_ids: Sequence[str]) -> None:
-        self._docker(
-            "container",
-            "unpause",
-            *container_ids,
-            what="docker unpause",
-            bound=self.timeouts.write(len(container_ids)),
-        )
+        self._on_ids("unpause", container_ids)
 
     def restart(self, container_ids: Sequence[str]) -> None:
-        self._docker(
-            "container",
-            "restart",
-            *container_ids,
-            what="docker restart",
-            bound=self.timeouts.write(len(container_ids)),
-        )
+        together(*(lambda b=b: self._on_ids("restart", b) for b in batches(container_ids)))
+
+    def _on_ids(self, verb: str, container_ids: Sequence[str]) -> None:
+        bound = self.timeouts.write(len(container_ids))
+        self._docker("container", verb, *container_ids, what=f"docker {verb}", bound=bound)
 
     def stop(self, container_ids: Sequence[str]) -> None:
         # A container gone meanwhile is stopped enough; the others were stopped anyway
@@ -245,7 +254,7 @@ class DockerEngine:
 
     def log_tail(self, container_id: str, lines: int) -> str:
         command = [
-            *self.client.client_config.docker_cmd,
+            *self.command_lines().docker,
             "container",
             "logs",
             "--tail",
@@ -317,18 +326,7 @@ class DockerEngine:
         for record in self.containers(project):
             secrets.remember(record.env)
         with tempfile.TemporaryDirectory(prefix="reconcile-logs-") as empty:
-            command = [
-                "docker",
-                "compose",
-                "--project-name",
-                project,
-                "--project-directory",
-                empty,
-                "logs",
-                *(["--follow"] if follow else []),
-                *(["--tail", tail] if tail else []),
-                *services,
-            ]
+            command = logs_command(project, empty, services, follow=follow, tail=tail)
             if not follow:
                 done = self._execute(
                     command, what="docker compose logs", bound=self.timeouts.whole_project

@@ -22,7 +22,7 @@ from typing import Any
 from tests.bench import idle, planner, report, stack
 from tests.bench.scenarios import GROUPS, Result, Runner
 from tests.bench.synthetic import SyntheticProject
-from tests.bench.tools import Ours, engine_calls
+from tests.bench.tools import Ours, engine_calls_per_run
 from tests.integration.plain_stack import REPO, require_engine
 
 SECTIONS = ("compare", "idle", "planner", "stack")
@@ -59,6 +59,7 @@ def compare(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     groups = tuple(_csv(args.scenarios))
     by_size: dict[int, dict[str, Result]] = {}
     calls: dict[int, list[str]] = {}
+    cached: dict[int, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="spotbench-") as root:
         for size in sizes:
             project = SyntheticProject.create(Path(root), size)
@@ -66,24 +67,31 @@ def compare(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
             try:
                 runner = Runner(project, args.repeat, lambda line: print(line, flush=True))
                 by_size[size] = runner.run(groups)
-                found = engine_calls(Ours(project), "--plan", app_env="prod", expect=(0,))
-                calls[size] = [_short(call) for call in found]
+                miss, hit = engine_calls_per_run(
+                    Ours(project), "--plan", app_env="prod", expect=(0,), runs=2
+                )
+                calls[size] = [_short(call) for call in miss]
+                cached[size] = [_short(call) for call in hit]
             finally:
                 project.remove_everything()
             print(report.size_table(size, args.repeat, by_size[size], calls[size]), flush=True)
+            print(f"  ... with the compose-config cache answering: {len(cached[size])}")
     print()
     print(report.ratio_table(by_size))
-    counts = {n: len(c) for n, c in calls.items()}
-    print(
-        f"engine calls per no-op plan: {counts} (the same at every size: "
-        f"{'yes' if len(set(counts.values())) <= 1 else 'NO'})"
-    )
+    for label, found in (("", calls), (" (config cache hit)", cached)):
+        counts = {n: len(c) for n, c in found.items()}
+        print(
+            f"engine calls per no-op plan{label}: {counts} (the same at every size: "
+            f"{'yes' if len(set(counts.values())) <= 1 else 'NO'})"
+        )
     missed = any(
         r.scenario.target and r.ours.median / r.compose.median > r.scenario.target
         for results in by_size.values()
         for r in results.values()
     )
-    return report.comparison_json(args.repeat, by_size, calls), missed
+    document = report.comparison_json(args.repeat, by_size, calls)
+    document["engine_calls_per_plan_cache_hit"] = {str(n): c for n, c in cached.items()}
+    return document, missed
 
 
 def main(argv: list[str]) -> int:

@@ -125,14 +125,27 @@ Tool = Ours | Compose
 
 def engine_calls(ours: Ours, *args: str, app_env: str, expect: Sequence[int]) -> list[str]:
     """Every `docker` process `reconcile ARGS` starts, counted by a shim first on PATH."""
+    return engine_calls_per_run(ours, *args, app_env=app_env, expect=expect, runs=1)[0]
+
+
+def engine_calls_per_run(
+    ours: Ours, *args: str, app_env: str, expect: Sequence[int], runs: int
+) -> list[list[str]]:
+    """The `docker` processes of each of `runs` runs of `reconcile ARGS`, one shim for all:
+    the first run's compose config answers are cached (the shim is a new `docker` on
+    PATH, so a new key), the later runs are answered by the cache."""
     real = shutil.which("docker")
     if real is None:
         raise ToolFailed("no docker client on PATH")
+    found: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="spotbench-shim-") as shim:
         log = Path(shim) / "calls.log"
         script = Path(shim) / "docker"
         script.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
         script.chmod(0o755)
         env = _environment({"APP_ENV": app_env, "PATH": f"{shim}:{os.environ['PATH']}"})
-        _run(ours.command(*args), env, expect)
-        return log.read_text().splitlines() if log.exists() else []
+        for _ in range(runs):
+            log.unlink(missing_ok=True)
+            _run(ours.command(*args), env, expect)
+            found.append(log.read_text().splitlines() if log.exists() else [])
+    return found

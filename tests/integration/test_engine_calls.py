@@ -37,7 +37,7 @@ def test_a_plan_makes_the_same_number_of_engine_calls_at_every_size(
     projects: list[SyntheticProject], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APP_ENV", "prod")
-    counted, started = [], []
+    counted, started, cached = [], [], []
     for project in projects:
         options = ProjectOptions(project_name=project.name, project_directory=project.directory)
         engine_project = open_project(options)
@@ -46,7 +46,11 @@ def test_a_plan_makes_the_same_number_of_engine_calls_at_every_size(
         assert len(snap.observed.containers) == len(project.services("prod"))
         assert snap.plan.is_empty
         counted.append(engine.calls)
+        again = DockerEngine(engine_project)  # the same inputs: the config cache answers
+        assert preview(again, engine_project, Strategy.CHANGED).plan.is_empty
+        cached.append(again.calls)
         # The CLI, as a user runs it: every `docker` process it starts (a PATH shim).
         started.append(len(engine_calls(Ours(project), "--plan", app_env="prod", expect=(0,))))
     assert counted[0] == counted[1], f"engine calls per plan grew with the size: {counted}"
     assert started == counted, f"docker processes {started} != engine calls {counted}"
+    assert cached[0] == cached[1] < counted[0], f"with the config cache: {cached}"

@@ -5,6 +5,11 @@ execute, final convergence check); `restart`, `stop` and `down` call theirs. Eac
 returns what the command said, the plan it made and its error, if any. The health
 gate is the real engine's business (it has its own tests): no waiting here, and the
 retry policy is the product's, without the sleeping.
+
+Cache-on runs (tests/property/test_cache_on.py) set CACHE["project"]: the project then
+lives there, its compose files hold the engine's desired state (what its `compose
+config` answers from), and the engine says it may be cached, so every read goes
+through reconciler/config_cache.py as the Docker adapter's do.
 """
 
 from __future__ import annotations
@@ -51,16 +56,34 @@ class Run:
         return self.error is None
 
 
+CACHE: dict[str, Path] = {}
+
+
 def project_for(desired: DesiredState) -> ComposeProject:
     """The Compose project whose files (the engine's `desired`) say what should run."""
+    directory = CACHE.get("project", REPO)
+    if directory != REPO:
+        _write_files(directory, desired)
     return ComposeProject(
-        directory=REPO,
-        env_file=REPO / ".env",
+        directory=directory,
+        env_file=directory / ".env",
         name=desired.project,
         table=TABLE,
         app_env=desired.app_env,
         variables={"APP_ENV": desired.app_env.name},
     )
+
+
+def _write_files(directory: Path, desired: DesiredState) -> None:
+    """Every compose file of the table holds `desired` (rewritten only when it differs:
+    the cache's key also reads the files' mtimes)."""
+    text = desired.model_dump_json()
+    for environment in TABLE.environments.values():
+        for name in environment.files:
+            path = directory / COMPOSE_DIR / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists() or path.read_text() != text:
+                path.write_text(text)
 
 
 def current_plan(engine: MemoryEngine, desired: DesiredState) -> Plan:
@@ -69,6 +92,8 @@ def current_plan(engine: MemoryEngine, desired: DesiredState) -> Plan:
 
 def _run(engine: MemoryEngine, desired: DesiredState, command: Callable[[Run], Plan]) -> Run:
     engine.desired = desired
+    if CACHE:
+        setattr(engine, "cacheable", True)  # noqa: B010 (the adapter's class attribute)
     run = Run()
     try:
         command(run)

@@ -102,3 +102,10 @@ def test_no_module_is_over_350_lines() -> None:
         for path in (REPO / package).glob("*.py")
     }
     assert {name: n for name, n in sizes.items() if n > 350} == {}
+
+
+def test_the_cli_loads_neither_python_on_whales_nor_rich_until_used() -> None:
+    """Issue 9: their imports cost more than a status read; the adapter loads
+    python-on-whales on its first command line, the status table rich only to draw
+    what plain columns cannot."""
+    assert loaded_by("reconciler.cli", ("python_on_whales", "rich")) == []

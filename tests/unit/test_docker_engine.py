@@ -157,3 +157,54 @@ def test_a_bad_engine_timeout_is_one_line_naming_the_fix(value: str) -> None:
 def test_a_timeout_is_not_retried() -> None:
     assert issubclass(EngineTimeout, PermanentError)
     assert not issubclass(EngineTimeout, TransientError)
+
+
+def test_batches_deal_every_id_once_into_at_most_the_limit() -> None:
+    from state.docker_args import BATCHES, batches
+
+    ids = [f"c{i}" for i in range(BATCHES + 10)]
+    dealt = batches(ids)
+    assert len(dealt) == BATCHES
+    assert len(batches(ids[:3])) == 3
+    assert sorted(i for batch in dealt for i in batch) == sorted(ids)
+    assert batches(["a"]) == [["a"]]
+    assert batches([]) == []
+
+
+def test_python_on_whales_builds_the_command_lines_and_loads_only_when_used(
+    tmp_path: Path,
+) -> None:
+    """The adapter's `docker` / `docker compose` lines are python-on-whales' own, built
+    from ComposeOptions; importing or constructing the adapter does not load it, and
+    lines handed back (the config cache's) are used without loading it."""
+    import subprocess
+    import sys
+
+    from python_on_whales import DockerClient
+
+    from state.docker_args import ComposeOptions
+    from state.docker_engine import DockerEngine
+    from state.project import load_project
+
+    repo = Path(__file__).resolve().parents[2]
+    project = load_project(repo, process_env={"APP_ENV": "dev"})
+    options = ComposeOptions.of(project)
+    config = DockerClient(**options.client_kwargs()).client_config
+    lines = DockerEngine(project).command_lines()
+    assert list(lines.docker) == [str(arg) for arg in config.docker_cmd]
+    assert list(lines.compose) == [str(arg) for arg in config.docker_compose_cmd]
+    assert "--file" in lines.compose and str(project.files[0]) in lines.compose
+    plain = [str(arg) for arg in DockerClient().client_config.docker_cmd]
+    assert list(DockerEngine().command_lines().docker) == plain
+    probe = (
+        "import sys; from pathlib import Path; from state.docker_engine import DockerEngine; "
+        "from state.docker_args import CommandLines; from state.project import load_project; "
+        f"e = DockerEngine(load_project(Path({str(repo)!r}), process_env={{'APP_ENV': 'dev'}})); "
+        "e.use_command_lines(CommandLines(('docker',), ('docker', 'compose'))); "
+        "assert e.command_lines().compose == ('docker', 'compose'); "
+        "print('python_on_whales' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=repo, check=True
+    )
+    assert out.stdout.strip() == "False"

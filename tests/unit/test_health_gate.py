@@ -94,3 +94,20 @@ def test_gate_does_not_accept_a_one_shot_that_failed() -> None:
         gate(engine, timeout=1).settle(
             [Action(kind=ActionKind.CREATE, service="job", number=1, reasons=())]
         )
+
+
+def test_gate_polls_fast_then_backs_off() -> None:
+    slept: list[float] = []
+    engine = ScriptedEngine([record("db", ContainerStatus.RUNNING, "starting")])
+    runner = gate(engine, timeout=5)
+    clock = runner.sleep
+
+    def recording(seconds: float) -> None:
+        slept.append(seconds)
+        clock(seconds)
+
+    runner.sleep = recording
+    with pytest.raises(NotReady):
+        runner.settle([Action(kind=ActionKind.CREATE, service="db", number=1, reasons=())])
+    assert slept[:5] == [0.1, 0.2, 0.4, 0.8, 1.0]
+    assert max(slept) == 1.0

@@ -1,0 +1,194 @@
+"""reconciler/config_cache.py: every input Compose reads is in the key (an edit is a
+miss), an unchanged input is a hit, and entries are private to the user."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import stat
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.config_cache import CACHE_DIR_VARIABLE, DISABLE_VARIABLE, cached
+from state.docker_args import CommandLines, ComposeOptions
+from state.project import COMPOSE_DIR, load_project
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class CountingSource:
+    """A ComposeSource that may be cached and counts its Compose reads."""
+
+    cacheable = True
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def compose_model(self) -> dict[str, Any]:
+        self.calls += 1
+        return {"services": {"db": {"image": "db:1", "environment": {"PASSWORD": "s3cret"}}}}
+
+    def config_hashes(self) -> dict[str, str]:
+        self.calls += 1
+        return {"db": "abc"}
+
+    def service_names_in_any_profile(self) -> frozenset[str]:
+        self.calls += 1
+        return frozenset({"db", "adminer"})
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "checkout"
+    shutil.copytree(REPO / COMPOSE_DIR, directory / COMPOSE_DIR)
+    (directory / ".env").write_text("APP_ENV=dev\n")
+    monkeypatch.setenv(CACHE_DIR_VARIABLE, str(tmp_path / "cache"))
+    monkeypatch.delenv(DISABLE_VARIABLE, raising=False)
+    monkeypatch.delenv("APP_ENV", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    return directory
+
+
+def reads(directory: Path, project_name: str | None = None) -> int:
+    """Compose reads made by one desire stage: 3 on a miss, 0 on a hit."""
+    project = load_project(directory, project_name=project_name, process_env=os.environ)
+    source = CountingSource()
+    view = cached(project, source)
+    assert view.compose_model()["services"]["db"]["image"] == "db:1"
+    assert view.config_hashes() == {"db": "abc"}
+    assert view.service_names_in_any_profile() == {"db", "adminer"}
+    return source.calls
+
+
+def append(path: Path, text: str) -> Callable[[], None]:
+    def edit() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as out:
+            out.write(text)
+
+    return edit
+
+
+def test_an_unchanged_input_hits(checkout: Path) -> None:
+    assert reads(checkout) == 3
+    assert reads(checkout) == 0
+    assert reads(checkout) == 0
+
+
+@pytest.mark.parametrize(
+    "input_name",
+    [
+        "compose file",
+        "env file",
+        "file named by env_file/include/extends",
+        "process environment",
+        "APP_ENV (and with it the profiles)",
+        "Compose binary",
+    ],
+)
+def test_each_input_edited_is_a_miss(
+    input_name: str, checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugin = tmp_path / "docker-config" / "cli-plugins" / "docker-compose"
+    append(plugin, "v1")()
+    edits: dict[str, Callable[[], None]] = {
+        "compose file": append(checkout / COMPOSE_DIR / "compose.yaml", "\n# edited\n"),
+        "env file": append(checkout / ".env", "EXTRA=1\n"),
+        "file named by env_file/include/extends": append(
+            checkout / COMPOSE_DIR / "extra" / "included.yaml", "x: 1\n"
+        ),
+        "process environment": lambda: monkeypatch.setenv("SOME_VARIABLE", "changed"),
+        "APP_ENV (and with it the profiles)": lambda: monkeypatch.setenv("APP_ENV", "prod"),
+        "Compose binary": append(plugin, "v2"),
+    }
+    assert reads(checkout) == 3
+    assert reads(checkout) == 0
+    edits[input_name]()
+    assert reads(checkout) == 3, f"{input_name} changed but the cache answered"
+    assert reads(checkout) == 0, "the new inputs are cached in turn"
+
+
+def test_project_name_and_directory_are_in_the_key(checkout: Path, tmp_path: Path) -> None:
+    assert reads(checkout) == 3
+    assert reads(checkout, project_name="other") == 3
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(checkout, elsewhere)
+    assert reads(elsewhere) == 3
+    assert reads(checkout) == 0
+
+
+def test_entries_are_private_and_the_cache_can_be_turned_off(
+    checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert reads(checkout) == 3
+    cache = tmp_path / "cache" / "compose-cache"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    entries = list(cache.iterdir())
+    assert len(entries) == 3
+    assert all(stat.S_IMODE(entry.stat().st_mode) == 0o600 for entry in entries)
+    monkeypatch.setenv(DISABLE_VARIABLE, "1")
+    assert reads(checkout) == 3
+
+
+def test_a_directory_others_can_write_is_not_trusted(checkout: Path, tmp_path: Path) -> None:
+    assert reads(checkout) == 3
+    (tmp_path / "cache" / "compose-cache").chmod(0o777)
+    assert reads(checkout) == 3
+
+
+class AdapterLikeSource(CountingSource):
+    """Like the Docker adapter: hands Compose ComposeOptions and builds command lines."""
+
+    def __init__(self, options: ComposeOptions) -> None:
+        super().__init__()
+        self.compose_options = options
+        self.built = 0
+        self.used: CommandLines | None = None
+
+    def command_lines(self) -> CommandLines:
+        self.built += 1
+        return CommandLines(("docker",), ("docker", "compose", "--file", str(options_file)))
+
+    def use_command_lines(self, lines: CommandLines) -> None:
+        self.used = lines
+
+
+options_file = Path("/p/compose.yaml")
+
+
+def adapter_reads(directory: Path, extra: Path | None = None) -> AdapterLikeSource:
+    project = load_project(directory, process_env=os.environ)
+    options = ComposeOptions.of(project)
+    if extra is not None:  # e.g. a generated override handed to Compose as one more -f
+        options = dataclasses.replace(options, files=(*options.files, extra))
+    source = AdapterLikeSource(options)
+    view = cached(project, source)
+    view.compose_model()
+    view.config_hashes()
+    view.service_names_in_any_profile()
+    return source
+
+
+def test_every_file_the_adapter_hands_compose_is_in_the_key(checkout: Path, tmp_path: Path) -> None:
+    override = tmp_path / "generated" / "override.yaml"  # outside the project directory
+    append(override, "services: {}\n")()
+    assert adapter_reads(checkout, override).calls == 3
+    assert adapter_reads(checkout, override).calls == 0
+    append(override, "# edited\n")()
+    assert adapter_reads(checkout, override).calls == 3, "the extra -f file changed"
+    assert adapter_reads(checkout).calls == 3, "one -f fewer"
+
+
+def test_the_adapter_gets_its_command_lines_from_the_cache(checkout: Path) -> None:
+    first = adapter_reads(checkout)
+    assert (first.built, first.calls) == (1, 3)  # a miss: built (by python-on-whales) once
+    second = adapter_reads(checkout)
+    assert (second.built, second.calls) == (0, 0)
+    assert second.used == first.used == first.command_lines()
