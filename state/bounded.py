@@ -34,13 +34,14 @@ def handed_down(fd: int) -> Iterator[None]:
 
 
 def run_bounded(
-    args: Sequence[str], timeout: float | None, *, capture: bool = True
+    args: Sequence[str], timeout: float | None, *, capture: bool = True, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `args`; raise subprocess.TimeoutExpired once `timeout` seconds have passed."""
+    """Run `args` (fed `stdin` if given); raise subprocess.TimeoutExpired once `timeout`
+    seconds have passed."""
     pipe = subprocess.PIPE if capture else None
     with subprocess.Popen(
         list(args),
-        stdin=subprocess.DEVNULL if capture else None,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL if capture else None,
         stdout=pipe,
         stderr=pipe,
         text=True,
@@ -49,7 +50,7 @@ def run_bounded(
         pass_fds=tuple(sorted(_HANDED_DOWN)),
     ) as process:
         try:
-            stdout, stderr = process.communicate(timeout=timeout)
+            stdout, stderr = process.communicate(stdin, timeout=timeout)
         except BaseException:  # the bound passed, or Ctrl-C: the whole group goes
             _end_group(process)
             raise

@@ -10,7 +10,7 @@ bounds its time (EngineTimeout names the engine and the fix) and maps Docker's f
 onto TransientError / PermanentError (`log_tail` and `stream_logs` use its bounded
 `_execute`, to keep stderr or the terminal). Without a ComposeProject (stop, down,
 logs) only the container-side calls are available. Parsing `docker inspect`:
-state/docker_inspect.py.
+state/docker_inspect.py; streaming logs: state/docker_logs.py.
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ import logging
 import os
 import shlex
 import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-from state import secrets
 from state.bounded import run_bounded
 from state.concurrent import together
 from state.docker_args import (
@@ -34,10 +31,10 @@ from state.docker_args import (
     ComposeOptions,
     batches,
     drop_flag,
-    logs_command,
     with_tag,
 )
 from state.docker_inspect import parse_inspect
+from state.docker_logs import stream_project_logs
 from state.endpoint import engine_endpoint
 from state.engine import PROJECT_LABEL, ContainerRecord
 from state.engine_errors import classify, first_line, fix_for, names_a_fix
@@ -62,6 +59,8 @@ class DockerEngine:
         self.compose_options = ComposeOptions.of(project) if project is not None else None
         self._lines: CommandLines | None = None
         self._building = threading.Lock()
+        self._model: str | None = None
+        self._modelling = threading.Lock()
 
     def command_lines(self) -> CommandLines:
         """The command lines python-on-whales builds for the project; built once."""
@@ -89,9 +88,16 @@ class DockerEngine:
         return self._project
 
     # -- the choke point ---------------------------------------------------------
-    def _run(self, args: Sequence[str], *, what: str, bound: float | None = None) -> str:
+    def _run(
+        self,
+        args: Sequence[str],
+        *,
+        what: str,
+        bound: float | None = None,
+        stdin: str | None = None,
+    ) -> str:
         """Run one engine call; its stdout, or the classified error with its fix."""
-        completed = self._execute(args, what=what, bound=bound)
+        completed = self._execute(args, what=what, bound=bound, stdin=stdin)
         if completed.returncode != 0:
             stderr = completed.stderr or ""
             log.debug("%s failed (%s): %s", what, completed.returncode, stderr)
@@ -100,7 +106,13 @@ class DockerEngine:
         return (completed.stdout or "").removesuffix("\n")
 
     def _execute(
-        self, args: Sequence[str], *, what: str, bound: float | None, capture: bool = True
+        self,
+        args: Sequence[str],
+        *,
+        what: str,
+        bound: float | None,
+        capture: bool = True,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         command = [str(arg) for arg in args]
         limit = self.timeouts.read if bound is None else bound
@@ -108,7 +120,8 @@ class DockerEngine:
             self.calls += 1
         log.debug("Running command (bound %g s): %s", limit, shlex.join(command))
         try:
-            return run_bounded(command, None if limit == UNBOUNDED else limit, capture=capture)
+            limit_or_none = None if limit == UNBOUNDED else limit
+            return run_bounded(command, limit_or_none, capture=capture, stdin=stdin)
         except subprocess.TimeoutExpired:
             raise EngineTimeout(self._timeout_message(what, limit)) from None
 
@@ -129,10 +142,19 @@ class DockerEngine:
 
     # -- ComposeSource -------------------------------------------------------------
     def compose_model(self) -> dict[str, Any]:
+        model: dict[str, Any] = json.loads(self._model_text())
+        return model
+
+    def _model_text(self) -> str:
+        """`config --format json`, read once per engine (config_hashes reads it too)."""
+        with self._modelling:
+            if self._model is None:
+                self._model = self._read_model()
+            return self._model
+
+    def _read_model(self) -> str:
         try:
-            model: dict[str, Any] = json.loads(
-                self._compose("config", "--format", "json", what="docker compose config")
-            )
+            return self._compose("config", "--format", "json", what="docker compose config")
         except PermanentError as exc:
             if names_a_fix(str(exc)):  # the engine or Compose itself, not the files
                 raise
@@ -144,10 +166,17 @@ class DockerEngine:
                 else f"fix the compose files in {self.project.compose_dir}"
             )
             raise ConfigError(f"{exc}; {fix}") from None
-        return model
 
     def config_hashes(self) -> dict[str, str]:
-        out = self._compose("config", "--hash", "*", what="docker compose config --hash")
+        """The config-hash label `up` gives each service, computed by Compose over the
+        resolved model fed back on stdin: `config --hash` on the files leaves out what
+        env_file brings (docker/compose#14001), which `up` hashes, so a service with an
+        env_file would never look converged."""
+        model = self._model_text()
+        command = [*drop_flag([*self.command_lines().compose], "--file"), "--file", "-"]
+        out = self._run(
+            [*command, "config", "--hash", "*"], what="docker compose config --hash", stdin=model
+        )
         return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
     def service_names_in_any_profile(self) -> frozenset[str]:
@@ -316,31 +345,5 @@ class DockerEngine:
     def stream_logs(
         self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
     ) -> int:
-        """`compose -p PROJECT logs` to this terminal, secrets masked; returns Compose's exit code.
-
-        Aimed at an empty project directory, so Compose finds no file and knows the
-        project by its containers' labels: missing images or broken files do not matter.
-        The containers' environments are learnt first (what their logs print may be
-        secret too), and the output goes through sys.stdout, which the CLI masks
-        (reconciler/redact.py). Bounded unless it follows (then it runs until Ctrl-C)."""
-        for record in self.containers(project):
-            secrets.remember(record.env)
-        with tempfile.TemporaryDirectory(prefix="reconcile-logs-") as empty:
-            command = logs_command(project, empty, services, follow=follow, tail=tail)
-            if not follow:
-                done = self._execute(
-                    command, what="docker compose logs", bound=self.timeouts.whole_project
-                )
-                sys.stdout.write(done.stdout or "")
-                sys.stderr.write(done.stderr or "")
-                return done.returncode
-            self.calls += 1
-            log.debug("Running command (unbounded): %s", shlex.join(command))
-            with subprocess.Popen(
-                command, stdout=subprocess.PIPE, text=True, errors="replace"
-            ) as streamed:
-                assert streamed.stdout is not None
-                for line in streamed.stdout:
-                    sys.stdout.write(line)
-                    sys.stdout.flush()
-            return streamed.returncode
+        """`compose -p PROJECT logs` to this terminal, secrets masked (state/docker_logs.py)."""
+        return stream_project_logs(self, project, services, follow=follow, tail=tail)

@@ -6,9 +6,9 @@ A small stack of four busybox services: `web` mounts a `configs:` file, `worker`
 `secrets:` file, `api` has a dependency list declared in the environment table's
 `[content]`, `plain` uses none. Each kind of file is edited in turn. A saved plan goes
 stale when a content file changes after it was saved. And `env_file:`: Compose's own
-`up` recreates on an env_file edit, but its `config --hash` ignores env_file
-(docker/compose#14001, fixed upstream by #14002, not in the Compose this runs), so
-a service with an env_file never converges; that test is a strict xfail until then.
+`up` recreates on an env_file edit, but its `config --hash` on the files ignores
+env_file (docker/compose#14001); the adapter hashes the resolved model instead, so a
+service with an env_file converges and an edit of it is a configuration change.
 """
 
 from __future__ import annotations
@@ -151,15 +151,30 @@ def test_each_kind_of_content_edit_recreates_exactly_its_service(small: PlainSta
     assert fingerprint(small) == untouched
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docker/compose#14001: `config --hash` ignores env_file (fixed by #14002)",
-)
 def test_an_env_file_edit_recreates_its_service_and_converges(small: PlainStack) -> None:
+    """Compose's `up` hashes what an env_file brings; so does the plan: a service with an
+    env_file converges, and an edit of the file recreates that service alone."""
     compose = small.directory / "compose/compose.yaml"
     compose.write_text(
         compose.read_text().replace("  plain:\n", "  plain:\n    env_file: [plain.env]\n")
     )
-    (small.directory / "compose/plain.env").write_text("GREETING=hello\n")
-    assert reconcile(small, "--no-wait").returncode in (0, 1)
-    assert reconcile(small, "--plan").returncode == 0  # converged: fails on Compose < #14002
+    env_file = small.directory / "compose/plain.env"
+    env_file.write_text("GREETING=hello\n")
+    up = reconcile(small, "--no-wait")
+    assert up.returncode == 0, up.stdout + up.stderr
+    settled = reconcile(small, "--plan")
+    assert settled.returncode == 0 and "No changes" in settled.stdout, settled.stdout
+    before = ids(small)
+
+    env_file.write_text("GREETING=bonjour\n")
+    planned = reconcile(small, "--plan")
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    recreates = [line.split() for line in planned.stdout.splitlines() if "~ recreate" in line]
+    assert recreates == [["~", "recreate", f"{small.name}-plain-1", "configuration", "changed"]]
+    applied = reconcile(small, "--no-wait")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    after = ids(small)
+    assert {s for s in after if after[s] != before[s]} == {"plain"}
+    assert "GREETING=bonjour" in inside(small, "plain", "/proc/1/environ").replace("\0", "\n")
+    again = reconcile(small, "--plan")
+    assert again.returncode == 0 and "No changes" in again.stdout, again.stdout
