@@ -228,6 +228,10 @@ class Rollback:
         if containers:
             first = containers[0]
             state = first.health or first.status.value
+            if first.status is ContainerStatus.EXITED:
+                return f"exited with code {first.exit_code}"
+            if first.status is ContainerStatus.DEAD:
+                return "dead"
         text = f"{state} after {self.wait_timeout:g} s of --wait-timeout"
         output = (containers[0].health_output or "").strip() if containers else ""
         if output:

@@ -8,7 +8,9 @@ Teardown plans (stop, down) need no desired state: they bring nothing up.
 settle() is the health gate: it returns once every container of the services a wave
 brought up is healthy (with a healthcheck) or running (without; a one-shot that
 exited 0 counts as done), and otherwise fails naming the service, its last health
-output and the last lines of its log. It polls fast (0.1 s), then backs off (doubling
+output and the last lines of its log: at once for a container that exited with an
+error or is dead (nothing will restart it; Compose's `up --wait` fails there too),
+after --wait-timeout for one that is still starting or unhealthy. It polls fast (0.1 s), then backs off (doubling
 to 1 s): a fast service is seen ready at once, a slow one costs few engine reads.
 """
 
@@ -89,6 +91,9 @@ class EngineRunner:
                 return
             if self.clock() >= deadline:
                 raise NotReady(self._explain(pending), tuple(pending))
+            failed = {s: mine for s, mine in pending.items() if any(map(_failed, mine))}
+            if failed:  # nothing restarts them: waiting cannot help (as Compose's --wait)
+                raise NotReady(self._explain(failed, "failed to start"), tuple(failed))
             self.sleep(interval)
             interval = min(interval * 2, self.max_poll)
 
@@ -103,14 +108,18 @@ class EngineRunner:
                 pending[service] = mine
         return pending
 
-    def _explain(self, pending: dict[str, tuple[ObservedContainer, ...]]) -> str:
+    def _explain(
+        self, pending: dict[str, tuple[ObservedContainer, ...]], headline: str = ""
+    ) -> str:
         parts = []
         for service, containers in pending.items():
             if not containers:
                 parts.append(f"{service}: no container")
                 continue
-            first = containers[0]
+            first = next((c for c in containers if _failed(c)), containers[0])
             state = first.status.value + (f", {first.health}" if first.health else "")
+            if first.status is ContainerStatus.EXITED:
+                state += f" with code {first.exit_code}"
             text = f"{service} ({first.name}: {state})"
             if first.health_output:
                 text += f"\n  last health check: {first.health_output.splitlines()[-1][:300]}"
@@ -120,7 +129,8 @@ class EngineRunner:
                     f"    {line}" for line in tail.splitlines()
                 )
             parts.append(text)
-        return f"not ready after {self.wait_timeout:g} s (--wait-timeout): " + "\n".join(parts)
+        headline = headline or f"not ready after {self.wait_timeout:g} s (--wait-timeout)"
+        return f"{headline}: " + "\n".join(parts)
 
 
 def _ready(container: ObservedContainer, wants_health: bool) -> bool:
@@ -129,3 +139,11 @@ def _ready(container: ObservedContainer, wants_health: bool) -> bool:
     if container.status is not ContainerStatus.RUNNING:
         return False
     return container.health == "healthy" if wants_health else True
+
+
+def _failed(container: ObservedContainer) -> bool:
+    """Exited with an error (no restart policy brings it back: that shows as restarting)
+    or dead: it will not become ready however long the gate waits."""
+    if container.status is ContainerStatus.DEAD:
+        return True
+    return container.status is ContainerStatus.EXITED and container.exit_code not in (0, None)

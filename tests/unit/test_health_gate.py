@@ -96,6 +96,28 @@ def test_gate_does_not_accept_a_one_shot_that_failed() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "shown"),
+    [(ContainerStatus.EXITED, 3, "exited with code 3"), (ContainerStatus.DEAD, 0, "dead")],
+)
+def test_gate_fails_at_once_for_a_container_nothing_will_restart(
+    status: ContainerStatus, code: int, shown: str
+) -> None:
+    """Exited with an error or dead: no wait for --wait-timeout (Compose's --wait neither);
+    a service still starting beside it does not hold the failure back."""
+    engine = ScriptedEngine(
+        [record("db", ContainerStatus.RUNNING, "starting"), record("job", status, exit_code=code)]
+    )
+    runner = gate(engine, timeout=120)
+    with pytest.raises(NotReady) as caught:
+        runner.settle(
+            [Action(kind=ActionKind.CREATE, service=s, number=1, reasons=()) for s in ("db", "job")]
+        )
+    assert runner.clock() == 0.0  # not one poll interval slept
+    assert caught.value.services == ("job",)
+    assert str(caught.value).startswith(f"failed to start: job (spot-job-1: {shown}")
+
+
 def test_gate_polls_fast_then_backs_off() -> None:
     slept: list[float] = []
     engine = ScriptedEngine([record("db", ContainerStatus.RUNNING, "starting")])
