@@ -10,8 +10,9 @@ brought up is healthy (with a healthcheck) or running (without; a one-shot that
 exited 0 counts as done), and otherwise fails naming the service, its last health
 output and the last lines of its log: at once for a container that exited with an
 error or is dead (nothing will restart it; Compose's `up --wait` fails there too),
-after --wait-timeout for one that is still starting or unhealthy. It polls fast (0.1 s), then backs off (doubling
-to 1 s): a fast service is seen ready at once, a slow one costs few engine reads.
+after --wait-timeout for one that is still starting or unhealthy. It polls fast
+(0.1 s), then backs off (doubling to 1 s): a fast service is seen ready at once, a
+slow one costs few engine reads.
 """
 
 from __future__ import annotations
