@@ -16,6 +16,7 @@ managers send it); either interrupts a running pass the way killing `reconcile` 
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import signal
 import threading
@@ -30,9 +31,15 @@ import click
 from reconciler import commands, render
 from reconciler.content_stage import attach
 from reconciler.lock import LockBusy
-from reconciler.options import apply_options, option, planning, project_of, project_options
+from reconciler.options import (
+    apply_options,
+    option,
+    planning,
+    project_of,
+    project_options,
+    settings_from,
+)
 from reconciler.plan import Strategy
-from reconciler.runner import WAIT_TIMEOUT
 from reconciler.session import ProjectOptions, open_project
 from reconciler.watch import Kind, Result, Timing, Trigger, Watch, plan_key
 from state.desired import DesiredState
@@ -247,10 +254,9 @@ def watch(ctx: click.Context, /, backoff: float, backoff_max: float, **params: A
     pass that finds another reconcile running waits for the next one. Exit 130 on
     Ctrl-C (SIGINT), 0 on SIGTERM.
     """
-    settings = commands.ApplySettings(
-        wait=not option(ctx, params, "no_wait", False),
-        wait_timeout=option(ctx, params, "wait_timeout", WAIT_TIMEOUT),
-        lock_timeout=option(ctx, params, "lock_timeout", 0.0),
+    # As `reconcile` applies (rollback included, --no-rollback honoured); no lock wait.
+    settings = dataclasses.replace(
+        settings_from(ctx, params), lock_timeout=option(ctx, params, "lock_timeout", 0.0)
     )
     timing = Timing(backoff_base=backoff, backoff_cap=max(backoff, backoff_max))
     return run_watch(
