@@ -113,7 +113,7 @@ def apply(
             rollback.succeeded(first, source.model, say)
             report(Applied(first, first, (), time.monotonic() - started))
             return first
-        back.prepare(first.plan)
+        back.prepare(first.plan, project.directory)
         # On a swarm, Swarm rolls a failed update back itself (its gate names no service).
         runner = rollback.Watched(
             runner_for(engine)(

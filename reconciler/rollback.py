@@ -31,10 +31,11 @@ from reconciler.plan import Action, ActionKind, Plan
 from reconciler.retry import Policy, retried
 from reconciler.runner import WAIT_TIMEOUT, EngineRunner, NotReady
 from reconciler.snapshot import Snapshot
+from state import content
 from state.appenv import VARIABLE
-from state.engine import ComposeSource, ContainerEngine, ContainerStatus
+from state.engine import ComposeSource, ContainerEngine, ContainerStatus, Engine
 from state.environments import EnvironmentTable
-from state.errors import ReconcilerError
+from state.errors import ConfigError, ReconcilerError
 from state.observed import ObservedContainer, observe
 from state.project import ComposeProject
 
@@ -49,6 +50,11 @@ class Remembered:
 
     source: ComposeSource
     model: dict[str, Any] | None = None
+
+    @property
+    def concurrent_reads(self) -> bool:
+        """As the source it wraps (state/concurrent.py: the reads then run at once)."""
+        return getattr(self.source, "concurrent_reads", False) is True
 
     def compose_model(self) -> dict[str, Any]:
         self.model = self.source.compose_model()
@@ -103,7 +109,7 @@ class Rollback:
     """One apply's rollback: what may go back (before), putting it back (after)."""
 
     project: str
-    engine: ContainerEngine  # the apply's own: what failed, and why
+    engine: Engine  # the apply's own: what failed, and why
     engines: EngineMaker | None  # makes one for the saved model; None: no rollback
     enabled: bool
     wait_timeout: float
@@ -111,6 +117,7 @@ class Rollback:
     say: Say
     saved: Saved | None = None
     possible: frozenset[str] = field(default_factory=frozenset)
+    blocked: dict[str, str] = field(default_factory=dict)  # service -> why it cannot go back
     failure: str = ""
 
     def __post_init__(self) -> None:
@@ -126,11 +133,15 @@ class Rollback:
         self.say(f"A killed run left a rollback unfinished: rolling back {', '.join(sorted(left))}")
         self._put_back(left)
 
-    def prepare(self, plan: Plan) -> None:
-        """Before recreating: which services the journal can put back as they are now."""
+    def prepare(self, plan: Plan, directory: Path) -> None:
+        """Before recreating: which services the journal can put back as they are now.
+
+        The journal keeps the configuration, not the image or the content files it
+        named: a service whose image tag now names another build, or whose content file
+        (relative to `directory`) changed since, cannot be put back as it was."""
         saved = self.saved.desired.services if self.saved and self.engines else {}
         recreated = {a.service for a in plan.actions if a.kind is ActionKind.RECREATE}
-        self.possible = frozenset(
+        candidates = {
             s
             for s in recreated
             if s in saved
@@ -139,7 +150,21 @@ class Rollback:
                 for a in plan.actions
                 if a.service == s and a.kind is ActionKind.RECREATE
             )
-        )
+        }
+        images = {saved[s].image for s in candidates if saved[s].image_id is not None}
+        now = self.engine.image_ids(sorted(images)) if images else {}
+        for s in sorted(candidates):
+            was = saved[s]
+            if was.image_id is not None and now.get(was.image) != was.image_id:
+                self.blocked[s] = f"its image {was.image} now names another build"
+            for shown, digest in sorted(was.content.items()):
+                try:
+                    current = content.file_digest(directory / shown, shown, s)
+                except ConfigError:
+                    current = ""
+                if current != digest:
+                    self.blocked[s] = f"{shown} changed since its last good apply"
+        self.possible = frozenset(candidates - set(self.blocked))
 
     def after(self, result: ApplyResult, watched: Watched, plan: Plan) -> ApplyResult:
         """Roll back the recreated services the health gate failed; the result to report."""
@@ -152,7 +177,8 @@ class Rollback:
             return result
         for service in failed:
             if service not in self.possible:
-                self.say(f"cannot roll back {service}: previous configuration unknown")
+                why = self.blocked.get(service, "previous configuration unknown")
+                self.say(f"cannot roll back {service}: {why}")
         back = [s for s in failed if s in self.possible]
         if not back:
             return result

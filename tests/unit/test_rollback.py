@@ -227,3 +227,50 @@ def test_an_unusable_state_directory_costs_the_rollback_not_the_apply(
     error, said = apply(world, BAD)
     assert error is not None and error.startswith("apply failed: not ready")
     assert "cannot roll back api: previous configuration unknown" in said
+
+
+def test_a_service_whose_image_tag_now_names_another_build_is_not_put_back() -> None:
+    """The journal keeps the configuration, not the image: putting the old configuration
+    back on the new build would claim a rollback that did not happen."""
+    world = Sick(GOOD)
+    assert apply(world, GOOD)[0] is None
+    world.sick.add(BROKEN_HASH)
+    rebuilt = desired(
+        service("db", has_healthcheck=True),
+        service(
+            "api",
+            depends_on=["db"],
+            has_healthcheck=True,
+            config_hash=BROKEN_HASH,
+            image_id="sha256:rebuilt",
+        ),
+    )
+    error, said = apply(world, rebuilt)
+    assert error is not None and error.startswith("apply failed: not ready after 0 s")
+    assert "cannot roll back api: its image api:local now names another build" in said
+    assert world.saved_models == []  # nothing was handed to Compose to put back
+
+
+def test_a_service_whose_content_file_changed_since_is_not_put_back(tmp_path: Path) -> None:
+    """Nor the content files: the old label on the new file would be a false rollback."""
+    conf = REPO / "compose" / f".rollback-test-{tmp_path.name}.conf"
+    shown = str(conf.relative_to(REPO))
+    conf.write_text("listen 1\n")
+    try:
+        from state.content import file_digest
+
+        digest = file_digest(conf, shown, "api")
+        good = desired(
+            service("db", has_healthcheck=True),
+            service("api", depends_on=["db"], content={shown: digest}),
+        )
+        world = Sick(good)
+        assert apply(world, good)[0] is None
+        world.sick.add(BROKEN_HASH)
+        conf.write_text("listen 2\n")
+        error, said = apply(world, BAD)
+        assert error is not None and error.startswith("apply failed: not ready after 0 s")
+        assert f"cannot roll back api: {shown} changed since its last good apply" in said
+        assert world.saved_models == []
+    finally:
+        conf.unlink(missing_ok=True)
