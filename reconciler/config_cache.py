@@ -8,7 +8,10 @@ files), every file under the project directory (by path, size and mtime: what
 `env_file:`, `include:` and `extends:` name), the whole process environment Compose
 gets (the variables that reach interpolation, APP_ENV, COMPOSE_*, PATH), and the
 `docker` and Compose binaries (path, size, mtime; no extra subprocess). A digest of all
-of it names the entry: any change is a miss, never a stale answer. The image ids are
+of it names the entry: any change is a miss, never a stale answer. A project whose
+compose files may name a file outside the compose directory (a `../` path, or an
+absolute one in a file that uses env_file, include or extends) is not cached: those
+files are not in the key. The image ids are
 not cached (images change without any file changing): `image ls` always runs. The
 command lines python-on-whales built for those options are kept too (keyed also by the
 installed python-on-whales), so a hit does not pay its import.
@@ -26,6 +29,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -48,14 +52,22 @@ _PLUGIN_DIRS = (
     "/usr/libexec/docker/cli-plugins",
 )
 _SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
+_PARENT_PATH = re.compile(r"(?:^|[\s\[,'\"=:])\.\./", re.MULTILINE)
+_READS_FILES = re.compile(r"\b(?:env_file|include|extends)\b")
+_ROOTED_PATH = re.compile(r"(?:^|[\s\[,'\"=:-])[/~]", re.MULTILINE)
+
+
+def cache_root(environ: Mapping[str, str]) -> Path:
+    """RECONCILE_CACHE_DIR, else beside the locks (a private runtime directory where there
+    is one). The config cache and the content stage's overrides each have a folder here."""
+    if environ.get(CACHE_DIR_VARIABLE):
+        return Path(environ[CACHE_DIR_VARIABLE])
+    return lock_directory(environ)
 
 
 def cache_directory(environ: Mapping[str, str]) -> Path:
-    """`compose-cache` in RECONCILE_CACHE_DIR (shared with the content stage's overrides),
-    else beside the locks (a private runtime directory where there is one)."""
-    if environ.get(CACHE_DIR_VARIABLE):
-        return Path(environ[CACHE_DIR_VARIABLE]) / "compose-cache"
-    return lock_directory(environ) / "compose-cache"
+    """`compose-cache` in the cache root."""
+    return cache_root(environ) / "compose-cache"
 
 
 def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
@@ -65,6 +77,8 @@ def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
     if environ.get(DISABLE_VARIABLE, "") not in ("", "0") or not getattr(
         source, "cacheable", False
     ):
+        return source
+    if reads_outside(project):
         return source
     directory = cache_directory(environ)
     try:
@@ -114,6 +128,23 @@ def inputs_digest(
     whales = importlib.util.find_spec("python_on_whales")  # found, not imported
     add("python-on-whales", *_stat(Path(whales.origin)) if whales and whales.origin else "-")
     return digest.hexdigest()
+
+
+def reads_outside(project: ComposeProject) -> bool:
+    """Whether a compose file may make Compose read a file outside the compose directory
+    (whose tree the key covers). Conservative: a false yes only costs the cache."""
+    texts = [
+        *project.files,
+        *(p for p in _tree(project.compose_dir) if p.suffix in (".yaml", ".yml")),
+    ]
+    for path in texts:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+        if _PARENT_PATH.search(text) or (_READS_FILES.search(text) and _ROOTED_PATH.search(text)):
+            return True
+    return False
 
 
 def _bytes_digest(path: Path) -> str:

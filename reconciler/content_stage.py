@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from reconciler.config_cache import cached
+from reconciler.config_cache import cache_root, cached
+from reconciler.lock import LockUnusable, private_directory
 from reconciler.retry import retried
 from state import content
 from state.engine import ComposeSource
@@ -32,12 +33,9 @@ _KEYS = re.compile(r"\b(configs|secrets|include|extends)\b")
 
 
 def cache_directory(environ: Mapping[str, str] | None = None) -> Path:
-    """RECONCILE_CACHE_DIR, else $XDG_CACHE_HOME/reconcile, else ~/.cache/reconcile."""
-    env = os.environ if environ is None else environ
-    if env.get(CACHE_VARIABLE):
-        return Path(env[CACHE_VARIABLE])
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or "~").expanduser() / ".cache")
-    return Path(base) / "reconcile"
+    """RECONCILE_CACHE_DIR, else the private directory beside the locks (the config
+    cache's root too: reconciler/config_cache.py)."""
+    return cache_root(os.environ if environ is None else environ)
 
 
 def attach(
@@ -86,14 +84,19 @@ def write_override(text: str, directory: Path | None = None) -> Path:
     folder = (directory or cache_directory()) / "content"
     path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.yaml"
     try:
+        private_directory(folder)  # no one else may swap the file Compose will read
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             return path
-        folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f".{path.name}.{os.getpid()}.partial"
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)
     except OSError as exc:
         raise ConfigError(
             f"cannot write {path} ({exc.strerror}): set {CACHE_VARIABLE} to a writable directory"
+        ) from None
+    except LockUnusable as exc:
+        raise ConfigError(
+            f"{str(exc).split('; ')[0].replace('lock directory', 'cache directory')}: "
+            f"set {CACHE_VARIABLE} to a directory only you can write"
         ) from None
     return path

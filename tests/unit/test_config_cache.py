@@ -115,6 +115,22 @@ def test_each_input_edited_is_a_miss(
     assert reads(checkout) == 0, "the new inputs are cached in turn"
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["    env_file: [../shared.env]\n", "    env_file:\n      - /etc/spot/app.env\n"],
+)
+def test_a_file_outside_the_compose_directory_turns_the_cache_off(
+    line: str, checkout: Path
+) -> None:
+    """Such a file is not in the key: an edit of it must never meet a cached answer."""
+    compose = checkout / COMPOSE_DIR / "compose.yaml"
+    text = compose.read_text()
+    compose.write_text(text.replace("  db:\n", "  db:\n" + line, 1))
+    assert "  db:\n" + line in compose.read_text()
+    assert reads(checkout) == 3
+    assert reads(checkout) == 3, "cached although a read file is outside the key"
+
+
 def test_project_name_and_directory_are_in_the_key(checkout: Path, tmp_path: Path) -> None:
     assert reads(checkout) == 3
     assert reads(checkout, project_name="other") == 3

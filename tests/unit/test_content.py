@@ -130,8 +130,18 @@ def test_the_override_is_content_addressed_and_rewritten_whole(tmp_path: Path) -
 
 def test_the_cache_directory_follows_the_environment() -> None:
     assert cache_directory({"RECONCILE_CACHE_DIR": "/c"}) == Path("/c")
-    assert cache_directory({"XDG_CACHE_HOME": "/x"}) == Path("/x/reconcile")
-    assert cache_directory({"HOME": "/h"}) == Path("/h/.cache/reconcile")
+    assert cache_directory({"RECONCILE_LOCK_DIR": "/l"}) == Path("/l")  # beside the locks
+    assert cache_directory({"XDG_RUNTIME_DIR": "/run/u"}) == Path("/run/u/reconcile")
+
+
+def test_the_override_folder_must_be_the_users_alone(tmp_path: Path) -> None:
+    """Another user who can write there could swap the file Compose reads."""
+    shared = tmp_path / "shared"
+    (shared / "content").mkdir(parents=True)
+    (shared / "content").chmod(0o777)
+    with pytest.raises(ConfigError, match=r"cache directory .* is writable by others"):
+        write_override("services: {}\n", shared)
+    assert list((shared / "content").iterdir()) == []
 
 
 def test_the_planner_names_the_changed_file() -> None:
