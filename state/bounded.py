@@ -8,7 +8,8 @@ cleanly), SIGKILL after a short grace.
 The project lock's descriptor is handed down to every command run while it is held
 (`handed_down`): if the reconciler itself is SIGKILLed mid-command, nothing can end
 the command, but it keeps holding the lock until it finishes, so the next reconcile
-waits for it instead of racing it.
+waits for it instead of racing it. Commands running in other threads (the concurrent
+reads and start batches) are ended too when their caller is interrupted (`end_running`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 GRACE = 2.0
 _HANDED_DOWN: set[int] = set()
+_RUNNING: set[int] = set()  # the process groups of the commands running now
+_running_lock = threading.Lock()
 
 
 @contextmanager
@@ -49,12 +53,27 @@ def run_bounded(
         start_new_session=True,
         pass_fds=tuple(sorted(_HANDED_DOWN)),
     ) as process:
+        with _running_lock:
+            _RUNNING.add(process.pid)
         try:
             stdout, stderr = process.communicate(stdin, timeout=timeout)
         except BaseException:  # the bound passed, or Ctrl-C: the whole group goes
             _end_group(process)
             raise
+        finally:
+            with _running_lock:
+                _RUNNING.discard(process.pid)
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def end_running() -> None:
+    """SIGTERM the group of every command still running, in any thread: whoever waited
+    for them was interrupted (state/concurrent.py), and their threads then end at once."""
+    with _running_lock:
+        groups = sorted(_RUNNING)
+    for group in groups:
+        with suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
 
 
 def _end_group(process: subprocess.Popen[str]) -> None:

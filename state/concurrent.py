@@ -7,7 +7,8 @@ error raised is the first by position in the call (the pipeline's order), never
 the first to arrive, so a failing read says the same one line every time.
 Only an engine that says so (`concurrent_reads = True`: the Docker adapter, whose
 reads wait on processes) is read in threads; others (the in-memory engine of the
-tests, with nothing to wait on) are read one after another, in the same order.
+tests, with nothing to wait on) are read one after another, in the same order. When
+the caller is interrupted while it waits, the commands still running are ended.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+from state.bounded import end_running
 
 
 def reads_concurrently(engine: object) -> bool:
@@ -27,6 +30,10 @@ def together(*reads: Callable[[], Any], concurrent: bool = True) -> list[Any]:
         return [read() for read in reads]
     with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="read") as pool:
         futures: list[Future[Any]] = [pool.submit(read) for read in reads]
-        for future in futures:
-            future.exception()  # wait for all: no read is left running behind an error
+        try:
+            for future in futures:
+                future.exception()  # wait for all: no read is left running behind an error
+        except BaseException:  # Ctrl-C or a stop signal: end their commands, not wait them out
+            end_running()
+            raise
     return [future.result() for future in futures]
