@@ -110,9 +110,14 @@ def rolled_back_message(status: ServiceStatus, reason: str, failed: str) -> str:
     )
 
 
+def on_swarm(engine: object) -> bool:
+    """Whether `engine` is the swarm backend's (it reports services, not containers)."""
+    return hasattr(engine, "service_statuses")
+
+
 def runner_for(engine: ContainerEngine) -> type[EngineRunner]:
     """The Runner class for this engine: the swarm's, or Compose's."""
-    return SwarmRunner if hasattr(engine, "service_statuses") else EngineRunner
+    return SwarmRunner if on_swarm(engine) else EngineRunner
 
 
 def _timestamp(text: str) -> float:

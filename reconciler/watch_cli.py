@@ -41,6 +41,7 @@ from reconciler.options import (
 )
 from reconciler.plan import Strategy
 from reconciler.session import ProjectOptions, open_project
+from reconciler.swarm_runner import on_swarm
 from reconciler.watch import Kind, Result, Timing, Trigger, Watch, plan_key
 from state.desired import DesiredState
 from state.docker_events import pump
@@ -173,6 +174,12 @@ def run_watch(
     """Watch until SIGINT (exit 130) or SIGTERM (exit 0). Bad input at the start is a
     one-line error before anything runs; later, it is one failed pass."""
     project = open_project(options)
+    if on_swarm(engines(project)):
+        raise ReconcilerError(
+            f"reconcile watch follows the local engine's events; {project.app_env.name} runs "
+            "on a swarm, which reschedules failed tasks itself: run `reconcile` there, or "
+            "pass --backend compose"
+        )
     feed, inputs = EventFeed(), InputFiles(project.directory)
 
     def on_project(resolved: ComposeProject, desired: DesiredState | None = None) -> None:

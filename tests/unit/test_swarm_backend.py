@@ -71,3 +71,14 @@ def test_an_unknown_backend_option_is_a_usage_error(
     code = main(["--plan", "--backend", "nomad", "--project-directory", str(directory)])
     err = capsys.readouterr().err
     assert code == EXIT_USAGE and "'nomad' is not one of 'compose', 'swarm'" in err
+
+
+def test_watch_on_a_swarm_is_refused_in_one_line_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The watch follows the local engine's events, which a swarm's tasks never send."""
+    directory = project_dir(tmp_path, 'backend = "swarm"')
+    code = main(["watch", "--project-directory", str(directory)])
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and len(err.strip().splitlines()) == 1, err
+    assert "prod runs on a swarm" in err and "--backend compose" in err
