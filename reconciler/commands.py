@@ -23,7 +23,7 @@ from reconciler.plan import ActionKind, Plan, Strategy, teardown_plan
 from reconciler.retry import Policy, default_retrying, retried
 from reconciler.rollback import EngineMaker
 from reconciler.runner import WAIT_TIMEOUT
-from reconciler.saved_plan import SavedPlan, check, fingerprint
+from reconciler.saved_plan import SavedPlan, StalePlan, check, fingerprint
 from reconciler.session import (
     inputs,
     planned,
@@ -104,6 +104,12 @@ def apply(
             settings.retrying,
             say,
         )
+        if saved is not None and back.enabled and back.unfinished():
+            raise StalePlan(  # finishing the rollback would change what the plan was made from
+                f"the saved plan cannot be applied: a killed run left a rollback of "
+                f"{', '.join(sorted(back.unfinished()))} unfinished; nothing was changed: "
+                "run `reconcile` to finish it, then make a new plan"
+            )
         back.resume()
         first = snapshot(engine, desired, saved.strategy if saved else strategy)
         if saved is not None:

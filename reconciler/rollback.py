@@ -123,11 +123,14 @@ class Rollback:
     def __post_init__(self) -> None:
         self.saved = journal.load(self.project)
 
+    def unfinished(self) -> dict[str, str]:
+        """The services a killed run left rolling back, and why they were."""
+        records = journal.records(self.project)
+        return {s: r.reason for s, r in records.items() if r.state == ROLLING_BACK}
+
     def resume(self) -> None:
         """Finish a rollback that a killed run left half done, before anything is planned."""
-        left = {
-            s: r.reason for s, r in journal.records(self.project).items() if r.state == ROLLING_BACK
-        }
+        left = self.unfinished()
         if not left or not self.enabled:  # --no-rollback: left as it is, status says so
             return
         self.say(f"A killed run left a rollback unfinished: rolling back {', '.join(sorted(left))}")

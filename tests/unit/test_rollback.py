@@ -153,7 +153,9 @@ def test_no_rollback_keeps_the_failed_container() -> None:
     assert journal.records("spot") == {}
 
 
-def test_a_rollback_killed_midway_is_finished_before_the_next_run_plans() -> None:
+def test_a_rollback_killed_midway_is_finished_before_the_next_run_plans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     world = Sick(GOOD)
     assert apply(world, GOOD)[0] is None
     world.sick.add(BROKEN_HASH)
@@ -170,6 +172,15 @@ def test_a_rollback_killed_midway_is_finished_before_the_next_run_plans() -> Non
     error, said = apply(world, BAD, rollback=False)  # --no-rollback: left for debugging
     assert not any(line.startswith("A killed run") for line in said)
     assert journal.records("spot")["api"].state == ROLLING_BACK
+
+    # A saved plan is refused, untouched: finishing the rollback would change its basis.
+    plan_file = tmp_path / "plan.json"
+    options = ["--project-directory", str(REPO), "--project-name", "spot", "--wait-timeout", "0"]
+    assert main(["--plan", "--out", str(plan_file), *options], engine=world.engines()) in (0, 2)
+    writes = len(world.writes)
+    assert main(["apply", str(plan_file), *options], engine=world.engines()) == 1
+    assert "a killed run left a rollback of api unfinished" in capsys.readouterr().err
+    assert world.writes[writes:] == [] and journal.records("spot")["api"].state == ROLLING_BACK
 
     error, said = apply(world, BAD)  # resumes, then tries the edit again: fails, goes back
     assert said[0] == "A killed run left a rollback unfinished: rolling back api"
