@@ -19,11 +19,13 @@ installed python-on-whales), so a hit does not pay its import.
 Entries live in a directory only the user can use (0700, owned by the user, checked as
 the lock's is: `compose-cache` in RECONCILE_CACHE_DIR, else beside the locks). The model
 holds the services' environment values (passwords included) in clear, so each entry is
-written 0600 there, atomically. RECONCILE_NO_CACHE=1 turns the cache off.
+written 0600 there, atomically, and removed once unused for a week (prune).
+RECONCILE_NO_CACHE=1 turns the cache off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.util
@@ -31,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,8 @@ _PLUGIN_DIRS = (
     "/usr/lib/docker/cli-plugins",
     "/usr/libexec/docker/cli-plugins",
 )
+KEEP_DAYS = 7  # entries unused this long are removed (prune)
+KEEP_ENTRIES = 300  # and at most this many files (three per key) are kept
 _SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 _PARENT_PATH = re.compile(r"(?:^|[\s\[,'\"=:])\.\./", re.MULTILINE)
 _READS_FILES = re.compile(r"\b(?:env_file|include|extends)\b")
@@ -203,6 +208,8 @@ class CachedSource:
                 if info.st_uid == os.geteuid() and not info.st_mode & 0o077:
                     value = json.load(stored)
                     self.hits += 1
+                    with contextlib.suppress(OSError):
+                        os.utime(stored.fileno())  # used: kept by the pruning
                     return value
         except (OSError, ValueError):
             pass
@@ -219,3 +226,18 @@ class CachedSource:
             os.replace(temporary, path)
         except Exception:  # a cache that cannot be written is only a slower run
             return
+        prune(self._directory)
+
+
+def prune(directory: Path, now: float | None = None) -> None:
+    """Drop entries unused for KEEP_DAYS, and the oldest beyond KEEP_ENTRIES: keys change
+    with every input (a new shell's variables too), and entries hold secrets in clear."""
+    try:
+        entries = sorted(((p.stat().st_mtime, p) for p in directory.glob("*.json")), reverse=True)
+    except OSError:
+        return
+    oldest = (time.time() if now is None else now) - KEEP_DAYS * 86400
+    for index, (used, path) in enumerate(entries):
+        if used < oldest or index >= KEEP_ENTRIES:
+            with contextlib.suppress(OSError):
+                path.unlink()

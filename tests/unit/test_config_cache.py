@@ -208,3 +208,24 @@ def test_the_adapter_gets_its_command_lines_from_the_cache(checkout: Path) -> No
     second = adapter_reads(checkout)
     assert (second.built, second.calls) == (0, 0)
     assert second.used == first.used == first.command_lines()
+
+
+def test_entries_unused_for_a_week_or_beyond_the_limit_are_pruned(tmp_path: Path) -> None:
+    from reconciler.config_cache import KEEP_DAYS, KEEP_ENTRIES, prune
+
+    now = 1_000_000_000.0
+    old, fresh = tmp_path / "old.model.json", tmp_path / "fresh.model.json"
+    for path, age_days in ((old, KEEP_DAYS + 1), (fresh, 1)):
+        path.write_text("{}")
+        os.utime(path, (now - age_days * 86400, now - age_days * 86400))
+    prune(tmp_path, now)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.model.json"]
+
+    for index in range(KEEP_ENTRIES + 5):
+        path = tmp_path / f"k{index:04}.model.json"
+        path.write_text("{}")
+        os.utime(path, (now - index, now - index))  # k0000 is the newest
+    prune(tmp_path, now)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert len(kept) == KEEP_ENTRIES and "k0000.model.json" in kept
+    assert f"k{KEEP_ENTRIES + 4:04}.model.json" not in kept
