@@ -17,8 +17,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from state.bounded import end_running
-
 
 def reads_concurrently(engine: object) -> bool:
     return getattr(engine, "concurrent_reads", False) is True
@@ -34,6 +32,8 @@ def together(*reads: Callable[[], Any], concurrent: bool = True) -> list[Any]:
             for future in futures:
                 future.exception()  # wait for all: no read is left running behind an error
         except BaseException:  # Ctrl-C or a stop signal: end their commands, not wait them out
+            from state.bounded import end_running  # here: the planner loads this module
+
             end_running()
             raise
     return [future.result() for future in futures]
