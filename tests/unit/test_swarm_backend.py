@@ -74,9 +74,10 @@ def test_an_unknown_backend_option_is_a_usage_error(
 
 
 def test_watch_on_a_swarm_is_refused_in_one_line_before_anything_runs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The watch follows the local engine's events, which a swarm's tasks never send."""
+    monkeypatch.setenv("APP_ENV", "prod")  # `just test` sets test, which this table lacks
     directory = project_dir(tmp_path, 'backend = "swarm"')
     code = main(["watch", "--project-directory", str(directory)])
     err = capsys.readouterr().err
