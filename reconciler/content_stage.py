@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from reconciler.config_cache import cache_root, cached
-from reconciler.lock import LockUnusable, private_directory
+from reconciler.lock import private_directory
 from reconciler.retry import retried
 from state import content
 from state.engine import ComposeSource
@@ -84,7 +84,13 @@ def write_override(text: str, directory: Path | None = None) -> Path:
     folder = (directory or cache_directory()) / "content"
     path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.yaml"
     try:
-        private_directory(folder)  # no one else may swap the file Compose will read
+        private_directory(
+            folder,
+            kind="cache directory",
+            fix=f"set {CACHE_VARIABLE} to a directory only you can write",
+            threat="swap the file Compose reads",
+            error=ConfigError,
+        )
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             return path
         partial = folder / f".{path.name}.{os.getpid()}.partial"
@@ -93,10 +99,5 @@ def write_override(text: str, directory: Path | None = None) -> Path:
     except OSError as exc:
         raise ConfigError(
             f"cannot write {path} ({exc.strerror}): set {CACHE_VARIABLE} to a writable directory"
-        ) from None
-    except LockUnusable as exc:
-        raise ConfigError(
-            f"{str(exc).split('; ')[0].replace('lock directory', 'cache directory')}: "
-            f"set {CACHE_VARIABLE} to a directory only you can write"
         ) from None
     return path

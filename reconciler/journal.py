@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.lock import LOCK_DIR_VARIABLE, lock_path
+from reconciler.lock import LOCK_DIR_VARIABLE, lock_path, private_directory
 from state.desired import DesiredState
 from state.endpoint import engine_endpoint
 from state.errors import ReconcilerError
@@ -83,19 +82,14 @@ def project_directory(project: str, environ: Mapping[str, str] | None = None) ->
 
 def private(directory: Path) -> Path:
     """Create `directory` (0700) or make sure it is the user's alone; JournalUnusable if not."""
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = directory.stat()
-    except OSError as exc:
-        raise JournalUnusable(
-            f"cannot create the state directory {directory}: {exc.strerror}; {_FIX}"
-        ) from None
-    if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise JournalUnusable(
-            f"state directory {directory} is not yours alone (uid {info.st_uid}, mode "
-            f"{stat.S_IMODE(info.st_mode):o}): run `chmod 700 {directory}` or {_FIX}"
-        )
-    return directory
+    return private_directory(
+        directory,
+        kind="state directory",
+        fix=_FIX,
+        threat="read or replace the journal",
+        chmod="700",
+        error=JournalUnusable,
+    )
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -83,25 +83,36 @@ def project_lock(project: str, timeout: float, *, endpoint: str | None = None) -
         os.close(fd)  # releases the flock
 
 
-def private_directory(directory: Path) -> None:
-    """Create `directory` (0700) or make sure an existing one is the user's alone."""
+def private_directory(
+    directory: Path,
+    *,
+    kind: str = "lock directory",
+    fix: str = _FIX,
+    threat: str = "block or redirect the lock",
+    chmod: str = "go-w",
+    error: type[ReconcilerError] = LockUnusable,
+) -> Path:
+    """Create `directory` (0700) or make sure an existing one is the user's alone.
+
+    The lock's by default; the journal's and the caches' name their own `kind`, `fix`,
+    what another user could do there (`threat`), the mode that mends it (`chmod`) and the
+    `error` to raise."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = directory.stat()
     except OSError as exc:
-        raise LockUnusable(
-            f"cannot create the lock directory {directory}: {exc.strerror}; {_FIX}"
-        ) from None
+        raise error(f"cannot create the {kind} {directory}: {exc.strerror}; {fix}") from None
     if info.st_uid != os.geteuid():
-        raise LockUnusable(
-            f"lock directory {directory} belongs to uid {info.st_uid}, not to you "
-            f"(uid {os.geteuid()}), who could block or redirect the lock; {_FIX}"
+        raise error(
+            f"{kind} {directory} belongs to uid {info.st_uid}, not to you "
+            f"(uid {os.geteuid()}), who could {threat}; {fix}"
         )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise LockUnusable(
-            f"lock directory {directory} is writable by others (mode "
-            f"{stat.S_IMODE(info.st_mode):o}): run `chmod go-w {directory}` or {_FIX}"
+        raise error(
+            f"{kind} {directory} is writable by others (mode "
+            f"{stat.S_IMODE(info.st_mode):o}): run `chmod {chmod} {directory}` or {fix}"
         )
+    return directory
 
 
 def _open_own(path: Path) -> int:
