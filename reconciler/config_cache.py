@@ -83,14 +83,15 @@ def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
         source, "cacheable", False
     ):
         return source
-    if reads_outside(project):
+    tree = _tree(project.compose_dir)  # walked once: the check below and the key
+    if reads_outside(project, tree):
         return source
     directory = cache_directory(environ)
     try:
         private_directory(directory)  # never trusted unless it is the user's alone
     except ReconcilerError:
         return source
-    view = CachedSource(source, directory, inputs_digest(project, environ, source))
+    view = CachedSource(source, directory, inputs_digest(project, environ, source, tree))
     build = getattr(source, "command_lines", None)
     if build is not None:
         lines = view.entry("commands", lambda: dataclasses.asdict(build()))
@@ -99,9 +100,13 @@ def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
 
 
 def inputs_digest(
-    project: ComposeProject, environ: Mapping[str, str], source: object = None
+    project: ComposeProject,
+    environ: Mapping[str, str],
+    source: object = None,
+    tree: Sequence[Path] | None = None,
 ) -> str:
-    """A digest of everything Compose reads to answer `config` for this project."""
+    """A digest of everything Compose reads to answer `config` for this project (`tree`:
+    the compose directory's files, if the caller walked it already)."""
     digest = hashlib.sha256(f"reconcile compose-cache {_VERSION}\n".encode())
 
     def add(*parts: object) -> None:
@@ -118,7 +123,7 @@ def inputs_digest(
         files = (*files, *options.files, *options.env_files)
     for path in files:
         add("file", path, _bytes_digest(path))
-    for path in _tree(project.compose_dir):
+    for path in _tree(project.compose_dir) if tree is None else tree:
         add("tree", *_stat(path))
     for key, value in sorted({**environ, **project.process_variables()}.items()):
         add("env", key, value)
@@ -135,13 +140,11 @@ def inputs_digest(
     return digest.hexdigest()
 
 
-def reads_outside(project: ComposeProject) -> bool:
+def reads_outside(project: ComposeProject, tree: Sequence[Path]) -> bool:
     """Whether a compose file may make Compose read a file outside the compose directory
-    (whose tree the key covers). Conservative: a false yes only costs the cache."""
-    texts = [
-        *project.files,
-        *(p for p in _tree(project.compose_dir) if p.suffix in (".yaml", ".yml")),
-    ]
+    (whose `tree` the key covers). Conservative: a false yes only costs the cache."""
+    yaml = (p for p in tree if p.suffix in (".yaml", ".yml"))
+    texts = dict.fromkeys([*project.files, *yaml])  # each file read once, in order
     for path in texts:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
