@@ -104,10 +104,11 @@ def apply(
             settings.retrying,
             say,
         )
-        if saved is not None and back.enabled and back.unfinished():
-            raise StalePlan(  # finishing the rollback would change what the plan was made from
+        left = back.unfinished() if saved is not None and back.enabled else {}
+        if left:  # finishing the rollback would change what the saved plan was made from
+            raise StalePlan(
                 f"the saved plan cannot be applied: a killed run left a rollback of "
-                f"{', '.join(sorted(back.unfinished()))} unfinished; nothing was changed: "
+                f"{', '.join(sorted(left))} unfinished; nothing was changed: "
                 "run `reconcile` to finish it, then make a new plan"
             )
         back.resume()
