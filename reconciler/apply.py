@@ -3,9 +3,10 @@
 A generic executor: it knows the plan's order and the retry policy, not Docker. The
 Runner it is handed performs one batch (the actions of one kind in one wave, which
 are independent and go to the engine together) and settles a wave (the health gate).
-A runner that orders dependencies itself (Compose's `up` does) may join consecutive
-waves into one batch, where nothing in a later wave waits for the health of an
-earlier one (`Joining`): one engine call and one gate instead of one per wave.
+A runner may let actions of later waves join a wave's stage (`Joining`) when nothing
+they depend on needs the gate first: then one `compose up` (which orders by
+depends_on itself) and one gate serve several waves, and what depends only on
+services without a healthcheck no longer waits for the health of unrelated ones.
 When a batch fails, every later wave is skipped as "upstream failed": later waves
 hold what depends on earlier ones (of a joined batch that failed, the first wave's
 actions count as failed and the rest as skipped, as wave by wave; whatever Compose
@@ -36,38 +37,52 @@ class Runner(Protocol):
 
 @runtime_checkable
 class Joining(Protocol):
-    def joins(self, earlier: Sequence[Action], wave: Sequence[Action]) -> bool:
-        """Whether `wave` may go to the engine in one call with `earlier` (the waves just
-        before it, joined already): the engine orders them by their dependencies, and
-        nothing in `wave` waits for the health of anything in `earlier`. The joined
-        actions are then performed as one batch of their strongest kind (RECREATE over
-        CREATE): say yes only when that does what each of them asks."""
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
+        """Whether `group` (one service's actions of a later wave) may run in `stage`,
+        before the gate that ends it: its dependencies are done, or in the stage and
+        ready once they run; `held`: the actions of the waves in between that stay
+        behind. A stage spanning waves is performed as one batch of its strongest kind
+        (RECREATE over CREATE; or START, in wave order): say yes only when that does
+        what each action asks."""
         ...
 
 
 def stages(waves: Sequence[Sequence[Action]], runner: object) -> list[tuple[Action, ...]]:
-    """The plan's waves, consecutive ones joined where the runner says it can (a runner
-    that cannot join need not say so: each wave is then a stage of its own)."""
-    joined: list[tuple[Action, ...]] = []
-    for wave in waves:
-        if joined and isinstance(runner, Joining) and runner.joins(joined[-1], wave):
-            joined[-1] = (*joined[-1], *wave)
-        else:
-            joined.append(tuple(wave))
-    return joined
+    """The plan's waves, each with the actions of later waves that may join it, where
+    the runner says so (a runner that cannot join need not say: a stage per wave)."""
+    if not isinstance(runner, Joining):
+        return [tuple(wave) for wave in waves]
+    pending = [list(wave) for wave in waves]
+    found: list[tuple[Action, ...]] = []
+    for index, wave in enumerate(pending):
+        if not wave:
+            continue  # every action of it joined an earlier stage
+        stage, held, joined = list(wave), list[Action](), set[int]()
+        for later in pending[index + 1 :]:
+            for service in dict.fromkeys(a.service for a in later):
+                group = [a for a in later if a.service == service]
+                if runner.joins(stage, group, held):
+                    stage += group
+                    joined.update(id(a) for a in group)
+            later[:] = [a for a in later if id(a) not in joined]
+            held += later
+        found.append(tuple(stage))
+    return found
 
 
-def batches(wave: Sequence[Action]) -> list[tuple[ActionKind, tuple[Action, ...]]]:
-    """A stage's actions grouped by kind, in the stage's own order of kinds; a joined
-    stage (actions of several waves) is one batch of its strongest kind."""
-    if len({a.wave for a in wave}) > 1:
-        recreates = any(a.kind is ActionKind.RECREATE for a in wave)
-        return [(ActionKind.RECREATE if recreates else ActionKind.CREATE, tuple(wave))]
+def batches(stage: Sequence[Action]) -> list[tuple[ActionKind, tuple[Action, ...]]]:
+    """A stage's actions grouped by kind, in the stage's own order of kinds; a stage
+    spanning waves is one batch of its strongest kind."""
+    if len({a.wave for a in stage}) > 1:
+        recreates = any(a.kind is ActionKind.RECREATE for a in stage)
+        return [(ActionKind.RECREATE if recreates else stage[0].kind, tuple(stage))]
     kinds: list[ActionKind] = []
-    for action in wave:
+    for action in stage:
         if action.kind not in kinds:
             kinds.append(action.kind)
-    return [(kind, tuple(a for a in wave if a.kind is kind)) for kind in kinds]
+    return [(kind, tuple(a for a in stage if a.kind is kind)) for kind in kinds]
 
 
 def skipped(action: Action, failure: str) -> Outcome:

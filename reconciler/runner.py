@@ -5,10 +5,8 @@ through Compose (`up --no-deps [--force-recreate]`) so labels and hashes stay
 Compose's own; starts, unpauses, restarts, stops and removals take container ids (a
 container whose service is in no compose file cannot be addressed by Compose).
 Teardown plans (stop, down) need no desired state: they bring nothing up.
-joins() lets the executor hand consecutive waves of creates and recreates to one
-`compose up` (which orders them by depends_on itself) where no gate stands between
-them: a dependency without a healthcheck is ready once it runs, which Compose
-already waits for.
+A joined stage (reconciler/joining.py) spans waves: its creates and recreates are
+one `compose up`, which orders them by depends_on; its starts go wave by wave.
 settle() is the health gate: it returns once every container of the services a wave
 brought up is healthy (with a healthcheck) or running (without; a one-shot that
 exited 0 counts as done), and otherwise fails naming the service, its last health
@@ -26,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
+from reconciler.joining import joinable
 from reconciler.plan import Action, ActionKind
 from state.desired import DesiredState
 from state.engine import ContainerEngine, ContainerStatus
@@ -33,7 +32,6 @@ from state.errors import EngineError
 from state.observed import ObservedContainer, observe
 
 LOG_LINES = 10
-_JOINABLE = frozenset({ActionKind.CREATE, ActionKind.RECREATE})  # what `compose up` does
 WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
 
@@ -65,16 +63,8 @@ class EngineRunner:
             case ActionKind.RECREATE:
                 self.engine.up(services, force_recreate=True)
             case ActionKind.START:
-                paused = [
-                    a.container_id
-                    for a in actions
-                    if a.container_id and a.from_status is ContainerStatus.PAUSED
-                ]
-                stopped = [cid for cid in ids if cid not in paused]
-                if paused:
-                    self.engine.unpause(paused)
-                if stopped:
-                    self.engine.start(stopped)
+                for wave in sorted({a.wave for a in actions}):  # a joined stage: in order
+                    self._start([a for a in actions if a.wave == wave])
             case ActionKind.RESTART:
                 self.engine.restart(ids)
             case ActionKind.STOP:
@@ -84,38 +74,19 @@ class EngineRunner:
             case _:
                 assert_never(kind)
 
-    def joins(self, earlier: Sequence[Action], wave: Sequence[Action]) -> bool:
-        """Yes when one `compose up` can bring up `earlier` and `wave` together as the
-        gate between them would: Compose starts a service after the dependencies named
-        in the same call, so each dependency in `earlier` must be one the gate only
-        waits to see running (no healthcheck, condition service_started). With a
-        recreate among them the call forces recreation: each created service must
-        then have no container yet (all its replicas are created), or be recreated too
-        (a recreate batch forces the whole service already)."""
-        if self.desired is None:
-            return False
-        services = self.desired.services
-        joined = (*earlier, *wave)
-        if any(a.kind not in _JOINABLE or a.service not in services for a in joined):
-            return False
-        recreated = {a.service for a in joined if a.kind is ActionKind.RECREATE}
-        if recreated:  # the call will force: a service only created must have no container
-            created: dict[str, set[int]] = {}
-            for action in joined:
-                if action.kind is ActionKind.CREATE and action.service not in recreated:
-                    created.setdefault(action.service, set()).add(action.number)
-            if any(
-                numbers != set(range(1, services[name].replicas + 1))
-                for name, numbers in created.items()
-            ):
-                return False
-        before = {a.service for a in earlier}
-        return all(
-            not services[d.service].has_healthcheck and d.condition == "service_started"
-            for action in wave
-            for d in services[action.service].depends_on
-            if d.service in before
-        )
+    def _start(self, actions: Sequence[Action]) -> None:
+        paused = [a.container_id for a in actions if a.from_status is ContainerStatus.PAUSED]
+        stopped = [a.container_id for a in actions if a.from_status is not ContainerStatus.PAUSED]
+        if any(paused):
+            self.engine.unpause([cid for cid in paused if cid])
+        if any(stopped):
+            self.engine.start([cid for cid in stopped if cid])
+
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
+        """Whether `group` may join `stage` (reconciler/joining.py); never for a teardown."""
+        return self.desired is not None and joinable(self.desired, stage, group, held)
 
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:

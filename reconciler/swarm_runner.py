@@ -43,7 +43,9 @@ class SwarmPort(ContainerEngine, Protocol):
 class SwarmRunner(EngineRunner):
     engine: SwarmPort
 
-    def joins(self, earlier: Sequence[Action], wave: Sequence[Action]) -> bool:
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
         return False  # one stack deploy does not order its services: wave by wave
 
     def settle(self, actions: Sequence[Action]) -> None:

@@ -4,8 +4,8 @@ waves, one `compose up` brings both up, and Compose itself keeps their order.
 One group of the bench's synthetic project (tests/bench/synthetic.py): s000 has a
 healthcheck; s001 waits for it (service_healthy); s002 and s003 chain behind s001,
 s007 behind s006 (service_started, no healthchecks); the rest stand alone. Wave by
-wave that is four `compose up` calls and four gates; joined, two: what the head's
-health gates, then the rest.
+wave that is four `compose up` calls and four gates; joined, two: everything that
+needs no health (s007 with wave 1), then what s000's health gates.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def test_first_up_joins_the_waves_no_gate_separates(project: SyntheticProject) -
     ours = Ours(project)
     calls = up_calls(engine_calls(ours, app_env="prod", expect=(0,)))
     assert calls == [
-        ["s000", "s004", "s006", "s008", "s009"],  # wave 1, then the gate on s000's health
-        ["s001", "s007", "s002", "s003"],  # waves 2-4: one call, dependencies first
+        ["s000", "s004", "s006", "s008", "s009", "s007"],  # s007 needs s006 running only
+        ["s001", "s002", "s003"],  # after the gate on s000's health: one call for 3 waves
     ]
     # Compose kept the order inside the joined call; the gate kept s001 behind s000.
     s000, s001, s002, s003 = started_at(project, "s000", "s001", "s002", "s003")
@@ -73,9 +73,9 @@ def test_an_env_switch_joins_recreates_with_fresh_creates(project: SyntheticProj
     ours = Ours(project)
     ours.up("prod")
     calls = up_calls(engine_calls(ours, app_env="dev", expect=(0,)))
-    # s005 (dev only) waits for s000's health like s001: both after the gate.
+    # s005 (dev only, created) waits for s000's health like s001: both after the gate.
     assert calls == [
-        ["s000", "s004", "s006", "s008", "s009"],
-        ["s001", "s007", "s005", "s002", "s003"],
+        ["s000", "s004", "s006", "s008", "s009", "s007"],
+        ["s001", "s005", "s002", "s003"],
     ]
     ours.plan("dev")

@@ -41,9 +41,21 @@ def services_of(stage: Sequence[Action]) -> list[str]:
     return [a.service for a in stage]
 
 
-def test_a_chain_without_healthchecks_is_one_stage_and_a_healthcheck_is_a_gate() -> None:
+def test_what_needs_no_health_joins_the_first_stage_and_a_healthcheck_is_a_gate() -> None:
+    # Waves: [a, head], [after-head, b], [c]. b and c need only a running: they join
+    # the first stage; after-head waits for head's health.
     found = stages(waves_of(CHAIN), runner(CHAIN))
-    assert [services_of(s) for s in found] == [["a", "head"], ["after-head", "b", "c"]]
+    assert [services_of(s) for s in found] == [["a", "head", "b", "c"], ["after-head"]]
+
+
+def test_what_depends_on_an_action_held_back_is_held_back_too() -> None:
+    state = desired(
+        HEAD,
+        service("gated", depends_on=["head"]),
+        service("behind", depends_on=["gated"]),
+    )
+    found = stages(waves_of(state), runner(state))
+    assert [services_of(s) for s in found] == [["head"], ["gated", "behind"]]
 
 
 def test_a_condition_other_than_started_keeps_the_gate() -> None:
@@ -84,13 +96,16 @@ def test_without_a_desired_state_or_on_a_swarm_nothing_is_joined() -> None:
 
 def test_the_rollback_watcher_joins_as_the_runner_it_wraps() -> None:
     assert len(stages(waves_of(CHAIN), Watched(runner(CHAIN)))) == 2
+    assert len(stages(waves_of(CHAIN), runner(CHAIN))) == 2
 
 
 class JoiningRunner(FakeRunner):
     """The executor's fake runner, joining as the real one would."""
 
-    def joins(self, earlier: Sequence[Action], wave: Sequence[Action]) -> bool:
-        return runner(CHAIN).joins(earlier, wave)
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
+        return runner(CHAIN).joins(stage, group, held)
 
 
 def test_a_joined_stage_is_one_call_of_its_strongest_kind_and_one_gate() -> None:
@@ -100,22 +115,39 @@ def test_a_joined_stage_is_one_call_of_its_strongest_kind_and_one_gate() -> None
     result = execute(plan(CHAIN, world), fake, retrying=quick_retrying)
     assert result.ok
     assert fake.calls == [
-        (ActionKind.CREATE, ("head",)),
-        (ActionKind.RECREATE, ("b", "after-head", "c")),  # waves 2 and 3 in one call
+        (ActionKind.RECREATE, ("head", "b", "c")),  # waves 1-3 but after-head: one call
+        (ActionKind.CREATE, ("after-head",)),
     ]
-    assert fake.settled == [("head",), ("b", "after-head", "c")]
+    assert fake.settled == [("head", "b", "c"), ("after-head",)]
 
 
 def test_a_failed_joined_call_fails_its_first_wave_and_skips_the_rest() -> None:
-    fake = JoiningRunner(fail={(ActionKind.CREATE, "b"): [PermanentError("port in use")]})
+    fake = JoiningRunner(fail={(ActionKind.CREATE, "a"): [PermanentError("port in use")]})
     result = execute(plan(CHAIN, observed()), fake, retrying=quick_retrying)
     status = {o.action.service: o.status for o in result.outcomes}
     assert status == {
-        "a": OutcomeStatus.DONE,
-        "head": OutcomeStatus.DONE,
-        "after-head": OutcomeStatus.FAILED,
-        "b": OutcomeStatus.FAILED,
+        "a": OutcomeStatus.FAILED,
+        "head": OutcomeStatus.FAILED,
+        "b": OutcomeStatus.SKIPPED,
         "c": OutcomeStatus.SKIPPED,
+        "after-head": OutcomeStatus.SKIPPED,
     }
     assert result.error == "port in use"
-    assert fake.calls[-1] == (ActionKind.CREATE, ("after-head", "b", "c"))  # once: permanent
+    assert fake.calls == [(ActionKind.CREATE, ("a", "head", "b", "c"))]  # once: permanent
+
+
+def test_starts_join_too_and_go_wave_by_wave() -> None:
+    stopped = ContainerStatus.EXITED
+    world = observed(*(container(s, status=stopped) for s in ("a", "b", "c", "head")))
+    state = desired(*(s for s in CHAIN.services.values() if s.name != "after-head"))
+    started: list[list[str]] = []
+
+    class Engine:
+        def start(self, ids: Sequence[str]) -> None:
+            started.append([i.split("-")[1] for i in ids])
+
+    engine_runner = EngineRunner(Engine(), state, wait=False)  # type: ignore[arg-type]
+    assert len(stages(plan(state, world).waves(), engine_runner)) == 1
+    result = execute(plan(state, world), engine_runner, retrying=quick_retrying)
+    assert result.ok
+    assert started == [["a", "head"], ["b"], ["c"]]  # one stage, in dependency order
