@@ -80,6 +80,9 @@ class Watched:
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
         self.runner.perform(kind, actions)
 
+    def joins(self, earlier: Sequence[Action], wave: Sequence[Action]) -> bool:
+        return self.runner.joins(earlier, wave)
+
     def settle(self, actions: Sequence[Action]) -> None:
         try:
             self.runner.settle(actions)

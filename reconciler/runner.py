@@ -5,6 +5,10 @@ through Compose (`up --no-deps [--force-recreate]`) so labels and hashes stay
 Compose's own; starts, unpauses, restarts, stops and removals take container ids (a
 container whose service is in no compose file cannot be addressed by Compose).
 Teardown plans (stop, down) need no desired state: they bring nothing up.
+joins() lets the executor hand consecutive waves of creates and recreates to one
+`compose up` (which orders them by depends_on itself) where no gate stands between
+them: a dependency without a healthcheck is ready once it runs, which Compose
+already waits for.
 settle() is the health gate: it returns once every container of the services a wave
 brought up is healthy (with a healthcheck) or running (without; a one-shot that
 exited 0 counts as done), and otherwise fails naming the service, its last health
@@ -29,6 +33,7 @@ from state.errors import EngineError
 from state.observed import ObservedContainer, observe
 
 LOG_LINES = 10
+_JOINABLE = frozenset({ActionKind.CREATE, ActionKind.RECREATE})  # what `compose up` does
 WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
 
@@ -52,7 +57,7 @@ class EngineRunner:
     sleep: Callable[[float], None] = time.sleep
 
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
-        services = sorted({a.service for a in actions})
+        services = list(dict.fromkeys(a.service for a in actions))  # a joined batch: in waves
         ids = [a.container_id for a in actions if a.container_id]
         match kind:
             case ActionKind.CREATE:
@@ -78,6 +83,39 @@ class EngineRunner:
                 self.engine.remove(ids)
             case _:
                 assert_never(kind)
+
+    def joins(self, earlier: Sequence[Action], wave: Sequence[Action]) -> bool:
+        """Yes when one `compose up` can bring up `earlier` and `wave` together as the
+        gate between them would: Compose starts a service after the dependencies named
+        in the same call, so each dependency in `earlier` must be one the gate only
+        waits to see running (no healthcheck, condition service_started). With a
+        recreate among them the call forces recreation: each created service must
+        then have no container yet (all its replicas are created), or be recreated too
+        (a recreate batch forces the whole service already)."""
+        if self.desired is None:
+            return False
+        services = self.desired.services
+        joined = (*earlier, *wave)
+        if any(a.kind not in _JOINABLE or a.service not in services for a in joined):
+            return False
+        recreated = {a.service for a in joined if a.kind is ActionKind.RECREATE}
+        if recreated:  # the call will force: a service only created must have no container
+            created: dict[str, set[int]] = {}
+            for action in joined:
+                if action.kind is ActionKind.CREATE and action.service not in recreated:
+                    created.setdefault(action.service, set()).add(action.number)
+            if any(
+                numbers != set(range(1, services[name].replicas + 1))
+                for name, numbers in created.items()
+            ):
+                return False
+        before = {a.service for a in earlier}
+        return all(
+            not services[d.service].has_healthcheck and d.condition == "service_started"
+            for action in wave
+            for d in services[action.service].depends_on
+            if d.service in before
+        )
 
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:

@@ -43,6 +43,9 @@ class SwarmPort(ContainerEngine, Protocol):
 class SwarmRunner(EngineRunner):
     engine: SwarmPort
 
+    def joins(self, earlier: Sequence[Action], wave: Sequence[Action]) -> bool:
+        return False  # one stack deploy does not order its services: wave by wave
+
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:
             return
