@@ -38,6 +38,7 @@ class NoopReason(enum.StrEnum):
     IN_SYNC = "in sync"
     SCALED_TO_ZERO = "scaled to 0"
     RESTARTING = "restarting (crash loop)"
+    COMPLETED = "completed"  # a one-shot that exited 0 (reconciler/plan.py)
 
 
 class Action(BaseModel):

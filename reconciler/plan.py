@@ -8,7 +8,13 @@ Per container, an ordered decision ladder (first match wins):
   label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ,
   or a name left by an interrupted recreate -> recreate, saying what differs (a config
   hash changed by content digests names the files: "content of FILE changed");
-  paused/exited/created -> start; restarting -> none (reported); running -> none.
+  a one-shot exited 0 -> none ("completed"); paused/exited/created -> start (a
+  one-shot that exited non-zero: "exited with code N"); restarting -> none
+  (reported); running -> none.
+A one-shot is a service some desired service waits for with `condition:
+service_completed_successfully` (Compose's rule for `up --wait`): it is done once it
+exited 0, and is not started again (Compose's `up` would re-run it; a second run
+here changes nothing). A service nobody waits for that way should keep running.
 Per service: the lowest-numbered containers up to the scale are kept, one per number,
 the rest removed (highest first); missing ones are created with the numbers Compose
 will give them (after the highest kept, never into a gap). Unwanted ones are removed.
@@ -45,9 +51,24 @@ __all__ = [
     "NoopReason",
     "Plan",
     "Strategy",
+    "one_shots",
     "plan",
     "teardown_plan",
 ]
+
+
+COMPLETES = "service_completed_successfully"
+
+
+def one_shots(desired: DesiredState) -> frozenset[str]:
+    """The services a desired service waits for with `service_completed_successfully`:
+    they run once, and exiting 0 is their success."""
+    return frozenset(
+        d.service
+        for service in desired.services.values()
+        for d in service.depends_on
+        if d.condition == COMPLETES
+    )
 
 
 class Strategy(enum.StrEnum):
@@ -63,8 +84,11 @@ def plan(
     """Compute the actions that make `observed` match `desired`. No side effects."""
     actions: list[Action] = []
     noops: list[Noop] = []
+    once = one_shots(desired)
     for name in sorted(desired.services):
-        service_actions, noop = _plan_service(desired.services[name], observed.of(name), strategy)
+        service_actions, noop = _plan_service(
+            desired.services[name], observed.of(name), strategy, name in once
+        )
         actions += service_actions
         if noop:
             noops.append(Noop(service=name, reason=noop))
@@ -87,7 +111,10 @@ def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Pla
 
 
 def _plan_service(
-    service: DesiredService, containers: tuple[ObservedContainer, ...], strategy: Strategy
+    service: DesiredService,
+    containers: tuple[ObservedContainer, ...],
+    strategy: Strategy,
+    one_shot: bool = False,
 ) -> tuple[list[Action], NoopReason | None]:
     live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
     actions: list[Action] = []
@@ -114,7 +141,7 @@ def _plan_service(
     ]
     reasons_for_noop: list[NoopReason] = []
     for current in kept.values():
-        decided = _decide(service, current, strategy)
+        decided = _decide(service, current, strategy, one_shot)
         if isinstance(decided, NoopReason):
             reasons_for_noop.append(decided)
         else:
@@ -129,7 +156,7 @@ def _plan_service(
 
 
 def _decide(
-    service: DesiredService, container: ObservedContainer, strategy: Strategy
+    service: DesiredService, container: ObservedContainer, strategy: Strategy, one_shot: bool
 ) -> list[Action] | NoopReason:
     """The decision ladder for one container of a wanted service: actions or a no-op reason."""
     drift = _drift(service, container)
@@ -144,6 +171,11 @@ def _decide(
     match container.status:
         case ContainerStatus.PAUSED:
             return [_action(ActionKind.START, service.name, container, ("paused",))]
+        case ContainerStatus.EXITED if one_shot and container.exit_code == 0:
+            return NoopReason.COMPLETED
+        case ContainerStatus.EXITED if one_shot:
+            why = f"exited with code {container.exit_code}"
+            return [_action(ActionKind.START, service.name, container, (why,))]
         case ContainerStatus.EXITED:
             return [_action(ActionKind.START, service.name, container, ("stopped out of band",))]
         case ContainerStatus.CREATED:

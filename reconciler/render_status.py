@@ -18,6 +18,7 @@ from reconciler.plan import ActionKind, NoopReason
 from reconciler.render import VERB, envelope, noop_text, summary
 from reconciler.snapshot import Snapshot, Unknown
 from state.appenv import ResolvedAppEnv, Source
+from state.engine import ContainerStatus
 from state.observed import ObservedContainer, ObservedState
 
 
@@ -41,8 +42,11 @@ def status_rows(snap: Snapshot | Unknown) -> list[dict[str, Any]]:
     rows = []
     for container in snap.observed.containers:
         action = snap.plan.for_container(container.id)
-        if action is None:
-            noop = noops.get(container.service)
+        noop = noops.get(container.service)
+        done = container.status is ContainerStatus.EXITED  # a one-shot's other replicas may run
+        if action is None and done and noop and noop.reason is NoopReason.COMPLETED:
+            verdict, reasons = noop.reason.value, [f"exited with code {container.exit_code}"]
+        elif action is None:
             verdict = NoopReason.IN_SYNC.value
             reasons = [noop_text(noop)] if noop and noop.reason is not NoopReason.IN_SYNC else []
         else:
