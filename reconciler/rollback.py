@@ -267,6 +267,8 @@ class Rollback:
             if first.status is ContainerStatus.DEAD:
                 return "dead"
         text = f"{state} after {self.wait_timeout:g} s of --wait-timeout"
+        if state == "unhealthy":  # the gate fails it at once, not after the timeout
+            text = state
         output = (containers[0].health_output or "").strip() if containers else ""
         if output:
             text += f"; last health check: {output.splitlines()[-1][:120]}"

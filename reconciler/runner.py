@@ -7,14 +7,16 @@ container whose service is in no compose file cannot be addressed by Compose).
 Teardown plans (stop, down) need no desired state: they bring nothing up.
 A joined stage (reconciler/joining.py) spans waves: its creates and recreates are
 one `compose up`, which orders them by depends_on; its starts go wave by wave.
-settle() is the health gate: it returns once every container of the services a wave
-brought up is healthy (with a healthcheck) or running (without; a one-shot that
-exited 0 counts as done), and otherwise fails naming the service, its last health
-output and the last lines of its log: at once for a container that exited with an
-error or is dead (nothing will restart it; Compose's `up --wait` fails there too),
-after --wait-timeout for one that is still starting or unhealthy. It polls fast
-(0.1 s), then backs off (doubling to 1 s): a fast service is seen ready at once, a
-slow one costs few engine reads.
+settle() is the health gate, Compose's `up --wait` rule: it returns once every
+container of the services a wave brought up is ready: healthy (with a healthcheck),
+running (without), or, for a one-shot (a service some service waits for with
+`service_completed_successfully`, reconciler/plan.py), exited with code 0. It fails
+naming the service, its last health output and the last lines of its log: at once
+for a container that nothing will make ready (exited, with any code for a service
+that should keep running and a non-zero one for a one-shot; dead; `unhealthy`), after
+--wait-timeout for one still `starting`, running without being healthy, or a one-shot
+still running. It polls fast (0.1 s), then backs off (doubling to 1 s): a fast
+service is seen ready at once, a slow one costs few engine reads.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from reconciler.joining import joinable
-from reconciler.plan import Action, ActionKind
+from reconciler.plan import COMPLETES, Action, ActionKind, one_shots
 from state.desired import DesiredState
 from state.engine import ContainerEngine, ContainerStatus
 from state.errors import EngineError
@@ -93,44 +95,63 @@ class EngineRunner:
             return
         desired = self.desired
         services = sorted({a.service for a in actions if a.service in desired.services})
+        once = one_shots(desired)
         deadline = self.clock() + self.wait_timeout
         interval = self.poll_interval
         while True:
-            pending = self._not_ready(services)
+            pending = self._not_ready(services, once)
             if not pending:
                 return
+            failed = {s: mine for s, mine in pending.items() if _any_failed(mine, s in once)}
+            if failed:  # nothing makes them ready: waiting cannot help (as Compose's --wait)
+                raise NotReady(self._failure(failed, once), tuple(failed))
             if self.clock() >= deadline:
-                raise NotReady(self._explain(pending), tuple(pending))
-            failed = {s: mine for s, mine in pending.items() if any(map(_failed, mine))}
-            if failed:  # nothing restarts them: waiting cannot help (as Compose's --wait)
-                raise NotReady(self._explain(failed, "failed to start"), tuple(failed))
+                raise NotReady(self._explain(pending, once), tuple(pending))
             self.sleep(interval)
             interval = min(interval * 2, self.max_poll)
 
-    def _not_ready(self, services: Sequence[str]) -> dict[str, tuple[ObservedContainer, ...]]:
+    def _not_ready(
+        self, services: Sequence[str], once: frozenset[str]
+    ) -> dict[str, tuple[ObservedContainer, ...]]:
         assert self.desired is not None
         observed = observe(self.engine, self.desired.project)
         pending: dict[str, tuple[ObservedContainer, ...]] = {}
         for service in services:
             mine = observed.of(service)
             wants_health = self.desired.services[service].has_healthcheck
-            if not mine or not all(_ready(c, wants_health) for c in mine):
+            if not mine or not all(_ready(c, wants_health, service in once) for c in mine):
                 pending[service] = mine
         return pending
 
+    def _failure(
+        self, failed: dict[str, tuple[ObservedContainer, ...]], once: frozenset[str]
+    ) -> str:
+        """One part for the services that should run, one for the one-shots that failed."""
+        crashed = {s: mine for s, mine in failed.items() if s not in once}
+        incomplete = {s: mine for s, mine in failed.items() if s in once}
+        parts = [self._explain(crashed, once, "failed to start")] if crashed else []
+        if incomplete:
+            parts.append(self._explain(incomplete, once, "did not complete successfully"))
+        return "\n".join(parts)
+
     def _explain(
-        self, pending: dict[str, tuple[ObservedContainer, ...]], headline: str = ""
+        self,
+        pending: dict[str, tuple[ObservedContainer, ...]],
+        once: frozenset[str] = frozenset(),
+        headline: str = "",
     ) -> str:
         parts = []
         for service, containers in pending.items():
             if not containers:
                 parts.append(f"{service}: no container")
                 continue
-            first = next((c for c in containers if _failed(c)), containers[0])
+            one_shot = service in once
+            first = next((c for c in containers if _failed(c, one_shot)), containers[0])
             state = first.status.value + (f", {first.health}" if first.health else "")
             if first.status is ContainerStatus.EXITED:
                 state += f" with code {first.exit_code}"
             text = f"{service} ({first.name}: {state})"
+            text += self._note(service, first, one_shot)
             if first.health_output:
                 text += f"\n  last health check: {first.health_output.splitlines()[-1][:300]}"
             tail = self.engine.log_tail(first.id, LOG_LINES)
@@ -142,18 +163,43 @@ class EngineRunner:
         headline = headline or f"not ready after {self.wait_timeout:g} s (--wait-timeout)"
         return f"{headline}: " + "\n".join(parts)
 
+    def _note(self, service: str, container: ObservedContainer, one_shot: bool) -> str:
+        """What the gate expected of a one-shot, or of a service that exited by itself."""
+        assert self.desired is not None
+        if one_shot:
+            waiting = sorted(
+                name
+                for name, spec in self.desired.services.items()
+                if any(d.service == service and d.condition == COMPLETES for d in spec.depends_on)
+            )
+            verb = "waits" if len(waiting) == 1 else "wait"
+            return f"\n  a one-shot: {', '.join(waiting)} {verb} for it to exit with code 0"
+        if container.status is ContainerStatus.EXITED and container.exit_code == 0:
+            return (
+                "\n  it exited by itself: a service should keep running, unless one that "
+                "depends on it waits for it with `condition: service_completed_successfully`"
+            )
+        return ""
 
-def _ready(container: ObservedContainer, wants_health: bool) -> bool:
-    if container.status is ContainerStatus.EXITED:
-        return not wants_health and container.exit_code == 0  # a one-shot that finished
+
+def _ready(container: ObservedContainer, wants_health: bool, one_shot: bool = False) -> bool:
+    if one_shot:  # judged by its exit alone, as Compose's service_completed_successfully
+        return container.status is ContainerStatus.EXITED and container.exit_code == 0
     if container.status is not ContainerStatus.RUNNING:
         return False
     return container.health == "healthy" if wants_health else True
 
 
-def _failed(container: ObservedContainer) -> bool:
-    """Exited with an error (no restart policy brings it back: that shows as restarting)
-    or dead: it will not become ready however long the gate waits."""
+def _failed(container: ObservedContainer, one_shot: bool = False) -> bool:
+    """It will not become ready however long the gate waits: dead; exited (a one-shot: with
+    an error; no restart policy brings it back: that shows as restarting); unhealthy
+    (Compose's --wait fails there too; `starting` may still turn healthy)."""
     if container.status is ContainerStatus.DEAD:
         return True
-    return container.status is ContainerStatus.EXITED and container.exit_code not in (0, None)
+    if container.status is ContainerStatus.EXITED:
+        return not one_shot or container.exit_code not in (0, None)
+    return not one_shot and container.health == "unhealthy"
+
+
+def _any_failed(containers: Sequence[ObservedContainer], one_shot: bool) -> bool:
+    return any(_failed(c, one_shot) for c in containers)

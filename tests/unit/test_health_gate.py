@@ -1,6 +1,7 @@
 """The health gate (EngineRunner.settle) over scripted container records, on a fake
-clock: healthy or running in time, or a failure naming the service, its last health
-output and its log."""
+clock: healthy, running, or (a one-shot) exited 0 in time, or a failure naming the
+service, its last health output and its log: at once where Compose's `up --wait`
+fails at once (exited, dead, unhealthy), else after the timeout."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ import pytest
 
 from reconciler.plan import Action, ActionKind
 from reconciler.runner import EngineRunner, NotReady
+from state.desired import Dependency, DesiredState
 from state.engine import ContainerRecord, ContainerStatus
 from tests.builders import desired, service
+
+# `app` waits for `job` to complete: job is a one-shot (reconciler/plan.py, one_shots).
+ONE_SHOT = desired(
+    service("db", has_healthcheck=True),
+    service("job"),
+    service(
+        "app", depends_on=[Dependency(service="job", condition="service_completed_successfully")]
+    ),
+)
 
 
 class ScriptedEngine:
@@ -47,13 +58,15 @@ def record(
     )
 
 
-def gate(engine: ScriptedEngine, timeout: float = 5.0) -> EngineRunner:
+def gate(
+    engine: ScriptedEngine, timeout: float = 5.0, state: DesiredState | None = None
+) -> EngineRunner:
     now = [0.0]
 
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    state = desired(service("db", has_healthcheck=True), service("job"))
+    state = state or desired(service("db", has_healthcheck=True), service("job"))
     return EngineRunner(
         engine,  # type: ignore[arg-type]  # only the reads the gate makes
         state,
@@ -63,15 +76,73 @@ def gate(engine: ScriptedEngine, timeout: float = 5.0) -> EngineRunner:
     )
 
 
-def test_gate_waits_until_healthy_and_accepts_a_finished_one_shot() -> None:
+def creates(*services: str) -> list[Action]:
+    return [Action(kind=ActionKind.CREATE, service=s, number=1, reasons=()) for s in services]
+
+
+def test_gate_waits_until_healthy_and_until_a_one_shot_exited_0() -> None:
+    """A one-shot still running is not ready (its dependent must not start yet)."""
     engine = ScriptedEngine(
         [record("db", ContainerStatus.RUNNING, "starting"), record("job", ContainerStatus.RUNNING)],
+        [record("db", ContainerStatus.RUNNING, "healthy"), record("job", ContainerStatus.RUNNING)],
         [record("db", ContainerStatus.RUNNING, "healthy"), record("job", ContainerStatus.EXITED)],
     )
-    gate(engine).settle(
-        [Action(kind=ActionKind.CREATE, service=s, number=1, reasons=()) for s in ("db", "job")]
+    runner = gate(engine, state=ONE_SHOT)
+    runner.settle(creates("db", "job"))
+    assert len(engine.snapshots) == 1  # the third snapshot was reached
+    assert runner.clock() > 0.0
+
+
+def test_gate_waits_the_timeout_for_a_one_shot_still_running_saying_who_waits() -> None:
+    engine = ScriptedEngine([record("job", ContainerStatus.RUNNING)])
+    runner = gate(engine, timeout=3, state=ONE_SHOT)
+    with pytest.raises(NotReady) as caught:
+        runner.settle(creates("job"))
+    assert runner.clock() >= 3
+    assert str(caught.value).startswith(
+        "not ready after 3 s (--wait-timeout): job (spot-job-1: running)\n"
+        "  a one-shot: app waits for it to exit with code 0\n"
     )
-    assert engine.snapshots  # the second snapshot was reached
+
+
+def test_gate_fails_a_one_shot_that_exited_non_zero_at_once() -> None:
+    engine = ScriptedEngine([record("job", ContainerStatus.EXITED, exit_code=3)])
+    runner = gate(engine, timeout=120, state=ONE_SHOT)
+    with pytest.raises(NotReady) as caught:
+        runner.settle(creates("job"))
+    assert runner.clock() == 0.0
+    assert caught.value.services == ("job",)
+    assert str(caught.value).startswith(
+        "did not complete successfully: job (spot-job-1: exited with code 3)\n"
+        "  a one-shot: app waits for it to exit with code 0\n"
+    )
+
+
+def test_gate_fails_a_service_nobody_waits_for_that_exited_0_at_once_saying_why() -> None:
+    """As Compose's `up --wait` ("container X exited (0)"): it should have kept running."""
+    engine = ScriptedEngine([record("job", ContainerStatus.EXITED, exit_code=0)])
+    runner = gate(engine, timeout=120)
+    with pytest.raises(NotReady) as caught:
+        runner.settle(creates("job"))
+    assert runner.clock() == 0.0
+    assert str(caught.value).startswith(
+        "failed to start: job (spot-job-1: exited with code 0)\n"
+        "  it exited by itself: a service should keep running, unless one that depends on it "
+        "waits for it with `condition: service_completed_successfully`\n"
+    )
+
+
+def test_gate_fails_an_unhealthy_container_at_once_but_waits_for_a_starting_one() -> None:
+    """Compose's --wait: `unhealthy` fails at once, `starting` gets the whole timeout."""
+    engine = ScriptedEngine([record("db", ContainerStatus.RUNNING, "unhealthy")])
+    runner = gate(engine, timeout=120)
+    with pytest.raises(NotReady, match=r"^failed to start: db \(spot-db-1: running, unhealthy\)"):
+        runner.settle(creates("db"))
+    assert runner.clock() == 0.0
+    waiting = gate(ScriptedEngine([record("db", ContainerStatus.RUNNING, "starting")]), timeout=7)
+    with pytest.raises(NotReady, match=r"^not ready after 7 s"):
+        waiting.settle(creates("db"))
+    assert waiting.clock() >= 7
 
 
 def test_gate_fails_naming_the_service_its_health_output_and_log() -> None:
