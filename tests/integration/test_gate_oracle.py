@@ -8,9 +8,10 @@ at once (non-zero before the timeout, naming the container), or failed by the ti
 What Compose v2.40 does, measured here: it fails at once on a container that exited
 (with any code, 0 included, unless a dependent waits for it with
 `service_completed_successfully`) and on one whose health is `unhealthy`; it waits
-the timeout only for `starting`. Where reconcile does otherwise, the case is a strict
-xfail raising Disagreement (only reconcile's side can raise it: a change in Compose's
-behaviour fails the test outright).
+the timeout only for `starting`. reconcile's gate follows that rule; where it ever
+does otherwise, the case is a strict xfail raising Disagreement (only reconcile's
+side can raise it: a change in Compose's behaviour fails the test outright). None is
+left: every case below agrees.
 """
 
 from __future__ import annotations
@@ -173,12 +174,6 @@ def test_a_health_still_starting_fails_both_after_the_timeout(make: Make) -> Non
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Disagreement,
-    reason="an unhealthy container: compose up --wait fails at once ('container X is "
-    "unhealthy'); reconcile's gate waits the whole --wait-timeout",
-)
 def test_an_unhealthy_container_fails_both_at_once(make: Make) -> None:
     twins = make("unhealthy", NEVER_HEALTHY.format(start_period=""))
     compose, ours = run_both(twins, timeout=15)
@@ -187,29 +182,70 @@ def test_an_unhealthy_container_fails_both_at_once(make: Make) -> None:
     assert ours.returncode != 0, ours.output
     if ours.waited_the_timeout:
         raise Disagreement(f"reconcile waited the whole timeout:\n{ours.output}")
+    assert f"failed to start: sick ({twins.reconcile.name}-sick-1: running, unhealthy)" in (
+        ours.output
+    )
 
 
 def test_a_one_shot_that_exits_0_alone_fails_both_without_waiting(make: Make) -> None:
-    """Not the gate's doing on our side: it counts the one-shot done, but the check that
-    a fresh plan is empty finds it exited and plans to start it again."""
+    """Nothing waits for it to complete, so it should have kept running: the gate fails
+    it at once, saying so."""
     twins = make("oneshot", ONE_SHOT)
     compose, ours = run_both(twins, timeout=30)
     assert compose.returncode != 0 and not compose.waited_the_timeout, compose.output
     assert f"container {twins.compose.name}-migrate-1 exited (0)" in compose.output
     assert ours.returncode != 0 and not ours.waited_the_timeout, ours.output
-    assert "did not converge" in ours.output and "stopped out of band" in ours.output
+    assert (
+        f"failed to start: migrate ({twins.reconcile.name}-migrate-1: exited with code 0)\n"
+        "  it exited by itself: a service should keep running, unless one that depends on "
+        "it waits for it with `condition: service_completed_successfully`" in ours.output
+    )
+    assert "migrated" in ours.output  # its last log line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Disagreement,
-    reason="a one-shot a dependent waits for (service_completed_successfully): compose "
-    "up --wait succeeds; reconcile plans to start the exited one-shot again and fails "
-    "'did not converge'",
-)
-def test_a_one_shot_a_dependent_waits_for_succeeds_on_both(make: Make) -> None:
+def test_a_one_shot_a_dependent_waits_for_succeeds_on_both_and_stays_done(make: Make) -> None:
+    """Both end with migrate exited 0 and after running; the migration ran once. A
+    second reconcile changes nothing (a second `compose up` would run it again)."""
     twins = make("completed", ONE_SHOT + WAITS_FOR_IT)
     compose, ours = run_both(twins, timeout=30)
     assert compose.returncode == 0, compose.output
     if ours.returncode != 0:
         raise Disagreement(f"reconcile failed where compose succeeded:\n{ours.output}")
+    for stack in (twins.compose, twins.reconcile):
+        assert _states(stack) == {"after": ("running", 0), "migrate": ("exited", 0)}
+    again = reconcile(twins.reconcile, "--wait-timeout", "30", app_env="prod")
+    print(again.stdout + again.stderr)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No changes." in again.stdout
+    assert twins.reconcile.compose("logs", "migrate").stdout.count("migrated") == 1
+
+
+def test_a_one_shot_that_fails_fails_both_at_once_and_its_dependent_never_starts(
+    make: Make,
+) -> None:
+    twins = make(
+        "incomplete", ONE_SHOT.replace("echo migrated", "echo migrated; exit 3") + WAITS_FOR_IT
+    )
+    compose, ours = run_both(twins, timeout=30)
+    assert compose.returncode != 0 and not compose.waited_the_timeout, compose.output
+    assert 'service "migrate" didn\'t complete successfully: exit 3' in compose.output
+    assert ours.returncode != 0 and not ours.waited_the_timeout, ours.output
+    assert (
+        f"did not complete successfully: migrate ({twins.reconcile.name}-migrate-1: "
+        "exited with code 3)\n  a one-shot: after waits for it to exit with code 0"
+    ) in ours.output
+    for stack in (twins.compose, twins.reconcile):
+        assert _states(stack).get("after", ("none", 0))[0] != "running", _states(stack)
+    planned = reconcile(twins.reconcile, "--plan", app_env="prod")
+    assert "exited with code 3" in planned.stdout, planned.stdout
+
+
+def _states(stack: PlainStack) -> dict[str, tuple[str, int]]:
+    """service -> (state, exit code) of its container."""
+    return {
+        c["Config"]["Labels"]["com.docker.compose.service"]: (
+            c["State"]["Status"],
+            c["State"]["ExitCode"],
+        )
+        for c in stack.containers()
+    }
