@@ -274,7 +274,7 @@ def test_a_service_that_never_gets_healthy_fails_the_apply_with_its_evidence(
     compose_file.write_text(broken)
     result = reconcile(stack, "--wait-timeout", "8")
     assert result.returncode == 1
-    assert "apply failed: not ready after 8 s" in result.stderr
+    assert "apply failed: failed to start: analyzer-nlp (" in result.stderr  # at once: unhealthy
     assert "analyzer-nlp" in result.stderr and "unhealthy" in result.stderr
     assert "last health check: the model is not loaded" in result.stderr
     assert "analyzer-nlp started: APP_ENV=prod" in result.stderr  # its log
