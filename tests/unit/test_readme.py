@@ -93,7 +93,7 @@ COMMANDS: dict[str, Check] = {
     "reconcile watch --plan-only": Covered(WATCH_PLAN),
     ".venv/bin/just watch": DryRun(),
     # Automatic rollback: the main case, then --no-rollback, on a copy of the stack
-    "reconcile --wait-timeout 4": Covered(ROLLBACK),
+    "reconcile --wait-timeout 30": Covered(ROLLBACK),
     "reconcile --no-rollback": Covered(ROLLBACK),
     # Commands
     "reconcile --version": Ran(HERE),
