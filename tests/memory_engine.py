@@ -7,7 +7,9 @@ with ids, names, numbers, states, health, env and Compose's labels;
 `up --no-deps [--force-recreate]` numbers and scales exactly as Compose does (new
 containers after the highest number, scale-down from the top), recreates what
 diverged (config hash or image) or everything when forced, starts what is stopped;
-start/unpause/restart/stop/remove act by id; networks and volumes are created by
+start/unpause/restart/stop/remove act by id; a one-shot (a service some service
+waits for with `service_completed_successfully`) runs to completion the moment it
+starts: exited with code 0; networks and volumes are created by
 `up` and removed only when asked. It records every call, so tests can check
 purity and ordering, notes every write made while the project's lock is free, and
 can inject faults: an operation that fails once (transient or permanent), one that
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.lock import lock_path
+from reconciler.plan import one_shots
 from state import content
 from state.desired import DesiredService, DesiredState
 from state.endpoint import engine_endpoint
@@ -131,6 +134,7 @@ class MemoryEngine:
         image_id: str | None = None,
         oneoff: bool = False,
         depends_on: Sequence[str] = (),
+        exit_code: int = 0,
     ) -> MemContainer:
         """Put a container into the world as something else (a user, Compose) left it.
 
@@ -163,6 +167,7 @@ class MemoryEngine:
             status=status,
             env=env,
             image_id=image_id or (spec.image_id if spec and spec.image_id else "sha256:none"),
+            exit_code=exit_code,
         )
         self._set_status(container, status)
         self.containers_by_id[container.id] = container
@@ -176,7 +181,10 @@ class MemoryEngine:
             raw: dict[str, Any] = {
                 "image": spec.image,
                 "environment": {"APP_ENV": spec.app_env} if spec.app_env else {},
-                "depends_on": {d.service: {"restart": d.restart} for d in spec.depends_on},
+                "depends_on": {
+                    d.service: {"restart": d.restart, "condition": d.condition}
+                    for d in spec.depends_on
+                },
                 "deploy": {"replicas": spec.replicas},
                 "volumes": [{"type": "volume", "source": v} for v in spec.volumes],
             }
@@ -406,6 +414,9 @@ class MemoryEngine:
         self.containers_by_id.pop(container.id, None)
 
     def _set_status(self, container: MemContainer, status: ContainerStatus) -> None:
+        if status is ContainerStatus.RUNNING and self._one_shot(container):
+            container.started = next(self._clock)
+            status, container.exit_code = ContainerStatus.EXITED, 0  # ran to completion
         container.status = status
         spec = self.desired.services.get(container.service)
         wants_health = bool(spec and spec.has_healthcheck)
@@ -435,13 +446,29 @@ class MemoryEngine:
         return ordered
 
     def _check_dependencies_up(self, service: str) -> None:
-        """Order property: whatever `service` depends on is up when it is brought up."""
+        """Order property: whatever `service` depends on is up (a one-shot: completed, or
+        still up) when it is brought up."""
         spec = self.desired.services.get(service)
         if spec is None:
             return
+        once = one_shots(self.desired)
         for dependency in spec.depends_on:
             dep_spec = self.desired.services.get(dependency.service)
             if dep_spec is None or dep_spec.replicas == 0:
                 continue
-            if not any(c.status in _UP for c in self._of(dependency.service)):
+            if not any(
+                c.status in _UP or (dependency.service in once and _completed(c))
+                for c in self._of(dependency.service)
+            ):
                 self.order_violations.append(f"{service} brought up before {dependency.service}")
+
+    def _one_shot(self, container: MemContainer) -> bool:
+        return (
+            container.project == self.desired.project
+            and container.labels.get(ONEOFF_LABEL) != "True"
+            and container.service in one_shots(self.desired)
+        )
+
+
+def _completed(container: MemContainer) -> bool:
+    return container.status is ContainerStatus.EXITED and container.exit_code == 0

@@ -274,6 +274,17 @@ def join_past_held() -> None:
     _wrap(r, "joinable", make)
 
 
+def rerun_one_shots() -> None:
+    import reconciler.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda service, container, strategy, one_shot: orig(
+            service, container, strategy, False
+        )
+
+    _wrap(p, "_decide", make)
+
+
 MUTANTS: dict[str, Mutant] = {
     "no-dependency-order": Mutant(
         "every action in one wave: dependents may come up before their dependencies",
@@ -350,6 +361,11 @@ MUTANTS: dict[str, Mutant] = {
         "a content edit is planned as a generic configuration change, the file unnamed",
         "tests/property/test_content.py",
         content_unnamed,
+    ),
+    "rerun-one-shots": Mutant(
+        "a one-shot that completed (exited 0) is started again by every apply",
+        "tests/property/test_one_shots.py",
+        rerun_one_shots,
     ),
     "dotenv-beats-command-line": Mutant(
         ".env wins over the command line",

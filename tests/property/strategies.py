@@ -2,10 +2,12 @@
 
 Desired states draw services from a small pool, with depends_on as a DAG (a service
 may only depend on services drawn before it), replicas 0-3, random hashes, images,
-healthchecks and the restart flag. Worlds are lists of container seeds for the
-in-memory engine: missing, extra, stopped, dead, restarting, paused and created
-containers, duplicates, wrong APP_ENV, stale hashes, no hash label, stale images,
-containers of services in no compose file, one-offs and other projects' containers.
+healthchecks, the restart flag and the condition (some `service_completed_successfully`:
+one-shots, which the in-memory engine runs to completion at once). Worlds are lists
+of container seeds for the in-memory engine: missing, extra, stopped (exit code 0 or
+1), dead, restarting, paused and created containers, duplicates, wrong APP_ENV, stale
+hashes, no hash label, stale images, containers of services in no compose file,
+one-offs and other projects' containers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ POOL = ("db", "api", "web", "worker", "cache", "mail")
 GHOSTS = ("ghost", "old-tool")
 ENVS = ("prod", "dev", "test")
 IMAGES = ("sha256:img-a", "sha256:img-b")
+CONDITIONS = ("service_started", "service_started", "service_completed_successfully")
 STATUSES = tuple(s for s in ContainerStatus if s is not ContainerStatus.REMOVING)
 
 
@@ -45,7 +48,11 @@ def desired_states(
                 image_id=draw(st.sampled_from(IMAGES)),
                 config_hash=f"{name}-{env}-{draw(st.sampled_from('xy'))}",
                 depends_on=tuple(
-                    Dependency(service=d, restart=allow_restart and draw(st.booleans()))
+                    Dependency(
+                        service=d,
+                        restart=allow_restart and draw(st.booleans()),
+                        condition=draw(st.sampled_from(CONDITIONS)),
+                    )
                     for d in deps
                 ),
                 app_env=env,
@@ -76,6 +83,7 @@ class Seed:
     stale_image: bool
     project: str
     oneoff: bool
+    exit_code: int = 0  # an exited one-shot: completed, or failed
 
 
 def seeds(desired: DesiredState) -> st.SearchStrategy[list[Seed]]:
@@ -89,6 +97,7 @@ def seeds(desired: DesiredState) -> st.SearchStrategy[list[Seed]]:
         stale_image=st.booleans(),
         project=st.sampled_from((PROJECT, PROJECT, PROJECT, "other")),
         oneoff=st.sampled_from((False, False, False, True)),
+        exit_code=st.sampled_from((0, 0, 1)),
     )
     return st.lists(seed, max_size=12)
 
@@ -109,6 +118,7 @@ def world(desired: DesiredState, planted: list[Seed]) -> MemoryEngine:
             oneoff=s.oneoff,
             depends_on=deps,
             image_id="sha256:stale" if s.stale_image else None,
+            exit_code=s.exit_code,
         )
     return engine
 
