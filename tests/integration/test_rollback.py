@@ -112,8 +112,8 @@ def test_a_recreated_service_that_never_becomes_ready_is_rolled_back(stack: Plai
         wanted = "reconcile: rolled back: api-gateway (unhealthy)"
         assert lines[-1] == wanted, "\n".join(lines)
         assert [line for line in lines if line.startswith("reconcile:")] == [wanted]
-        failed = f"Not ready: failed to start: api-gateway ({stack.name}-api-gateway-1: running, "
-        assert f"{failed}unhealthy)" in lines, "\n".join(lines)
+        headline = f"Not ready: failed to start: api-gateway ({stack.name}-api-gateway-1: "
+        assert f"{headline}running, unhealthy)" in lines, "\n".join(lines)
         assert any(re.search(r"recreate .*api-gateway-1 +rolled back", line) for line in lines)
 
         after = container(stack, "api-gateway")
