@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from state.engine import ONEOFF_LABEL, ContainerEngine
+from state.engine import ONEOFF_LABEL, ContainerRecord
 from state.errors import EngineError, ReconcilerError
 from state.swarm_engine import DEFAULT_MANAGER, MANAGER_VARIABLE, SwarmEngine
 
@@ -38,6 +39,12 @@ ACTING = {
     "logs": "showing its logs from there",
 }
 LABEL = {"compose": "local Compose", "swarm": "the swarm"}
+
+
+class Lister(Protocol):
+    """What is asked of local Compose (the engine port has it)."""
+
+    def containers(self, project: str) -> list[ContainerRecord]: ...
 
 
 class RunsElsewhere(ReconcilerError):
@@ -63,9 +70,7 @@ def swarm_configured(environ: Mapping[str, str]) -> bool:
     return True
 
 
-def prober(
-    name: str, compose: Callable[[None], ContainerEngine], environ: Mapping[str, str]
-) -> RunsOn:
+def prober(name: str, compose: Callable[[None], Lister], environ: Mapping[str, str]) -> RunsOn:
     """The question asked of each backend, one engine call when the answer is no."""
 
     def runs_on(backend: str) -> bool:
