@@ -84,8 +84,10 @@ class SwarmEngine:
         except subprocess.TimeoutExpired:
             raise EngineTimeout(
                 f"{what}: no answer from the swarm manager at {self.host} within {limit:g} s; "
-                "check it with `docker -H {self.host} node ls`"
+                f"check it with `docker -H {self.host} node ls`"
             ) from None
+        except FileNotFoundError:
+            raise PermanentError(f"{what}: no docker client on PATH (`just engine`)") from None
         if done.returncode != 0:
             stderr = done.stderr or ""
             log.debug("%s failed (%s): %s", what, done.returncode, stderr)

@@ -177,3 +177,11 @@ def test_the_cli_on_compose_without_a_swarm_picks_the_engine_without_calling_it(
     chosen: object = placed(None, project, click.Context(cli), local)  # type: ignore[arg-type]
     assert chosen is local and local.calls == 0
     assert placed("swarm", project, click.Context(cli), local) is SwarmEngine  # type: ignore[arg-type]
+
+
+def test_no_docker_client_is_an_engine_error_the_decision_handles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `docker` here
+    with pytest.raises(EngineError, match="no docker client on PATH"):
+        SwarmEngine().service_ids("spotit")
