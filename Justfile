@@ -16,8 +16,15 @@ default:
     @just --list --unsorted
 
 # Make a Docker engine and Compose v2 available (installs and starts them if needed)
-engine:
+engine: bytecode
     @PYTHON=python bash compose/engine.sh
+
+# Compile the reconciler's modules once (compileall skips the current ones, ~30 ms).
+# Where PYTHONDONTWRITEBYTECODE is set, as on the CI machines, an editable install
+# would otherwise recompile every module on every `reconcile` run (~0.1 s of each).
+[private]
+bytecode:
+    @python -m compileall -q reconciler state >/dev/null
 
 # Build the local images the environments use (default: the resolved APP_ENV's), when
 # their recipes changed: prod's first build ~1 min; dev/test add ~1 min more, once

@@ -3,15 +3,21 @@
 A generic executor: it knows the plan's order and the retry policy, not Docker. The
 Runner it is handed performs one batch (the actions of one kind in one wave, which
 are independent and go to the engine together) and settles a wave (the health gate).
+A runner may let actions of later waves join a wave's stage (`Joining`) when nothing
+they depend on needs the gate first: then one `compose up` (which orders by
+depends_on itself) and one gate serve several waves, and what depends only on
+services without a healthcheck no longer waits for the health of unrelated ones.
 When a batch fails, every later wave is skipped as "upstream failed": later waves
-hold what depends on earlier ones. Each action ends in a frozen Outcome.
+hold what depends on earlier ones (of a joined batch that failed, the first wave's
+actions count as failed and the rest as skipped, as wave by wave; whatever Compose
+did of them anyway shows in the next plan). Each action ends in a frozen Outcome.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
 from reconciler.plan import TEARDOWN, Action, ActionKind, Plan
@@ -29,13 +35,58 @@ class Runner(Protocol):
         ...
 
 
-def batches(wave: Sequence[Action]) -> list[tuple[ActionKind, tuple[Action, ...]]]:
-    """A wave's actions grouped by kind, in the wave's own order of kinds."""
+@runtime_checkable
+class Joining(Protocol):
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
+        """Whether `group` (one service's actions of a later wave) may run in `stage`,
+        before the gate that ends it: its dependencies are done, or in the stage and
+        ready once they run; `held`: the actions of the waves in between that stay
+        behind. A stage spanning waves is performed as one batch of its strongest kind
+        (RECREATE over CREATE; or START, in wave order): say yes only when that does
+        what each action asks."""
+        ...
+
+
+def stages(waves: Sequence[Sequence[Action]], runner: object) -> list[tuple[Action, ...]]:
+    """The plan's waves, each with the actions of later waves that may join it, where
+    the runner says so (a runner that cannot join need not say: a stage per wave)."""
+    if not isinstance(runner, Joining):
+        return [tuple(wave) for wave in waves]
+    pending = [list(wave) for wave in waves]
+    found: list[tuple[Action, ...]] = []
+    for index, wave in enumerate(pending):
+        if not wave:
+            continue  # every action of it joined an earlier stage
+        stage, held, joined = list(wave), list[Action](), set[int]()
+        for later in pending[index + 1 :]:
+            for service in dict.fromkeys(a.service for a in later):
+                group = [a for a in later if a.service == service]
+                if runner.joins(stage, group, held):
+                    stage += group
+                    joined.update(id(a) for a in group)
+            later[:] = [a for a in later if id(a) not in joined]
+            held += later
+        found.append(tuple(stage))
+    return found
+
+
+def batches(stage: Sequence[Action]) -> list[tuple[ActionKind, tuple[Action, ...]]]:
+    """A stage's actions grouped by kind, in the stage's own order of kinds; a stage
+    spanning waves is one batch of its strongest kind."""
+    if len({a.wave for a in stage}) > 1:
+        recreates = any(a.kind is ActionKind.RECREATE for a in stage)
+        return [(ActionKind.RECREATE if recreates else stage[0].kind, tuple(stage))]
     kinds: list[ActionKind] = []
-    for action in wave:
+    for action in stage:
         if action.kind not in kinds:
             kinds.append(action.kind)
-    return [(kind, tuple(a for a in wave if a.kind is kind)) for kind in kinds]
+    return [(kind, tuple(a for a in stage if a.kind is kind)) for kind in kinds]
+
+
+def skipped(action: Action, failure: str) -> Outcome:
+    return Outcome(action, OutcomeStatus.SKIPPED, error=f"upstream failed: {failure}")
 
 
 def execute(
@@ -54,10 +105,10 @@ def execute(
         on_outcome(outcome)
 
     failure: str | None = None
-    for wave in plan.waves():
+    for wave in stages(plan.waves(), runner):
         if failure is not None:
             for action in wave:
-                record(Outcome(action, OutcomeStatus.SKIPPED, error=f"upstream failed: {failure}"))
+                record(skipped(action, failure))
             continue
         for kind, batch in batches(wave):
             started = clock()
@@ -66,9 +117,12 @@ def execute(
                     with attempt:
                         runner.perform(kind, batch)
             except ReconcilerError as exc:
-                failure = str(exc)
-                for action in batch:
-                    record(Outcome(action, OutcomeStatus.FAILED, clock() - started, failure))
+                failure, first = str(exc), batch[0].wave
+                for action in batch:  # a joined batch: its later waves counted as skipped
+                    if action.wave == first:
+                        record(Outcome(action, OutcomeStatus.FAILED, clock() - started, failure))
+                    else:
+                        record(skipped(action, failure))
                 continue
             seconds = clock() - started
             for action in batch:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.lock import lock_directory, private_directory
+from state.atomic_write import write_atomically
 from state.docker_args import CommandLines
 from state.engine import ComposeSource
 from state.errors import ReconcilerError
@@ -222,11 +223,7 @@ class CachedSource:
 
     def _store(self, path: Path, value: Any) -> None:
         try:
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(value, out)
-            os.replace(temporary, path)
+            write_atomically(path, json.dumps(value), mode=0o600)
         except Exception:  # a cache that cannot be written is only a slower run
             return
         prune(self._directory)

@@ -23,6 +23,7 @@ from reconciler.config_cache import cache_root, cached
 from reconciler.lock import private_directory
 from reconciler.retry import retried
 from state import content
+from state.atomic_write import write_atomically
 from state.engine import ComposeSource
 from state.errors import ConfigError
 from state.project import ComposeProject
@@ -93,9 +94,7 @@ def write_override(text: str, directory: Path | None = None) -> Path:
         )
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             return path
-        partial = folder / f".{path.name}.{os.getpid()}.partial"
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        write_atomically(path, text, mode=0o600)
     except OSError as exc:
         raise ConfigError(
             f"cannot write {path} ({exc.strerror}): set {CACHE_VARIABLE} to a writable directory"

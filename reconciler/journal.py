@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.lock import LOCK_DIR_VARIABLE, lock_path, private_directory
+from state import atomic_write
 from state.desired import DesiredState
 from state.endpoint import engine_endpoint
 from state.errors import ReconcilerError
@@ -93,21 +94,9 @@ def private(directory: Path) -> Path:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` (0600): the old content or the new, never a mix."""
-    directory = private(path.parent)
-    partial = path.with_name(f".{path.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(partial, path)
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Replace `path` with `text` (0600, fsynced): the old content or the new, never a mix."""
+    private(path.parent)
+    atomic_write.write_atomically(path, text, mode=0o600, fsync=True)
 
 
 def _read(path: Path) -> Any:

@@ -80,6 +80,11 @@ class Watched:
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
         self.runner.perform(kind, actions)
 
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
+        return self.runner.joins(stage, group, held)
+
     def settle(self, actions: Sequence[Action]) -> None:
         try:
             self.runner.settle(actions)

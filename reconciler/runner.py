@@ -5,6 +5,8 @@ through Compose (`up --no-deps [--force-recreate]`) so labels and hashes stay
 Compose's own; starts, unpauses, restarts, stops and removals take container ids (a
 container whose service is in no compose file cannot be addressed by Compose).
 Teardown plans (stop, down) need no desired state: they bring nothing up.
+A joined stage (reconciler/joining.py) spans waves: its creates and recreates are
+one `compose up`, which orders them by depends_on; its starts go wave by wave.
 settle() is the health gate: it returns once every container of the services a wave
 brought up is healthy (with a healthcheck) or running (without; a one-shot that
 exited 0 counts as done), and otherwise fails naming the service, its last health
@@ -22,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
+from reconciler.joining import joinable
 from reconciler.plan import Action, ActionKind
 from state.desired import DesiredState
 from state.engine import ContainerEngine, ContainerStatus
@@ -52,7 +55,7 @@ class EngineRunner:
     sleep: Callable[[float], None] = time.sleep
 
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
-        services = sorted({a.service for a in actions})
+        services = list(dict.fromkeys(a.service for a in actions))  # a joined batch: in waves
         ids = [a.container_id for a in actions if a.container_id]
         match kind:
             case ActionKind.CREATE:
@@ -60,16 +63,8 @@ class EngineRunner:
             case ActionKind.RECREATE:
                 self.engine.up(services, force_recreate=True)
             case ActionKind.START:
-                paused = [
-                    a.container_id
-                    for a in actions
-                    if a.container_id and a.from_status is ContainerStatus.PAUSED
-                ]
-                stopped = [cid for cid in ids if cid not in paused]
-                if paused:
-                    self.engine.unpause(paused)
-                if stopped:
-                    self.engine.start(stopped)
+                for wave in sorted({a.wave for a in actions}):  # a joined stage: in order
+                    self._start([a for a in actions if a.wave == wave])
             case ActionKind.RESTART:
                 self.engine.restart(ids)
             case ActionKind.STOP:
@@ -78,6 +73,20 @@ class EngineRunner:
                 self.engine.remove(ids)
             case _:
                 assert_never(kind)
+
+    def _start(self, actions: Sequence[Action]) -> None:
+        paused = [a.container_id for a in actions if a.from_status is ContainerStatus.PAUSED]
+        stopped = [a.container_id for a in actions if a.from_status is not ContainerStatus.PAUSED]
+        if any(paused):
+            self.engine.unpause([cid for cid in paused if cid])
+        if any(stopped):
+            self.engine.start([cid for cid in stopped if cid])
+
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
+        """Whether `group` may join `stage` (reconciler/joining.py); never for a teardown."""
+        return self.desired is not None and joinable(self.desired, stage, group, held)
 
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:

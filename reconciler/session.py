@@ -20,6 +20,7 @@ from reconciler.plan import Strategy, plan
 from reconciler.retry import retried
 from reconciler.saved_plan import Inputs, SavedPlan, load, save
 from reconciler.snapshot import Snapshot
+from state.atomic_write import write_atomically
 from state.concurrent import reads_concurrently, together
 from state.desired import DesiredState, desire
 from state.engine import ComposeSource, ContainerEngine, Engine
@@ -167,10 +168,8 @@ def read_saved(path: Path) -> SavedPlan:
 def write_saved(path: Path, snap: Snapshot, project: ComposeProject, strategy: Strategy) -> None:
     """Save the plan with its fingerprint (written whole, then renamed into place)."""
     text = save(snap, inputs(project), strategy)
-    partial = path.with_name(f".{path.name}.partial")
     try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        write_atomically(path, text)  # the user's file: the mode their umask gives
     except OSError as exc:
         raise ConfigError(
             f"cannot write plan file {path}: {exc.strerror}; pass a writable --out path"

@@ -43,6 +43,11 @@ class SwarmPort(ContainerEngine, Protocol):
 class SwarmRunner(EngineRunner):
     engine: SwarmPort
 
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
+        return False  # one stack deploy does not order its services: wave by wave
+
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:
             return

@@ -30,6 +30,7 @@ class Dependency(BaseModel):
 
     service: str
     restart: bool = False
+    condition: str = "service_started"  # or service_healthy, service_completed_successfully
 
 
 class DesiredService(BaseModel):
@@ -130,7 +131,11 @@ def _service(
         image_id=image_id,
         config_hash=hashes[name],
         depends_on=tuple(
-            Dependency(service=dep, restart=bool(spec.get("restart", False)))
+            Dependency(
+                service=dep,
+                restart=bool(spec.get("restart", False)),
+                condition=spec.get("condition") or "service_started",
+            )
             for dep, spec in sorted((raw.get("depends_on") or {}).items())
         ),
         app_env=environment.get(VARIABLE),

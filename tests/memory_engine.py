@@ -243,7 +243,7 @@ class MemoryEngine:
         if not self._write("up", services):
             return
         self.networks_made.add(f"{self.desired.project}_default")
-        for name in services:
+        for name in self._dependencies_first(services):
             spec = self.desired.services[name]
             mine = self._of(name)
 
@@ -416,6 +416,23 @@ class MemoryEngine:
         )
         if status is ContainerStatus.RUNNING:
             container.started = next(self._clock)
+
+    def _dependencies_first(self, services: Sequence[str]) -> list[str]:
+        """The services of one `up` in Compose's order: each after the ones it depends
+        on among them (Compose keeps those depends_on edges under --no-deps)."""
+        chosen, ordered = set(services), list[str]()
+
+        def visit(name: str) -> None:
+            if name in ordered:
+                return
+            for dependency in self.desired.services[name].depends_on:
+                if dependency.service in chosen and dependency.service not in ordered:
+                    visit(dependency.service)
+            ordered.append(name)
+
+        for name in services:
+            visit(name)
+        return ordered
 
     def _check_dependencies_up(self, service: str) -> None:
         """Order property: whatever `service` depends on is up when it is brought up."""

@@ -265,11 +265,25 @@ def content_unnamed() -> None:
     p._changed_content = lambda service, container: []
 
 
+def join_past_held() -> None:
+    import reconciler.runner as r
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda desired, stage, group, held=(): orig(desired, stage, group, ())
+
+    _wrap(r, "joinable", make)
+
+
 MUTANTS: dict[str, Mutant] = {
     "no-dependency-order": Mutant(
         "every action in one wave: dependents may come up before their dependencies",
         f"{PROPS}::test_order_dependencies_are_up_first",
         no_dependency_order,
+    ),
+    "join-past-held": Mutant(
+        "a later action joins a stage although a dependency of it was held back",
+        f"{PROPS}::test_order_dependencies_are_up_first",
+        join_past_held,
     ),
     "teardown-dependencies-first": Mutant(
         "removal waves reversed: what others depend on is removed first",

@@ -1,0 +1,153 @@
+"""Joined waves (issue 9): consecutive waves of creates and recreates go to one
+`compose up` where no health gate stands between them; everything else stays wave by
+wave. EngineRunner.joins decides, the executor obeys (no Docker here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.apply import execute, stages
+from reconciler.outcome import OutcomeStatus
+from reconciler.plan import Action, ActionKind, plan
+from reconciler.rollback import Watched
+from reconciler.runner import EngineRunner
+from reconciler.swarm_runner import SwarmRunner
+from state.desired import Dependency, DesiredState
+from state.engine import ContainerStatus
+from state.errors import PermanentError
+from tests.builders import container, desired, observed, service
+from tests.property.driver import quick_retrying
+from tests.unit.test_executor import FakeRunner
+
+HEAD = service("head", has_healthcheck=True)
+CHAIN = desired(
+    HEAD,
+    service("a"),
+    service("b", depends_on=["a"]),
+    service("c", depends_on=["b"]),
+    service("after-head", depends_on=["head"]),
+)
+
+
+def runner(state: DesiredState) -> EngineRunner:
+    return EngineRunner(engine=None, desired=state, wait=False)  # type: ignore[arg-type]
+
+
+def waves_of(state: DesiredState, world: object = None) -> list[tuple[Action, ...]]:
+    return plan(state, world or observed()).waves()  # type: ignore[arg-type]
+
+
+def services_of(stage: Sequence[Action]) -> list[str]:
+    return [a.service for a in stage]
+
+
+def test_what_needs_no_health_joins_the_first_stage_and_a_healthcheck_is_a_gate() -> None:
+    # Waves: [a, head], [after-head, b], [c]. b and c need only a running: they join
+    # the first stage; after-head waits for head's health.
+    found = stages(waves_of(CHAIN), runner(CHAIN))
+    assert [services_of(s) for s in found] == [["a", "head", "b", "c"], ["after-head"]]
+
+
+def test_what_depends_on_an_action_held_back_is_held_back_too() -> None:
+    state = desired(
+        HEAD,
+        service("gated", depends_on=["head"]),
+        service("behind", depends_on=["gated"]),
+    )
+    found = stages(waves_of(state), runner(state))
+    assert [services_of(s) for s in found] == [["head"], ["gated", "behind"]]
+
+
+def test_a_condition_other_than_started_keeps_the_gate() -> None:
+    for condition in ("service_healthy", "service_completed_successfully"):
+        state = desired(
+            service("a"), service("b", depends_on=[Dependency(service="a", condition=condition)])
+        )
+        assert [services_of(s) for s in stages(waves_of(state), runner(state))] == [["a"], ["b"]]
+
+
+def test_a_start_or_a_teardown_is_never_joined() -> None:
+    state = desired(service("a"), service("b", depends_on=["a"]))
+    world = observed(container("a", status=ContainerStatus.EXITED))  # a: start, b: create
+    assert [services_of(s) for s in stages(waves_of(state, world), runner(state))] == [
+        ["a"],
+        ["b"],
+    ]
+
+
+def test_with_a_recreate_only_services_without_containers_may_be_created_alongside() -> None:
+    state = desired(service("a"), service("b", depends_on=["a"], replicas=2))
+    # a is recreated (its hash changed), b has replica 1 in sync and misses replica 2:
+    # one forced `up` would recreate b-1 for nothing.
+    world = observed(container("a", config_hash="old"), container("b", 1))
+    assert len(stages(waves_of(state, world), runner(state))) == 2
+    # b has no container at all: forcing its creation changes nothing.
+    world = observed(container("a", config_hash="old"))
+    assert [services_of(s) for s in stages(waves_of(state, world), runner(state))] == [
+        ["a", "b", "b"]
+    ]
+
+
+def test_without_a_desired_state_or_on_a_swarm_nothing_is_joined() -> None:
+    assert len(stages(waves_of(CHAIN), EngineRunner(None, None))) == 3  # type: ignore[arg-type]
+    on_swarm = SwarmRunner(engine=None, desired=CHAIN)  # type: ignore[arg-type]
+    assert len(stages(waves_of(CHAIN), on_swarm)) == 3
+
+
+def test_the_rollback_watcher_joins_as_the_runner_it_wraps() -> None:
+    assert len(stages(waves_of(CHAIN), Watched(runner(CHAIN)))) == 2
+    assert len(stages(waves_of(CHAIN), runner(CHAIN))) == 2
+
+
+class JoiningRunner(FakeRunner):
+    """The executor's fake runner, joining as the real one would."""
+
+    def joins(
+        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
+    ) -> bool:
+        return runner(CHAIN).joins(stage, group, held)
+
+
+def test_a_joined_stage_is_one_call_of_its_strongest_kind_and_one_gate() -> None:
+    # a in sync, b recreated (its hash changed); head, after-head and c created.
+    world = observed(container("a"), container("b", config_hash="old"))
+    fake = JoiningRunner()
+    result = execute(plan(CHAIN, world), fake, retrying=quick_retrying)
+    assert result.ok
+    assert fake.calls == [
+        (ActionKind.RECREATE, ("head", "b", "c")),  # waves 1-3 but after-head: one call
+        (ActionKind.CREATE, ("after-head",)),
+    ]
+    assert fake.settled == [("head", "b", "c"), ("after-head",)]
+
+
+def test_a_failed_joined_call_fails_its_first_wave_and_skips_the_rest() -> None:
+    fake = JoiningRunner(fail={(ActionKind.CREATE, "a"): [PermanentError("port in use")]})
+    result = execute(plan(CHAIN, observed()), fake, retrying=quick_retrying)
+    status = {o.action.service: o.status for o in result.outcomes}
+    assert status == {
+        "a": OutcomeStatus.FAILED,
+        "head": OutcomeStatus.FAILED,
+        "b": OutcomeStatus.SKIPPED,
+        "c": OutcomeStatus.SKIPPED,
+        "after-head": OutcomeStatus.SKIPPED,
+    }
+    assert result.error == "port in use"
+    assert fake.calls == [(ActionKind.CREATE, ("a", "head", "b", "c"))]  # once: permanent
+
+
+def test_starts_join_too_and_go_wave_by_wave() -> None:
+    stopped = ContainerStatus.EXITED
+    world = observed(*(container(s, status=stopped) for s in ("a", "b", "c", "head")))
+    state = desired(*(s for s in CHAIN.services.values() if s.name != "after-head"))
+    started: list[list[str]] = []
+
+    class Engine:
+        def start(self, ids: Sequence[str]) -> None:
+            started.append([i.split("-")[1] for i in ids])
+
+    engine_runner = EngineRunner(Engine(), state, wait=False)  # type: ignore[arg-type]
+    assert len(stages(plan(state, world).waves(), engine_runner)) == 1
+    result = execute(plan(state, world), engine_runner, retrying=quick_retrying)
+    assert result.ok
+    assert started == [["a", "head"], ["b"], ["c"]]  # one stage, in dependency order
