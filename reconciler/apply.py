@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
+from reconciler.joining import Stage, by_service
 from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
 from reconciler.plan import TEARDOWN, Action, ActionKind, Plan
 from reconciler.retry import Policy, default_retrying
@@ -37,38 +38,35 @@ class Runner(Protocol):
 
 @runtime_checkable
 class Joining(Protocol):
-    def joins(
-        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
-    ) -> bool:
-        """Whether `group` (one service's actions of a later wave) may run in `stage`,
-        before the gate that ends it: its dependencies are done, or in the stage and
-        ready once they run; `held`: the actions of the waves in between that stay
-        behind. A stage spanning waves is performed as one batch of its strongest kind
-        (RECREATE over CREATE; or START, in wave order): say yes only when that does
-        what each action asks."""
+    def stage(self, wave: Sequence[Action]) -> Stage | None:
+        """A stage starting with `wave` that later actions may join (reconciler/joining.py),
+        or None when nothing may join it. A stage spanning waves is performed as one
+        batch of its strongest kind (RECREATE over CREATE; or START, in wave order)."""
         ...
 
 
 def stages(waves: Sequence[Sequence[Action]], runner: object) -> list[tuple[Action, ...]]:
     """The plan's waves, each with the actions of later waves that may join it, where
     the runner says so (a runner that cannot join need not say: a stage per wave)."""
-    if not isinstance(runner, Joining):
-        return [tuple(wave) for wave in waves]
     pending = [list(wave) for wave in waves]
     found: list[tuple[Action, ...]] = []
     for index, wave in enumerate(pending):
         if not wave:
             continue  # every action of it joined an earlier stage
-        stage, held, joined = list(wave), list[Action](), set[int]()
+        forming = runner.stage(wave) if isinstance(runner, Joining) else None
+        if forming is None:
+            found.append(tuple(wave))
+            continue
         for later in pending[index + 1 :]:
-            for service in dict.fromkeys(a.service for a in later):
-                group = [a for a in later if a.service == service]
-                if runner.joins(stage, group, held):
-                    stage += group
-                    joined.update(id(a) for a in group)
-            later[:] = [a for a in later if id(a) not in joined]
-            held += later
-        found.append(tuple(stage))
+            staying: list[Action] = []
+            for group in by_service(later):
+                if forming.admits(group):
+                    forming.add(group)
+                else:
+                    staying += group
+            later[:] = staying
+            forming.hold(staying)
+        found.append(tuple(forming.actions))
     return found
 
 

@@ -51,8 +51,8 @@ EngineFactory = Callable[[ComposeProject | None], Engine]
 
 def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
     factory: EngineFactory = ctx.obj or DockerEngine
-    if factory is DockerEngine:  # the real engine: the environment's backend (or --backend)
-        factory = swarm_backend.factory(option(ctx, ctx.params, "backend"), project, ctx, factory)
+    if factory is DockerEngine:  # the real engine: where the project runs, or --backend
+        factory = swarm_backend.placed(option(ctx, ctx.params, "backend"), project, ctx, factory)
     return factory(project)
 
 

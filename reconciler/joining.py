@@ -1,12 +1,14 @@
 """Which actions of later waves may join an earlier stage (apply stage).
 
 The executor (reconciler/apply.py) runs a plan in stages: a wave, plus the actions of
-later waves that need no health gate before them. An action joins when each of its
-dependencies is done (an earlier stage, gated), untouched by the plan, or in the stage
-itself and ready as soon as it runs (no healthcheck, condition service_started: the
-gate would only wait to see it running). A stage is of one sort: creates and
-recreates (one `compose up`, which orders its services by depends_on itself), or
-starts (started wave by wave, without a gate between). Pure.
+later waves that need no health gate before them. A service's actions join when each
+of its dependencies is done (an earlier stage, gated), untouched by the plan, or in
+the stage itself and ready as soon as it runs (no healthcheck, condition
+service_started: the gate would only wait to see it running); never when a
+dependency was held back. A stage is of one sort: creates and recreates (one
+`compose up`, which orders its services by depends_on itself), or starts (started
+wave by wave, without a gate between). Pure; each question costs the size of the
+group asked about, so forming the stages of a plan grows linearly with it.
 """
 
 from __future__ import annotations
@@ -20,46 +22,64 @@ _UP = frozenset({ActionKind.CREATE, ActionKind.RECREATE})  # what one `compose u
 _START = frozenset({ActionKind.START})
 
 
-def joinable(
-    desired: DesiredState,
-    stage: Sequence[Action],
-    group: Sequence[Action],
-    held: Sequence[Action] = (),
-) -> bool:
-    """Whether `group` (one service's actions from a later wave) may join `stage`;
-    `held`: actions of the waves in between that did not join (not done yet)."""
-    services = desired.services
-    joined = (*stage, *group)
-    if any(a.service not in services for a in joined):
-        return False
-    kinds = {a.kind for a in joined}
-    if not (kinds <= _UP or kinds <= _START):
-        return False
-    if ActionKind.RECREATE in kinds and not _forcing_is_harmless(desired, joined):
-        return False
-    waiting = {a.service for a in held}
-    present = {a.service for a in stage}
-    for action in group:
-        for dependency in services[action.service].depends_on:
-            if dependency.service in waiting:
+class Stage:
+    """A stage being formed from its first wave: what the join rule needs of it."""
+
+    def __init__(self, desired: DesiredState, wave: Sequence[Action]) -> None:
+        self.desired = desired
+        self.actions: list[Action] = []
+        self.services: set[str] = set()
+        self.kinds: set[ActionKind] = set()
+        self.held: set[str] = set()  # services of the waves in between that stay behind
+        self.not_fresh: set[str] = set()  # only created, beside containers they have
+        for group in by_service(wave):
+            self.add(group)
+
+    def admits(self, group: Sequence[Action]) -> bool:
+        """Whether one service's actions (`group`, from a later wave) may join."""
+        services = self.desired.services
+        name = group[0].service
+        if name not in services:
+            return False
+        kinds = self.kinds | {a.kind for a in group}
+        if not (kinds <= _UP or kinds <= _START):
+            return False
+        # A recreate makes the one `compose up` force recreation: harmless for what it
+        # recreates anyway and for services without a container yet, not otherwise.
+        if ActionKind.RECREATE in kinds and (self.not_fresh or not self._fresh(group)):
+            return False
+        for dependency in services[name].depends_on:
+            if dependency.service in self.held:
                 return False
-            if dependency.service in present and (
+            if dependency.service in self.services and (
                 services[dependency.service].has_healthcheck
                 or dependency.condition != "service_started"
             ):
                 return False
-    return True
+        return True
+
+    def add(self, group: Sequence[Action]) -> None:
+        self.actions += group
+        self.services.update(a.service for a in group)
+        self.kinds.update(a.kind for a in group)
+        if not self._fresh(group):
+            self.not_fresh.add(group[0].service)
+
+    def hold(self, actions: Sequence[Action]) -> None:
+        self.held.update(a.service for a in actions)
+
+    def _fresh(self, group: Sequence[Action]) -> bool:
+        """Recreated, or every replica of the service created (it has no container)."""
+        if any(a.kind is ActionKind.RECREATE for a in group):
+            return True
+        service = self.desired.services.get(group[0].service)
+        wanted = set(range(1, service.replicas + 1)) if service else None
+        return {a.number for a in group if a.kind is ActionKind.CREATE} == wanted
 
 
-def _forcing_is_harmless(desired: DesiredState, actions: Sequence[Action]) -> bool:
-    """A recreate makes the call force recreation: a service only created must have no
-    container yet (all its replicas are created); one recreated is forced already."""
-    recreated = {a.service for a in actions if a.kind is ActionKind.RECREATE}
-    created: dict[str, set[int]] = {}
+def by_service(actions: Sequence[Action]) -> list[list[Action]]:
+    """The actions grouped by service, in the order the services first appear."""
+    groups: dict[str, list[Action]] = {}
     for action in actions:
-        if action.kind is ActionKind.CREATE and action.service not in recreated:
-            created.setdefault(action.service, set()).add(action.number)
-    return all(
-        numbers == set(range(1, desired.services[name].replicas + 1))
-        for name, numbers in created.items()
-    )
+        groups.setdefault(action.service, []).append(action)
+    return list(groups.values())

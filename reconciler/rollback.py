@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import journal, render
+from reconciler.joining import Stage
 from reconciler.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK, JournalUnusable, Saved
 from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
 from reconciler.plan import Action, ActionKind, Plan
@@ -80,10 +81,8 @@ class Watched:
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
         self.runner.perform(kind, actions)
 
-    def joins(
-        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
-    ) -> bool:
-        return self.runner.joins(stage, group, held)
+    def stage(self, wave: Sequence[Action]) -> Stage | None:
+        return self.runner.stage(wave)
 
     def settle(self, actions: Sequence[Action]) -> None:
         try:

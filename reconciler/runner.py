@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
-from reconciler.joining import joinable
+from reconciler.joining import Stage
 from reconciler.plan import COMPLETES, Action, ActionKind, one_shots
 from state.desired import DesiredState
 from state.engine import ContainerEngine, ContainerStatus
@@ -77,18 +77,16 @@ class EngineRunner:
                 assert_never(kind)
 
     def _start(self, actions: Sequence[Action]) -> None:
-        paused = [a.container_id for a in actions if a.from_status is ContainerStatus.PAUSED]
-        stopped = [a.container_id for a in actions if a.from_status is not ContainerStatus.PAUSED]
-        if any(paused):
-            self.engine.unpause([cid for cid in paused if cid])
-        if any(stopped):
-            self.engine.start([cid for cid in stopped if cid])
+        paused = [a for a in actions if a.from_status is ContainerStatus.PAUSED]
+        if paused:
+            self.engine.unpause([a.container_id for a in paused if a.container_id])
+        stopped = [a.container_id for a in actions if a not in paused and a.container_id]
+        if stopped:
+            self.engine.start(stopped)
 
-    def joins(
-        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
-    ) -> bool:
-        """Whether `group` may join `stage` (reconciler/joining.py); never for a teardown."""
-        return self.desired is not None and joinable(self.desired, stage, group, held)
+    def stage(self, wave: Sequence[Action]) -> Stage | None:
+        """A stage later actions may join (reconciler/joining.py); none for a teardown."""
+        return Stage(self.desired, wave) if self.desired is not None else None
 
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:

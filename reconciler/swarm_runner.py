@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from reconciler.joining import Stage
 from reconciler.plan import Action
 from reconciler.runner import EngineRunner, NotReady
 from state.engine import ContainerEngine
@@ -43,10 +44,8 @@ class SwarmPort(ContainerEngine, Protocol):
 class SwarmRunner(EngineRunner):
     engine: SwarmPort
 
-    def joins(
-        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
-    ) -> bool:
-        return False  # one stack deploy does not order its services: wave by wave
+    def stage(self, wave: Sequence[Action]) -> Stage | None:
+        return None  # one stack deploy does not order its services: wave by wave
 
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:

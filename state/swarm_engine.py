@@ -84,8 +84,10 @@ class SwarmEngine:
         except subprocess.TimeoutExpired:
             raise EngineTimeout(
                 f"{what}: no answer from the swarm manager at {self.host} within {limit:g} s; "
-                "check it with `docker -H {self.host} node ls`"
+                f"check it with `docker -H {self.host} node ls`"
             ) from None
+        except FileNotFoundError:
+            raise PermanentError(f"{what}: no docker client on PATH (`just engine`)") from None
         if done.returncode != 0:
             stderr = done.stderr or ""
             log.debug("%s failed (%s): %s", what, done.returncode, stderr)
@@ -126,11 +128,15 @@ class SwarmEngine:
         return self.local.image_ids(references)
 
     # -- ContainerEngine: reads ---------------------------------------------------
-    def _read(self, project: str) -> tuple[list[dict[str, Any]], list[Any]]:
-        ids = self._docker(
+    def service_ids(self, project: str) -> list[str]:
+        """The ids of the project's services, in one call (also: does it run here?)."""
+        return self._docker(
             "service", "ls", "-q", "--filter", f"label={NAMESPACE_LABEL}={project}",
             what="docker service ls",
         ).split()  # fmt: skip
+
+    def _read(self, project: str) -> tuple[list[dict[str, Any]], list[Any]]:
+        ids = self.service_ids(project)
         if not ids:
             return [], []
         services = json.loads(
@@ -294,12 +300,7 @@ class SwarmEngine:
     def stream_logs(
         self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
     ) -> int:
-        names = [f"{project}_{s}" for s in services] or [
-            s for s in self._docker(
-                "service", "ls", "--format", "{{.Name}}",
-                "--filter", f"label={NAMESPACE_LABEL}={project}", what="docker service ls",
-            ).split()
-        ]  # fmt: skip
+        names = [f"{project}_{s}" for s in services] or self.service_ids(project)
         code = 0
         for name in names:  # `docker service logs` takes one service
             flags = [*(["--follow"] if follow else []), *(["--tail", tail] if tail else [])]

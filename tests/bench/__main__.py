@@ -6,7 +6,8 @@ Sections:
   plan, counted;
 - idle: the real stack's idle CPU in each environment;
 - planner: plan() alone on generated states of 1,000 to 10,000 services;
-- stack: the real stack's stop times against the targets of issue #2.
+- stack: the real stack's stop times against the targets of issue #2;
+- floor: what `reconcile status` costs before its first engine call, layer by layer.
 Everything measured goes to the JSON file. Timing lives here, never in tests; the
 exit code is 1 only when a command failed (or, with --strict, a target was missed).
 """
@@ -19,13 +20,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.bench import idle, planner, report, stack
+from tests.bench import floor, idle, planner, report, stack
 from tests.bench.scenarios import GROUPS, Result, Runner
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Ours, engine_calls_per_run
 from tests.integration.plain_stack import REPO, require_engine
 
-SECTIONS = ("compare", "idle", "planner", "stack")
+SECTIONS = ("compare", "floor", "idle", "planner", "stack")
 
 
 def _csv(text: str) -> list[str]:
@@ -109,6 +110,8 @@ def main(argv: list[str]) -> int:
         require_engine()
     if "compare" in sections:
         document["compare"], missed = compare(args)
+    if "floor" in sections:
+        document["status_floor"] = floor.main()
     if "idle" in sections:
         document["idle_cpu"] = idle.main(args.idle_seconds)
     if "stack" in sections:

@@ -7,6 +7,7 @@ Compose itself; a plan of each must start the same number of engine processes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,9 +35,12 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Syntheti
 
 
 def test_a_plan_makes_the_same_number_of_engine_calls_at_every_size(
-    projects: list[SyntheticProject], monkeypatch: pytest.MonkeyPatch
+    projects: list[SyntheticProject], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("APP_ENV", "prod")
+    # No swarm configured (as in CI's `just test`): with one, the CLI asks it once
+    # whether the project runs there (reconciler/backend_detect.py, its own tests).
+    monkeypatch.setenv("SWARM_MANAGER_HOST", f"unix://{tmp_path}/no-swarm.sock")
     counted, started, cached = [], [], []
     for project in projects:
         options = ProjectOptions(project_name=project.name, project_directory=project.directory)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.apply import execute, stages
+from reconciler.joining import Stage
 from reconciler.outcome import OutcomeStatus
 from reconciler.plan import Action, ActionKind, plan
 from reconciler.rollback import Watched
@@ -102,10 +103,8 @@ def test_the_rollback_watcher_joins_as_the_runner_it_wraps() -> None:
 class JoiningRunner(FakeRunner):
     """The executor's fake runner, joining as the real one would."""
 
-    def joins(
-        self, stage: Sequence[Action], group: Sequence[Action], held: Sequence[Action] = ()
-    ) -> bool:
-        return runner(CHAIN).joins(stage, group, held)
+    def stage(self, wave: Sequence[Action]) -> Stage | None:
+        return runner(CHAIN).stage(wave)
 
 
 def test_a_joined_stage_is_one_call_of_its_strongest_kind_and_one_gate() -> None:

@@ -45,6 +45,10 @@ SWARM = (
 )
 
 SWARM_BACKEND = "tests/integration/test_swarm_backend.py::test_a_second_apply_changes_nothing"
+SWITCH = (
+    "tests/integration/test_swarm_backend_switch.py::"
+    "test_from_the_swarm_to_compose_status_finds_it_apply_refuses_down_removes_it"
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,10 @@ COMMANDS: dict[str, Check] = {
     ".venv/bin/just test-swarm": DryRun(),
     "APP_ENV=prod reconcile --plan --backend swarm": Covered(SWARM_BACKEND),
     "APP_ENV=prod reconcile --backend swarm": Covered(SWARM_BACKEND),
+    # Where the project runs wins: the .env switch from the swarm to Compose
+    "reconcile status": Covered(SWITCH),
+    "reconcile": Covered(SWITCH),
+    "reconcile down": Covered(SWITCH),
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
