@@ -6,7 +6,8 @@ are independent and go to the engine together) and settles a wave (the health ga
 A runner may let actions of later waves join a wave's stage (`Joining`) when nothing
 they depend on needs the gate first: then one `compose up` (which orders by
 depends_on itself) and one gate serve several waves, and what depends only on
-services without a healthcheck no longer waits for the health of unrelated ones.
+services without a healthcheck no longer waits for the health of unrelated ones;
+while a stage waits for health, the runner may create later containers (`Preparing`).
 When a batch fails, every later wave is skipped as "upstream failed": later waves
 hold what depends on earlier ones (of a joined batch that failed, the first wave's
 actions count as failed and the rest as skipped, as wave by wave; whatever Compose
@@ -23,6 +24,7 @@ from reconciler.joining import Stage, by_service
 from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
 from reconciler.plan import TEARDOWN, Action, ActionKind, Plan
 from reconciler.retry import Policy, default_retrying
+from state.concurrent import together
 from state.errors import ReconcilerError
 
 
@@ -83,6 +85,22 @@ def batches(stage: Sequence[Action]) -> list[tuple[ActionKind, tuple[Action, ...
     return [(kind, tuple(a for a in stage if a.kind is kind)) for kind in kinds]
 
 
+@runtime_checkable
+class Preparing(Protocol):
+    def prepare(self, stage: Sequence[Action], later: Sequence[Action]) -> None:
+        """Get `later` actions ready while `stage` is settled (in another thread); a
+        failure here must not fail the apply: the later actions do the work anyway."""
+        ...
+
+
+def _settle(runner: Runner, brought_up: Sequence[Action], later: Sequence[Action]) -> None:
+    """The gate; meanwhile a runner that can gets the later stages ready."""
+    if later and isinstance(runner, Preparing):
+        together(lambda: runner.settle(brought_up), lambda: runner.prepare(brought_up, later))
+    else:
+        runner.settle(brought_up)
+
+
 def skipped(action: Action, failure: str) -> Outcome:
     return Outcome(action, OutcomeStatus.SKIPPED, error=f"upstream failed: {failure}")
 
@@ -103,7 +121,8 @@ def execute(
         on_outcome(outcome)
 
     failure: str | None = None
-    for wave in stages(plan.waves(), runner):
+    found = stages(plan.waves(), runner)
+    for index, wave in enumerate(found):
         if failure is not None:
             for action in wave:
                 record(skipped(action, failure))
@@ -129,7 +148,7 @@ def execute(
             brought_up = [a for a in wave if a.kind not in TEARDOWN]
             if brought_up:
                 try:
-                    runner.settle(brought_up)
+                    _settle(runner, brought_up, [a for later in found[index + 1 :] for a in later])
                 except ReconcilerError as exc:
                     failure = str(exc)
     return ApplyResult(tuple(outcomes), failure)

@@ -77,6 +77,19 @@ class Stage:
         return {a.number for a in group if a.kind is ActionKind.CREATE} == wanted
 
 
+def fresh_creates(desired: DesiredState, actions: Sequence[Action]) -> list[str]:
+    """The services whose actions create all their containers (they have none yet)."""
+    created: dict[str, set[int]] = {}
+    for action in actions:
+        if action.kind is ActionKind.CREATE and action.service in desired.services:
+            created.setdefault(action.service, set()).add(action.number)
+    return [
+        name
+        for name, numbers in created.items()
+        if numbers == set(range(1, desired.services[name].replicas + 1))
+    ]
+
+
 def by_service(actions: Sequence[Action]) -> list[list[Action]]:
     """The actions grouped by service, in the order the services first appear."""
     groups: dict[str, list[Action]] = {}

@@ -21,20 +21,27 @@ service is seen ready at once, a slow one costs few engine reads.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import assert_never
+from typing import Protocol, assert_never, runtime_checkable
 
-from reconciler.joining import Stage
+from reconciler.joining import Stage, fresh_creates
 from reconciler.plan import COMPLETES, Action, ActionKind, one_shots
 from state.desired import DesiredState
 from state.engine import ContainerEngine, ContainerStatus
-from state.errors import EngineError
+from state.errors import EngineError, ReconcilerError
 from state.observed import ObservedContainer, observe
 
+log = logging.getLogger(__name__)
 LOG_LINES = 10
 WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
+
+
+@runtime_checkable
+class _Creates(Protocol):
+    def create(self, services: Sequence[str]) -> None: ...
 
 
 class NotReady(EngineError):
@@ -87,6 +94,28 @@ class EngineRunner:
     def stage(self, wave: Sequence[Action]) -> Stage | None:
         """A stage later actions may join (reconciler/joining.py); none for a teardown."""
         return Stage(self.desired, wave) if self.desired is not None else None
+
+    def prepare(self, stage: Sequence[Action], later: Sequence[Action]) -> None:
+        """While `stage` waits for health, create (not start) the containers of the later
+        services that have none yet, as Compose's own `up` creates every container
+        before it starts any: their `up` then only starts them. Nothing that exists is
+        touched (`compose create --no-recreate`), so a failed gate leaves them created,
+        never started, as Compose does. Only when the stage has a health to wait for."""
+        desired = self.desired
+        if desired is None or not isinstance(self.engine, _Creates):
+            return
+        if not any(
+            desired.services[a.service].has_healthcheck
+            for a in stage
+            if a.service in desired.services
+        ):
+            return
+        fresh = fresh_creates(desired, later)
+        if fresh:
+            try:
+                self.engine.create(fresh)
+            except ReconcilerError as exc:  # their own `up` creates them all the same
+                log.debug("creating ahead failed, left to their up: %s", exc)
 
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:

@@ -224,16 +224,19 @@ class DockerEngine:
     # -- ContainerEngine: writes --------------------------------------------------
     def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
         flags = ["--force-recreate"] if force_recreate else []
+        self._converge("up", "--detach", "--no-deps", *flags, services=services)
+
+    def create(self, services: Sequence[str]) -> None:
+        """Containers for SERVICES, not started; every container that exists (theirs and
+        their dependencies') is left as it is: `up` starts them later, in order."""
+        self._converge("create", "--no-recreate", services=services)
+
+    def _converge(self, verb: str, *flags: str, services: Sequence[str]) -> None:
         self._compose(
-            "up",
-            "--detach",
-            "--no-deps",
-            "--no-build",
-            "--pull",
-            "never",
+            verb,
             *flags,
-            *services,
-            what=f"docker compose up {' '.join(services)}",
+            *("--no-build", "--pull", "never", *services),
+            what=f"docker compose {verb} {' '.join(services)}",
             bound=self.timeouts.write(len(services)),
         )
 
@@ -282,14 +285,8 @@ class DockerEngine:
             self._docker("container", "rm", *container_ids, what="docker rm", bound=bound)
 
     def log_tail(self, container_id: str, lines: int) -> str:
-        command = [
-            *self.command_lines().docker,
-            "container",
-            "logs",
-            "--tail",
-            str(lines),
-            container_id,
-        ]
+        command = [*self.command_lines().docker, "container", "logs", "--tail", str(lines)]
+        command.append(container_id)
         try:
             done = self._execute(command, what="docker logs", bound=None)
         except EngineTimeout as exc:
@@ -301,13 +298,9 @@ class DockerEngine:
     def _present(self, container_ids: Sequence[str]) -> list[str]:
         if not container_ids:
             return []
+        filters = (arg for cid in container_ids for arg in ("--filter", f"id={cid}"))
         out = self._docker(
-            "container",
-            "ls",
-            "--all",
-            "--quiet",
-            "--no-trunc",
-            *(arg for cid in container_ids for arg in ("--filter", f"id={cid}")),
+            *("container", "ls", "--all", "--quiet", "--no-trunc", *filters),
             what="docker container ls",
         )
         found = set(out.split())

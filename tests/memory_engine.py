@@ -383,9 +383,30 @@ class MemoryEngine:
     def _services(self, container_ids: Sequence[str]) -> tuple[str, ...]:
         return tuple(sorted({c.service for c in self._get(container_ids)}))
 
-    def _create(self, service: str, number: int) -> None:
+    def create(self, services: Sequence[str]) -> None:
+        """`compose create --no-recreate`: a service without containers, and each of its
+        dependencies without one, gets its containers, not started; the rest is left."""
+        if not self._write("create", services):
+            return
+        self.networks_made.add(f"{self.desired.project}_default")
+        wanted, pending = list[str](), list(services)
+        while pending:
+            name = pending.pop()
+            if name not in wanted:
+                wanted.append(name)
+                spec = self.desired.services[name]
+                pending += [
+                    d.service for d in spec.depends_on if d.service in self.desired.services
+                ]
+        for name in self._dependencies_first(wanted):
+            if not self._of(name):
+                for number in range(1, self.desired.services[name].replicas + 1):
+                    self._create(name, number, start=False)
+
+    def _create(self, service: str, number: int, *, start: bool = True) -> None:
         spec = self.desired.services[service]
-        self._check_dependencies_up(service)
+        if start:
+            self._check_dependencies_up(service)
         self.volumes_made.update(f"{self.desired.project}_{v}" for v in spec.volumes)
         labels = {
             PROJECT_LABEL: self.desired.project,
@@ -407,7 +428,10 @@ class MemoryEngine:
             env={"APP_ENV": spec.app_env} if spec.app_env else {},
             image_id=spec.image_id or "sha256:built",
         )
-        self._set_status(container, ContainerStatus.RUNNING)
+        if start:
+            self._set_status(container, ContainerStatus.RUNNING)
+        else:
+            container.status = ContainerStatus.CREATED
         self.containers_by_id[container.id] = container
 
     def _delete(self, container: MemContainer) -> None:

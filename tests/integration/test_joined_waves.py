@@ -11,8 +11,10 @@ needs no health (s007 with wave 1), then what s000's health gates.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -30,27 +32,39 @@ def project(tmp_path: Path) -> Iterator[SyntheticProject]:
         made.remove_everything()
 
 
-def up_calls(calls: list[str]) -> list[list[str]]:
-    """The services of each `compose ... up` call, in the order named."""
+def up_calls(calls: list[str], verb: str = "up") -> list[list[str]]:
+    """The services of each `compose ... VERB` call, in the order named."""
     found = []
     for call in calls:
         words = call.split()
-        if words[:1] == ["compose"] and "up" in words:
-            found.append([w for w in words[words.index("up") + 1 :] if not w.startswith("-")])
+        if words[:1] == ["compose"] and verb in words:
+            found.append([w for w in words[words.index(verb) + 1 :] if not w.startswith("-")])
     return [[w for w in services if w != "never"] for services in found]  # --pull never
 
 
-def started_at(project: SyntheticProject, *services: str) -> list[str]:
+def moment(text: str) -> datetime:
+    """Docker's RFC 3339 time (nanoseconds, trailing zeros trimmed, Z) as a datetime."""
+    found = re.fullmatch(r"(.*?:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text.strip())
+    assert found, f"not a Docker time: {text!r}"
+    head, fraction, zone = found.groups()
+    zone = "+00:00" if zone == "Z" else zone
+    return datetime.fromisoformat(f"{head}.{(fraction or '0')[:6]:0<6}{zone}")
+
+
+def started_at(project: SyntheticProject, *services: str) -> list[datetime]:
     names = [f"{project.name}-{s}-1" for s in services]
     out = subprocess.run(
         ["docker", "container", "inspect", *names], capture_output=True, text=True, check=True
     ).stdout
-    return [c["State"]["StartedAt"] for c in json.loads(out)]
+    return [moment(c["State"]["StartedAt"]) for c in json.loads(out)]
 
 
 def test_first_up_joins_the_waves_no_gate_separates(project: SyntheticProject) -> None:
     ours = Ours(project)
-    calls = up_calls(engine_calls(ours, app_env="prod", expect=(0,)))
+    made = engine_calls(ours, app_env="prod", expect=(0,))
+    calls = up_calls(made)
+    # While s000's health is awaited, what comes after it is created, not started.
+    assert up_calls(made, "create") == [["s001", "s002", "s003"]]
     assert calls == [
         ["s000", "s004", "s006", "s008", "s009", "s007"],  # s007 needs s006 running only
         ["s001", "s002", "s003"],  # after the gate on s000's health: one call for 3 waves
@@ -64,8 +78,15 @@ def test_first_up_joins_the_waves_no_gate_separates(project: SyntheticProject) -
         text=True,
         check=True,
     ).stdout
-    first_healthy = min(e["End"] for e in json.loads(health) if e["ExitCode"] == 0)
+    first_healthy = min(moment(e["End"]) for e in json.loads(health) if e["ExitCode"] == 0)
     assert first_healthy < s001, "s001 started before s000 was healthy"
+    created = subprocess.run(
+        ["docker", "inspect", "-f", "{{.Created}}", f"{project.name}-s003-1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert moment(created) < first_healthy, "s003 was not created while s000's health was awaited"
     ours.plan("prod")  # converged: a second run has nothing to do (exit 0)
 
 

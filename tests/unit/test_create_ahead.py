@@ -1,0 +1,98 @@
+"""Creating ahead (issue 9): while a stage waits for health, the containers of later
+services that have none yet are created, not started, as Compose's own `up` creates
+every container before it starts any. No Docker here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.apply import execute
+from reconciler.plan import Action, plan
+from reconciler.runner import EngineRunner
+from state.desired import DesiredState
+from state.engine import ContainerStatus
+from state.errors import EngineError
+from tests.builders import container, desired, observed, service
+from tests.property.driver import quick_retrying
+
+HEAD = service("head", has_healthcheck=True)
+STATE = desired(
+    HEAD,
+    service("gated", depends_on=["head"]),
+    service("behind", depends_on=["gated"]),
+    service("scaled", depends_on=["head"], replicas=2),
+)
+
+
+class Recorder:
+    """An engine that records the writes the runner asks for."""
+
+    def __init__(self, create_error: Exception | None = None) -> None:
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+        self.create_error = create_error
+
+    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+        self.calls.append(("up", tuple(services)))
+
+    def create(self, services: Sequence[str]) -> None:
+        self.calls.append(("create", tuple(services)))
+        if self.create_error:
+            raise self.create_error
+
+
+def run(state: DesiredState, world: object, engine: object) -> None:
+    runner = EngineRunner(engine, state, wait=False)  # type: ignore[arg-type]
+    result = execute(plan(state, world), runner, retrying=quick_retrying)  # type: ignore[arg-type]
+    assert result.ok, result.error
+
+
+def test_later_services_without_containers_are_created_while_health_is_awaited() -> None:
+    engine = Recorder()
+    # scaled has replica 1 already: creating it ahead would be Compose's business of
+    # choosing numbers; it is left to its own `up`.
+    run(STATE, observed(container("scaled", 1)), engine)
+    assert engine.calls == [
+        ("up", ("head",)),
+        ("create", ("gated", "behind")),
+        ("up", ("gated", "scaled", "behind")),
+    ]
+
+
+def test_nothing_is_created_ahead_without_a_health_to_wait_for() -> None:
+    state = desired(service("a"), service("b", depends_on=["a"]))
+    world = observed(container("a", status=ContainerStatus.EXITED))  # a: start, b: create
+    engine = Recorder()
+    engine.start = lambda ids: engine.calls.append(("start", tuple(ids)))  # type: ignore[attr-defined]
+    run(state, world, engine)
+    assert [verb for verb, _ in engine.calls] == ["start", "up"]
+
+
+def test_a_failure_to_create_ahead_is_left_to_the_later_up() -> None:
+    engine = Recorder(create_error=EngineError("no space left"))
+    run(STATE, observed(), engine)
+    assert engine.calls[-1][0] == "up"
+
+
+def test_an_engine_that_cannot_create_is_not_asked() -> None:
+    class UpOnly:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, tuple[str, ...]]] = []
+
+        def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+            self.calls.append(("up", tuple(services)))
+
+    engine = UpOnly()
+    run(STATE, observed(), engine)
+    assert [verb for verb, _ in engine.calls] == ["up", "up"]
+
+
+def test_the_stage_and_later_actions_reach_prepare_as_the_executor_sees_them() -> None:
+    seen: list[tuple[list[str], list[str]]] = []
+
+    class Watching(EngineRunner):
+        def prepare(self, stage: Sequence[Action], later: Sequence[Action]) -> None:
+            seen.append(([a.service for a in stage], [a.service for a in later]))
+
+    runner = Watching(Recorder(), STATE, wait=False)  # type: ignore[arg-type]
+    assert execute(plan(STATE, observed()), runner, retrying=quick_retrying).ok
+    assert seen == [(["head"], ["gated", "scaled", "scaled", "behind"])]
