@@ -87,13 +87,15 @@ def batches(stage: Sequence[Action]) -> list[tuple[ActionKind, tuple[Action, ...
 
 @runtime_checkable
 class Preparing(Protocol):
-    def prepare(self, stage: Sequence[Action], later: Sequence[Action]) -> None:
-        """Get `later` actions ready while `stage` is settled (in another thread); a
+    def prepare(self, stage: Sequence[Action], later: Sequence[Sequence[Action]]) -> None:
+        """Get the `later` stages ready while `stage` is settled (in another thread); a
         failure here must not fail the apply: the later actions do the work anyway."""
         ...
 
 
-def _settle(runner: Runner, brought_up: Sequence[Action], later: Sequence[Action]) -> None:
+def _settle(
+    runner: Runner, brought_up: Sequence[Action], later: Sequence[Sequence[Action]]
+) -> None:
     """The gate; meanwhile a runner that can gets the later stages ready."""
     if later and isinstance(runner, Preparing):
         together(lambda: runner.settle(brought_up), lambda: runner.prepare(brought_up, later))
@@ -148,7 +150,7 @@ def execute(
             brought_up = [a for a in wave if a.kind not in TEARDOWN]
             if brought_up:
                 try:
-                    _settle(runner, brought_up, [a for later in found[index + 1 :] for a in later])
+                    _settle(runner, brought_up, found[index + 1 :])
                 except ReconcilerError as exc:
                     failure = str(exc)
     return ApplyResult(tuple(outcomes), failure)

@@ -84,7 +84,7 @@ class Watched:
     def stage(self, wave: Sequence[Action]) -> Stage | None:
         return self.runner.stage(wave)
 
-    def prepare(self, stage: Sequence[Action], later: Sequence[Action]) -> None:
+    def prepare(self, stage: Sequence[Action], later: Sequence[Sequence[Action]]) -> None:
         self.runner.prepare(stage, later)
 
     def settle(self, actions: Sequence[Action]) -> None:

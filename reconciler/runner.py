@@ -95,12 +95,14 @@ class EngineRunner:
         """A stage later actions may join (reconciler/joining.py); none for a teardown."""
         return Stage(self.desired, wave) if self.desired is not None else None
 
-    def prepare(self, stage: Sequence[Action], later: Sequence[Action]) -> None:
+    def prepare(self, stage: Sequence[Action], later: Sequence[Sequence[Action]]) -> None:
         """While `stage` waits for health, create (not start) the containers of the later
         services that have none yet, as Compose's own `up` creates every container
         before it starts any: their `up` then only starts them. Nothing that exists is
         touched (`compose create --no-recreate`), so a failed gate leaves them created,
-        never started, as Compose does. Only when the stage has a health to wait for."""
+        never started, as Compose does. Only when the stage has a health to wait for,
+        and not for a later stage that recreates (its `up` forces: it would recreate
+        what was created ahead)."""
         desired = self.desired
         if desired is None or not isinstance(self.engine, _Creates):
             return
@@ -110,7 +112,8 @@ class EngineRunner:
             if a.service in desired.services
         ):
             return
-        fresh = fresh_creates(desired, later)
+        creating = [s for s in later if all(a.kind is not ActionKind.RECREATE for a in s)]
+        fresh = fresh_creates(desired, [a for s in creating for a in s])
         if fresh:
             try:
                 self.engine.create(fresh)

@@ -47,6 +47,9 @@ class SwarmRunner(EngineRunner):
     def stage(self, wave: Sequence[Action]) -> Stage | None:
         return None  # one stack deploy does not order its services: wave by wave
 
+    def prepare(self, stage: Sequence[Action], later: Sequence[Sequence[Action]]) -> None:
+        return None  # a stack deploy creates and starts: nothing to create ahead
+
     def settle(self, actions: Sequence[Action]) -> None:
         if not self.wait or self.desired is None:
             return

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from reconciler.apply import execute
 from reconciler.plan import Action, plan
 from reconciler.runner import EngineRunner
+from reconciler.swarm_runner import SwarmRunner
 from state.desired import DesiredState
 from state.engine import ContainerStatus
 from state.errors import EngineError
@@ -90,9 +91,25 @@ def test_the_stage_and_later_actions_reach_prepare_as_the_executor_sees_them() -
     seen: list[tuple[list[str], list[str]]] = []
 
     class Watching(EngineRunner):
-        def prepare(self, stage: Sequence[Action], later: Sequence[Action]) -> None:
-            seen.append(([a.service for a in stage], [a.service for a in later]))
+        def prepare(self, stage: Sequence[Action], later: Sequence[Sequence[Action]]) -> None:
+            seen.append(([a.service for a in stage], [a.service for s in later for a in s]))
 
     runner = Watching(Recorder(), STATE, wait=False)  # type: ignore[arg-type]
     assert execute(plan(STATE, observed()), runner, retrying=quick_retrying).ok
     assert seen == [(["head"], ["gated", "scaled", "scaled", "behind"])]
+
+
+def test_a_later_stage_that_recreates_is_not_created_ahead() -> None:
+    # gated is recreated: its stage is one forced `up`, which would recreate whatever
+    # was created ahead in it (behind, new): so nothing is.
+    engine = Recorder()
+    run(STATE, observed(container("gated", config_hash="old")), engine)
+    assert engine.calls == [("up", ("head",)), ("up", ("gated", "scaled", "behind"))]
+
+
+def test_the_swarm_never_creates_ahead() -> None:
+    engine = Recorder()
+    runner = SwarmRunner(engine, STATE, wait=False)  # type: ignore[arg-type]
+    later = plan(STATE, observed()).waves()[1:]
+    runner.prepare(plan(STATE, observed()).waves()[0], later)
+    assert engine.calls == []
