@@ -9,9 +9,8 @@ depends_on itself) and one gate serve several waves, and what depends only on
 services without a healthcheck no longer waits for the health of unrelated ones;
 while a stage waits for health, the runner may create later containers (`Preparing`).
 When a batch fails, every later wave is skipped as "upstream failed": later waves
-hold what depends on earlier ones (of a joined batch that failed, the first wave's
-actions count as failed and the rest as skipped, as wave by wave; whatever Compose
-did of them anyway shows in the next plan). Each action ends in a frozen Outcome.
+hold what depends on earlier ones (a joined batch that failed is performed again wave
+by wave, to lay the failure on its wave). Each action ends in a frozen Outcome.
 """
 
 from __future__ import annotations
@@ -107,6 +106,65 @@ def skipped(action: Action, failure: str) -> Outcome:
     return Outcome(action, OutcomeStatus.SKIPPED, error=f"upstream failed: {failure}")
 
 
+Record = Callable[[Outcome], None]
+
+
+def _perform(
+    stage: Sequence[Action],
+    runner: Runner,
+    retrying: Policy,
+    record: Record,
+    clock: Callable[[], float],
+) -> str | None:
+    """Carry out a stage's batches; the failure, if one failed. A batch of several waves
+    that failed is performed again wave by wave (what its first try did is found done:
+    each call converges), so the failure falls on the wave that has it and the waves
+    after it are skipped, as when they were not joined."""
+    failure = None
+    for kind, batch in batches(stage):
+        started = clock()
+        try:
+            for attempt in retrying():
+                with attempt:
+                    runner.perform(kind, batch)
+        except ReconcilerError as exc:
+            waves = sorted({a.wave for a in batch})
+            if len(waves) > 1:
+                failure = _perform_waves(
+                    [[a for a in batch if a.wave == n] for n in waves],
+                    runner,
+                    retrying,
+                    record,
+                    clock,
+                )
+                continue
+            failure = str(exc)
+            for action in batch:
+                record(Outcome(action, OutcomeStatus.FAILED, clock() - started, failure))
+            continue
+        seconds = clock() - started
+        for action in batch:
+            record(Outcome(action, OutcomeStatus.DONE, seconds))
+    return failure
+
+
+def _perform_waves(
+    waves: Sequence[Sequence[Action]],
+    runner: Runner,
+    retrying: Policy,
+    record: Record,
+    clock: Callable[[], float],
+) -> str | None:
+    failure = None
+    for wave in waves:
+        if failure is not None:
+            for action in wave:
+                record(skipped(action, failure))
+        else:
+            failure = _perform(wave, runner, retrying, record, clock)
+    return failure
+
+
 def execute(
     plan: Plan,
     runner: Runner,
@@ -124,30 +182,14 @@ def execute(
 
     failure: str | None = None
     found = stages(plan.waves(), runner)
-    for index, wave in enumerate(found):
+    for index, stage in enumerate(found):
         if failure is not None:
-            for action in wave:
+            for action in stage:
                 record(skipped(action, failure))
             continue
-        for kind, batch in batches(wave):
-            started = clock()
-            try:
-                for attempt in retrying():
-                    with attempt:
-                        runner.perform(kind, batch)
-            except ReconcilerError as exc:
-                failure, first = str(exc), batch[0].wave
-                for action in batch:  # a joined batch: its later waves counted as skipped
-                    if action.wave == first:
-                        record(Outcome(action, OutcomeStatus.FAILED, clock() - started, failure))
-                    else:
-                        record(skipped(action, failure))
-                continue
-            seconds = clock() - started
-            for action in batch:
-                record(Outcome(action, OutcomeStatus.DONE, seconds))
+        failure = _perform(stage, runner, retrying, record, clock)
         if failure is None:
-            brought_up = [a for a in wave if a.kind not in TEARDOWN]
+            brought_up = [a for a in stage if a.kind not in TEARDOWN]
             if brought_up:
                 try:
                     _settle(runner, brought_up, found[index + 1 :])

@@ -102,6 +102,8 @@ class Fault:
     operation: str
     transient: bool
     service: str | None = None  # only calls touching this service; None: any
+    # Fires once, except a permanent fault aimed at a service: that one fails every call
+    # touching the service (a port in use stays in use), so a retry meets it again.
 
 
 @dataclass
@@ -341,7 +343,8 @@ class MemoryEngine:
             if fault.operation == operation and (
                 fault.service is None or fault.service in services
             ):
-                self.faults.remove(fault)
+                if fault.transient or fault.service is None:
+                    self.faults.remove(fault)  # a permanent one aimed at a service stays
                 error = TransientError if fault.transient else PermanentError
                 raise error(
                     f"injected {'transient' if fault.transient else 'permanent'} "

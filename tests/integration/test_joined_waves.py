@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ import pytest
 
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Ours, engine_calls
+from tests.integration.plain_stack import PlainStack, reconcile
 
 
 @pytest.fixture
@@ -100,3 +103,54 @@ def test_an_env_switch_joins_recreates_with_fresh_creates(project: SyntheticProj
         ["s001", "s005", "s002", "s003"],
     ]
     ours.plan("dev")
+
+
+CHAIN = """\
+x-service: &service
+  image: spot-busybox:local
+  pull_policy: never
+  init: true
+  command: ["sleep", "2147483647"]
+
+services:
+  a:
+    <<: *service
+  b:
+    <<: *service
+    depends_on: [a]
+  c:
+    <<: *service
+    depends_on: [b]
+    ports: ["127.0.0.1:{port}:80"]
+"""
+TABLE = (
+    'default = "prod"\n\n[environments.prod]\ndescription = "a chain"\nfiles = ["compose.yaml"]\n'
+)
+
+
+def test_a_failed_joined_up_is_laid_on_the_service_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a -> b -> c is one joined `up`; c's port is taken. Compose brings a and b up and
+    fails c: the outcomes must say so (not blame a, nor skip b)."""
+    monkeypatch.setenv("RECONCILE_LOCK_DIR", str(tmp_path / "locks"))
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose/compose.yaml").write_text(CHAIN.format(port=taken.getsockname()[1]))
+    (tmp_path / "compose/environments.toml").write_text(TABLE)
+    stack = PlainStack(tmp_path, "prod", f"spotit-joinfail-{uuid.uuid4().hex[:6]}")
+    try:
+        result = reconcile(stack, "--format", "json", app_env="prod")
+        document = json.loads(result.stdout)
+        assert result.returncode == 1, result.stderr
+        assert [(o["service"], o["status"]) for o in document["outcomes"]] == [
+            ("a", "done"),
+            ("b", "done"),
+            ("c", "failed"),
+        ]
+        assert {a["service"] for a in document["remaining"]} == {"c"}
+    finally:
+        taken.close()
+        stack.remove_everything()

@@ -1,6 +1,6 @@
 """Joined waves (issue 9): consecutive waves of creates and recreates go to one
 `compose up` where no health gate stands between them; everything else stays wave by
-wave. EngineRunner.joins decides, the executor obeys (no Docker here)."""
+wave. EngineRunner.stage (reconciler/joining.py) decides, the executor obeys (no Docker)."""
 
 from __future__ import annotations
 
@@ -120,8 +120,29 @@ def test_a_joined_stage_is_one_call_of_its_strongest_kind_and_one_gate() -> None
     assert fake.settled == [("head", "b", "c"), ("after-head",)]
 
 
-def test_a_failed_joined_call_fails_its_first_wave_and_skips_the_rest() -> None:
-    fake = JoiningRunner(fail={(ActionKind.CREATE, "a"): [PermanentError("port in use")]})
+def test_a_failed_joined_call_is_performed_again_wave_by_wave_to_find_the_failure() -> None:
+    port_in_use: list[Exception] = [PermanentError("port in use")] * 2  # fails when retried
+    fake = JoiningRunner(fail={(ActionKind.CREATE, "c"): port_in_use})
+    result = execute(plan(CHAIN, observed()), fake, retrying=quick_retrying)
+    status = {o.action.service: o.status for o in result.outcomes}
+    assert status == {
+        "a": OutcomeStatus.DONE,
+        "head": OutcomeStatus.DONE,
+        "b": OutcomeStatus.DONE,
+        "c": OutcomeStatus.FAILED,  # the wave that has the failure, not the first one
+        "after-head": OutcomeStatus.SKIPPED,
+    }
+    assert result.error == "port in use"
+    assert fake.calls == [
+        (ActionKind.CREATE, ("a", "head", "b", "c")),  # joined, once: the error is permanent
+        (ActionKind.CREATE, ("a", "head")),
+        (ActionKind.CREATE, ("b",)),
+        (ActionKind.CREATE, ("c",)),
+    ]
+
+
+def test_a_failure_in_the_first_wave_skips_the_waves_joined_to_it() -> None:
+    fake = JoiningRunner(fail={(ActionKind.CREATE, "a"): [PermanentError("no image")] * 2})
     result = execute(plan(CHAIN, observed()), fake, retrying=quick_retrying)
     status = {o.action.service: o.status for o in result.outcomes}
     assert status == {
@@ -131,8 +152,6 @@ def test_a_failed_joined_call_fails_its_first_wave_and_skips_the_rest() -> None:
         "c": OutcomeStatus.SKIPPED,
         "after-head": OutcomeStatus.SKIPPED,
     }
-    assert result.error == "port in use"
-    assert fake.calls == [(ActionKind.CREATE, ("a", "head", "b", "c"))]  # once: permanent
 
 
 def test_starts_join_too_and_go_wave_by_wave() -> None:
