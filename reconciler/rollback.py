@@ -34,6 +34,7 @@ from reconciler.runner import WAIT_TIMEOUT, EngineRunner, NotReady
 from reconciler.snapshot import Snapshot
 from state import content
 from state.appenv import VARIABLE
+from state.desired import DesiredState
 from state.engine import ComposeSource, ContainerEngine, ContainerStatus, Engine
 from state.environments import EnvironmentTable
 from state.errors import ConfigError, ReconcilerError
@@ -182,6 +183,9 @@ class Rollback:
         failed = [s for s in watched.not_ready if s in recreated]
         if result.ok or not failed:
             return result
+        desired = watched.runner.desired
+        along = with_dependents(failed, result.outcomes, desired) if desired else failed
+        failed += [s for s in along if s not in failed]
         if not self.enabled:
             self.say(f"Not rolled back (--no-rollback): {', '.join(failed)} left as it failed")
             return result
@@ -193,7 +197,9 @@ class Rollback:
         if not back:
             return result
         self.say(f"Not ready: {result.error}")
-        reasons = {s: self._reason(s) for s in back}
+        reasons = {
+            s: self._reason(s) if s in watched.not_ready else _along(s, back, desired) for s in back
+        }
         started = time.monotonic()
         if not self._put_back(reasons):
             return ApplyResult(result.outcomes, f"{result.error}; {self.failure}")
@@ -275,6 +281,35 @@ class Rollback:
         if output:
             text += f"; last health check: {output.splitlines()[-1][:120]}"
         return text
+
+
+def with_dependents(
+    failed: Sequence[str], outcomes: Sequence[Outcome], desired: DesiredState
+) -> list[str]:
+    """`failed`, and the services this apply recreated that depend on one of them, at any
+    depth: brought up in one stage with it (reconciler/joining.py), they would run the
+    new configuration beside the old one put back (two APP_ENVs in one stack)."""
+    done = {
+        o.action.service
+        for o in outcomes
+        if o.action.kind is ActionKind.RECREATE and o.status is OutcomeStatus.DONE
+    }
+    back = list(failed)
+    grew = True
+    while grew:
+        grew = False
+        for name in sorted(done - set(back)):
+            spec = desired.services.get(name)
+            if spec and any(d.service in back for d in spec.depends_on):
+                back.append(name)
+                grew = True
+    return back
+
+
+def _along(service: str, back: Sequence[str], desired: DesiredState | None) -> str:
+    spec = desired.services.get(service) if desired else None
+    names = [d.service for d in spec.depends_on if d.service in back] if spec else []
+    return f"with {', '.join(names) or 'what it depends on'}, which it depends on"
 
 
 def succeeded(snap: Snapshot, model: Mapping[str, Any] | None, say: Say) -> None:

@@ -10,7 +10,7 @@ from reconciler.apply import execute, stages
 from reconciler.joining import Stage
 from reconciler.outcome import OutcomeStatus
 from reconciler.plan import Action, ActionKind, plan
-from reconciler.rollback import Watched
+from reconciler.rollback import Watched, with_dependents
 from reconciler.runner import EngineRunner
 from reconciler.swarm_runner import SwarmRunner
 from state.desired import Dependency, DesiredState
@@ -169,3 +169,12 @@ def test_starts_join_too_and_go_wave_by_wave() -> None:
     result = execute(plan(state, world), engine_runner, retrying=quick_retrying)
     assert result.ok
     assert started == [["a", "head"], ["b"], ["c"]]  # one stage, in dependency order
+
+
+def test_a_rollback_takes_back_what_was_recreated_with_the_failed_service() -> None:
+    # a failed its gate; b and c were recreated in the same stage, behind it: put back
+    # with it (else they run the new APP_ENV beside a's old one). head stays as it is.
+    world = observed(*(container(s, config_hash="old") for s in ("a", "b", "c", "head")))
+    done = execute(plan(CHAIN, world), JoiningRunner(), retrying=quick_retrying).outcomes
+    assert with_dependents(["a"], done, CHAIN) == ["a", "b", "c"]
+    assert with_dependents(["head"], done, CHAIN) == ["head"]  # after-head was not recreated
