@@ -83,13 +83,6 @@ def test_first_up_joins_the_waves_no_gate_separates(project: SyntheticProject) -
     ).stdout
     first_healthy = min(moment(e["End"]) for e in json.loads(health) if e["ExitCode"] == 0)
     assert first_healthy < s001, "s001 started before s000 was healthy"
-    created = subprocess.run(
-        ["docker", "inspect", "-f", "{{.Created}}", f"{project.name}-s003-1"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert moment(created) < first_healthy, "s003 was not created while s000's health was awaited"
     ours.plan("prod")  # converged: a second run has nothing to do (exit 0)
 
 
