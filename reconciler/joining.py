@@ -70,11 +70,8 @@ class Stage:
 
     def _fresh(self, group: Sequence[Action]) -> bool:
         """Recreated, or every replica of the service created (it has no container)."""
-        if any(a.kind is ActionKind.RECREATE for a in group):
-            return True
-        service = self.desired.services.get(group[0].service)
-        wanted = set(range(1, service.replicas + 1)) if service else None
-        return {a.number for a in group if a.kind is ActionKind.CREATE} == wanted
+        recreated = any(a.kind is ActionKind.RECREATE for a in group)
+        return recreated or bool(fresh_creates(self.desired, group))
 
 
 def fresh_creates(desired: DesiredState, actions: Sequence[Action]) -> list[str]:
