@@ -98,7 +98,8 @@ def place(command: str, name: str, configured: str | None, why: str, runs_on: Ru
             return Placement(base)  # swarm's apply needs it: it fails there, naming the fix)
         raise RunsElsewhere(  # a swarm's tasks outlive its manager: a copy may run there
             f"cannot tell whether project {name} also runs on the swarm ({exc}); nothing "
-            f"was changed: pass --backend {base} to apply here all the same"
+            f"was changed: pass --backend {base} to apply here all the same (or, if the "
+            "local swarm is gone, clear what it left with `just swarm-down`)"
         ) from None
     if not there:
         return Placement(base)
