@@ -267,8 +267,10 @@ class Rollback:
     def _reason(self, service: str) -> str:
         containers = observe(self.engine, self.project).of(service)
         state = "no container"
-        if containers:
-            first = containers[0]
+        if containers:  # the replica that failed, not merely the first one
+            bad = (ContainerStatus.EXITED, ContainerStatus.DEAD)
+            first = next((c for c in containers if c.status in bad), containers[0])
+            first = next((c for c in containers if c.health == "unhealthy"), first)
             state = first.health or first.status.value
             if first.status is ContainerStatus.EXITED:
                 return f"exited with code {first.exit_code}"
@@ -277,7 +279,7 @@ class Rollback:
         text = f"{state} after {self.wait_timeout:g} s of --wait-timeout"
         if state == "unhealthy":  # the gate fails it at once, not after the timeout
             text = state
-        output = (containers[0].health_output or "").strip() if containers else ""
+        output = (first.health_output or "").strip() if containers else ""
         if output:
             text += f"; last health check: {output.splitlines()[-1][:120]}"
         return text
