@@ -6,7 +6,10 @@ Compose's own; starts, unpauses, restarts, stops and removals take container ids
 container whose service is in no compose file cannot be addressed by Compose).
 Teardown plans (stop, down) need no desired state: they bring nothing up.
 A joined stage (reconciler/joining.py) spans waves: its creates and recreates are
-one `compose up`, which orders them by depends_on; its starts go wave by wave.
+one `compose up`, which orders them by depends_on; its starts go wave by wave. Before
+bringing anything up, what it depends on outside the batch and the gate would wait
+for is awaited too, as Compose does (a dependency the plan left alone may still be
+starting). While a stage waits for health, prepare() creates later containers.
 settle() is the health gate, Compose's `up --wait` rule: it returns once every
 container of the services a wave brought up is ready: healthy (with a healthcheck),
 running (without), or, for a one-shot (a service some service waits for with
@@ -35,6 +38,7 @@ from state.errors import EngineError, ReconcilerError
 from state.observed import ObservedContainer, observe
 
 log = logging.getLogger(__name__)
+_BRINGS_UP = frozenset({ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START})
 LOG_LINES = 10
 WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
@@ -66,6 +70,8 @@ class EngineRunner:
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
         services = list(dict.fromkeys(a.service for a in actions))  # a joined batch: in waves
         ids = [a.container_id for a in actions if a.container_id]
+        if kind in _BRINGS_UP:
+            self._await_dependencies(services)
         match kind:
             case ActionKind.CREATE:
                 self.engine.up(services, force_recreate=False)
@@ -82,6 +88,28 @@ class EngineRunner:
                 self.engine.remove(ids)
             case _:
                 assert_never(kind)
+
+    def _await_dependencies(self, services: Sequence[str]) -> None:
+        """First, what `services` depend on outside them and the gate waits for (a
+        healthcheck, or a condition other than service_started) must be ready, as
+        Compose waits for it: one look when an earlier stage settled it, a wait when the
+        plan left it alone still starting (a migration a killed run left running)."""
+        desired = self.desired
+        if desired is None or not self.wait:
+            return
+        known = desired.services
+        needed = {
+            d.service
+            for name in services
+            if name in known
+            for d in known[name].depends_on
+            if d.service in known
+            and d.service not in services
+            and known[d.service].replicas > 0
+            and (known[d.service].has_healthcheck or d.condition != "service_started")
+        }
+        if needed:
+            self.settle([_awaited(name) for name in sorted(needed)])
 
     def _start(self, actions: Sequence[Action]) -> None:
         paused = [a for a in actions if a.from_status is ContainerStatus.PAUSED]
@@ -233,3 +261,8 @@ def _failed(container: ObservedContainer, one_shot: bool = False) -> bool:
 
 def _any_failed(containers: Sequence[ObservedContainer], one_shot: bool) -> bool:
     return any(_failed(c, one_shot) for c in containers)
+
+
+def _awaited(service: str) -> Action:
+    """A dependency the gate looks at before its dependents go (settle reads the service)."""
+    return Action(kind=ActionKind.START, service=service, number=1, reasons=("a dependency",))
