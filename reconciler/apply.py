@@ -191,8 +191,10 @@ def execute(
         if failure is None:
             brought_up = [a for a in stage if a.kind not in TEARDOWN]
             if brought_up:
-                try:
-                    _settle(runner, brought_up, found[index + 1 :])
+                try:  # a daemon blip while waiting is retried as any engine call is
+                    for attempt in retrying():
+                        with attempt:
+                            _settle(runner, brought_up, found[index + 1 :])
                 except ReconcilerError as exc:
                     failure = str(exc)
     return ApplyResult(tuple(outcomes), failure)
