@@ -104,3 +104,18 @@ def test_an_empty_plan_does_nothing() -> None:
     runner = FakeRunner()
     result = execute(plan(desired(service("db")), observed(container("db"))), runner)
     assert (result.ok, result.outcomes, runner.calls, runner.settled) == (True, (), [], [])
+
+
+def test_a_transient_error_while_settling_is_retried_not_fatal() -> None:
+    runner = FakeRunner()
+    blips = [TransientError("daemon away")]
+
+    def settle(actions: Sequence[Action]) -> None:
+        runner.settled.append(tuple(a.service for a in actions))
+        if blips:
+            raise blips.pop()
+
+    runner.settle = settle  # type: ignore[method-assign]
+    result = execute(plan(CHAIN, WORLD), runner, retrying=quick_retrying)
+    assert result.ok, result.error
+    assert runner.settled[:2] == [("db", "worker"), ("db", "worker")]  # once more, then on
