@@ -16,7 +16,7 @@ from state.errors import ContainerGone, EngineError, PermanentError, TransientEr
 class _Rule:
     """Docker messages (lowercase fragments), whether a retry can succeed, and the fix."""
 
-    markers: tuple[str, ...]
+    markers: tuple[str | tuple[str, ...], ...]  # a tuple: every fragment in the message
     error: type[EngineError]
     fix: str = ""
 
@@ -51,6 +51,9 @@ _RULES = (
     ),
     # A concurrent removal finishes by itself; the retry then finds the container gone.
     _Rule(("is already in progress",), TransientError),
+    # A swarm network that a `docker stack rm` left being removed: the manager drops it
+    # shortly, and the next deploy creates the network afresh (seen in CI, N=1).
+    _Rule((("failed to create service", "network", "not found"),), TransientError),
     _Rule(
         ("is already in use by container",),
         PermanentError,
@@ -82,7 +85,12 @@ _RULES = (
 
 def _rule(stderr: str) -> _Rule | None:
     text = stderr.lower()
-    return next((rule for rule in _RULES if any(m in text for m in rule.markers)), None)
+
+    def found(marker: str | tuple[str, ...]) -> bool:
+        fragments = (marker,) if isinstance(marker, str) else marker
+        return all(fragment in text for fragment in fragments)
+
+    return next((rule for rule in _RULES if any(map(found, rule.markers))), None)
 
 
 def classify(stderr: str) -> type[EngineError]:

@@ -208,3 +208,16 @@ def test_python_on_whales_builds_the_command_lines_and_loads_only_when_used(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=repo, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_swarm_network_still_being_removed_is_worth_a_retry() -> None:
+    """Seen in CI: a deploy right after `stack rm` of the same project (Swarm removes the
+    old network asynchronously); a network that is missing for another reason is not."""
+    racing = (
+        "failed to create service spotit-x_web: Error response from daemon: "
+        "network spotit-x_default not found"
+    )
+    assert classify(racing) is TransientError
+    assert classify("Error response from daemon: network spotit-x_default not found") is (
+        PermanentError
+    )
