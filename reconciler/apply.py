@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from reconciler.joining import Stage, by_service
+from reconciler.joining import Stage, by_service, by_wave
 from reconciler.outcome import ApplyResult, Outcome, OutcomeStatus
 from reconciler.plan import TEARDOWN, Action, ActionKind, Plan
 from reconciler.retry import Policy, default_retrying
@@ -128,15 +128,9 @@ def _perform(
                 with attempt:
                     runner.perform(kind, batch)
         except ReconcilerError as exc:
-            waves = sorted({a.wave for a in batch})
+            waves = by_wave(batch)
             if len(waves) > 1:
-                failure = _perform_waves(
-                    [[a for a in batch if a.wave == n] for n in waves],
-                    runner,
-                    retrying,
-                    record,
-                    clock,
-                )
+                failure = _perform_waves(waves, runner, retrying, record, clock)
                 continue
             failure = str(exc)
             for action in batch:

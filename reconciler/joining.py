@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.actions import Action, ActionKind
-from state.desired import DesiredState
+from state.desired import Dependency, DesiredState
 
 _UP = frozenset({ActionKind.CREATE, ActionKind.RECREATE})  # what one `compose up` does
 _START = frozenset({ActionKind.START})
@@ -51,10 +51,7 @@ class Stage:
         for dependency in services[name].depends_on:
             if dependency.service in self.held:
                 return False
-            if dependency.service in self.services and (
-                services[dependency.service].has_healthcheck
-                or dependency.condition != "service_started"
-            ):
+            if dependency.service in self.services and gated(self.desired, dependency):
                 return False
         return True
 
@@ -74,6 +71,13 @@ class Stage:
         return recreated or bool(fresh_creates(self.desired, group))
 
 
+def gated(desired: DesiredState, dependency: Dependency) -> bool:
+    """Whether the health gate waits for `dependency` beyond seeing it run: it has a
+    healthcheck, or its condition is not service_started (healthy, completed)."""
+    spec = desired.services[dependency.service]
+    return spec.has_healthcheck or dependency.condition != "service_started"
+
+
 def fresh_creates(desired: DesiredState, actions: Sequence[Action]) -> list[str]:
     """The services whose actions create all their containers (they have none yet)."""
     created: dict[str, set[int]] = {}
@@ -85,6 +89,11 @@ def fresh_creates(desired: DesiredState, actions: Sequence[Action]) -> list[str]
         for name, numbers in created.items()
         if numbers == set(range(1, desired.services[name].replicas + 1))
     ]
+
+
+def by_wave(actions: Sequence[Action]) -> list[list[Action]]:
+    """The actions grouped by wave, in wave order (a stage spanning waves, taken apart)."""
+    return [[a for a in actions if a.wave == n] for n in sorted({a.wave for a in actions})]
 
 
 def by_service(actions: Sequence[Action]) -> list[list[Action]]:

@@ -184,8 +184,8 @@ class Rollback:
         if result.ok or not failed:
             return result
         desired = watched.runner.desired
-        along = with_dependents(failed, result.outcomes, desired) if desired else failed
-        failed += [s for s in along if s not in failed]
+        if desired is not None:
+            failed = with_dependents(failed, result.outcomes, desired)
         if not self.enabled:
             self.say(f"Not rolled back (--no-rollback): {', '.join(failed)} left as it failed")
             return result

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, assert_never, runtime_checkable
 
-from reconciler.joining import Stage, fresh_creates
+from reconciler.joining import Stage, by_wave, fresh_creates, gated
 from reconciler.plan import COMPLETES, Action, ActionKind, one_shots
 from state.desired import DesiredState
 from state.engine import ContainerEngine, ContainerStatus
@@ -78,8 +78,8 @@ class EngineRunner:
             case ActionKind.RECREATE:
                 self.engine.up(services, force_recreate=True)
             case ActionKind.START:
-                for wave in sorted({a.wave for a in actions}):  # a joined stage: in order
-                    self._start([a for a in actions if a.wave == wave])
+                for wave in by_wave(actions):  # a joined stage: in order
+                    self._start(wave)
             case ActionKind.RESTART:
                 self.engine.restart(ids)
             case ActionKind.STOP:
@@ -106,16 +106,17 @@ class EngineRunner:
             if d.service in known
             and d.service not in services
             and known[d.service].replicas > 0
-            and (known[d.service].has_healthcheck or d.condition != "service_started")
+            and gated(desired, d)
         }
         if needed:
             self.settle([_awaited(name) for name in sorted(needed)])
 
     def _start(self, actions: Sequence[Action]) -> None:
-        paused = [a for a in actions if a.from_status is ContainerStatus.PAUSED]
+        ids = [(a.container_id, a.from_status) for a in actions if a.container_id]
+        paused = [cid for cid, was in ids if was is ContainerStatus.PAUSED]
+        stopped = [cid for cid, was in ids if was is not ContainerStatus.PAUSED]
         if paused:
-            self.engine.unpause([a.container_id for a in paused if a.container_id])
-        stopped = [a.container_id for a in actions if a not in paused and a.container_id]
+            self.engine.unpause(paused)
         if stopped:
             self.engine.start(stopped)
 
