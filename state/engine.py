@@ -1,7 +1,7 @@
 """The engine port: the only way the pipeline touches Docker.
 
 Small Protocols, so the readers and the commands take either the real adapter
-(state/docker_engine.py, python-on-whales) or the in-memory engine of the property
+(state/docker/adapter.py, python-on-whales) or the in-memory engine of the property
 tests:
 - ComposeSource: what Compose says the project should be (desire stage);
 - ContainerEngine: the project's containers, networks and volumes (observe stage),

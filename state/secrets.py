@@ -4,7 +4,7 @@ A variable whose name contains PASSWORD, SECRET, TOKEN, KEY or CREDENTIAL (any c
 is secret. Its value is remembered when the resolve stage reads the env file and the
 process environment, and when the desire stage reads the compose model's service
 environments; the CLI passes everything it writes (stdout, stderr, the -v log)
-through `redact` (reconciler/redact.py). Values shorter than 6 characters are not
+through `redact` (reconciler/cli/redaction.py). Values shorter than 6 characters are not
 masked: hiding every "spot" (the stack's public default password, and its project
 name) would garble the output and protect nothing.
 """

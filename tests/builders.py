@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from state.appenv import ResolvedAppEnv, Source
-from state.desired import Dependency, DesiredService, DesiredState
 from state.engine import ContainerStatus
-from state.observed import ObservedContainer, ObservedState
+from state.model.desired import Dependency, DesiredService, DesiredState
+from state.model.observed import ObservedContainer, ObservedState
+from state.resolve.appenv import ResolvedAppEnv, Source
 
 PROJECT = "spot"
 IMAGE_ID = "sha256:" + "a" * 64

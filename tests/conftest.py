@@ -28,7 +28,7 @@ def pytest_configure() -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Rollback journals (reconciler/journal.py) of test projects never reach the user's
+    """Rollback journals (reconciler/store/journal.py) of test projects never reach the user's
     state directory, where a real project of the same name (`spot`) keeps its own; the
     integration tests' `reconcile` processes inherit this too."""
     with pytest.MonkeyPatch.context() as patch:

@@ -28,11 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler.lock import lock_path
-from reconciler.plan import one_shots
-from state import content
-from state.desired import DesiredService, DesiredState
-from state.endpoint import engine_endpoint
+from reconciler.planner.plan import one_shots
+from reconciler.store.lock import lock_path
+from state.docker.endpoint import engine_endpoint
 from state.engine import (
     CONFIG_HASH_LABEL,
     DEPENDS_ON_LABEL,
@@ -44,6 +42,8 @@ from state.engine import (
     ContainerStatus,
 )
 from state.errors import PermanentError, TransientError
+from state.model import content
+from state.model.desired import DesiredService, DesiredState
 
 WRITES = frozenset(
     {
@@ -194,7 +194,7 @@ class MemoryEngine:
                 raw["healthcheck"] = {"test": ["CMD", "true"]}
             if spec.image_id is None:
                 raw["build"] = {"context": "."}
-            if spec.content:  # the label the content override gives (state/content.py)
+            if spec.content:  # the label the content override gives (state/model/content.py)
                 raw["labels"] = {content.LABEL: content.label_value(spec.content)}
             services[name] = raw
         return {"name": self.desired.project, "services": services}

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from state.errors import ReconcilerError
-from state.project import load_project
+from state.resolve.project import load_project
 
 PROJECT_DIRECTORY = Path(__file__).resolve().parents[2]
 

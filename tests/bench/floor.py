@@ -28,11 +28,11 @@ LAYERS: tuple[tuple[str, list[str]], ...] = (
         [
             sys.executable,
             "-c",
-            "import click, state.observed, state.desired, state.docker_inspect, "
-            "state.project, reconciler.actions",
+            "import click, state.model.observed, state.model.desired, state.docker.inspect, "
+            "state.resolve.project, reconciler.planner.actions",
         ],
     ),
-    ("+ import reconciler.cli", [sys.executable, "-c", "import reconciler.cli"]),
+    ("+ import reconciler.cli.main", [sys.executable, "-c", "import reconciler.cli.main"]),
     ("one docker client call", ["docker", "version", "--format", "{{.Server.Version}}"]),
 )
 

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.plan import plan
-from state.desired import Dependency, DesiredService, DesiredState
-from state.observed import ObservedState
+from reconciler.planner.plan import plan
+from state.model.desired import Dependency, DesiredService, DesiredState
+from state.model.observed import ObservedState
 from tests.builders import container, desired, observed, service
 
 GROUP = 10

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from state.project import load_project
+from state.resolve.project import load_project
 from tests.bench.synthetic import SyntheticProject
 
 RECONCILE = Path(sys.executable).parent / "reconcile"

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reconciler.watch import Timing
+from reconciler.watch.loop import Timing
 from tests.integration.plain_stack import PlainStack, unique_project_name, wait_for
 from tests.integration.test_watch import (
     STORM_COMPOSE,

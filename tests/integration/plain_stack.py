@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from state.project import COMPOSE_DIR, ComposeProject, load_project
+from state.resolve.project import COMPOSE_DIR, ComposeProject, load_project
 
 REPO = Path(__file__).resolve().parents[2]
 PORT_VARIABLES = ("API_PORT", "ADMINER_PORT", "MAILHOG_PORT", "DEBUG_PORT_1", "DEBUG_PORT_2")

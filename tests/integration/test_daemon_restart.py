@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lock import LOCK_DIR_VARIABLE
-from state.endpoint import engine_endpoint
+from reconciler.store.lock import LOCK_DIR_VARIABLE
+from state.docker.endpoint import engine_endpoint
 from tests.integration.fake_daemon import FakeDaemon
 from tests.integration.plain_stack import (
     REPO,

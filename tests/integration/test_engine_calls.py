@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.commands import preview
-from reconciler.plan import Strategy
-from reconciler.session import ProjectOptions, open_project
-from state.docker_engine import DockerEngine
+from reconciler.commands.converge import preview
+from reconciler.planner.plan import Strategy
+from reconciler.reads.pipeline import ProjectOptions, open_project
+from state.docker.adapter import DockerEngine
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Compose, Ours, engine_calls
 
@@ -39,7 +39,7 @@ def test_a_plan_makes_the_same_number_of_engine_calls_at_every_size(
 ) -> None:
     monkeypatch.setenv("APP_ENV", "prod")
     # No swarm configured (as in CI's `just test`): with one, the CLI asks it once
-    # whether the project runs there (reconciler/backend_detect.py, its own tests).
+    # whether the project runs there (reconciler/reads/placement.py, its own tests).
     monkeypatch.setenv("SWARM_MANAGER_HOST", f"unix://{tmp_path}/no-swarm.sock")
     counted, started, cached = [], [], []
     for project in projects:

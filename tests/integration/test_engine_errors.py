@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 
-from state.docker_engine import DockerEngine
+from state.docker.adapter import DockerEngine
 from tests.integration.plain_stack import PlainStack, reconcile
 
 

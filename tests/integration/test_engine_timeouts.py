@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lock import LOCK_DIR_VARIABLE, LockBusy, project_lock
-from state.endpoint import engine_endpoint
-from state.timeouts import TIMEOUT_VARIABLE
+from reconciler.store.lock import LOCK_DIR_VARIABLE, LockBusy, project_lock
+from state.docker.endpoint import engine_endpoint
+from state.docker.timeouts import TIMEOUT_VARIABLE
 from tests.integration.fake_daemon import FakeDaemon
 from tests.integration.plain_stack import (
     REPO,

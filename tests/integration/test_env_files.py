@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from state.docker_engine import DockerEngine
-from state.project import load_project
+from state.docker.adapter import DockerEngine
+from state.resolve.project import load_project
 from tests.integration.plain_stack import copy_project
 
 

@@ -1,4 +1,4 @@
-"""Compose as the oracle for the health gate (reconciler/runner.py, settle).
+"""Compose as the oracle for the health gate (reconciler/execute/runner.py, settle).
 
 Each case is a tiny busybox project brought up twice, side by side under two unique
 project names: by `docker compose up -d --wait --wait-timeout N` and by `reconcile

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.apply import execute
-from reconciler.plan import ActionKind, Plan, plan
-from reconciler.runner import EngineRunner
-from state.desired import DesiredState, desire
-from state.docker_engine import DockerEngine
+from reconciler.execute.executor import execute
+from reconciler.execute.runner import EngineRunner
+from reconciler.planner.plan import ActionKind, Plan, plan
+from state.docker.adapter import DockerEngine
 from state.engine import NUMBER_LABEL, ContainerEngine, ContainerStatus
-from state.observed import observe
-from state.project import load_project
+from state.model.desired import DesiredState, desire
+from state.model.observed import observe
+from state.resolve.project import load_project
 from tests.integration.plain_stack import PlainStack, unique_project_name
 from tests.memory_engine import MemoryEngine
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from state.docker_engine import DockerEngine
-from state.observed import observe
-from state.project import load_project
+from state.docker.adapter import DockerEngine
+from state.model.observed import observe
+from state.resolve.project import load_project
 from tests.integration.plain_stack import (
     REPO,
     PlainStack,

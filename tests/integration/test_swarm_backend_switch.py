@@ -1,5 +1,5 @@
 """A team switches `.env` between an environment on the swarm and one on Compose: every
-command finds the copy where it runs (reconciler/backend_detect.py), on the local
+command finds the copy where it runs (reconciler/reads/placement.py), on the local
 3-node swarm (`just swarm-up`) and the local engine, through the real `reconcile`.
 
 A one-service project (busybox) whose prod runs on the swarm and dev on Compose, the

@@ -10,7 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from state.naming import normalise
+from state.resolve.naming import normalise
 from tests.integration.plain_stack import (
     PORT_VARIABLES,
     REPO,

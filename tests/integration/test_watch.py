@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.lock import project_lock
+from reconciler.store.lock import project_lock
 from tests.integration.plain_stack import (
     PlainStack,
     free_ports,

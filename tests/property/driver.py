@@ -1,6 +1,6 @@
 """Drive the shipped commands over the in-memory engine, as `reconcile` does.
 
-`reconcile` calls `commands.apply` (lock, desire through the port, observe, plan,
+`reconcile` calls `converge.apply` (lock, desire through the port, observe, plan,
 execute, final convergence check); `restart`, `stop` and `down` call theirs. Each
 returns what the command said, the plan it made and its error, if any. The health
 gate is the real engine's business (it has its own tests): no waiting here, and the
@@ -9,7 +9,7 @@ retry policy is the product's, without the sleeping.
 Cache-on runs (tests/property/test_cache_on.py) set CACHE["project"]: the project then
 lives there, its compose files hold the engine's desired state (what its `compose
 config` answers from), and the engine says it may be cached, so every read goes
-through reconciler/config_cache.py as the Docker adapter's do.
+through reconciler/reads/config_cache.py as the Docker adapter's do.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from pathlib import Path
 
 from tenacity import Retrying
 
-from reconciler import commands
-from reconciler.plan import Plan, Strategy, plan
-from reconciler.retry import default_retrying
-from state.desired import DesiredState
-from state.environments import load_table
+from reconciler.commands import converge
+from reconciler.execute.retry import default_retrying
+from reconciler.planner.plan import Plan, Strategy, plan
 from state.errors import ReconcilerError
-from state.observed import observe
-from state.project import COMPOSE_DIR, ComposeProject
+from state.model.desired import DesiredState
+from state.model.observed import observe
+from state.resolve.project import COMPOSE_DIR, ComposeProject
+from state.resolve.table import load_table
 from tests.memory_engine import MemoryEngine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def quick_retrying() -> Retrying:
     return default_retrying(attempts=3, max_wait=0)
 
 
-SETTINGS = commands.ApplySettings(wait=False, lock_timeout=5, retrying=quick_retrying)
+SETTINGS = converge.ApplySettings(wait=False, lock_timeout=5, retrying=quick_retrying)
 
 
 @dataclass
@@ -106,23 +106,23 @@ def reconcile(engine: MemoryEngine, desired: DesiredState) -> Run:
     """`reconcile` (apply)."""
 
     def command(run: Run) -> Plan:
-        run.plan = commands.preview(engine, project_for(desired), Strategy.CHANGED).plan
-        return commands.apply(engine, project_for(desired), SETTINGS, run.said.append).plan
+        run.plan = converge.preview(engine, project_for(desired), Strategy.CHANGED).plan
+        return converge.apply(engine, project_for(desired), SETTINGS, run.said.append).plan
 
     return _run(engine, desired, command)
 
 
 def restart(engine: MemoryEngine, desired: DesiredState) -> Run:
     def command(run: Run) -> Plan:
-        run.plan = commands.preview(engine, project_for(desired), Strategy.ALWAYS).plan
-        return commands.restart(engine, project_for(desired), SETTINGS, run.said.append).plan
+        run.plan = converge.preview(engine, project_for(desired), Strategy.ALWAYS).plan
+        return converge.restart(engine, project_for(desired), SETTINGS, run.said.append).plan
 
     return _run(engine, desired, command)
 
 
 def stop(engine: MemoryEngine, desired: DesiredState) -> Run:
     def command(run: Run) -> Plan:
-        run.plan = commands.stop(engine, desired.project, SETTINGS, run.said.append).plan
+        run.plan = converge.stop(engine, desired.project, SETTINGS, run.said.append).plan
         return run.plan
 
     return _run(engine, desired, command)
@@ -130,7 +130,7 @@ def stop(engine: MemoryEngine, desired: DesiredState) -> Run:
 
 def down(engine: MemoryEngine, desired: DesiredState, *, volumes: bool = False) -> Run:
     def command(run: Run) -> Plan:
-        teardown = commands.down(
+        teardown = converge.down(
             engine,
             desired.project,
             SETTINGS,

@@ -33,7 +33,7 @@ def _wrap(module: Any, name: str, make: Callable[[Callable[..., Any]], Callable[
 
 
 def no_dependency_order() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     _wrap(
         p,
@@ -47,7 +47,7 @@ def no_dependency_order() -> None:
 
 
 def teardown_dependencies_first() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def order(actions: Any, d: Any, o: Any) -> Any:
@@ -68,7 +68,7 @@ def teardown_dependencies_first() -> None:
 
 
 def drift_only_starts() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     _wrap(
         p,
@@ -82,7 +82,7 @@ def drift_only_starts() -> None:
 
 
 def recreate_everything() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     _wrap(
         p,
@@ -94,7 +94,7 @@ def recreate_everything() -> None:
 
 
 def unsorted_plan() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def order(actions: Any, d: Any, o: Any) -> Any:
@@ -111,7 +111,7 @@ def unsorted_plan() -> None:
 
 
 def restart_forever() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def restarts(desired: Any, observed: Any, actions: Any) -> Any:
@@ -128,7 +128,7 @@ def restart_forever() -> None:
 
 
 def fill_the_gap() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def plan_service(service: Any, containers: Any, strategy: Any) -> Any:
@@ -147,7 +147,7 @@ def fill_the_gap() -> None:
 
 
 def observe_everything() -> None:
-    import state.observed as o
+    import state.model.observed as o
     from state.engine import SERVICE_LABEL
 
     def observe(engine: Any, project: str) -> Any:
@@ -163,7 +163,7 @@ def observe_everything() -> None:
 
 
 def forget_paused() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
     from state.engine import ContainerStatus
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
@@ -180,7 +180,7 @@ def forget_paused() -> None:
 def no_retry() -> None:
     from tenacity import Retrying, stop_after_attempt
 
-    import reconciler.apply as a
+    import reconciler.execute.executor as a
 
     _wrap(
         a,
@@ -196,7 +196,7 @@ def no_retry() -> None:
 
 
 def dotenv_beats_command_line() -> None:
-    import state.resolve as r
+    import state.resolve.precedence as r
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def resolve(table: Any, process_env: Any, env_file: Any, **kw: Any) -> Any:
@@ -210,7 +210,7 @@ def dotenv_beats_command_line() -> None:
 
 
 def skip_final_check() -> None:
-    import reconciler.commands as c
+    import reconciler.commands.converge as c
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def verify(result: Any, remaining: Any, say: Any) -> None:
@@ -222,7 +222,7 @@ def skip_final_check() -> None:
 
 
 def restart_without_stop() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def decide(service: Any, container: Any, strategy: Any) -> Any:
@@ -239,7 +239,7 @@ def restart_without_stop() -> None:
 def lock_released_early() -> None:
     from contextlib import contextmanager
 
-    import reconciler.commands as c
+    import reconciler.commands.converge as c
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         @contextmanager
@@ -254,25 +254,25 @@ def lock_released_early() -> None:
 
 
 def plan_flag_before_command_ignored() -> None:
-    import reconciler.cli as cli
+    import reconciler.cli.main as cli
 
     cli.planning = lambda ctx, params: bool(params.get("plan_only"))  # type: ignore[attr-defined]
 
 
 def content_unnamed() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     p._changed_content = lambda service, container: []
 
 
 def join_past_held() -> None:
-    import reconciler.joining as j
+    import reconciler.execute.stages as j
 
     j.Stage.hold = lambda self, actions: None  # type: ignore[method-assign]
 
 
 def rerun_one_shots() -> None:
-    import reconciler.plan as p
+    import reconciler.planner.plan as p
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         return lambda service, container, strategy, one_shot: orig(

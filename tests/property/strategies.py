@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from state.appenv import ResolvedAppEnv, Source
-from state.desired import Dependency, DesiredService, DesiredState
 from state.engine import ContainerStatus
+from state.model.desired import Dependency, DesiredService, DesiredState
+from state.resolve.appenv import ResolvedAppEnv, Source
 from tests.memory_engine import MemoryEngine
 
 PROJECT = "spot"

@@ -1,6 +1,6 @@
 """The convergence properties again, with the compose-config cache on (issue 9).
 
-Every read of the desire stage goes through reconciler/config_cache.py, as the Docker
+Every read of the desire stage goes through reconciler/reads/config_cache.py, as the Docker
 adapter's do; the project's compose files hold the engine's desired state, so the
 cache's key follows what `compose config` answers from. A stale answer (a hit across a
 change) would plan against the wrong desired state and break convergence.
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given
 
-from reconciler.config_cache import CACHE_DIR_VARIABLE, DISABLE_VARIABLE
-from state.desired import DesiredState
+from reconciler.reads.config_cache import CACHE_DIR_VARIABLE, DISABLE_VARIABLE
+from state.model.desired import DesiredState
 from tests.memory_engine import MemoryEngine
 from tests.property import driver
 from tests.property import test_properties as properties

@@ -14,9 +14,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.cli import main
-from state.desired import DesiredState
+from reconciler.cli.main import main
 from state.engine import ONEOFF_LABEL, PROJECT_LABEL, ContainerStatus
+from state.model.desired import DesiredState
 from tests.memory_engine import MemContainer, MemoryEngine
 from tests.property.driver import REPO, current_plan, down, reconcile, restart, stop
 from tests.property.strategies import PROJECT, worlds

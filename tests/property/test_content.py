@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.plan import ActionKind
-from state.desired import DesiredState
+from reconciler.planner.plan import ActionKind
+from state.model.desired import DesiredState
 from tests.memory_engine import MemoryEngine
 from tests.property.driver import current_plan, reconcile
 from tests.property.strategies import desired_states

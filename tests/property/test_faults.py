@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from state.desired import DesiredState
+from state.model.desired import DesiredState
 from tests.builders import desired as make_desired
 from tests.builders import service
 from tests.memory_engine import Crash, Fault, MemoryEngine

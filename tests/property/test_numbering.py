@@ -12,10 +12,10 @@ from collections import Counter
 
 from hypothesis import given
 
-from reconciler.plan import ActionKind
-from state.desired import DesiredState
+from reconciler.planner.plan import ActionKind
 from state.engine import NUMBER_LABEL, ONEOFF_LABEL
-from state.observed import observe
+from state.model.desired import DesiredState
+from state.model.observed import observe
 from tests.memory_engine import MemoryEngine
 from tests.property.driver import reconcile
 from tests.property.strategies import PROJECT, worlds

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from hypothesis import given
 
-from reconciler.plan import NoopReason, one_shots
-from state.desired import DesiredState
+from reconciler.planner.plan import NoopReason, one_shots
 from state.engine import ONEOFF_LABEL, ContainerStatus
+from state.model.desired import DesiredState
 from tests.memory_engine import MemContainer, MemoryEngine
 from tests.property.driver import reconcile
 from tests.property.strategies import PROJECT, worlds

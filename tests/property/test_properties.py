@@ -11,8 +11,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.plan import ActionKind, plan
-from state.desired import DesiredState
+from reconciler.planner.plan import ActionKind, plan
 from state.engine import (
     CONFIG_HASH_LABEL,
     NUMBER_LABEL,
@@ -20,7 +19,8 @@ from state.engine import (
     PROJECT_LABEL,
     ContainerStatus,
 )
-from state.observed import ObservedState, observe
+from state.model.desired import DesiredState
+from state.model.observed import ObservedState, observe
 from tests.memory_engine import MemoryEngine
 from tests.property.driver import current_plan, reconcile
 from tests.property.strategies import PROJECT, worlds

@@ -15,10 +15,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.cli import main
-from reconciler.saved_plan import load
-from state.desired import DesiredState
+from reconciler.cli.main import main
+from reconciler.store.saved_plans import load
 from state.engine import CONFIG_HASH_LABEL, ContainerStatus
+from state.model.desired import DesiredState
 from tests.memory_engine import MemoryEngine
 from tests.property.driver import REPO, current_plan
 from tests.property.strategies import POOL, PROJECT, worlds

@@ -12,10 +12,10 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from reconciler.plan import ActionKind
-from state.appenv import ResolvedAppEnv, Source
-from state.desired import DesiredService, DesiredState
+from reconciler.planner.plan import ActionKind
 from state.engine import CONFIG_HASH_LABEL, ONEOFF_LABEL, PROJECT_LABEL, ContainerStatus
+from state.model.desired import DesiredService, DesiredState
+from state.resolve.appenv import ResolvedAppEnv, Source
 from tests.memory_engine import MemContainer, MemoryEngine
 from tests.property.driver import current_plan, reconcile, restart, stop
 from tests.property.strategies import ENVS, POOL, PROJECT, desired_states

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from state.appenv import Source
-from state.envfile import escape_non_ascii
-from state.environments import load_table
 from state.errors import ConfigError
-from state.resolve import resolve
+from state.resolve.appenv import Source
+from state.resolve.envfile import escape_non_ascii
+from state.resolve.precedence import resolve
+from state.resolve.table import load_table
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = load_table(REPO / "compose")

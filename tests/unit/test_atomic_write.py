@@ -1,4 +1,4 @@
-"""The one atomic write (state/atomic_write.py): old or new content after a failure,
+"""The one atomic write (reconciler/store/atomic.py): old or new content after a failure,
 exact modes, no symlink written through, no partial file left, writers never sharing."""
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import journal
-from reconciler.content_stage import write_override
-from state import atomic_write
-from state.atomic_write import write_atomically
+from reconciler.reads.content import write_override
+from reconciler.store import atomic, journal
+from reconciler.store.atomic import write_atomically
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ def test_a_crash_mid_write_leaves_the_old_content_and_no_partial_file(
             os.close(fd)
             crash()
 
-        monkeypatch.setattr(atomic_write, "open", full_disk, raising=False)
+        monkeypatch.setattr(atomic, "open", full_disk, raising=False)
     with pytest.raises(OSError, match="simulated crash"):
         write_atomically(target, new, fsync=fsync, mode=0o600)
     assert target.read_text() == "old"
@@ -144,7 +143,7 @@ def test_a_file_planted_at_the_temporary_name_is_refused_not_followed(
 
 
 def test_the_temporary_name_is_unique_per_writer_and_stays_hidden(tmp_path: Path) -> None:
-    names = {atomic_write.temporary_name(tmp_path / "plan.json") for _ in range(1000)}
+    names = {atomic.temporary_name(tmp_path / "plan.json") for _ in range(1000)}
     assert len(names) == 1000
     assert all(n.name.startswith(".plan.json.") and n.suffix == ".partial" for n in names)
     assert all(n.parent == tmp_path for n in names)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from reconciler.plan import ActionKind
-from reconciler.runner import NotReady
+from reconciler.execute.runner import NotReady
+from reconciler.planner.plan import ActionKind
 from state.engine import ContainerRecord, ContainerStatus
 from tests.unit.test_health_gate import ONE_SHOT, ScriptedEngine, creates, gate, record
 

@@ -1,4 +1,4 @@
-"""Where a project runs decides where a command acts (reconciler/backend_detect.py):
+"""Where a project runs decides where a command acts (reconciler/reads/placement.py):
 reads and teardowns follow the project to the other backend, applies refuse to start a
 second copy. The decision over scripted answers, no engine; the common path (no swarm
 configured, an environment on Compose) asks no engine at all."""
@@ -12,7 +12,9 @@ from typing import Any
 import click
 import pytest
 
-from reconciler.backend_detect import (
+from reconciler.cli.main import cli
+from reconciler.reads.backend import placed
+from reconciler.reads.placement import (
     ACTING,
     Placement,
     RunsElsewhere,
@@ -20,12 +22,10 @@ from reconciler.backend_detect import (
     prober,
     swarm_configured,
 )
-from reconciler.cli import cli
-from reconciler.swarm_backend import placed
 from state.engine import ONEOFF_LABEL, ContainerRecord, ContainerStatus
 from state.errors import EngineError, TransientError
-from state.project import load_project
-from state.swarm_engine import MANAGER_VARIABLE, SwarmEngine
+from state.resolve.project import load_project
+from state.swarm.adapter import MANAGER_VARIABLE, SwarmEngine
 
 APPLYING = ("cli", "restart", "apply", "watch")  # click's names: `reconcile` is the group
 WHY = "APP_ENV=dev (from .env:1) uses compose"

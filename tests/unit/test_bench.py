@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from state.environments import load_table
+from state.resolve.table import load_table
 from tests.bench.stats import Samples, ratio
 from tests.bench.synthetic import SyntheticProject, layout
 

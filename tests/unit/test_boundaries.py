@@ -28,12 +28,12 @@ DOES_IO = (
 # Engine code: the adapter, the retry library, locking and process spawning.
 ENGINE_CODE = (
     "python_on_whales",
-    "state.docker_engine",
+    "state.docker.adapter",
     "tenacity",
     "filelock",
     "subprocess",
-    "reconciler.session",
-    "reconciler.commands",
+    "reconciler.reads.pipeline",
+    "reconciler.commands.converge",
 )
 
 
@@ -51,11 +51,11 @@ def loaded_by(module: str, watched: tuple[str, ...]) -> list[str]:
 
 
 def test_importing_the_planner_loads_no_io_module() -> None:
-    assert loaded_by("reconciler.plan", DOES_IO) == []
+    assert loaded_by("reconciler.planner.plan", DOES_IO) == []
 
 
 def test_importing_the_renderer_loads_no_engine_code() -> None:
-    assert loaded_by("reconciler.render", ENGINE_CODE) == []
+    assert loaded_by("reconciler.render.plans", ENGINE_CODE) == []
 
 
 def imports_of(path: Path) -> set[str]:
@@ -70,7 +70,7 @@ def imports_of(path: Path) -> set[str]:
 
 
 def test_state_never_imports_reconciler() -> None:
-    for path in (REPO / "state").glob("*.py"):
+    for path in (REPO / "state").rglob("*.py"):
         assert not {n for n in imports_of(path) if n.split(".")[0] == "reconciler"}, path.name
 
 
@@ -78,28 +78,31 @@ def test_only_the_adapter_imports_python_on_whales() -> None:
     importers = {
         path.relative_to(REPO).as_posix()
         for package in ("state", "reconciler")
-        for path in (REPO / package).glob("*.py")
+        for path in (REPO / package).rglob("*.py")
         if any(n.split(".")[0] == "python_on_whales" for n in imports_of(path))
     }
-    assert importers == {"state/docker_engine.py"}
+    assert importers == {"state/docker/adapter.py"}
 
 
 def test_the_commands_take_the_port_and_never_load_the_adapter() -> None:
     """Only the CLI wires in the Docker adapter; the commands and reads get an engine."""
-    assert loaded_by("reconciler.commands", ("python_on_whales", "state.docker_engine")) == []
+    assert (
+        loaded_by("reconciler.commands.converge", ("python_on_whales", "state.docker.adapter"))
+        == []
+    )
     importers = {
         path.relative_to(REPO).as_posix()
-        for path in (REPO / "reconciler").glob("*.py")
-        if "state.docker_engine" in imports_of(path)
+        for path in (REPO / "reconciler").rglob("*.py")
+        if "state.docker.adapter" in imports_of(path)
     }
-    assert importers == {"reconciler/cli.py"}
+    assert importers == {"reconciler/cli/main.py"}
 
 
 def test_no_module_is_over_350_lines() -> None:
     sizes = {
         path.relative_to(REPO).as_posix(): len(path.read_text().splitlines())
         for package in ("state", "reconciler")
-        for path in (REPO / package).glob("*.py")
+        for path in (REPO / package).rglob("*.py")
     }
     assert {name: n for name, n in sizes.items() if n > 350} == {}
 
@@ -108,4 +111,4 @@ def test_the_cli_loads_neither_python_on_whales_nor_rich_until_used() -> None:
     """Issue 9: their imports cost more than a status read; the adapter loads
     python-on-whales on its first command line, the status table rich only to draw
     what plain columns cannot."""
-    assert loaded_by("reconciler.cli", ("python_on_whales", "rich")) == []
+    assert loaded_by("reconciler.cli.main", ("python_on_whales", "rich")) == []

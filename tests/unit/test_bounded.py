@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from state.bounded import run_bounded
+from state.process.bounded import run_bounded
 
 
 def test_a_command_within_its_bound_returns_its_output() -> None:

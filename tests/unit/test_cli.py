@@ -1,6 +1,6 @@
 """The CLI's contract: exit codes, one-line errors, and the JSON documents' keys.
 
-These call the real entry point (`reconciler.cli.main`) with argv, as `reconcile`
+These call the real entry point (`reconciler.cli.main.main`) with argv, as `reconcile`
 does; nothing here needs Docker, because each case fails or finishes before the
 engine is asked anything.
 """
@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from reconciler import render, render_status
-from reconciler.cli import main
-from reconciler.exit_codes import EXIT_ERROR, EXIT_USAGE
-from reconciler.plan import ActionKind, plan
-from reconciler.snapshot import Snapshot
+from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
+from reconciler.cli.main import main
+from reconciler.planner.plan import ActionKind, plan
+from reconciler.planner.snapshot import Snapshot
+from reconciler.render import plans
+from reconciler.render import status as render_status
 from state.errors import ConfigError
 from tests.builders import container, desired, observed, service
 from tests.memory_engine import MemoryEngine
@@ -70,7 +71,7 @@ def snapshot_of(desired_state, observed_state) -> Snapshot:  # type: ignore[no-u
 
 def test_plan_text_when_converged() -> None:
     snap = snapshot_of(desired(service("db")), observed(container("db")))
-    assert render.plan_text(snap).splitlines() == [
+    assert plans.plan_text(snap).splitlines() == [
         "APP_ENV=prod (the default) · project spot · profiles: none",
         "No changes. The stack matches APP_ENV=prod.",
     ]
@@ -81,7 +82,7 @@ def test_plan_text_lists_waves_reasons_and_summary() -> None:
         desired(service("db", env="dev"), service("api", env="dev", depends_on=["db"]), env="dev"),
         observed(container("db", env="prod")),
     )
-    text = render.plan_text(snap)
+    text = plans.plan_text(snap)
     assert "~ recreate  spot-db-1" in text and "APP_ENV prod -> dev" in text
     assert (
         text.index("wave 1:") < text.index("spot-db-1") < text.index("wave 2:") < text.index("api")
@@ -93,7 +94,7 @@ def test_plan_json_keys_are_pinned() -> None:
     import json
 
     snap = snapshot_of(desired(service("db")), observed())
-    document = json.loads(render.plan_json(snap))
+    document = json.loads(plans.plan_json(snap))
     assert set(document) == {
         "schema_version",
         "command",
@@ -145,8 +146,8 @@ def test_status_json_keys_are_pinned() -> None:
 def test_teardown_json_keys_are_pinned() -> None:
     import json
 
-    from reconciler.plan import teardown_plan
-    from reconciler.snapshot import Teardown
+    from reconciler.planner.plan import teardown_plan
+    from reconciler.planner.snapshot import Teardown
 
     world = observed(container("db"), container("api", depends_on=["db"]))
     teardown = Teardown(
@@ -157,7 +158,7 @@ def test_teardown_json_keys_are_pinned() -> None:
         networks=("spot_default",),
         kept_volumes=("spot_db-data",),
     )
-    document = json.loads(render.teardown_json(teardown))
+    document = json.loads(plans.teardown_json(teardown))
     assert set(document) == {
         "schema_version",
         "command",

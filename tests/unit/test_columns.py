@@ -1,4 +1,4 @@
-"""reconciler/columns.py prints the status table exactly as rich did, or defers to rich."""
+"""reconciler/render/columns.py prints the status table exactly as rich did, or defers to rich."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.columns import aligned
-from reconciler.render_status import _HEADER, _rich_table
+from reconciler.render.columns import aligned
+from reconciler.render.status import _HEADER, _rich_table
 
 _CELL = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
 _ROWS = st.lists(st.tuples(*([_CELL] * len(_HEADER))), max_size=8)

@@ -1,4 +1,4 @@
-"""state/concurrent.py: reads run at once, results and errors come back in call order."""
+"""state/process/concurrent.py: reads run at once, results and errors come back in call order."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from state.concurrent import reads_concurrently, together
+from state.process.concurrent import reads_concurrently, together
 
 
 def test_results_come_back_in_call_order() -> None:

@@ -1,4 +1,4 @@
-"""reconciler/config_cache.py: every input Compose reads is in the key (an edit is a
+"""reconciler/reads/config_cache.py: every input Compose reads is in the key (an edit is a
 miss), an unchanged input is a hit, and entries are private to the user."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.config_cache import CACHE_DIR_VARIABLE, DISABLE_VARIABLE, cached
-from state.docker_args import CommandLines, ComposeOptions
-from state.project import COMPOSE_DIR, load_project
+from reconciler.reads.config_cache import CACHE_DIR_VARIABLE, DISABLE_VARIABLE, cached
+from state.docker.args import CommandLines, ComposeOptions
+from state.resolve.project import COMPOSE_DIR, load_project
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -211,7 +211,7 @@ def test_the_adapter_gets_its_command_lines_from_the_cache(checkout: Path) -> No
 
 
 def test_entries_unused_for_a_week_or_beyond_the_limit_are_pruned(tmp_path: Path) -> None:
-    from reconciler.config_cache import KEEP_DAYS, KEEP_ENTRIES, prune
+    from reconciler.reads.config_cache import KEEP_DAYS, KEEP_ENTRIES, prune
 
     now = 1_000_000_000.0
     old, fresh = tmp_path / "old.model.json", tmp_path / "fresh.model.json"

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from reconciler.content_stage import attach, cache_directory, write_override
-from reconciler.exit_codes import EXIT_ERROR
-from reconciler.plan import ActionKind, plan
-from reconciler.saved_plan import changes, fingerprint
-from reconciler.session import inputs
-from reconciler.snapshot import Snapshot
-from state import content
-from state.desired import desire
-from state.environments import load_table
+from reconciler.cli.exit_codes import EXIT_ERROR
+from reconciler.planner.plan import ActionKind, plan
+from reconciler.planner.snapshot import Snapshot
+from reconciler.reads.content import attach, cache_directory, write_override
+from reconciler.reads.pipeline import inputs
+from reconciler.store.saved_plans import changes, fingerprint
 from state.errors import ConfigError
-from state.project import ComposeProject, load_project
+from state.model import content
+from state.model.desired import desire
+from state.resolve.project import ComposeProject, load_project
+from state.resolve.table import load_table
 from tests.builders import container, desired, observed, service
 
 TABLE = """default = "prod"
@@ -206,7 +206,7 @@ def test_a_bad_content_table_is_one_line_naming_the_fix(
 def test_the_cli_refuses_a_missing_declared_file(
     project_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from reconciler.cli import main
+    from reconciler.cli.main import main
 
     (project_dir / "requirements.txt").unlink()
     assert main(["--plan", "--project-directory", str(project_dir)]) == EXIT_ERROR

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.apply import execute
-from reconciler.plan import Action, plan
-from reconciler.runner import EngineRunner
-from reconciler.swarm_runner import SwarmRunner
-from state.desired import DesiredState
+from reconciler.execute.executor import execute
+from reconciler.execute.runner import EngineRunner
+from reconciler.execute.swarm_runner import SwarmRunner
+from reconciler.planner.plan import Action, plan
 from state.engine import ContainerStatus
 from state.errors import EngineError
+from state.model.desired import DesiredState
 from tests.builders import container, desired, observed, service
 from tests.property.driver import quick_retrying
 

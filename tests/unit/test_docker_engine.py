@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from state.docker_inspect import parse_inspect
+from state.docker.errors import classify, first_line, fix_for
+from state.docker.inspect import parse_inspect
+from state.docker.timeouts import Timeouts
 from state.engine import ContainerStatus
-from state.engine_errors import classify, first_line, fix_for
 from state.errors import (
     ConfigError,
     ContainerGone,
@@ -22,8 +23,7 @@ from state.errors import (
     PermanentError,
     TransientError,
 )
-from state.observed import _observed
-from state.timeouts import Timeouts
+from state.model.observed import _observed
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inspect"
 ERRORS = Path(__file__).resolve().parents[1] / "fixtures" / "engine-errors"
@@ -160,7 +160,7 @@ def test_a_timeout_is_not_retried() -> None:
 
 
 def test_batches_deal_every_id_once_into_at_most_the_limit() -> None:
-    from state.docker_args import BATCHES, batches
+    from state.docker.args import BATCHES, batches
 
     ids = [f"c{i}" for i in range(BATCHES + 10)]
     dealt = batches(ids)
@@ -182,9 +182,9 @@ def test_python_on_whales_builds_the_command_lines_and_loads_only_when_used(
 
     from python_on_whales import DockerClient
 
-    from state.docker_args import ComposeOptions
-    from state.docker_engine import DockerEngine
-    from state.project import load_project
+    from state.docker.adapter import DockerEngine
+    from state.docker.args import ComposeOptions
+    from state.resolve.project import load_project
 
     repo = Path(__file__).resolve().parents[2]
     project = load_project(repo, process_env={"APP_ENV": "dev"})
@@ -197,8 +197,9 @@ def test_python_on_whales_builds_the_command_lines_and_loads_only_when_used(
     plain = [str(arg) for arg in DockerClient().client_config.docker_cmd]
     assert list(DockerEngine().command_lines().docker) == plain
     probe = (
-        "import sys; from pathlib import Path; from state.docker_engine import DockerEngine; "
-        "from state.docker_args import CommandLines; from state.project import load_project; "
+        "import sys; from pathlib import Path; from state.docker.adapter import DockerEngine; "
+        "from state.docker.args import CommandLines; "
+        "from state.resolve.project import load_project; "
         f"e = DockerEngine(load_project(Path({str(repo)!r}), process_env={{'APP_ENV': 'dev'}})); "
         "e.use_command_lines(CommandLines(('docker',), ('docker', 'compose'))); "
         "assert e.command_lines().compose == ('docker', 'compose'); "

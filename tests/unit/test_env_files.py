@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.exit_codes import EXIT_ERROR
-from state.project import load_project
+from reconciler.cli.exit_codes import EXIT_ERROR
+from reconciler.cli.main import main
+from state.resolve.project import load_project
 
 REPO = Path(__file__).resolve().parents[2]
 

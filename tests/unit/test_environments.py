@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from state.environments import load_table
 from state.errors import ConfigError
+from state.resolve.table import load_table
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.apply import execute
-from reconciler.outcome import OutcomeStatus
-from reconciler.plan import Action, ActionKind, plan
-from reconciler.runner import NotReady
+from reconciler.execute.executor import execute
+from reconciler.execute.outcome import OutcomeStatus
+from reconciler.execute.runner import NotReady
+from reconciler.planner.plan import Action, ActionKind, plan
 from state.engine import ContainerStatus
 from state.errors import PermanentError, TransientError
 from tests.builders import container, desired, observed, service

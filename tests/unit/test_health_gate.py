@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.plan import Action, ActionKind
-from reconciler.runner import EngineRunner, NotReady
-from state.desired import Dependency, DesiredState
+from reconciler.execute.runner import EngineRunner, NotReady
+from reconciler.planner.plan import Action, ActionKind
 from state.engine import ContainerRecord, ContainerStatus
+from state.model.desired import Dependency, DesiredState
 from tests.builders import desired, service
 
-# `app` waits for `job` to complete: job is a one-shot (reconciler/plan.py, one_shots).
+# `app` waits for `job` to complete: job is a one-shot (reconciler/planner/plan.py, one_shots).
 ONE_SHOT = desired(
     service("db", has_healthcheck=True),
     service("job"),

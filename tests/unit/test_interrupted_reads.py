@@ -1,6 +1,6 @@
 """An interrupt (Ctrl-C, the watch's stop signal) while concurrent engine commands run
-ends those commands at once instead of waiting them out (state/concurrent.py with
-state/bounded.py). Real processes; a unique `sleep` stands in for an engine command."""
+ends those commands at once instead of waiting them out (state/process/concurrent.py with
+state/process/bounded.py). Real processes; a unique `sleep` stands in for an engine command."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from types import FrameType
 
 import pytest
 
-from state.bounded import run_bounded
-from state.concurrent import together
+from state.process.bounded import run_bounded
+from state.process.concurrent import together
 
 MARKER = "3.14159"  # a sleep no other process on the machine runs
 

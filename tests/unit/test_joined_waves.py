@@ -1,21 +1,21 @@
 """Joined waves (issue 9): consecutive waves of creates and recreates go to one
 `compose up` where no health gate stands between them; everything else stays wave by
-wave. EngineRunner.stage (reconciler/joining.py) decides, the executor obeys (no Docker)."""
+wave. EngineRunner.stage (reconciler/execute/stages.py) decides, the executor obeys (no Docker)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.apply import execute, stages
-from reconciler.joining import Stage
-from reconciler.outcome import OutcomeStatus
-from reconciler.plan import Action, ActionKind, plan
-from reconciler.rollback import Watched, with_dependents
-from reconciler.runner import EngineRunner
-from reconciler.swarm_runner import SwarmRunner
-from state.desired import Dependency, DesiredState
+from reconciler.commands.rollback import Watched, with_dependents
+from reconciler.execute.executor import execute, stages
+from reconciler.execute.outcome import OutcomeStatus
+from reconciler.execute.runner import EngineRunner
+from reconciler.execute.stages import Stage
+from reconciler.execute.swarm_runner import SwarmRunner
+from reconciler.planner.plan import Action, ActionKind, plan
 from state.engine import ContainerStatus
 from state.errors import PermanentError
+from state.model.desired import Dependency, DesiredState
 from tests.builders import container, desired, observed, service
 from tests.property.driver import quick_retrying
 from tests.unit.test_executor import FakeRunner

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lock import (
+from reconciler.store.lock import (
     LOCK_DIR_VARIABLE,
     LockBusy,
     LockUnusable,
@@ -30,7 +30,7 @@ from reconciler.lock import (
     lock_path,
     project_lock,
 )
-from state.endpoint import DEFAULT_HOST, engine_endpoint
+from state.docker.endpoint import DEFAULT_HOST, engine_endpoint
 
 OTHER_UID = 65534  # nobody
 ENGINE_A = "unix:///var/run/docker.sock"

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.lock import LockBusy, project_lock
-from state.bounded import run_bounded
+from reconciler.store.lock import LockBusy, project_lock
+from state.process.bounded import run_bounded
 
 HOLDER = """
 import sys
-from reconciler.lock import project_lock
-from state.bounded import run_bounded
+from reconciler.store.lock import project_lock
+from state.process.bounded import run_bounded
 with project_lock("handed", 1, endpoint="unix:///test"):
     print("held", flush=True)
     run_bounded(["sleep", sys.argv[1]], None)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.exit_codes import EXIT_ERROR
+from reconciler.cli.exit_codes import EXIT_ERROR
+from reconciler.cli.main import main
 from state.errors import ConfigError
-from state.naming import normalise, project_name
-from state.project import COMPOSE_DIR
+from state.resolve.naming import normalise, project_name
+from state.resolve.project import COMPOSE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 

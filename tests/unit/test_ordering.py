@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.ordering import levels
+from reconciler.planner.ordering import levels
 
 NAMES = [f"s{i}" for i in range(8)]
 

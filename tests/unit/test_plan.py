@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from reconciler.plan import Action, ActionKind, NoopReason, Strategy, plan, teardown_plan
-from state.desired import Dependency, DesiredState
+from reconciler.planner.plan import Action, ActionKind, NoopReason, Strategy, plan, teardown_plan
 from state.engine import ContainerStatus
-from state.observed import ObservedState
+from state.model.desired import Dependency, DesiredState
+from state.model.observed import ObservedState
 from tests.builders import container, desired, observed, service
 
 CREATE, START, RECREATE, REMOVE, RESTART, STOP = (

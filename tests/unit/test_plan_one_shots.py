@@ -5,12 +5,12 @@ A service nobody waits for that way that exited is still "stopped out of band"."
 
 from __future__ import annotations
 
-from reconciler.plan import ActionKind, NoopReason, Strategy, one_shots, plan
-from reconciler.render_status import status_rows
-from reconciler.snapshot import Snapshot
-from state.desired import Dependency, DesiredState
+from reconciler.planner.plan import ActionKind, NoopReason, Strategy, one_shots, plan
+from reconciler.planner.snapshot import Snapshot
+from reconciler.render.status import status_rows
 from state.engine import ContainerStatus
-from state.observed import ObservedContainer
+from state.model.desired import Dependency, DesiredState
+from state.model.observed import ObservedContainer
 from tests.builders import container, desired, observed, service
 
 EXITED = ContainerStatus.EXITED

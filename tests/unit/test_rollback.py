@@ -16,14 +16,16 @@ from typing import Any
 
 import pytest
 
-from reconciler import commands, journal, render_status
-from reconciler.cli import main
-from reconciler.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK, Record
-from reconciler.rollback import MODEL_FILE
-from state.desired import DesiredState
+from reconciler.cli.main import main
+from reconciler.commands import converge
+from reconciler.commands.rollback import MODEL_FILE
+from reconciler.render import status as render_status
+from reconciler.store import journal
+from reconciler.store.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK, Record
 from state.engine import CONFIG_HASH_LABEL, ContainerStatus
 from state.errors import ReconcilerError
-from state.project import ComposeProject
+from state.model.desired import DesiredState
+from state.resolve.project import ComposeProject
 from tests.builders import desired, service
 from tests.memory_engine import Crash, MemContainer, MemoryEngine
 from tests.property.driver import REPO, project_for, quick_retrying
@@ -79,21 +81,21 @@ def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     yield
 
 
-def settings(world: Sick, **changes: Any) -> commands.ApplySettings:
+def settings(world: Sick, **changes: Any) -> converge.ApplySettings:
     base: dict[str, Any] = {
         "wait_timeout": 0,
         "lock_timeout": 5,
         "retrying": quick_retrying,
         "engines": world.engines(),
     }
-    return commands.ApplySettings(**{**base, **changes})
+    return converge.ApplySettings(**{**base, **changes})
 
 
 def apply(world: Sick, state: DesiredState, **changes: Any) -> tuple[str | None, list[str]]:
     world.desired = state
     said: list[str] = []
     try:
-        commands.apply(world, project_for(state), settings(world, **changes), said.append)
+        converge.apply(world, project_for(state), settings(world, **changes), said.append)
     except ReconcilerError as exc:
         return str(exc), said
     return None, said
@@ -165,7 +167,7 @@ def test_a_rollback_killed_midway_is_finished_before_the_next_run_plans(
     world.sick.add(BROKEN_HASH)
     world.desired = BAD
     with pytest.raises(Crash):  # the process dies as the rollback's `up` begins
-        commands.apply(
+        converge.apply(
             world, project_for(BAD), settings(world, engines=world.engines(crash_at=0)), print
         )
     assert journal.records("spot")["api"].state == ROLLING_BACK
@@ -276,7 +278,7 @@ def test_a_service_whose_content_file_changed_since_is_not_put_back(tmp_path: Pa
     shown = str(conf.relative_to(REPO))
     conf.write_text("listen 1\n")
     try:
-        from state.content import file_digest
+        from state.model.content import file_digest
 
         digest = file_digest(conf, shown, "api")
         good = desired(

@@ -1,4 +1,5 @@
-"""The rollback journal (reconciler/journal.py): where it lives, whole writes, what it trusts."""
+"""The rollback journal (reconciler/store/journal.py): where it lives, whole writes, what it
+trusts."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import journal
-from reconciler.journal import ROLLED_BACK, ROLLING_BACK, JournalUnusable
+from reconciler.store import journal
+from reconciler.store.journal import ROLLED_BACK, ROLLING_BACK, JournalUnusable
 from tests.builders import desired, service
 
 STATE = desired(service("db", has_healthcheck=True), service("api", depends_on=["db"]))

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import journal
-from state.desired import DesiredState
+from reconciler.store import journal
+from state.model.desired import DesiredState
 from tests.builders import desired, service
 from tests.unit.test_rollback import Sick, apply, hashes
 

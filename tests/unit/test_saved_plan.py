@@ -1,4 +1,4 @@
-"""Saved plans (reconciler/saved_plan.py): the file format and the fingerprint comparison.
+"""Saved plans (reconciler/store/saved_plans.py): the file format and the fingerprint comparison.
 
 Each field of the fingerprint, changed alone, makes the plan stale with its own line;
 a plan of another project or directory is refused; files of another kind, version or
@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.exit_codes import EXIT_ERROR, EXIT_USAGE
-from reconciler.plan import Strategy, plan
-from reconciler.saved_plan import (
+from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
+from reconciler.cli.main import main
+from reconciler.planner.plan import Strategy, plan
+from reconciler.planner.snapshot import Snapshot
+from reconciler.reads.pipeline import inputs
+from reconciler.store.saved_plans import (
     SCHEMA_VERSION,
     Fingerprint,
     Inputs,
@@ -29,13 +31,11 @@ from reconciler.saved_plan import (
     load,
     save,
 )
-from reconciler.session import inputs
-from reconciler.snapshot import Snapshot
-from state.appenv import ResolvedAppEnv, Source
 from state.engine import ContainerStatus
 from state.errors import ConfigError
-from state.observed import ObservedContainer
-from state.project import COMPOSE_DIR, load_project
+from state.model.observed import ObservedContainer
+from state.resolve.appenv import ResolvedAppEnv, Source
+from state.resolve.project import COMPOSE_DIR, load_project
 from tests.builders import container, desired, observed, service
 from tests.memory_engine import MemoryEngine
 

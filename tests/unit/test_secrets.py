@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.exit_codes import EXIT_ERROR
+from reconciler.cli.exit_codes import EXIT_ERROR
+from reconciler.cli.main import main
 from state import secrets
-from state.desired import desire
-from state.docker_engine import DockerEngine
+from state.docker.adapter import DockerEngine
 from state.errors import ConfigError, PermanentError
-from state.project import load_project
+from state.model.desired import desire
+from state.resolve.project import load_project
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "Sup3r-s3cret-value"
@@ -59,7 +59,7 @@ def test_every_output_of_the_cli_is_masked(
 def test_the_verbose_log_is_masked(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from reconciler.redact import redacted_output
+    from reconciler.cli.redaction import redacted_output
 
     secrets.remember({"PASSWORD": SECRET})
     handler = logging.StreamHandler()  # created inside: writes to the masked stderr

@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 import pytest
 
-from reconciler.cli import cli, main
-from reconciler.exit_codes import EXIT_ERROR, EXIT_USAGE
-from reconciler.swarm_backend import factory
-from state.docker_engine import DockerEngine
-from state.environments import load_table
-from state.project import load_project
-from state.swarm_engine import SwarmEngine
+from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
+from reconciler.cli.main import cli, main
+from reconciler.reads.backend import factory
+from state.docker.adapter import DockerEngine
+from state.resolve.project import load_project
+from state.resolve.table import load_table
+from state.swarm.adapter import SwarmEngine
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = """default = "prod"

@@ -1,4 +1,4 @@
-"""Swarm services and tasks -> planner records (state/swarm_records.py): pure, no engine.
+"""Swarm services and tasks -> planner records (state/swarm/records.py): pure, no engine.
 
 The records feed the unchanged planner: these tests also plan over them, to show the
 plan a swarm gets (in sync, APP_ENV drift, replicas, a stopped service, a pending task).
@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.plan import ActionKind, plan
-from state.appenv import ResolvedAppEnv
-from state.desired import DesiredService, DesiredState
+from reconciler.planner.plan import ActionKind, plan
 from state.engine import CONFIG_HASH_LABEL, NUMBER_LABEL, SERVICE_LABEL, ContainerStatus
-from state.observed import ObservedState, _observed
-from state.swarm_records import (
+from state.model.desired import DesiredService, DesiredState
+from state.model.observed import ObservedState, _observed
+from state.resolve.appenv import ResolvedAppEnv
+from state.swarm.records import (
     ServiceStatus,
     Task,
     on_nodes_down,
@@ -23,7 +23,7 @@ from state.swarm_records import (
     service_of,
     statuses,
 )
-from state.swarm_render import HASH_LABEL, IMAGE_ID_LABEL, STOPPED_LABEL
+from state.swarm.render import HASH_LABEL, IMAGE_ID_LABEL, STOPPED_LABEL
 
 
 def service(

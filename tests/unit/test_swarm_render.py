@@ -1,4 +1,4 @@
-"""The Compose model -> stack model renderer (state/swarm_render.py): pure, no engine."""
+"""The Compose model -> stack model renderer (state/swarm/render.py): pure, no engine."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from state.errors import ConfigError
-from state.swarm_render import (
+from state.swarm.render import (
     HASH_LABEL,
     IMAGE_ID_LABEL,
     SERVICE_LABEL,

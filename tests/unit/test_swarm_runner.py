@@ -1,4 +1,4 @@
-"""The swarm's health gate (reconciler/swarm_runner.py) over scripted service statuses:
+"""The swarm's health gate (reconciler/execute/swarm_runner.py) over scripted service statuses:
 it waits for the update a deploy asked for, reports Swarm's rollback with its cause,
 and names the tasks that are not running when time is up. No engine."""
 
@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from reconciler.plan import Action, ActionKind
-from reconciler.runner import NotReady
-from reconciler.swarm_runner import SwarmRunner, UpdateRolledBack, runner_for
-from state.appenv import ResolvedAppEnv
-from state.desired import DesiredService, DesiredState
-from state.swarm_records import ServiceStatus
+from reconciler.execute.runner import NotReady
+from reconciler.execute.swarm_runner import SwarmRunner, UpdateRolledBack, runner_for
+from reconciler.planner.plan import Action, ActionKind
+from state.model.desired import DesiredService, DesiredState
+from state.resolve.appenv import ResolvedAppEnv
+from state.swarm.records import ServiceStatus
 
 NOW = time.time()
 BEFORE = datetime.fromtimestamp(NOW - 60, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.exit_codes import EXIT_ERROR
+from reconciler.cli.exit_codes import EXIT_ERROR
+from reconciler.cli.main import main
 from tests.builders import desired, service
 from tests.memory_engine import Fault, MemoryEngine
 

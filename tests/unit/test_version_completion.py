@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 import pytest
 
-from reconciler.cli import main
+from reconciler.cli.main import main
 
 
 def test_version_comes_from_the_package_metadata(capsys: pytest.CaptureFixture[str]) -> None:

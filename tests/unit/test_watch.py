@@ -1,4 +1,4 @@
-"""The watch's decisions (reconciler/watch.py) on a scripted clock: debounce, backoff,
+"""The watch's decisions (reconciler/watch/loop.py) on a scripted clock: debounce, backoff,
 its reset, the flapping plan, a busy lock, the echo of its own passes, and a clean stop
 on SIGINT and SIGTERM with the project's lock free afterwards. The real engine and the
 real `reconcile watch` are in tests/integration/test_watch.py."""
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
-from reconciler.lock import project_lock
-from reconciler.render_watch import describe
-from reconciler.watch import (
+from reconciler.cli.main import main
+from reconciler.store.lock import project_lock
+from reconciler.watch.feed import serve
+from reconciler.watch.inputs import InputChanged
+from reconciler.watch.loop import (
     Attempts,
     Kind,
     PlanKey,
@@ -28,9 +29,8 @@ from reconciler.watch import (
     debounce_wait,
     settled,
 )
-from reconciler.watch_cli import serve
-from state.docker_events import ContainerEvent, parse_event
-from state.inputs import InputChanged
+from reconciler.watch.words import describe
+from state.docker.events import ContainerEvent, parse_event
 
 TIMING = Timing(quiet=0.5, max_delay=3.0, poll=1.0, backoff_base=1.0, backoff_cap=8.0)
 KEY_A: PlanKey = (("up", "api", "1", "hash-a"),)

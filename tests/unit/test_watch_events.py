@@ -1,4 +1,4 @@
-"""The engine-event source (state/docker_events.py) on a stand-in `docker` executable:
+"""The engine-event source (state/docker/events.py) on a stand-in `docker` executable:
 it runs the right command, yields parsed events, reports a stream the engine ended,
 and close() ends a running stream at once (no Docker needed)."""
 
@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from state.docker_events import ContainerEvent, DockerEvents, StreamLost, events_command, pump
+from state.docker.events import ContainerEvent, DockerEvents, StreamLost, events_command, pump
 
 DIE = (
     '{"Type":"container","Action":"die","timeNano":1700000000500000000,"Actor":{"ID":"c1",'

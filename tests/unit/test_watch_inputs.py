@@ -1,13 +1,13 @@
-"""The watch's input poll (state/inputs.py) on real files: which files it watches, and
+"""The watch's input poll (reconciler/watch/inputs.py) on real files: which files it watches, and
 an edit, a new file and a removed one each reported once, by name."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from state.desired import DesiredService, DesiredState
-from state.inputs import InputChanged, InputFiles, input_paths
-from state.project import load_project
+from reconciler.watch.inputs import InputChanged, InputFiles, input_paths
+from state.model.desired import DesiredService, DesiredState
+from state.resolve.project import load_project
 
 TABLE = """default = "prod"
 [environments.prod]

@@ -1,0 +1,3 @@
+"""The `reconcile` command line: click commands, options, the engines they build, exit
+codes, redaction.
+"""

@@ -1,0 +1,325 @@
+"""The `reconcile` command line: parse, dispatch, turn expected errors into exit codes.
+
+Exit codes (reconciler/cli/exit_codes.py): 0 done or nothing to do; 2 only for `--plan`
+with pending changes; 1 for every error; 64 for a usage error. Expected errors
+(ReconcilerError) print one line and no traceback; anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli.exit_codes import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    pending,
+)
+from reconciler.cli.json_output import apply_json, run_teardown
+from reconciler.cli.options import (
+    apply_options,
+    format_option,
+    lock_option,
+    option,
+    out_option,
+    plan_option,
+    planning,
+    project_of,
+    project_options,
+    settings_from,
+)
+from reconciler.cli.redaction import redacted_output
+from reconciler.commands import converge
+from reconciler.planner.plan import Strategy
+from reconciler.reads import backend
+from reconciler.reads.content import attach
+from reconciler.reads.pipeline import open_name, open_project, read_saved, write_saved
+from reconciler.render import plans
+from reconciler.render import status as render_status
+from reconciler.store import journal
+from reconciler.watch.feed import watch
+from state.docker.adapter import DockerEngine
+from state.engine import Engine
+from state.errors import ReconcilerError
+from state.resolve.project import ComposeProject
+
+EngineFactory = Callable[[ComposeProject | None], Engine]
+
+
+def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
+    factory: EngineFactory = ctx.obj or DockerEngine
+    if factory is DockerEngine:  # the real engine: where the project runs, or --backend
+        factory = backend.placed(option(ctx, ctx.params, "backend"), project, ctx, factory)
+    return factory(project)
+
+
+def opened(ctx: click.Context, params: dict[str, Any]) -> tuple[ComposeProject, Engine]:
+    """The project with its content labels attached (reconciler/reads/content.py), its engine."""
+    return attach(open_project(project_of(ctx, params)), lambda project: engine_for(ctx, project))
+
+
+def say(text: str) -> None:
+    click.echo(text)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spot-reconciler", prog_name="reconcile")
+@plan_option
+@click.option("-v", "--verbose", is_flag=True, help="Log every engine call and decision to stderr.")
+@project_options
+@format_option
+@apply_options
+@out_option
+@click.pass_context
+def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
+    """Make the running Compose stack match APP_ENV (prod | dev | test).
+
+    APP_ENV comes from the command line, else the project's .env, else prod.
+    Without a command: plan, show the plan, apply it wave by wave, wait until
+    healthy, and verify that a fresh plan is empty. `--plan` (before or after a
+    command's name) shows what any command would do and changes nothing.
+
+    \b
+    Examples:
+      reconcile --plan            show what would change, change nothing
+      reconcile --plan --out p.json   save the plan; `reconcile apply p.json` applies it
+      APP_ENV=dev reconcile       apply: bring the stack to dev
+      reconcile status            what runs, in which environment
+      reconcile down --plan       what down would remove
+      reconcile down --project-name demo
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if ctx.invoked_subcommand is not None:
+        if params.get("out") is not None and ctx.invoked_subcommand != "restart":
+            raise click.UsageError("--out saves the plan of `reconcile` or `restart` only")
+        return EXIT_OK
+    return _apply(ctx, params, Strategy.CHANGED, "plan")
+
+
+def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
+    plan_only = planning(ctx, params)
+    chosen = option(ctx, params, "output_format", "text")
+    out: Path | None = option(ctx, params, "out")
+    if out is not None and not plan_only:
+        raise click.UsageError("--out saves a plan: use it with --plan")
+    project, engine = opened(ctx, params)
+    if plan_only:
+        snap = converge.preview(engine, project, strategy)
+        if out is not None:
+            write_saved(out, snap, project, strategy)
+        click.echo(plans.plan_json(snap, command) if chosen == "json" else plans.plan_text(snap))
+        return pending(snap.plan.is_empty)
+    settings = settings_from(ctx, params)
+    if chosen == "json":
+        return apply_json(engine, project, settings, strategy, command)
+    converge.apply(engine, project, settings, say, strategy=strategy)
+    return EXIT_OK
+
+
+@cli.command("apply")
+@click.argument("plan_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@plan_option
+@project_options
+@format_option
+@apply_options
+@click.pass_context
+def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
+    """Apply exactly the plan saved by `reconcile --plan --out FILE`.
+
+    Refused, with what changed and nothing touched, when anything it was computed
+    from differs now: APP_ENV or its source, the compose or env files, the variables
+    they use, an image, or any container (id, state, config hash). A plan of another
+    project or directory is refused too. `apply FILE --plan` shows the saved plan and
+    checks it without acting (exit 2: changes pending).
+    """
+    plan_only = planning(ctx, params)
+    chosen = option(ctx, params, "output_format", "text")
+    saved = read_saved(plan_file)
+    project, engine = opened(ctx, params)
+    if plan_only:
+        snap = converge.preview_saved(engine, project, saved)
+        click.echo(plans.plan_json(snap, "apply") if chosen == "json" else plans.plan_text(snap))
+        return pending(snap.plan.is_empty)
+    settings = settings_from(ctx, params)
+    if chosen == "json":
+        return apply_json(engine, project, settings, saved.strategy, "apply", saved)
+    converge.apply(engine, project, settings, say, saved=saved)
+    return EXIT_OK
+
+
+@cli.command()
+@project_options
+@format_option
+@click.pass_context
+def status(ctx: click.Context, /, **params: Any) -> int:
+    """Show what runs, in which environment, and what `up` would change. Read-only.
+
+    Works when images are missing or the compose files are broken: it then shows
+    what runs and says what it cannot know.
+    """
+    chosen = option(ctx, params, "output_format", "text")
+    project, engine = opened(ctx, params)
+    snap = converge.status(engine, project)
+    back = journal.records(project.name)  # rollbacks since the last successful apply
+    click.echo(
+        render_status.status_json(snap, back)
+        if chosen == "json"
+        else render_status.status_text(snap, back)
+    )
+    return EXIT_OK
+
+
+@cli.command()
+@plan_option
+@project_options
+@format_option
+@lock_option
+@click.pass_context
+def stop(ctx: click.Context, /, **params: Any) -> int:
+    """Stop every container of the project (all profiles), keeping them.
+
+    Needs only the project's name. `just up` (or `just restart`) brings them back.
+    """
+    plan_only = planning(ctx, params)
+    chosen = option(ctx, params, "output_format", "text")
+    name = open_name(project_of(ctx, params))
+    engine, settings = engine_for(ctx, None), settings_from(ctx, params)
+    return run_teardown(
+        lambda say, report: converge.stop(
+            engine, name, settings, say, plan_only=plan_only, report=report
+        ),
+        chosen,
+        plan_only,
+    )
+
+
+@cli.command()
+@plan_option
+@project_options
+@format_option
+@apply_options
+@out_option
+@click.pass_context
+def restart(ctx: click.Context, /, **params: Any) -> int:
+    """Stop everything, then recreate everything for the resolved APP_ENV.
+
+    The spec's explicit restart: every container is stopped and recreated even when
+    nothing changed, so a new .env or APP_ENV is picked up for certain. The stops
+    and recreates are actions of the plan (`restart --plan` shows them).
+    """
+    return _apply(ctx, params, Strategy.ALWAYS, "restart")
+
+
+@cli.command()
+@click.argument("services", nargs=-1)
+@click.option("-f", "--follow", is_flag=True, help="Keep streaming new log lines.")
+@click.option("--tail", default=None, help="Only this many lines per container (or 'all').")
+@project_options
+@click.pass_context
+def logs(
+    ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any
+) -> int:
+    """Show the services' logs (all services when none is named). Needs only the name."""
+    name = open_name(project_of(ctx, params))
+    return converge.logs(engine_for(ctx, None), name, services, follow=follow, tail=tail)
+
+
+@cli.command()
+@click.option(
+    "--volumes",
+    is_flag=True,
+    help="Also remove the project's named volumes: DESTROYS DATA (needs --yes).",
+)
+@click.option("--yes", is_flag=True, help="Confirm --volumes without asking.")
+@plan_option
+@project_options
+@format_option
+@lock_option
+@click.pass_context
+def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
+    """Remove the project's containers and networks; keep its volumes (its data).
+
+    One-off containers (`docker compose run`) are left alone. With --volumes the
+    named volumes go too, which destroys the data: that needs --yes, or a typed yes
+    on a terminal. Needs only the project's name.
+    """
+    plan_only = planning(ctx, params)
+    chosen = option(ctx, params, "output_format", "text")
+    name = open_name(project_of(ctx, params))
+
+    def confirm(names: Sequence[str]) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return click.confirm(
+            f"This destroys the data in {', '.join(names)}. Continue?", default=False
+        )
+
+    engine, settings = engine_for(ctx, None), settings_from(ctx, params)
+    return run_teardown(
+        lambda say, report: converge.down(
+            engine,
+            name,
+            settings,
+            say,
+            volumes=volumes,
+            confirm=confirm,
+            plan_only=plan_only,
+            report=report,
+        ),
+        chosen,
+        plan_only,
+    )
+
+
+cli.add_command(watch)  # reconciler/watch/feed.py: `reconcile watch`
+
+
+def main(argv: list[str] | None = None, engine: EngineFactory = DockerEngine) -> int:
+    """Entry point of `reconcile` and `python -m reconciler`; returns the exit code.
+
+    `engine` makes the engine port for a project (or, with None, for a name-only
+    command): the Docker adapter, or in the property tests the in-memory engine."""
+    with redacted_output():  # no secret value reaches stdout, stderr or the -v log
+        return _main(argv, engine)
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """A usage error in one line, like every other error: the problem, then where to look."""
+    command = exc.ctx.command_path if exc.ctx else "reconcile"
+    return f"reconcile: {exc.format_message()} (see `{command} --help`)"
+
+
+def _main(argv: list[str] | None, engine: EngineFactory) -> int:
+    try:
+        result = cli.main(args=argv, prog_name="reconcile", standalone_mode=False, obj=engine)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        click.echo(usage_line(exc), err=True)
+        return EXIT_USAGE
+    except click.Abort:
+        click.echo("reconcile: aborted", err=True)
+        return EXIT_ERROR
+    except ReconcilerError as exc:
+        click.echo(f"reconcile: {exc}", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("reconcile: interrupted", err=True)
+        return EXIT_ERROR
+    return result if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The command line's options, and the one rule for reading them.
+
+Every command takes the project options, and --plan, --format and the apply
+options where they mean something, after its name; the group takes them before it
+too. `option()` is the one picker: the subcommand's value, else the group's, else
+the default (each default is stated once, where it is used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.commands.converge import LOCK_TIMEOUT, ApplySettings
+from reconciler.execute.runner import WAIT_TIMEOUT
+from reconciler.reads.pipeline import ProjectOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+_PROJECT_KEYS = ("project_name", "project_directory", "env_file")
+
+
+def project_options(func: F) -> F:
+    """--project-name, --project-directory, --env-file: accepted after every command name."""
+    decorators = [
+        click.option(
+            "--project-name",
+            "-p",
+            default=None,
+            help="Compose project name (else COMPOSE_PROJECT_NAME, else the directory's name).",
+        ),
+        click.option(
+            "--project-directory",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Where .env and compose/ live (default: the current directory).",
+        ),
+        click.option(
+            "--env-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Read APP_ENV and variables from this file instead of PROJECT_DIRECTORY/.env.",
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(["compose", "swarm"]),
+            default=None,
+            help="Run on local Compose or a swarm (default: the environment's `backend`).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def format_option(func: F) -> F:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default=None,
+        help="Human-readable text (default) or versioned JSON.",
+    )(func)
+
+
+def option(ctx: click.Context, params: dict[str, Any], key: str, default: Any = None) -> Any:
+    """A subcommand's option, else the same option given before its name, else `default`."""
+    parent = ctx.parent.params if ctx.parent else {}
+    for source in (params, parent):
+        if source.get(key) is not None:
+            return source[key]
+    return default
+
+
+def project_of(ctx: click.Context, params: dict[str, Any]) -> ProjectOptions:
+    return ProjectOptions(**{key: option(ctx, params, key) for key in _PROJECT_KEYS})
+
+
+def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
+    return ApplySettings(
+        wait=not option(ctx, params, "no_wait", False),
+        wait_timeout=option(ctx, params, "wait_timeout", WAIT_TIMEOUT),
+        lock_timeout=option(ctx, params, "lock_timeout", LOCK_TIMEOUT),
+        rollback=not option(ctx, params, "no_rollback", False),
+        engines=ctx.find_root().obj,  # main()'s engine factory, for a rollback's saved model
+    )
+
+
+def planning(ctx: click.Context, params: dict[str, Any]) -> bool:
+    """--plan, before or after the command name."""
+    return bool(option(ctx, params, "plan_only", False))
+
+
+lock_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help=f"Seconds to wait for another reconcile of the project (default {LOCK_TIMEOUT:g}).",
+)
+plan_option = click.option(
+    "--plan",
+    "plan_only",
+    is_flag=True,
+    default=None,
+    help="Show what this command would do and change nothing: exit 0 nothing to do, "
+    "2 changes pending.",
+)
+
+
+def apply_options(func: F) -> F:
+    """How an apply waits: the health gate and the project lock."""
+    decorators = [
+        click.option(
+            "--no-wait",
+            "no_wait",
+            is_flag=True,
+            default=None,
+            help="Do not wait for services to become healthy or running.",
+        ),
+        click.option(
+            "--wait-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            help=f"Seconds to wait for each wave to become healthy (default {WAIT_TIMEOUT:g}).",
+        ),
+        lock_option,
+        click.option(
+            "--no-rollback",
+            "no_rollback",
+            is_flag=True,
+            default=None,
+            help="Keep a recreated service that never becomes ready as it failed (debugging).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+out_option = click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --plan: save the plan and its fingerprint to this file, for `reconcile apply FILE`.",
+)

@@ -1,0 +1,104 @@
+"""Which actions of later waves may join an earlier stage (apply stage).
+
+The executor (reconciler/execute/executor.py) runs a plan in stages: a wave, plus the actions of
+later waves that need no health gate before them. A service's actions join when each
+of its dependencies is done (an earlier stage, gated), untouched by the plan, or in
+the stage itself and ready as soon as it runs (no healthcheck, condition
+service_started: the gate would only wait to see it running); never when a
+dependency was held back. A stage is of one sort: creates and recreates (one
+`compose up`, which orders its services by depends_on itself), or starts (started
+wave by wave, without a gate between). Pure; each question costs the size of the
+group asked about, so forming the stages of a plan grows linearly with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.planner.actions import Action, ActionKind
+from state.model.desired import Dependency, DesiredState
+
+_UP = frozenset({ActionKind.CREATE, ActionKind.RECREATE})  # what one `compose up` does
+_START = frozenset({ActionKind.START})
+
+
+class Stage:
+    """A stage being formed from its first wave: what the join rule needs of it."""
+
+    def __init__(self, desired: DesiredState, wave: Sequence[Action]) -> None:
+        self.desired = desired
+        self.actions: list[Action] = []
+        self.services: set[str] = set()
+        self.kinds: set[ActionKind] = set()
+        self.held: set[str] = set()  # services of the waves in between that stay behind
+        self.not_fresh: set[str] = set()  # only created, beside containers they have
+        for group in by_service(wave):
+            self.add(group)
+
+    def admits(self, group: Sequence[Action]) -> bool:
+        """Whether one service's actions (`group`, from a later wave) may join."""
+        services = self.desired.services
+        name = group[0].service
+        if name not in services:
+            return False
+        kinds = self.kinds | {a.kind for a in group}
+        if not (kinds <= _UP or kinds <= _START):
+            return False
+        # A recreate makes the one `compose up` force recreation: harmless for what it
+        # recreates anyway and for services without a container yet, not otherwise.
+        if ActionKind.RECREATE in kinds and (self.not_fresh or not self._fresh(group)):
+            return False
+        for dependency in services[name].depends_on:
+            if dependency.service in self.held:
+                return False
+            if dependency.service in self.services and gated(self.desired, dependency):
+                return False
+        return True
+
+    def add(self, group: Sequence[Action]) -> None:
+        self.actions += group
+        self.services.update(a.service for a in group)
+        self.kinds.update(a.kind for a in group)
+        if not self._fresh(group):
+            self.not_fresh.add(group[0].service)
+
+    def hold(self, actions: Sequence[Action]) -> None:
+        self.held.update(a.service for a in actions)
+
+    def _fresh(self, group: Sequence[Action]) -> bool:
+        """Recreated, or every replica of the service created (it has no container)."""
+        recreated = any(a.kind is ActionKind.RECREATE for a in group)
+        return recreated or bool(fresh_creates(self.desired, group))
+
+
+def gated(desired: DesiredState, dependency: Dependency) -> bool:
+    """Whether the health gate waits for `dependency` beyond seeing it run: it has a
+    healthcheck, or its condition is not service_started (healthy, completed)."""
+    spec = desired.services[dependency.service]
+    return spec.has_healthcheck or dependency.condition != "service_started"
+
+
+def fresh_creates(desired: DesiredState, actions: Sequence[Action]) -> list[str]:
+    """The services whose actions create all their containers (they have none yet)."""
+    created: dict[str, set[int]] = {}
+    for action in actions:
+        if action.kind is ActionKind.CREATE and action.service in desired.services:
+            created.setdefault(action.service, set()).add(action.number)
+    return [
+        name
+        for name, numbers in created.items()
+        if numbers == set(range(1, desired.services[name].replicas + 1))
+    ]
+
+
+def by_wave(actions: Sequence[Action]) -> list[list[Action]]:
+    """The actions grouped by wave, in wave order (a stage spanning waves, taken apart)."""
+    return [[a for a in actions if a.wave == n] for n in sorted({a.wave for a in actions})]
+
+
+def by_service(actions: Sequence[Action]) -> list[list[Action]]:
+    """The actions grouped by service, in the order the services first appear."""
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.service, []).append(action)
+    return list(groups.values())

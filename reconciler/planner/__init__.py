@@ -1,0 +1,3 @@
+"""The planner: DesiredState x ObservedState -> Plan. Pure: no I/O, nothing imported
+that does any.
+"""

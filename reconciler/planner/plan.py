@@ -1,0 +1,281 @@
+"""Plan: DesiredState x ObservedState -> an ordered Plan of explicit actions.
+
+Pure, total and deterministic: no side effects, no I/O, nothing imported that does
+any. Every desired service gets actions or a no-op reason; an empty plan: converged.
+
+Per container, an ordered decision ladder (first match wins):
+  Strategy.ALWAYS (restart) -> stop, then recreate; dead -> recreate; no config-hash
+  label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ,
+  or a name left by an interrupted recreate -> recreate, saying what differs (a config
+  hash changed by content digests names the files: "content of FILE changed");
+  a one-shot exited 0 -> none ("completed"); paused/exited/created -> start (a
+  one-shot that exited non-zero: "exited with code N"); restarting -> none
+  (reported); running -> none.
+A one-shot is a service some desired service waits for with `condition:
+service_completed_successfully` (Compose's rule for `up --wait`): it is done once it
+exited 0, and is not started again (Compose's `up` would re-run it; a second run
+here changes nothing). A service nobody waits for that way should keep running.
+Per service: the lowest-numbered containers up to the scale are kept, one per number,
+the rest removed (highest first); missing ones are created with the numbers Compose
+will give them (after the highest kept, never into a gap). Unwanted ones are removed.
+A `depends_on: {X: {restart: true}}` dependent restarts when X is (re)created. `stop`
+and `down` plan from the observed state alone. Order: stops and removals first,
+dependents first; then the rest, dependencies first. One wave's actions are
+independent and may run together (reconciler/planner/ordering.py). The vocabulary (Action,
+Plan, ...) is reconciler/planner/actions.py, re-exported here.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from reconciler.planner.actions import (
+    STOPPABLE,
+    TEARDOWN,
+    Action,
+    ActionKind,
+    Noop,
+    NoopReason,
+    Plan,
+)
+from reconciler.planner.ordering import order as _order
+from state.engine import ContainerStatus
+from state.model.desired import DesiredService, DesiredState
+from state.model.observed import ObservedContainer, ObservedState
+
+__all__ = [
+    "TEARDOWN",
+    "Action",
+    "ActionKind",
+    "Noop",
+    "NoopReason",
+    "Plan",
+    "Strategy",
+    "one_shots",
+    "plan",
+    "teardown_plan",
+]
+
+
+COMPLETES = "service_completed_successfully"
+
+
+def one_shots(desired: DesiredState) -> frozenset[str]:
+    """The services a desired service waits for with `service_completed_successfully`:
+    they run once, and exiting 0 is their success."""
+    return frozenset(
+        d.service
+        for service in desired.services.values()
+        for d in service.depends_on
+        if d.condition == COMPLETES
+    )
+
+
+class Strategy(enum.StrEnum):
+    """When to recreate a container (Compose v1's ConvergenceStrategy)."""
+
+    CHANGED = "changed"  # only what differs: `reconcile`
+    ALWAYS = "always"  # every wanted container: `reconcile restart`
+
+
+def plan(
+    desired: DesiredState, observed: ObservedState, strategy: Strategy = Strategy.CHANGED
+) -> Plan:
+    """Compute the actions that make `observed` match `desired`. No side effects."""
+    actions: list[Action] = []
+    noops: list[Noop] = []
+    once = one_shots(desired)
+    for name in sorted(desired.services):
+        service_actions, noop = _plan_service(
+            desired.services[name], observed.of(name), strategy, name in once
+        )
+        actions += service_actions
+        if noop:
+            noops.append(Noop(service=name, reason=noop))
+    for container in observed.containers:
+        if container.service not in desired.services:
+            actions.append(_remove_unwanted(container, desired))
+    actions += _restart_dependents(desired, observed, actions)
+    restarted = {a.service for a in actions if a.kind is ActionKind.RESTART}
+    noops = [n for n in noops if n.service not in restarted]
+    return Plan(actions=_order(actions, desired, observed), noops=tuple(noops))
+
+
+def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Plan:
+    """`stop` (STOP every running container) or `down` (REMOVE every container), from
+    the observed state alone: they need no desired state. No side effects."""
+    assert kind in TEARDOWN, kind
+    targets = [c for c in observed.containers if kind is ActionKind.REMOVE or c.status in STOPPABLE]
+    actions = [_action(kind, c.service, c, (reason,)) for c in targets]
+    return Plan(actions=_order(actions, None, observed))
+
+
+def _plan_service(
+    service: DesiredService,
+    containers: tuple[ObservedContainer, ...],
+    strategy: Strategy,
+    one_shot: bool = False,
+) -> tuple[list[Action], NoopReason | None]:
+    live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
+    actions: list[Action] = []
+    kept: dict[int, ObservedContainer] = {}
+    # The lowest numbers stay, one per number (a running one first); the rest are extras.
+    # The id breaks the last tie, so the plan never depends on the input's order.
+    for container in sorted(
+        live, key=lambda c: (c.number, not c.running, c.half_renamed, c.name, c.id)
+    ):
+        if len(kept) < service.replicas and container.number not in kept:
+            kept[container.number] = container
+        else:
+            actions.append(_action(ActionKind.REMOVE, service.name, container, ("extra replica",)))
+    following = max(kept, default=0) + 1  # Compose numbers after the highest, never a gap
+    actions += [
+        Action(
+            kind=ActionKind.CREATE,
+            service=service.name,
+            number=following + offset,
+            reasons=("no container",),
+            new_hash=service.config_hash,
+        )
+        for offset in range(service.replicas - len(kept))
+    ]
+    reasons_for_noop: list[NoopReason] = []
+    for current in kept.values():
+        decided = _decide(service, current, strategy, one_shot)
+        if isinstance(decided, NoopReason):
+            reasons_for_noop.append(decided)
+        else:
+            actions += decided
+    if actions:
+        return actions, None
+    if service.replicas == 0:
+        return actions, NoopReason.SCALED_TO_ZERO
+    return actions, next(
+        (r for r in reasons_for_noop if r is not NoopReason.IN_SYNC), NoopReason.IN_SYNC
+    )
+
+
+def _decide(
+    service: DesiredService, container: ObservedContainer, strategy: Strategy, one_shot: bool
+) -> list[Action] | NoopReason:
+    """The decision ladder for one container of a wanted service: actions or a no-op reason."""
+    drift = _drift(service, container)
+    if strategy is Strategy.ALWAYS:
+        stop = [_action(ActionKind.STOP, service.name, container, ("restart: stop first",))]
+        return [
+            *(stop if container.status in STOPPABLE else []),
+            _recreate(service, container, drift or ("restart requested",)),
+        ]
+    if drift:
+        return [_recreate(service, container, drift)]
+    match container.status:
+        case ContainerStatus.PAUSED:
+            return [_action(ActionKind.START, service.name, container, ("paused",))]
+        case ContainerStatus.EXITED if one_shot and container.exit_code == 0:
+            return NoopReason.COMPLETED
+        case ContainerStatus.EXITED if one_shot:
+            why = f"exited with code {container.exit_code}"
+            return [_action(ActionKind.START, service.name, container, (why,))]
+        case ContainerStatus.EXITED:
+            return [_action(ActionKind.START, service.name, container, ("stopped out of band",))]
+        case ContainerStatus.CREATED:
+            return [_action(ActionKind.START, service.name, container, ("created, never started",))]
+        case ContainerStatus.RESTARTING:
+            return NoopReason.RESTARTING
+        case _:
+            return NoopReason.IN_SYNC
+
+
+def _drift(service: DesiredService, container: ObservedContainer) -> tuple[str, ...]:
+    """Why the container no longer matches the service (empty: it matches)."""
+    if container.status is ContainerStatus.DEAD:
+        return ("container is dead",)
+    if container.config_hash is None:
+        return ("not created by Compose",)
+    reasons: list[str] = []
+    if container.app_env != service.app_env:
+        reasons.append(f"APP_ENV {container.app_env or 'unset'} -> {service.app_env or 'unset'}")
+    elif container.config_hash != service.config_hash:
+        reasons += _changed_content(service, container) or ["configuration changed"]
+    if service.image_id is not None and container.image_id != service.image_id:
+        reasons.append("image changed")
+    if container.half_renamed:
+        reasons.append("left half-renamed by an interrupted recreate")
+    return tuple(reasons)
+
+
+def _changed_content(service: DesiredService, container: ObservedContainer) -> list[str]:
+    """Name the content files behind a config-hash change: only when both sides record
+    the same files (else files were added or removed: the configuration changed)."""
+    wanted, had = service.content, container.content
+    if wanted.keys() != had.keys():
+        return []
+    return [f"content of {name} changed" for name in sorted(wanted) if had[name] != wanted[name]]
+
+
+def _recreate(
+    service: DesiredService, container: ObservedContainer, reasons: tuple[str, ...]
+) -> Action:
+    return _action(
+        ActionKind.RECREATE,
+        service.name,
+        container,
+        reasons,
+        old_hash=container.config_hash,
+        new_hash=service.config_hash,
+    )
+
+
+def _action(
+    kind: ActionKind,
+    service: str,
+    container: ObservedContainer,
+    reasons: tuple[str, ...],
+    **extra: str | None,
+) -> Action:
+    return Action(
+        kind=kind,
+        service=service,
+        number=container.number,
+        reasons=reasons,
+        container=container.name,
+        container_id=container.id,
+        **extra,
+    )
+
+
+def _remove_unwanted(container: ObservedContainer, desired: DesiredState) -> Action:
+    in_files = container.service in desired.known_services
+    reason = (
+        f"not in the profiles of {desired.app_env.name}" if in_files else "not in the compose files"
+    )
+    return _action(ActionKind.REMOVE, container.service, container, (reason,))
+
+
+def _restart_dependents(
+    desired: DesiredState, observed: ObservedState, actions: list[Action]
+) -> list[Action]:
+    """Compose's rule: `depends_on: {X: {restart: true}}` restarts the dependent when X is
+    (re)created. Only running dependents that have no action of their own."""
+    changed = {a.service for a in actions if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)}
+    busy = {a.service for a in actions}
+    restarts = []
+    for name, service in sorted(desired.services.items()):
+        if name in busy:
+            continue
+        triggers = sorted(
+            d.service for d in service.depends_on if d.restart and d.service in changed
+        )
+        if not triggers:
+            continue
+        for container in observed.of(name):
+            if container.running:
+                restarts.append(
+                    _action(
+                        ActionKind.RESTART,
+                        name,
+                        container,
+                        tuple(f"{t} is recreated (depends_on restart: true)" for t in triggers),
+                    )
+                )
+    return restarts

@@ -1,0 +1,3 @@
+"""One command's reads: resolve -> desire/observe -> plan, each input read once; the
+config cache, the content stage and the backend choice.
+"""

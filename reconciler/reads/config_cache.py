@@ -1,0 +1,243 @@
+"""A cache of what `docker compose config` says (desire stage), keyed by every input.
+
+The model (`config --format json`), the config hashes (`--hash '*'`) and the services
+of any profile depend only on what Compose reads: everything the adapter hands Compose
+(its ComposeOptions when it has them: every `-f` file and env file by path and bytes,
+profiles, project name and directory, variables; else the project's files and env
+files), every file under the project directory (by path, size and mtime: what
+`env_file:`, `include:` and `extends:` name), the whole process environment Compose
+gets (the variables that reach interpolation, APP_ENV, COMPOSE_*, PATH), and the
+`docker` and Compose binaries (path, size, mtime; no extra subprocess). A digest of all
+of it names the entry: any change is a miss, never a stale answer. A project whose
+compose files may name a file outside the compose directory (a `../` path, or an
+absolute one in a file that uses env_file, include or extends) is not cached: those
+files are not in the key. The image ids are
+not cached (images change without any file changing): `image ls` always runs. The
+command lines python-on-whales built for those options are kept too (keyed also by the
+installed python-on-whales), so a hit does not pay its import.
+
+Entries live in a directory only the user can use (0700, owned by the user, checked as
+the lock's is: `compose-cache` in RECONCILE_CACHE_DIR, else beside the locks). The model
+holds the services' environment values (passwords included) in clear, so each entry is
+written 0600 there, atomically, and removed once unused for a week (prune).
+RECONCILE_NO_CACHE=1 turns the cache off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.store.atomic import write_atomically
+from reconciler.store.lock import lock_directory, private_directory
+from state.docker.args import CommandLines
+from state.engine import ComposeSource
+from state.errors import ReconcilerError
+from state.resolve.project import ComposeProject
+
+CACHE_DIR_VARIABLE = "RECONCILE_CACHE_DIR"
+DISABLE_VARIABLE = "RECONCILE_NO_CACHE"
+_VERSION = "2"
+_PLUGIN_DIRS = (
+    "~/.docker/cli-plugins",
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+KEEP_DAYS = 7  # entries unused this long are removed (prune)
+KEEP_ENTRIES = 300  # and at most this many files (three per key) are kept
+_SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
+_PARENT_PATH = re.compile(r"(?:^|[\s\[,'\"=:])\.\./", re.MULTILINE)
+_READS_FILES = re.compile(r"\b(?:env_file|include|extends)\b")
+_ROOTED_PATH = re.compile(r"(?:^|[\s\[,'\"=:-])[/~]", re.MULTILINE)
+
+
+def cache_root(environ: Mapping[str, str]) -> Path:
+    """RECONCILE_CACHE_DIR, else beside the locks (a private runtime directory where there
+    is one). The config cache and the content stage's overrides each have a folder here."""
+    if environ.get(CACHE_DIR_VARIABLE):
+        return Path(environ[CACHE_DIR_VARIABLE])
+    return lock_directory(environ)
+
+
+def cache_directory(environ: Mapping[str, str]) -> Path:
+    """`compose-cache` in the cache root."""
+    return cache_root(environ) / "compose-cache"
+
+
+def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
+    """`source` with its Compose reads cached, when it says it may be and none disabled it.
+    An adapter that builds command lines (`command_lines`) is handed the cached ones."""
+    environ = os.environ
+    if environ.get(DISABLE_VARIABLE, "") not in ("", "0") or not getattr(
+        source, "cacheable", False
+    ):
+        return source
+    tree = _tree(project.compose_dir)  # walked once: the check below and the key
+    if reads_outside(project, tree):
+        return source
+    directory = cache_directory(environ)
+    try:
+        private_directory(directory)  # never trusted unless it is the user's alone
+    except ReconcilerError:
+        return source
+    view = CachedSource(source, directory, inputs_digest(project, environ, source, tree))
+    build = getattr(source, "command_lines", None)
+    if build is not None:
+        lines = view.entry("commands", lambda: dataclasses.asdict(build()))
+        source.use_command_lines(CommandLines.of(lines["docker"], lines["compose"]))  # type: ignore[attr-defined]
+    return view
+
+
+def inputs_digest(
+    project: ComposeProject,
+    environ: Mapping[str, str],
+    source: object = None,
+    tree: Sequence[Path] | None = None,
+) -> str:
+    """A digest of everything Compose reads to answer `config` for this project (`tree`:
+    the compose directory's files, if the caller walked it already)."""
+    digest = hashlib.sha256(f"reconcile compose-cache {_VERSION}\n".encode())
+
+    def add(*parts: object) -> None:
+        digest.update(json.dumps([str(part) for part in parts]).encode() + b"\n")
+
+    add("project", project.name, project.compose_dir, project.app_env.name, *project.profiles)
+    options = getattr(source, "compose_options", None)
+    files: tuple[Path, ...] = (*project.files, *project.env_files())
+    if options is not None:  # what the adapter hands Compose, every -f included
+        add(
+            "options",
+            *(f"{f.name}={getattr(options, f.name)}" for f in dataclasses.fields(options)),
+        )
+        files = (*files, *options.files, *options.env_files)
+    for path in files:
+        add("file", path, _bytes_digest(path))
+    for path in _tree(project.compose_dir) if tree is None else tree:
+        add("tree", *_stat(path))
+    for key, value in sorted({**environ, **project.process_variables()}.items()):
+        add("env", key, value)
+    docker = shutil.which("docker", path=environ.get("PATH"))
+    config_dir = environ.get("DOCKER_CONFIG")
+    plugin_dirs = ([f"{config_dir}/cli-plugins"] if config_dir else []) + list(_PLUGIN_DIRS)
+    plugins = [Path(d).expanduser() / "docker-compose" for d in plugin_dirs]
+    for binary in [Path(docker)] if docker else []:
+        add("binary", *_stat(binary))
+    for plugin in plugins:
+        add("plugin", *_stat(plugin))
+    whales = importlib.util.find_spec("python_on_whales")  # found, not imported
+    add("python-on-whales", *_stat(Path(whales.origin)) if whales and whales.origin else "-")
+    return digest.hexdigest()
+
+
+def reads_outside(project: ComposeProject, tree: Sequence[Path]) -> bool:
+    """Whether a compose file may make Compose read a file outside the compose directory
+    (whose `tree` the key covers). Conservative: a false yes only costs the cache."""
+    yaml = (p for p in tree if p.suffix in (".yaml", ".yml"))
+    texts = dict.fromkeys([*project.files, *yaml])  # each file read once, in order
+    for path in texts:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+        if _PARENT_PATH.search(text) or (_READS_FILES.search(text) and _ROOTED_PATH.search(text)):
+            return True
+    return False
+
+
+def _bytes_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        return f"unreadable: {exc.errno}"
+
+
+def _stat(path: Path) -> tuple[object, ...]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (path, "absent")
+    return (path, os.path.realpath(path), info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _tree(directory: Path) -> list[Path]:
+    found: list[Path] = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
+        found.extend(Path(root) / name for name in sorted(files))
+    return found
+
+
+class CachedSource:
+    """A ComposeSource whose three `config` reads come from the cache when its key matches."""
+
+    def __init__(self, source: ComposeSource, directory: Path, key: str) -> None:
+        self._source = source
+        self._directory = directory
+        self._key = key
+        self.concurrent_reads = getattr(source, "concurrent_reads", False)
+        self.hits = 0
+
+    def compose_model(self) -> dict[str, Any]:
+        model: dict[str, Any] = self.entry("model", self._source.compose_model)
+        return model
+
+    def config_hashes(self) -> dict[str, str]:
+        hashes: dict[str, str] = self.entry("hashes", self._source.config_hashes)
+        return hashes
+
+    def service_names_in_any_profile(self) -> frozenset[str]:
+        names = self.entry("services", lambda: sorted(self._source.service_names_in_any_profile()))
+        return frozenset(names)
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        return self._source.image_ids(references)
+
+    def entry(self, part: str, read: Callable[[], Any]) -> Any:
+        path = self._directory / f"{self._key}.{part}.json"
+        try:
+            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), encoding="utf-8") as stored:
+                info = os.fstat(stored.fileno())
+                if info.st_uid == os.geteuid() and not info.st_mode & 0o077:
+                    value = json.load(stored)
+                    self.hits += 1
+                    with contextlib.suppress(OSError):
+                        os.utime(stored.fileno())  # used: kept by the pruning
+                    return value
+        except (OSError, ValueError):
+            pass
+        value = read()
+        self._store(path, value)
+        return value
+
+    def _store(self, path: Path, value: Any) -> None:
+        try:
+            write_atomically(path, json.dumps(value), mode=0o600)
+        except Exception:  # a cache that cannot be written is only a slower run
+            return
+        prune(self._directory)
+
+
+def prune(directory: Path, now: float | None = None) -> None:
+    """Drop entries unused for KEEP_DAYS, and the oldest beyond KEEP_ENTRIES: keys change
+    with every input (a new shell's variables too), and entries hold secrets in clear."""
+    try:
+        entries = sorted(((p.stat().st_mtime, p) for p in directory.glob("*.json")), reverse=True)
+    except OSError:
+        return
+    oldest = (time.time() if now is None else now) - KEEP_DAYS * 86400
+    for index, (used, path) in enumerate(entries):
+        if used < oldest or index >= KEEP_ENTRIES:
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -1,0 +1,102 @@
+"""The content stage, between resolve and desire: record content digests as labels.
+
+Asks Compose for the project's model once, digests the content files its services
+use (state/model/content.py) and, when there are any, writes the override compose file that
+labels each such service with them. The override is content-addressed (its name is
+its digest) in the reconciler's cache directory, written whole then renamed into
+place, so concurrent runs never see half a file or each other's; the project then
+carries it as its last `-f` file, and every later Compose call (the desired state's
+config hashes, `up`) sees the labels. Projects without content files are unchanged,
+and those whose compose files cannot name one cost no Compose call here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+from reconciler.execute.retry import retried
+from reconciler.reads.config_cache import cache_root, cached
+from reconciler.store.atomic import write_atomically
+from reconciler.store.lock import private_directory
+from state.engine import ComposeSource
+from state.errors import ConfigError
+from state.model import content
+from state.resolve.project import ComposeProject
+
+CACHE_VARIABLE = "RECONCILE_CACHE_DIR"
+E = TypeVar("E", bound=ComposeSource)
+_KEYS = re.compile(r"\b(configs|secrets|include|extends)\b")
+
+
+def cache_directory(environ: Mapping[str, str] | None = None) -> Path:
+    """RECONCILE_CACHE_DIR, else the private directory beside the locks (the config
+    cache's root too: reconciler/reads/config_cache.py)."""
+    return cache_root(os.environ if environ is None else environ)
+
+
+def attach(
+    project: ComposeProject, factory: Callable[[ComposeProject], E]
+) -> tuple[ComposeProject, E]:
+    """The project with its content override (if it has content files) and its engine.
+
+    Files Compose cannot read are left to the desire stage to report (so `status` still
+    shows what runs); a content file that cannot be read is a ConfigError here."""
+    engine = factory(project)
+    if not project.table.content and not _may_use_files(project):
+        return project, engine  # no Compose call: the plan's engine calls stay as they were
+    try:
+        model = retried(cached(project, engine).compose_model)  # issue 9: no config call on a hit
+    except ConfigError:
+        return project, engine
+    declared = {
+        service: [project.compose_dir / name for name in names]
+        for service, names in project.table.content.items()
+    }
+    found = content.digests(model, project.directory, declared)
+    if not found:
+        return project, engine
+    attached = project.model_copy(
+        update={"content_override": write_override(content.override(found))}
+    )
+    return attached, factory(attached)
+
+
+def _may_use_files(project: ComposeProject) -> bool:
+    """Whether a compose file can bring in a config or secret file: it names `configs` or
+    `secrets`, or pulls in other files (`include`, `extends`). Conservative: a false
+    yes costs one `docker compose config`; a no is certain."""
+    for path in project.files:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True  # the desire stage reports it
+        if _KEYS.search(text):
+            return True
+    return False
+
+
+def write_override(text: str, directory: Path | None = None) -> Path:
+    """`<cache>/content/<sha256 of text>.yaml`, written atomically unless already there."""
+    folder = (directory or cache_directory()) / "content"
+    path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.yaml"
+    try:
+        private_directory(
+            folder,
+            kind="cache directory",
+            fix=f"set {CACHE_VARIABLE} to a directory only you can write",
+            threat="swap the file Compose reads",
+            error=ConfigError,
+        )
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            return path
+        write_atomically(path, text, mode=0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {path} ({exc.strerror}): set {CACHE_VARIABLE} to a writable directory"
+        ) from None
+    return path

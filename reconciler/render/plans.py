@@ -1,0 +1,288 @@
+"""Render: turn plans and outcomes into text for people or versioned JSON for scripts.
+
+The last stage of the pipeline (status has its own module, render_status.py).
+Nothing else prints; commands hand their results here. JSON documents carry
+`schema_version`; bump it when a key changes meaning.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.execute.outcome import ApplyResult, Outcome, OutcomeStatus
+from reconciler.planner.plan import Action, ActionKind, Noop, NoopReason, Plan
+from reconciler.planner.snapshot import Applied, Snapshot, Teardown
+from state.resolve.appenv import ResolvedAppEnv
+
+SCHEMA_VERSION = 3  # 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks
+
+_SYMBOL = {
+    ActionKind.STOP: "x",
+    ActionKind.CREATE: "+",
+    ActionKind.RECREATE: "~",
+    ActionKind.START: ">",
+    ActionKind.RESTART: "@",
+    ActionKind.REMOVE: "-",
+}
+VERB = {
+    ActionKind.STOP: "would stop",
+    ActionKind.CREATE: "would create",
+    ActionKind.RECREATE: "would recreate",
+    ActionKind.START: "would start",
+    ActionKind.RESTART: "would restart",
+    ActionKind.REMOVE: "would remove",
+}
+_SUMMARY_KINDS = (
+    ActionKind.CREATE,
+    ActionKind.RECREATE,
+    ActionKind.START,
+    ActionKind.RESTART,
+    ActionKind.STOP,
+    ActionKind.REMOVE,
+)
+
+
+def header(snap: Snapshot) -> str:
+    profiles = ", ".join(snap.desired.profiles) or "none"
+    return f"{snap.desired.app_env} · project {snap.desired.project} · profiles: {profiles}"
+
+
+def summary(plan: Plan) -> str:
+    counts = [(kind, plan.count(kind)) for kind in _SUMMARY_KINDS]
+    shown = [
+        f"{n} to {kind.value}"
+        for kind, n in counts
+        if n or kind in (ActionKind.CREATE, ActionKind.RECREATE, ActionKind.REMOVE)
+    ]
+    return ", ".join(shown)
+
+
+def action_line(action: Action) -> str:
+    target = (
+        action.service if action.kind is ActionKind.CREATE else action.container or action.service
+    )
+    if action.kind is ActionKind.CREATE and action.number != 1:
+        target = f"{action.service} #{action.number}"
+    return (
+        f"  {_SYMBOL[action.kind]} {action.kind.value:<9} {target:<32} {'; '.join(action.reasons)}"
+    )
+
+
+def plan_text(snap: Snapshot) -> str:
+    lines = [header(snap)]
+    if snap.plan.is_empty:
+        lines.append(f"No changes. The stack matches APP_ENV={snap.desired.app_env.name}.")
+        return "\n".join(lines)
+    lines += _waves(snap.plan)
+    unchanged = [n for n in snap.plan.noops if n.reason is NoopReason.IN_SYNC]
+    noted = [n for n in snap.plan.noops if n.reason is not NoopReason.IN_SYNC]
+    for noop in noted:
+        lines.append(f"  = {'none':<9} {noop.service:<32} {noop_text(noop)}")
+    if unchanged:
+        lines.append(f"  in sync: {', '.join(n.service for n in unchanged)}")
+    lines.append(f"Plan: {summary(snap.plan)}.")
+    return "\n".join(lines)
+
+
+def _waves(plan: Plan) -> list[str]:
+    lines = []
+    for number, wave in enumerate(plan.waves(), start=1):
+        lines.append(f"wave {number}:")
+        lines += [action_line(action) for action in wave]
+    return lines
+
+
+def teardown_text(teardown: Teardown) -> str:
+    """The plan of `stop` or `down`: its containers by wave, then networks and volumes."""
+    lines = [f"project {teardown.project} · {teardown.command}"]
+    if teardown.plan.is_empty and teardown.command == "stop":
+        return "\n".join([*lines, "Nothing to stop."])
+    lines += _waves(teardown.plan)
+    lines += [f"  - {'network':<9} {n:<32} down" for n in teardown.networks]
+    lines += [
+        f"  = {'network':<9} {n:<32} kept: one-off containers still use it"
+        for n in teardown.kept_networks
+    ]
+    lines += [f"  - {'volume':<9} {v:<32} down --volumes: DESTROYS DATA" for v in teardown.volumes]
+    lines += [
+        f"  = {'volume':<9} {v:<32} kept (`down --volumes --yes` destroys it)"
+        for v in teardown.kept_volumes
+    ]
+    if teardown.command == "stop":
+        counts = [f"{teardown.plan.count(ActionKind.STOP)} to stop"]
+    else:
+        counts = [
+            f"{teardown.plan.count(ActionKind.REMOVE)} to remove",
+            f"{len(teardown.networks)} network(s)",
+            f"{len(teardown.volumes)} volume(s)",
+        ]
+    lines.append(f"Plan: {', '.join(counts)}.")
+    return "\n".join(lines)
+
+
+def teardown_done(teardown: Teardown) -> str:
+    """What `down` did, and what it kept."""
+    lines = [
+        f"Removed {teardown.plan.count(ActionKind.REMOVE)} container(s) and "
+        f"{len(teardown.networks)} network(s)."
+    ]
+    if teardown.volumes:
+        lines.append(f"Removed volume(s): {', '.join(teardown.volumes)}")
+    if teardown.kept_networks:
+        lines.append(
+            f"Kept network(s): {', '.join(teardown.kept_networks)} (one-off containers use them)"
+        )
+    if teardown.kept_volumes:
+        lines.append(
+            f"Kept volume(s): {', '.join(teardown.kept_volumes)} "
+            "(`down --volumes --yes` destroys them)"
+        )
+    return "\n".join(lines)
+
+
+def teardown_json(teardown: Teardown) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "command": teardown.command,
+        "project": teardown.project,
+        "converged": teardown.is_empty,
+        "actions": [_action_json(a) for a in teardown.plan.actions],
+        "networks": {"remove": list(teardown.networks), "keep": list(teardown.kept_networks)},
+        "volumes": {"remove": list(teardown.volumes), "keep": list(teardown.kept_volumes)},
+    }
+    return json.dumps(document, indent=2)
+
+
+def noop_text(noop: Noop) -> str:
+    if noop.reason is NoopReason.RESTARTING:
+        return f"{noop.reason.value}: see `reconcile logs {noop.service}`"
+    return noop.reason.value
+
+
+def _app_env_json(resolved: ResolvedAppEnv) -> dict[str, Any]:
+    return {
+        "name": resolved.name,
+        "source": resolved.source.value,
+        "path": str(resolved.path) if resolved.path else None,
+        "line": resolved.line,
+        "description": resolved.describe_source(),
+    }
+
+
+def envelope(command: str, project: str, app_env: ResolvedAppEnv) -> dict[str, Any]:
+    """The keys every JSON document about an environment starts with."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "project": project,
+        "app_env": _app_env_json(app_env),
+    }
+
+
+def _action_json(action: Action) -> dict[str, Any]:
+    return {
+        "wave": action.wave,
+        "kind": action.kind.value,
+        "service": action.service,
+        "number": action.number,
+        "container": action.container,
+        "container_id": action.container_id,
+        "reasons": list(action.reasons),
+        "old_hash": action.old_hash,
+        "new_hash": action.new_hash,
+    }
+
+
+def plan_json(snap: Snapshot, command: str = "plan") -> str:
+    document = {
+        **envelope(command, snap.desired.project, snap.desired.app_env),
+        "profiles": list(snap.desired.profiles),
+        "converged": snap.plan.is_empty,
+        "actions": [_action_json(a) for a in snap.plan.actions],
+        "noops": [{"service": n.service, "reason": n.reason.value} for n in snap.plan.noops],
+        "summary": {kind.value: snap.plan.count(kind) for kind in _SUMMARY_KINDS},
+    }
+    return json.dumps(document, indent=2)
+
+
+def applied_json(applied: Applied, command: str, exit_code: int, error: str | None) -> str:
+    """`reconcile --format json` (apply, restart): one document after the apply, failed
+    or not: every action's outcome and seconds, the fresh plan's emptiness, the exit code."""
+    desired = applied.final.desired
+    document = {
+        **envelope(command, desired.project, desired.app_env),
+        "profiles": list(desired.profiles),
+        "exit_code": exit_code,
+        "error": error,
+        "seconds": round(applied.seconds, 3),
+        "converged": applied.final.plan.is_empty,
+        **_outcomes_json(applied.outcomes),
+        "remaining": [_action_json(a) for a in applied.final.plan.actions],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _outcomes_json(outcomes: tuple[Outcome, ...]) -> dict[str, Any]:
+    return {
+        "outcomes": [
+            {
+                **_action_json(o.action),
+                "status": o.status.value,
+                "seconds": round(o.seconds, 3),
+                "error": o.error,
+            }
+            for o in outcomes
+        ],
+        "summary": {
+            status.value: sum(1 for o in outcomes if o.status is status) for status in OutcomeStatus
+        },
+    }
+
+
+def torn_down_json(
+    teardown: Teardown, result: ApplyResult, seconds: float, exit_code: int, error: str | None
+) -> str:
+    """`stop` or `down` with `--format json`: what it did (needs only the project's name,
+    so no app_env), every container's outcome, and the networks and volumes."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "command": teardown.command,
+        "project": teardown.project,
+        "exit_code": exit_code,
+        "error": error,
+        "seconds": round(seconds, 3),
+        **_outcomes_json(result.outcomes),
+        "networks": {"removed": list(teardown.networks), "kept": list(teardown.kept_networks)},
+        "volumes": {"removed": list(teardown.volumes), "kept": list(teardown.kept_volumes)},
+    }
+    return json.dumps(document, indent=2)
+
+
+_OUTCOME_MARK = {
+    OutcomeStatus.DONE: "ok",
+    OutcomeStatus.FAILED: "FAILED",
+    OutcomeStatus.SKIPPED: "skipped",
+    OutcomeStatus.ROLLED_BACK: "rolled back",
+}
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """One line per action as the apply goes: action, service, outcome, seconds."""
+    action = outcome.action
+    target = action.container or action.service
+    line = (
+        f"  {_SYMBOL[action.kind]} {action.kind.value:<9} {target:<32} "
+        f"{_OUTCOME_MARK[outcome.status]:<7} {outcome.seconds:5.1f} s"
+    )
+    if outcome.status is OutcomeStatus.SKIPPED:
+        line += "  (upstream failed)"
+    return line
+
+
+def converged_line(snap: Snapshot, seconds: float) -> str:
+    count = sum(1 for c in snap.observed.containers if c.running)
+    return (
+        f"Converged: APP_ENV={snap.desired.app_env.name} · {count} container(s) running "
+        f"· {seconds:.1f} s. A second run changes nothing."
+    )

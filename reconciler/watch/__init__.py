@@ -1,0 +1,3 @@
+"""`reconcile watch`: the loop, its feed of engine events and input edits, and its
+words.
+"""

@@ -1,0 +1,3 @@
+"""The frozen values the planner reads: DesiredState, ObservedState and content
+digests.
+"""

@@ -1,0 +1,152 @@
+"""DesiredState: what should run for the resolved APP_ENV (the desire stage).
+
+Built from one `docker compose config --format json` for the active profiles, the
+hashes of `docker compose config --hash '*'` (equal to the config-hash labels Compose
+puts on containers) and the local image ids, read concurrently (state/process/concurrent.py).
+Frozen; the planner only reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from state import secrets
+from state.engine import ComposeSource
+from state.errors import ConfigError
+from state.model import content
+from state.process.concurrent import reads_concurrently, together
+from state.resolve.appenv import VARIABLE, ResolvedAppEnv
+
+if TYPE_CHECKING:  # the models must stay importable without the resolve stage's I/O
+    from state.resolve.project import ComposeProject
+
+
+class Dependency(BaseModel):
+    """One `depends_on` entry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: str
+    restart: bool = False
+    condition: str = "service_started"  # or service_healthy, service_completed_successfully
+
+
+class DesiredService(BaseModel):
+    """One service as it should run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    image: str
+    image_id: str | None
+    config_hash: str
+    depends_on: tuple[Dependency, ...] = ()
+    app_env: str | None
+    volumes: tuple[str, ...] = ()
+    has_healthcheck: bool = False
+    replicas: int = Field(default=1, ge=0)
+    content: dict[str, str] = Field(default_factory=dict)  # file -> digest (state/model/content.py)
+
+
+class DesiredState(BaseModel):
+    """The whole project as it should run in one environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project: str
+    app_env: ResolvedAppEnv
+    profiles: tuple[str, ...]
+    services: Mapping[str, DesiredService]
+    known_services: frozenset[str] = frozenset()
+
+    def dependencies(self, service: str) -> tuple[str, ...]:
+        """The services `service` depends on that are part of this state."""
+        return tuple(
+            d.service for d in self.services[service].depends_on if d.service in self.services
+        )
+
+
+def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
+    """Ask Compose what the project should be; ConfigError for broken files or missing images."""
+    # The three Compose reads at once; the image ids follow the model in its thread.
+    (model, images), hashes, in_any_profile = together(
+        lambda: _model_and_images(source),
+        source.config_hashes,
+        source.service_names_in_any_profile,
+        concurrent=reads_concurrently(source),
+    )
+    if isinstance(images, BaseException):  # the pipeline's order: after the hashes
+        raise images
+    raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
+    services = {
+        name: _service(name, raw, hashes, images) for name, raw in sorted(raw_services.items())
+    }
+    known = in_any_profile | frozenset(services)
+    return DesiredState(
+        project=project.name,
+        app_env=project.app_env,
+        profiles=project.profiles,
+        services=services,
+        known_services=known,
+    )
+
+
+def _model_and_images(
+    source: ComposeSource,
+) -> tuple[dict[str, Any], dict[str, str] | BaseException]:
+    model = source.compose_model()
+    raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
+    try:
+        images = source.image_ids([s["image"] for s in raw_services.values() if s.get("image")])
+    except Exception as exc:  # raised by desire() in order, once the hashes are known good
+        return model, exc
+    return model, images
+
+
+def _service(
+    name: str, raw: Mapping[str, Any], hashes: Mapping[str, str], images: Mapping[str, str]
+) -> DesiredService:
+    image = raw.get("image")
+    if not image:
+        raise ConfigError(f"service {name!r} has no image: add `image:` to its compose entry")
+    image_id = images.get(image)
+    if image_id is None and not raw.get("build"):
+        raise ConfigError(
+            f"image {image} of service {name!r} is not on this engine and has no build: "
+            "run `just images`"
+        )
+    if name not in hashes:
+        raise ConfigError(
+            f"Compose gave no config hash for service {name!r}: check the compose files"
+        )
+    deploy = raw.get("deploy") or {}
+    replicas = raw.get("scale", deploy.get("replicas", 1))
+    environment = raw.get("environment") or {}
+    secrets.remember(environment)
+    return DesiredService(
+        name=name,
+        image=image,
+        image_id=image_id,
+        config_hash=hashes[name],
+        depends_on=tuple(
+            Dependency(
+                service=dep,
+                restart=bool(spec.get("restart", False)),
+                condition=spec.get("condition") or "service_started",
+            )
+            for dep, spec in sorted((raw.get("depends_on") or {}).items())
+        ),
+        app_env=environment.get(VARIABLE),
+        volumes=tuple(
+            v["source"]
+            for v in raw.get("volumes") or []
+            if v.get("type") == "volume" and v.get("source")
+        ),
+        has_healthcheck=bool(raw.get("healthcheck"))
+        and not (raw.get("healthcheck") or {}).get("disable"),
+        replicas=int(replicas if replicas is not None else 1),
+        content=content.recorded(raw.get("labels") or {}),
+    )

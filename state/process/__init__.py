@@ -1,0 +1,1 @@
+"""Running engine commands: bounded in time, and independent reads at once."""

@@ -1,0 +1,125 @@
+"""The environment table (compose/environments.toml), validated at load.
+
+Resolve stage: what each APP_ENV means to Compose (files, profiles, variables). The
+table is data; no code branches on an environment's name.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from state.errors import ConfigError
+
+TABLE_FILE = "environments.toml"
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
+VarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")]
+
+
+class Environment(BaseModel):
+    """One row of the table: how Compose is called for this APP_ENV, and on what backend."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: EnvName
+    description: str
+    files: tuple[str, ...] = Field(min_length=1)
+    profiles: tuple[str, ...] = ()
+    variables: dict[VarName, str] = Field(default_factory=dict)
+    backend: Literal["compose", "swarm"] = "compose"  # where it runs: local Compose, or a swarm
+
+    @model_validator(mode="after")
+    def _app_env_is_not_a_variable(self) -> Environment:
+        if "APP_ENV" in self.variables:
+            raise ValueError("APP_ENV is set by the reconciler itself, not in `variables`")
+        return self
+
+
+class EnvironmentTable(BaseModel):
+    """All environments, plus which one applies when APP_ENV is set nowhere."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default: EnvName
+    environments: dict[EnvName, Environment] = Field(min_length=1)
+    # service -> files whose content the service's containers depend on (a dependency
+    # list baked into its image, say): an edit recreates them (state/model/content.py).
+    content: dict[ServiceName, tuple[str, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_each_environment(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("environments"), dict):
+            named = {
+                key: {"name": key, **value} if isinstance(value, dict) else value
+                for key, value in data["environments"].items()
+            }
+            data = {**data, "environments": named}
+        return data
+
+    @model_validator(mode="after")
+    def _default_is_listed(self) -> EnvironmentTable:
+        if self.default not in self.environments:
+            raise ValueError(f"default {self.default!r} is not one of the environments")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.environments)
+
+    def __getitem__(self, name: str) -> Environment:
+        return self.environments[name]
+
+
+def load_table(compose_dir: Path) -> EnvironmentTable:
+    """Read and validate `<compose_dir>/environments.toml`; ConfigError if it is malformed."""
+    path = compose_dir / TABLE_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} not found: run from the project directory or pass --project-directory"
+        ) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}; fix the file") from None
+    try:
+        table = EnvironmentTable.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ConfigError(
+            f"{path} is malformed at {where}: {first['msg']}; fix the table"
+        ) from None
+    for env in table.environments.values():
+        for name in env.files:
+            if not (compose_dir / name).is_file():
+                missing = f"names {name!r}, which is not in {compose_dir}"
+                raise ConfigError(
+                    f"{path}: environment {env.name!r} {missing}: "
+                    "create that file or fix the environment's `files`"
+                )
+    _check_content(table, compose_dir, path)
+    return table
+
+
+def _check_content(table: EnvironmentTable, compose_dir: Path, path: Path) -> None:
+    """Every file `[content]` declares exists (relative to the table's folder)."""
+    for service, names in table.content.items():
+        for name in names:
+            if not (compose_dir / name).is_file():
+                raise ConfigError(
+                    f"{path}: content of service {service!r} names {name!r}, which is not a "
+                    f"file in {compose_dir}: create that file or fix the `[content]` table"
+                )
