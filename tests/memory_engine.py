@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.planner.plan import one_shots
-from reconciler.store.lock import lock_path
+from reconciler.store.places import lock_path
 from state.docker.endpoint import engine_endpoint
 from state.engine import (
     CONFIG_HASH_LABEL,

@@ -80,7 +80,7 @@ class Watched:
 def previous_project(saved: Saved, directory: Path) -> ComposeProject:
     """A ComposeProject whose only compose file is the saved model (0600, in `directory`)."""
     journal.private(directory)
-    journal.write_atomically(directory / "compose" / MODEL_FILE, json.dumps(saved.model))
+    journal.write_record(directory / "compose" / MODEL_FILE, json.dumps(saved.model))
     name = saved.desired.app_env.name
     entry = {"description": "previous", "files": [MODEL_FILE], "profiles": saved.desired.profiles}
     return ComposeProject(

@@ -16,8 +16,8 @@ not cached (images change without any file changing): `image ls` always runs. Th
 command lines python-on-whales built for those options are kept too (keyed also by the
 installed python-on-whales), so a hit does not pay its import.
 
-Entries live in a directory only the user can use (0700, owned by the user, checked as
-the lock's is: `compose-cache` in RECONCILE_CACHE_DIR, else beside the locks). The model
+Entries live in a directory only the user can use (`compose-cache` in the cache
+directory, reconciler/store/places.py). The model
 holds the services' environment values (passwords included) in clear, so each entry is
 written 0600 there, atomically, and removed once unused for a week (prune).
 RECONCILE_NO_CACHE=1 turns the cache off.
@@ -38,14 +38,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.store.atomic import write_atomically
-from reconciler.store.lock import lock_directory, private_directory
+from reconciler.store.atomic import Kind, write_kept
+from reconciler.store.places import (
+    CACHE_DIR_VARIABLE,
+    compose_cache_directory,
+    private_directory,
+)
 from state.docker.args import CommandLines
 from state.engine import ComposeSource
 from state.errors import ReconcilerError
 from state.resolve.project import ComposeProject
 
-CACHE_DIR_VARIABLE = "RECONCILE_CACHE_DIR"
 DISABLE_VARIABLE = "RECONCILE_NO_CACHE"
 _VERSION = "2"
 _PLUGIN_DIRS = (
@@ -63,19 +66,6 @@ _READS_FILES = re.compile(r"\b(?:env_file|include|extends)\b")
 _ROOTED_PATH = re.compile(r"(?:^|[\s\[,'\"=:-])[/~]", re.MULTILINE)
 
 
-def cache_root(environ: Mapping[str, str]) -> Path:
-    """RECONCILE_CACHE_DIR, else beside the locks (a private runtime directory where there
-    is one). The config cache and the content stage's overrides each have a folder here."""
-    if environ.get(CACHE_DIR_VARIABLE):
-        return Path(environ[CACHE_DIR_VARIABLE])
-    return lock_directory(environ)
-
-
-def cache_directory(environ: Mapping[str, str]) -> Path:
-    """`compose-cache` in the cache root."""
-    return cache_root(environ) / "compose-cache"
-
-
 def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
     """`source` with its Compose reads cached, when it says it may be and none disabled it.
     An adapter that builds command lines (`command_lines`) is handed the cached ones."""
@@ -87,9 +77,14 @@ def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
     tree = _tree(project.compose_dir)  # walked once: the check below and the key
     if reads_outside(project, tree):
         return source
-    directory = cache_directory(environ)
-    try:
-        private_directory(directory)  # never trusted unless it is the user's alone
+    directory = compose_cache_directory(environ)
+    try:  # never trusted unless it is the user's alone
+        private_directory(
+            directory,
+            kind="cache directory",
+            variable=CACHE_DIR_VARIABLE,
+            threat="replace what Compose answered",
+        )
     except ReconcilerError:
         return source
     view = CachedSource(source, directory, inputs_digest(project, environ, source, tree))
@@ -223,7 +218,7 @@ class CachedSource:
 
     def _store(self, path: Path, value: Any) -> None:
         try:
-            write_atomically(path, json.dumps(value), mode=0o600)
+            write_kept(path, json.dumps(value), Kind.CACHE)
         except Exception:  # a cache that cannot be written is only a slower run
             return
         prune(self._directory)

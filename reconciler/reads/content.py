@@ -13,30 +13,22 @@ and those whose compose files cannot name one cost no Compose call here.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from reconciler.execute.retry import retried
-from reconciler.reads.config_cache import cache_root, cached
-from reconciler.store.atomic import write_atomically
-from reconciler.store.lock import private_directory
+from reconciler.reads.config_cache import cached
+from reconciler.store.atomic import Kind, write_kept
+from reconciler.store.places import CACHE_DIR_VARIABLE, content_directory, private_directory
 from state.engine import ComposeSource
 from state.errors import ConfigError
 from state.model import content
 from state.resolve.project import ComposeProject
 
-CACHE_VARIABLE = "RECONCILE_CACHE_DIR"
 E = TypeVar("E", bound=ComposeSource)
 _KEYS = re.compile(r"\b(configs|secrets|include|extends)\b")
-
-
-def cache_directory(environ: Mapping[str, str] | None = None) -> Path:
-    """RECONCILE_CACHE_DIR, else the private directory beside the locks (the config
-    cache's root too: reconciler/reads/config_cache.py)."""
-    return cache_root(os.environ if environ is None else environ)
 
 
 def attach(
@@ -81,22 +73,23 @@ def _may_use_files(project: ComposeProject) -> bool:
 
 
 def write_override(text: str, directory: Path | None = None) -> Path:
-    """`<cache>/content/<sha256 of text>.yaml`, written atomically unless already there."""
-    folder = (directory or cache_directory()) / "content"
+    """`<content directory>/<sha256 of text>.yaml`, written atomically unless already there."""
+    folder = directory or content_directory()
     path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.yaml"
     try:
         private_directory(
             folder,
             kind="cache directory",
-            fix=f"set {CACHE_VARIABLE} to a directory only you can write",
+            variable=CACHE_DIR_VARIABLE,
             threat="swap the file Compose reads",
             error=ConfigError,
         )
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             return path
-        write_atomically(path, text, mode=0o600)
+        write_kept(path, text, Kind.CACHE)
     except OSError as exc:
         raise ConfigError(
-            f"cannot write {path} ({exc.strerror}): set {CACHE_VARIABLE} to a writable directory"
+            f"cannot write {path} ({exc.strerror}): "
+            f"set {CACHE_DIR_VARIABLE} to a writable directory"
         ) from None
     return path

@@ -1,18 +1,18 @@
 """Write a file whole or not at all: the one atomic write the reconciler persists with.
 
-Used after resolve and apply, where a later run reads back what this one wrote: the
-content override Compose reads (reconciler/reads/content.py), the config cache
-(reconciler/reads/config_cache.py), a saved plan (reconciler/reads/pipeline.py) and the journal
-with its rollback records (reconciler/store/journal.py). The bytes go to a temporary file
-beside the target, then `os.replace` puts it in place, so a reader, or the run after
-a kill, sees the old content or the new, never a mix; on an error the temporary file
-is removed and the target is left as it was.
+Every file the tool writes for a later run to read back goes through `write_kept`,
+which takes the file's Kind: a record (the journal, its rollback records, the history:
+0600, fsynced), a cache entry (compose-cache, content overrides: 0600, not fsynced),
+or a user's file (a saved plan: the mode the umask gives, fsynced). The bytes go to a
+temporary file beside the target, then `os.replace` puts it in place, so a reader,
+or the run after a kill, sees the old content or the new, never a mix; on an error the
+temporary file is removed and the target is left as it was.
 
 Fixed, for every caller: the temporary file's name is unique per writer (pid and a
 random token, created O_EXCL, so two threads or processes never share a partial
 file), and no symlink is ever written through (the temporary file is created
 O_EXCL|O_NOFOLLOW, and a link at the target is replaced by the rename, not
-followed). Chosen by the caller: the file's mode (exact, whatever the umask; or
+followed). Set by the Kind: the file's mode (exact, whatever the umask; or
 None for what a plain `open` would make) and fsync (the file before the rename,
 its directory after, for what must survive a power loss). Standard library only:
 `atomicwrites` is deprecated, and click's atomic `open_file` neither fsyncs nor sets
@@ -23,9 +23,33 @@ the write raised.
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import secrets
 from pathlib import Path
+
+
+class Kind(enum.Enum):
+    """What a file the tool writes is, and so its mode and durability (mode, fsync)."""
+
+    RECORD = (0o600, True)  # journal, rollback records, history: must survive a crash
+    CACHE = (0o600, False)  # compose-cache entries, content overrides: losing one is harmless
+    USER_FILE = (None, True)  # a saved plan the user named: the mode their umask gives
+
+    @property
+    def mode(self) -> int | None:
+        mode: int | None = self.value[0]
+        return mode
+
+    @property
+    def fsync(self) -> bool:
+        return bool(self.value[1])
+
+
+def write_kept(path: Path, data: str | bytes, kind: Kind) -> None:
+    """Replace `path` with `data`, with the mode and durability of its kind."""
+    write_atomically(path, data, mode=kind.mode, fsync=kind.fsync)
+
 
 _ATTEMPTS = 100  # name clashes before giving up (each is a 2**-32 chance, or a planted file)
 

@@ -1,23 +1,20 @@
 """The project's journal: the last configuration that applied well, and its rollbacks.
 
-Kept for the apply stage (reconciler/commands/rollback.py reads it), per project and engine,
-in a private state directory: RECONCILE_STATE_DIR, else `state/` in
-RECONCILE_LOCK_DIR when that is set, else $XDG_STATE_HOME/reconcile, else
-~/.local/state/reconcile; a directory 0700 that must be the user's own, like the
-lock's (reconciler/store/lock.py). Two files, each written whole (temp file, fsync,
-rename, fsync of the directory), so a SIGKILL leaves the old or the new one:
+Kept for the apply stage (reconciler/commands/rollback.py reads it), per project and
+engine, in the project's private state directory (reconciler/store/places.py). Two
+files, each written whole (temp file, fsync, rename, fsync of the directory), so a
+SIGKILL leaves the old or the new one:
 - `journal.json`: after an apply that converged with every container ready, the
   DesiredState and the resolved Compose model (`docker compose config --format json`,
   secrets included, hence 0600) it was computed from: what a rollback brings back;
 - `rollback.json`: per service, a rollback's state (`rolling back` while one runs,
-  `rolled back`, `rollback failed`), its reason and time; removed by the next apply
-  that succeeds. `status` shows it; a `rolling back` left by a kill is resumed.
+  `rolled back`, `rollback failed`), its reason and time; removed by the next apply that
+  succeeds. `status` shows it; a `rolling back` left by a kill is resumed.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,19 +23,21 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.store import atomic
-from reconciler.store.lock import LOCK_DIR_VARIABLE, lock_path, private_directory
+from reconciler.store.atomic import Kind, write_kept
+from reconciler.store.places import (
+    STATE_DIR_VARIABLE,
+    private_directory,
+    project_state_directory,
+)
 from state.docker.endpoint import engine_endpoint
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 
-STATE_DIR_VARIABLE = "RECONCILE_STATE_DIR"
 KIND = "reconcile-journal"
 SCHEMA_VERSION = 1
 ROLLING_BACK = "rolling back"
 ROLLED_BACK = "rolled back"
 ROLLBACK_FAILED = "rollback failed"
-_FIX = f"set {STATE_DIR_VARIABLE} to a directory only you can write"
 
 
 class JournalUnusable(ReconcilerError):
@@ -64,21 +63,9 @@ class Record:
     at: str
 
 
-def state_directory(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get(STATE_DIR_VARIABLE):
-        return Path(env[STATE_DIR_VARIABLE])
-    if env.get(LOCK_DIR_VARIABLE):
-        return Path(env[LOCK_DIR_VARIABLE]) / "state"
-    home = env.get("XDG_STATE_HOME") or str(
-        Path(env.get("HOME") or "~").expanduser() / ".local/state"
-    )
-    return Path(home) / "reconcile"
-
-
 def project_directory(project: str, environ: Mapping[str, str] | None = None) -> Path:
     """The project's own state directory (named like its lock: the engine is in the key)."""
-    return lock_path(project, engine_endpoint(), state_directory(environ)).with_suffix(".state")
+    return project_state_directory(project, engine_endpoint(), environ)
 
 
 def private(directory: Path) -> Path:
@@ -86,17 +73,16 @@ def private(directory: Path) -> Path:
     return private_directory(
         directory,
         kind="state directory",
-        fix=_FIX,
+        variable=STATE_DIR_VARIABLE,
         threat="read or replace the journal",
-        chmod="700",
         error=JournalUnusable,
     )
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_record(path: Path, text: str) -> None:
     """Replace `path` with `text` (0600, fsynced): the old content or the new, never a mix."""
     private(path.parent)
-    atomic.write_atomically(path, text, mode=0o600, fsync=True)
+    write_kept(path, text, Kind.RECORD)
 
 
 def _read(path: Path) -> Any:
@@ -116,7 +102,7 @@ def save(project: str, desired: DesiredState, model: Mapping[str, Any]) -> None:
         "desired": desired.model_dump(mode="json"),
         "model": model,
     }
-    write_atomically(project_directory(project) / "journal.json", json.dumps(document))
+    write_record(project_directory(project) / "journal.json", json.dumps(document))
 
 
 def load(project: str) -> Saved | None:
@@ -156,7 +142,7 @@ def note(project: str, services: Mapping[str, str], state: str) -> None:
         s: {"state": r.state, "reason": r.reason, "at": r.at} for s, r in records(project).items()
     }
     kept.update({s: {"state": state, "reason": why, "at": now} for s, why in services.items()})
-    write_atomically(project_directory(project) / "rollback.json", json.dumps(kept, indent=2))
+    write_record(project_directory(project) / "rollback.json", json.dumps(kept, indent=2))
 
 
 def clear(project: str) -> None:

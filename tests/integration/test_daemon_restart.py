@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.store.lock import LOCK_DIR_VARIABLE
+from reconciler.store.places import LOCK_DIR_VARIABLE
 from state.docker.endpoint import engine_endpoint
 from tests.integration.fake_daemon import FakeDaemon
 from tests.integration.plain_stack import (

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.store.lock import LOCK_DIR_VARIABLE, LockBusy, project_lock
+from reconciler.store.lock import LockBusy, project_lock
+from reconciler.store.places import LOCK_DIR_VARIABLE
 from state.docker.endpoint import engine_endpoint
 from state.docker.timeouts import TIMEOUT_VARIABLE
 from tests.integration.fake_daemon import FakeDaemon

@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.store.journal import STATE_DIR_VARIABLE, project_directory
+from reconciler.store.journal import project_directory
+from reconciler.store.places import STATE_DIR_VARIABLE
 from tests.integration.plain_stack import PlainStack, reconcile, start_reconcile
 from tests.integration.test_reliability import PSQL, kill_tree
 

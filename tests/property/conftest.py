@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler.store.lock import LOCK_DIR_VARIABLE
+from reconciler.store.places import LOCK_DIR_VARIABLE
 
 
 @pytest.fixture(scope="session", autouse=True)

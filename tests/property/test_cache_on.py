@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given
 
-from reconciler.reads.config_cache import CACHE_DIR_VARIABLE, DISABLE_VARIABLE
+from reconciler.reads.config_cache import DISABLE_VARIABLE
+from reconciler.store.places import CACHE_DIR_VARIABLE
 from state.model.desired import DesiredState
 from tests.memory_engine import MemoryEngine
 from tests.property import driver

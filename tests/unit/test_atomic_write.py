@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.reads.content import write_override
-from reconciler.store import atomic, journal
+from reconciler.store import atomic, journal, places
 from reconciler.store.atomic import write_atomically
 
 
@@ -203,9 +203,9 @@ def test_each_caller_keeps_its_mode_and_the_journal_its_fsyncs(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", spy)
-    monkeypatch.setenv(journal.STATE_DIR_VARIABLE, str(tmp_path / "state"))
+    monkeypatch.setenv(places.STATE_DIR_VARIABLE, str(tmp_path / "state"))
     path = journal.project_directory("spot") / "rollback.json"
-    journal.write_atomically(path, "{}")
+    journal.write_record(path, "{}")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(synced) == 2  # file, directory
     override = write_override("services: {}\n", tmp_path / "cache")
     assert stat.S_IMODE(override.stat().st_mode) == 0o600 and len(synced) == 2  # a cache

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.reads.config_cache import CACHE_DIR_VARIABLE, DISABLE_VARIABLE, cached
+from reconciler.reads.config_cache import DISABLE_VARIABLE, cached
+from reconciler.store.places import CACHE_DIR_VARIABLE
 from state.docker.args import CommandLines, ComposeOptions
 from state.resolve.project import COMPOSE_DIR, load_project
 

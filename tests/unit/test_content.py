@@ -14,8 +14,9 @@ import pytest
 from reconciler.cli.exit_codes import EXIT_ERROR
 from reconciler.planner.plan import ActionKind, plan
 from reconciler.planner.snapshot import Snapshot
-from reconciler.reads.content import attach, cache_directory, write_override
+from reconciler.reads.content import attach, write_override
 from reconciler.reads.pipeline import inputs
+from reconciler.store.places import cache_directory
 from reconciler.store.saved_plans import changes, fingerprint
 from state.errors import ConfigError
 from state.model import content
@@ -140,7 +141,7 @@ def test_the_override_folder_must_be_the_users_alone(tmp_path: Path) -> None:
     (shared / "content").mkdir(parents=True)
     (shared / "content").chmod(0o777)
     with pytest.raises(ConfigError, match=r"cache directory .* is writable by others"):
-        write_override("services: {}\n", shared)
+        write_override("services: {}\n", shared / "content")
     assert list((shared / "content").iterdir()) == []
 
 

@@ -22,14 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.store.lock import (
-    LOCK_DIR_VARIABLE,
-    LockBusy,
-    LockUnusable,
-    lock_directory,
-    lock_path,
-    project_lock,
-)
+from reconciler.store.lock import LockBusy, LockUnusable, project_lock
+from reconciler.store.places import LOCK_DIR_VARIABLE, lock_directory, lock_path
 from state.docker.endpoint import DEFAULT_HOST, engine_endpoint
 
 OTHER_UID = 65534  # nobody

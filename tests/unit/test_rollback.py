@@ -20,7 +20,7 @@ from reconciler.cli.main import main
 from reconciler.commands import converge
 from reconciler.commands.rollback import MODEL_FILE
 from reconciler.render import status as render_status
-from reconciler.store import journal
+from reconciler.store import journal, places
 from reconciler.store.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK, Record
 from state.engine import CONFIG_HASH_LABEL, ContainerStatus
 from state.errors import ReconcilerError
@@ -77,7 +77,7 @@ class Sick(MemoryEngine):
 @pytest.fixture(autouse=True)
 def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("RECONCILE_LOCK_DIR", str(tmp_path / "locks"))
-    monkeypatch.setenv(journal.STATE_DIR_VARIABLE, str(tmp_path / "state"))
+    monkeypatch.setenv(places.STATE_DIR_VARIABLE, str(tmp_path / "state"))
     yield
 
 
@@ -234,7 +234,7 @@ def test_status_shows_each_rollback_until_an_apply_succeeds() -> None:
 def test_an_unusable_state_directory_costs_the_rollback_not_the_apply(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(journal.STATE_DIR_VARIABLE, "/etc/hostname/state")  # a file's child
+    monkeypatch.setenv(places.STATE_DIR_VARIABLE, "/etc/hostname/state")  # a file's child
     world = Sick(GOOD)
     error, said = apply(world, GOOD)
     assert error is None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.store import journal
+from reconciler.store import journal, places
 from reconciler.store.journal import ROLLED_BACK, ROLLING_BACK, JournalUnusable
 from tests.builders import desired, service
 
@@ -20,7 +20,7 @@ MODEL = {"name": "spot", "services": {"db": {"image": "db:local"}}}
 
 @pytest.fixture(autouse=True)
 def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(journal.STATE_DIR_VARIABLE, str(tmp_path / "state"))
+    monkeypatch.setenv(places.STATE_DIR_VARIABLE, str(tmp_path / "state"))
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_state_directory_follows_the_lock_conventions_but_persists(
     environ: dict[str, str], expected: str
 ) -> None:
-    assert journal.state_directory(environ) == Path(expected)
+    assert places.state_directory(environ) == Path(expected)
 
 
 def test_the_journal_round_trips_privately_and_is_keyed_by_project_and_engine() -> None:
@@ -93,5 +93,5 @@ def test_a_state_directory_others_can_write_is_refused_with_the_fix(tmp_path: Pa
     shared.mkdir()
     os.chmod(shared, 0o777)
     with pytest.raises(JournalUnusable, match=r"chmod 700 .*RECONCILE_STATE_DIR"):
-        journal.write_atomically(shared / "journal.json", "{}")
+        journal.write_record(shared / "journal.json", "{}")
     assert not (shared / "journal.json").exists()

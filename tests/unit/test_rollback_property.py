@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.store import journal
+from reconciler.store import journal, places
 from state.model.desired import DesiredState
 from tests.builders import desired, service
 from tests.unit.test_rollback import Sick, apply, hashes
@@ -48,10 +48,10 @@ def worlds(draw: st.DrawFn) -> tuple[DesiredState, DesiredState, set[str]]:
 
 @contextmanager
 def private_directories() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("RECONCILE_LOCK_DIR", journal.STATE_DIR_VARIABLE)}
+    saved = {k: os.environ.get(k) for k in ("RECONCILE_LOCK_DIR", places.STATE_DIR_VARIABLE)}
     with tempfile.TemporaryDirectory() as root:
         os.environ["RECONCILE_LOCK_DIR"] = f"{root}/locks"
-        os.environ[journal.STATE_DIR_VARIABLE] = f"{root}/state"
+        os.environ[places.STATE_DIR_VARIABLE] = f"{root}/state"
         try:
             yield
         finally:
