@@ -6,16 +6,19 @@ tests:
 - ComposeSource: what Compose says the project should be (desire stage);
 - ContainerEngine: the project's containers, networks and volumes (observe stage),
   the writes that the apply stage makes, and its logs;
-- Engine: both, which is everything the commands need.
+- Engine: both, which is everything the commands need;
+- CacheableSource: a ComposeSource whose answers reconciler/reads/config_cache.py may
+  keep, because it says what it hands Compose.
 The records they return are plain frozen data; no live Docker object leaves the
-adapter.
+adapter. Backend names the two adapters (local Compose, a swarm).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,6 +28,13 @@ NUMBER_LABEL = "com.docker.compose.container-number"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 DEPENDS_ON_LABEL = "com.docker.compose.depends_on"
+
+
+class Backend(enum.StrEnum):
+    """Where a project runs: local Compose, or a swarm (the environment table's `backend`)."""
+
+    COMPOSE = "compose"
+    SWARM = "swarm"
 
 
 class ContainerStatus(enum.StrEnum):
@@ -74,6 +84,34 @@ class ComposeSource(Protocol):
         """Local image id per reference; references not on the engine are left out."""
         ...
 
+    def use_content_override(self, path: Path) -> None:
+        """Pass `path` as the last compose file from now on: the content stage's override
+        (reconciler/reads/content.py), which labels services with their content digests."""
+        ...
+
+
+@runtime_checkable
+class CacheableSource(ComposeSource, Protocol):
+    """A ComposeSource whose `config` answers may be cached: it says everything it hands
+    Compose, and what it built for that (command lines) may be handed back to it."""
+
+    def compose_inputs(self) -> list[str]:
+        """Everything handed to Compose: files (-f), env files, profiles, name, directory,
+        variables; the cache's key digests these (files by path and bytes)."""
+        ...
+
+    def compose_files(self) -> list[Path]:
+        """Every file among compose_inputs(), whose bytes the key digests."""
+        ...
+
+    def warm_state(self) -> dict[str, Any]:
+        """What it built for these inputs that a later run may reuse (JSON)."""
+        ...
+
+    def use_warm_state(self, state: Mapping[str, Any]) -> None:
+        """Take back what warm_state() gave for the same inputs."""
+        ...
+
 
 class ContainerEngine(Protocol):
     """The containers of a project: read in a constant number of calls, and changed.
@@ -84,6 +122,11 @@ class ContainerEngine(Protocol):
 
     def containers(self, project: str) -> list[ContainerRecord]:
         """Every container labelled with the project, one-offs included, in any state."""
+        ...
+
+    def has_project(self, project: str) -> bool:
+        """Whether the project runs here at all (one-offs aside), in as few calls as can
+        tell: the question asked of the other backend before acting on this one."""
         ...
 
     def up(self, services: Sequence[str], *, force_recreate: bool) -> None:

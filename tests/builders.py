@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from state.engine import ContainerStatus
 from state.model.desired import Dependency, DesiredService, DesiredState
 from state.model.observed import ObservedContainer, ObservedState
 from state.resolve.appenv import ResolvedAppEnv, Source
+from state.resolve.inputs import ProjectInputs, read_env_file
+from state.resolve.precedence import resolve
+from state.resolve.table import EnvironmentTable
 
 PROJECT = "spot"
 IMAGE_ID = "sha256:" + "a" * 64
@@ -77,3 +81,18 @@ def container(
 
 def observed(*containers: ObservedContainer) -> ObservedState:
     return ObservedState(project=PROJECT, containers=tuple(containers))
+
+
+def resolve_file(
+    table: EnvironmentTable, environ: Mapping[str, str], path: Path, *, required: bool = False
+) -> ResolvedAppEnv:
+    """APP_ENV resolved with `path` as the env file Compose reads (`required`: given as
+    --env-file, so it must exist), as state/resolve/inputs.py reads it."""
+    inputs = ProjectInputs(
+        directory=path.parent,
+        env_file=path,
+        env_file_given=required,
+        environ=environ,
+        bindings=read_env_file(path, environ, required=required),
+    )
+    return resolve(table, inputs)

@@ -26,6 +26,7 @@ import fcntl
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from reconciler.planner.plan import one_shots
@@ -217,6 +218,16 @@ class MemoryEngine:
     def containers(self, project: str) -> list[ContainerRecord]:
         self.calls.append(("containers", (project,)))
         return [c.record() for c in self.containers_by_id.values() if c.project == project]
+
+    def has_project(self, project: str) -> bool:
+        self.calls.append(("has_project", (project,)))
+        return any(
+            c.project == project and c.labels.get(ONEOFF_LABEL) != "True"
+            for c in self.containers_by_id.values()
+        )
+
+    def use_content_override(self, path: Path) -> None:
+        """Its `desired` already carries the content digests the override would add."""
 
     def log_tail(self, container_id: str, lines: int) -> str:
         self.calls.append(("log_tail", (container_id,)))

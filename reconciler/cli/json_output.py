@@ -14,19 +14,18 @@ import click
 
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK, pending
 from reconciler.commands import converge
-from reconciler.execute.outcome import ApplyResult
+from reconciler.commands.teardown import TornDown
+from reconciler.execute.outcome import Applied, ApplyResult
 from reconciler.planner.plan import Strategy
-from reconciler.planner.snapshot import Applied, Teardown
+from reconciler.planner.snapshot import Teardown
+from reconciler.reads.opened import Opened
 from reconciler.render import plans
 from reconciler.store.saved_plans import SavedPlan
-from state.engine import Engine
 from state.errors import ReconcilerError
-from state.resolve.project import ComposeProject
 
 
 def apply_json(
-    engine: Engine,
-    project: ComposeProject,
+    opened: Opened,
     settings: converge.ApplySettings,
     strategy: Strategy,
     command: str,
@@ -38,8 +37,7 @@ def apply_json(
     applied: list[Applied] = []
     try:
         converge.apply(
-            engine,
-            project,
+            opened,
             settings,
             progress,
             strategy=strategy,
@@ -63,7 +61,7 @@ def _say(text: str) -> None:
 
 
 def run_teardown(
-    run: Callable[[converge.Say, converge.TornDown], Teardown], chosen: str, plan_only: bool
+    run: Callable[[converge.Say, TornDown], Teardown], chosen: str, plan_only: bool
 ) -> int:
     """Run stop or down; with --format json and no --plan, print one document when it
     ends (failed or not), progress going to stderr."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from reconciler.cli.engines import kits_for
 from reconciler.cli.exit_codes import (
     EXIT_ERROR,
     EXIT_OK,
@@ -36,33 +37,43 @@ from reconciler.cli.options import (
     settings_from,
 )
 from reconciler.cli.redaction import redacted_output
-from reconciler.commands import converge
+from reconciler.cli.watch import watch
+from reconciler.commands import converge, teardown
 from reconciler.planner.plan import Strategy
-from reconciler.reads import backend
-from reconciler.reads.content import attach
-from reconciler.reads.pipeline import open_name, open_project, read_saved, write_saved
+from reconciler.reads.backend import EngineFactory, Kits
+from reconciler.reads.fingerprint import inputs
+from reconciler.reads.opened import Named, Opened, open_name, open_project
 from reconciler.render import plans
 from reconciler.render import status as render_status
 from reconciler.store import journal
-from reconciler.watch.feed import watch
-from state.docker.adapter import DockerEngine
-from state.engine import Engine
+from reconciler.store.saved_plans import read_saved, write_saved
 from state.errors import ReconcilerError
-from state.resolve.project import ComposeProject
-
-EngineFactory = Callable[[ComposeProject | None], Engine]
 
 
-def engine_for(ctx: click.Context, project: ComposeProject | None) -> Engine:
-    factory: EngineFactory = ctx.obj or DockerEngine
-    if factory is DockerEngine:  # the real engine: where the project runs, or --backend
-        factory = backend.placed(option(ctx, ctx.params, "backend"), project, ctx, factory)
-    return factory(project)
+def kits(ctx: click.Context) -> Kits:
+    """The backends main() was given (ctx.obj)."""
+    found: Kits = ctx.find_root().obj
+    return found
 
 
-def opened(ctx: click.Context, params: dict[str, Any]) -> tuple[ComposeProject, Engine]:
-    """The project with its content labels attached (reconciler/reads/content.py), its engine."""
-    return attach(open_project(project_of(ctx, params)), lambda project: engine_for(ctx, project))
+def opened(ctx: click.Context, params: dict[str, Any]) -> Opened:
+    """The project this command acts on, its backend and engine (reconciler/reads/opened.py);
+    a note on stderr when the project runs on another backend than APP_ENV's."""
+    result = open_project(project_of(ctx, params), kits(ctx), ctx.command.name or "")
+    _note(result.note)
+    return result
+
+
+def named(ctx: click.Context, params: dict[str, Any]) -> Named:
+    """The project's name, where it runs and that backend's engine (name-only commands)."""
+    result = open_name(project_of(ctx, params), kits(ctx), ctx.command.name or "")
+    _note(result.note)
+    return result
+
+
+def _note(note: str) -> None:
+    if note:
+        click.echo(f"reconcile: {note}", err=True)
 
 
 def say(text: str) -> None:
@@ -112,17 +123,17 @@ def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, comma
     out: Path | None = option(ctx, params, "out")
     if out is not None and not plan_only:
         raise click.UsageError("--out saves a plan: use it with --plan")
-    project, engine = opened(ctx, params)
+    target = opened(ctx, params)
     if plan_only:
-        snap = converge.preview(engine, project, strategy)
+        snap = converge.preview(target, strategy)
         if out is not None:
-            write_saved(out, snap, project, strategy)
+            write_saved(out, snap, inputs(target.project), strategy)
         click.echo(plans.plan_json(snap, command) if chosen == "json" else plans.plan_text(snap))
         return pending(snap.plan.is_empty)
     settings = settings_from(ctx, params)
     if chosen == "json":
-        return apply_json(engine, project, settings, strategy, command)
-    converge.apply(engine, project, settings, say, strategy=strategy)
+        return apply_json(target, settings, strategy, command)
+    converge.apply(target, settings, say, strategy=strategy)
     return EXIT_OK
 
 
@@ -145,15 +156,15 @@ def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
     saved = read_saved(plan_file)
-    project, engine = opened(ctx, params)
+    target = opened(ctx, params)
     if plan_only:
-        snap = converge.preview_saved(engine, project, saved)
+        snap = converge.preview_saved(target, saved)
         click.echo(plans.plan_json(snap, "apply") if chosen == "json" else plans.plan_text(snap))
         return pending(snap.plan.is_empty)
     settings = settings_from(ctx, params)
     if chosen == "json":
-        return apply_json(engine, project, settings, saved.strategy, "apply", saved)
-    converge.apply(engine, project, settings, say, saved=saved)
+        return apply_json(target, settings, saved.strategy, "apply", saved)
+    converge.apply(target, settings, say, saved=saved)
     return EXIT_OK
 
 
@@ -168,9 +179,9 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     what runs and says what it cannot know.
     """
     chosen = option(ctx, params, "output_format", "text")
-    project, engine = opened(ctx, params)
-    snap = converge.status(engine, project)
-    back = journal.records(project.name)  # rollbacks since the last successful apply
+    target = opened(ctx, params)
+    snap = converge.status(target)
+    back = journal.records(target.project.name)  # rollbacks since the last successful apply
     click.echo(
         render_status.status_json(snap, back)
         if chosen == "json"
@@ -192,11 +203,10 @@ def stop(ctx: click.Context, /, **params: Any) -> int:
     """
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
-    name = open_name(project_of(ctx, params))
-    engine, settings = engine_for(ctx, None), settings_from(ctx, params)
+    target, settings = named(ctx, params), settings_from(ctx, params)
     return run_teardown(
-        lambda say, report: converge.stop(
-            engine, name, settings, say, plan_only=plan_only, report=report
+        lambda say, report: teardown.stop(
+            target, settings, say, plan_only=plan_only, report=report
         ),
         chosen,
         plan_only,
@@ -230,8 +240,7 @@ def logs(
     ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any
 ) -> int:
     """Show the services' logs (all services when none is named). Needs only the name."""
-    name = open_name(project_of(ctx, params))
-    return converge.logs(engine_for(ctx, None), name, services, follow=follow, tail=tail)
+    return teardown.logs(named(ctx, params), services, follow=follow, tail=tail)
 
 
 @cli.command()
@@ -255,7 +264,6 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     """
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
-    name = open_name(project_of(ctx, params))
 
     def confirm(names: Sequence[str]) -> bool:
         if yes:
@@ -266,11 +274,10 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
             f"This destroys the data in {', '.join(names)}. Continue?", default=False
         )
 
-    engine, settings = engine_for(ctx, None), settings_from(ctx, params)
+    target, settings = named(ctx, params), settings_from(ctx, params)
     return run_teardown(
-        lambda say, report: converge.down(
-            engine,
-            name,
+        lambda say, report: teardown.down(
+            target,
             settings,
             say,
             volumes=volumes,
@@ -283,16 +290,17 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     )
 
 
-cli.add_command(watch)  # reconciler/watch/feed.py: `reconcile watch`
+cli.add_command(watch)  # reconciler/cli/watch.py: `reconcile watch`
 
 
-def main(argv: list[str] | None = None, engine: EngineFactory = DockerEngine) -> int:
+def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> int:
     """Entry point of `reconcile` and `python -m reconciler`; returns the exit code.
 
-    `engine` makes the engine port for a project (or, with None, for a name-only
-    command): the Docker adapter, or in the property tests the in-memory engine."""
+    `engine` (tests) makes the engine port for a project (or, with None, for a
+    name-only command), e.g. the in-memory engine; by default the real backends
+    (reconciler/cli/engines.py)."""
     with redacted_output():  # no secret value reaches stdout, stderr or the -v log
-        return _main(argv, engine)
+        return _main(argv, kits_for(engine))
 
 
 def usage_line(exc: click.UsageError) -> str:
@@ -301,9 +309,9 @@ def usage_line(exc: click.UsageError) -> str:
     return f"reconcile: {exc.format_message()} (see `{command} --help`)"
 
 
-def _main(argv: list[str] | None, engine: EngineFactory) -> int:
+def _main(argv: list[str] | None, backends: Kits) -> int:
     try:
-        result = cli.main(args=argv, prog_name="reconcile", standalone_mode=False, obj=engine)
+        result = cli.main(args=argv, prog_name="reconcile", standalone_mode=False, obj=backends)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:

@@ -16,7 +16,8 @@ import click
 
 from reconciler.commands.converge import LOCK_TIMEOUT, ApplySettings
 from reconciler.execute.runner import WAIT_TIMEOUT
-from reconciler.reads.pipeline import ProjectOptions
+from reconciler.reads.opened import ProjectOptions
+from state.engine import Backend
 
 F = TypeVar("F", bound=Callable[..., Any])
 _PROJECT_KEYS = ("project_name", "project_directory", "env_file")
@@ -45,7 +46,7 @@ def project_options(func: F) -> F:
         ),
         click.option(
             "--backend",
-            type=click.Choice(["compose", "swarm"]),
+            type=click.Choice([backend.value for backend in Backend]),
             default=None,
             help="Run on local Compose or a swarm (default: the environment's `backend`).",
         ),
@@ -75,7 +76,11 @@ def option(ctx: click.Context, params: dict[str, Any], key: str, default: Any = 
 
 
 def project_of(ctx: click.Context, params: dict[str, Any]) -> ProjectOptions:
-    return ProjectOptions(**{key: option(ctx, params, key) for key in _PROJECT_KEYS})
+    backend = option(ctx, params, "backend")
+    return ProjectOptions(
+        **{key: option(ctx, params, key) for key in _PROJECT_KEYS},
+        backend=Backend(backend) if backend else None,
+    )
 
 
 def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
@@ -84,7 +89,6 @@ def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
         wait_timeout=option(ctx, params, "wait_timeout", WAIT_TIMEOUT),
         lock_timeout=option(ctx, params, "lock_timeout", LOCK_TIMEOUT),
         rollback=not option(ctx, params, "no_rollback", False),
-        engines=ctx.find_root().obj,  # main()'s engine factory, for a rollback's saved model
     )
 
 

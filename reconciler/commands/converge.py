@@ -1,48 +1,43 @@
-"""The commands: preview, apply, restart, stop, down, status, logs (apply stage).
+"""The converging commands: preview (`--plan`), apply, restart, status (apply stage).
 
-Each takes the engine port (the Docker adapter, or the in-memory engine of the
-property tests), reads the world through session, takes the project lock for
-anything that changes it, executes a plan (nothing happens outside one) and reports
-progress through `say`, so only rendering prints. `plan_only` stops after planning
-and changes nothing. Apply always ends by observing and planning again: a non-empty
+Each takes what reconciler/reads/opened.py opened for it (the project, its backend
+kit, the engine and its cached Compose answers), reads the world through
+reconciler/reads/pipeline.py, takes the project lock for anything that changes it,
+executes a plan (nothing happens outside one) and reports progress through `say`, so
+only rendering prints. Apply always ends by observing and planning again: a non-empty
 plan means "did not converge" and exit 1.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reconciler.commands import rollback
-from reconciler.commands.rollback import EngineMaker
 from reconciler.execute.executor import Runner, execute
-from reconciler.execute.outcome import ApplyResult
-from reconciler.execute.retry import Policy, default_retrying, retried
+from reconciler.execute.outcome import Applied, ApplyResult
+from reconciler.execute.retry import Policy, default_retrying
 from reconciler.execute.runner import WAIT_TIMEOUT
-from reconciler.execute.swarm_runner import runner_for
-from reconciler.planner.plan import ActionKind, Plan, Strategy, teardown_plan
-from reconciler.planner.snapshot import Applied, Snapshot, Teardown, Unknown
-from reconciler.reads.config_cache import cached
+from reconciler.planner.plan import Plan, Strategy
+from reconciler.planner.snapshot import Snapshot, Unknown
+from reconciler.reads.fingerprint import inputs
+from reconciler.reads.opened import Opened
 from reconciler.reads.pipeline import (
     Remembered,
-    inputs,
     planned,
     read_both,
     read_desired,
-    read_observed,
     snapshot,
     snapshot_of,
 )
 from reconciler.render import plans
 from reconciler.store.lock import project_lock
 from reconciler.store.saved_plans import SavedPlan, StalePlan, check, fingerprint
-from state.engine import ONEOFF_LABEL, Engine
 from state.errors import ConfigError, ReconcilerError
-from state.resolve.project import ComposeProject
+from state.model.desired import DesiredState
 
 Say = Callable[[str], None]
-TornDown = Callable[[Teardown, ApplyResult], None]  # what stop or down did, for --format json
 LOCK_TIMEOUT = 300.0  # seconds to wait for another reconcile of the project (--lock-timeout)
 
 
@@ -61,26 +56,25 @@ class ApplySettings:
     lock_timeout: float = LOCK_TIMEOUT
     retrying: Policy = default_retrying
     rollback: bool = True  # --no-rollback: keep a service that never became ready
-    engines: EngineMaker | None = None  # an engine for the saved model; None: none
 
 
-def preview(engine: Engine, project: ComposeProject, strategy: Strategy) -> Snapshot:
+def preview(opened: Opened, strategy: Strategy) -> Snapshot:
     """`--plan`: what apply (or restart) would do. Changes nothing."""
-    return snapshot_of(project, engine, strategy)
+    return snapshot_of(opened.project, opened.source, opened.engine, strategy)
 
 
-def status(engine: Engine, project: ComposeProject) -> Snapshot | Unknown:
+def status(opened: Opened) -> Snapshot | Unknown:
     """What runs against what should; when the compose files or images make the desired
     state unreadable, what runs and why the rest is unknown. Read-only."""
-    desired, observed = read_both(project, engine)
+    project = opened.project
+    desired, observed = read_both(project, opened.source, opened.engine)
     if isinstance(desired, ConfigError):
         return Unknown(project.name, project.app_env, observed, str(desired))
     return planned(desired, observed)
 
 
 def apply(
-    engine: Engine,
-    project: ComposeProject,
+    opened: Opened,
     settings: ApplySettings,
     say: Say,
     *,
@@ -94,43 +88,21 @@ def apply(
     its fingerprint changed (nothing touched), else execute exactly its actions.
     `report` gets what was done before a failure is raised (`--format json` prints it)."""
     started = time.monotonic()
-    source = Remembered(cached(project, engine))  # the config cache inside (issue 9)
-    desired = read_desired(project, source)
+    source = Remembered(opened.source)  # the model it reads becomes the journal's
+    desired = read_desired(opened.project, source)
     with project_lock(desired.project, settings.lock_timeout):
-        back = rollback.Rollback(
-            desired.project,
-            engine,
-            settings.engines,
-            settings.rollback,
-            settings.wait_timeout,
-            settings.retrying,
-            say,
-        )
-        left = back.unfinished() if saved is not None and back.enabled else {}
-        if left:  # finishing the rollback would change what the saved plan was made from
-            raise StalePlan(
-                f"the saved plan cannot be applied: a killed run left a rollback of "
-                f"{', '.join(sorted(left))} unfinished; nothing was changed: "
-                "run `reconcile` to finish it, then make a new plan"
-            )
-        back.resume()
-        first = snapshot(engine, desired, saved.strategy if saved else strategy)
+        back = _rollback(opened, desired, settings, say)
+        _finish_rollback(back, saved)
+        first = snapshot(opened.engine, desired, saved.strategy if saved else strategy)
         if saved is not None:
-            first = checked(first, project, saved)
+            first = checked(first, opened, saved)
         say(plans.plan_text(first))
         if first.plan.is_empty:
             rollback.succeeded(first, source.model, say)
             report(Applied(first, first, (), time.monotonic() - started))
             return first
-        back.prepare(first.plan, project.directory)
-        # On a swarm, Swarm rolls a failed update back itself (its gate names no service).
-        runner = rollback.Watched(
-            runner_for(engine)(
-                engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
-            )
-        )
-        result = back.after(_execute(first.plan, runner, settings, say), runner, first.plan)
-        final = snapshot(engine, desired)
+        result = _carry_out(opened, desired, first.plan, back, settings, say)
+        final = snapshot(opened.engine, desired)
         if result.ok and final.plan.is_empty:
             rollback.succeeded(final, source.model, say)
     report(Applied(first, final, result.outcomes, time.monotonic() - started, result.error))
@@ -139,24 +111,71 @@ def apply(
     return final
 
 
-def checked(snap: Snapshot, project: ComposeProject, saved: SavedPlan) -> Snapshot:
+def _rollback(
+    opened: Opened, desired: DesiredState, settings: ApplySettings, say: Say
+) -> rollback.Rollback:
+    """The apply's rollback: the same backend's engine for the saved model."""
+    return rollback.Rollback(
+        desired.project,
+        opened.engine,
+        opened.kit.engine,
+        settings.rollback,
+        settings.wait_timeout,
+        settings.retrying,
+        say,
+    )
+
+
+def _finish_rollback(back: rollback.Rollback, saved: SavedPlan | None) -> None:
+    """Finish what a killed run left rolling back; a saved plan was made before it, and
+    finishing it would change what the plan was made from: refused then."""
+    left = back.unfinished() if saved is not None and back.enabled else {}
+    if left:
+        raise StalePlan(
+            f"the saved plan cannot be applied: a killed run left a rollback of "
+            f"{', '.join(sorted(left))} unfinished; nothing was changed: "
+            "run `reconcile` to finish it, then make a new plan"
+        )
+    back.resume()
+
+
+def _carry_out(
+    opened: Opened,
+    desired: DesiredState,
+    plan: Plan,
+    back: rollback.Rollback,
+    settings: ApplySettings,
+    say: Say,
+) -> ApplyResult:
+    """Execute the plan on the backend's runner; roll back what never became ready.
+    (On a swarm, Swarm rolls a failed update back itself: its gate names no service.)"""
+    back.prepare(plan, opened.project.directory)
+    runner = rollback.Watched(
+        opened.kit.runner(
+            opened.engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
+        )
+    )
+    return back.after(execute_plan(plan, runner, settings, say), runner, plan)
+
+
+def checked(snap: Snapshot, opened: Opened, saved: SavedPlan) -> Snapshot:
     """The snapshot with the saved plan in place of a fresh one, if the saved plan's
     fingerprint matches this snapshot's; else StalePlan (or ConfigError: another project)."""
-    check(saved, fingerprint(snap, inputs(project)))
+    check(saved, fingerprint(snap, inputs(opened.project)))
     return Snapshot(desired=snap.desired, observed=snap.observed, plan=saved.plan)
 
 
-def preview_saved(engine: Engine, project: ComposeProject, saved: SavedPlan) -> Snapshot:
+def preview_saved(opened: Opened, saved: SavedPlan) -> Snapshot:
     """`apply FILE --plan`: the saved plan, checked for staleness. Changes nothing."""
-    return checked(preview(engine, project, saved.strategy), project, saved)
+    return checked(preview(opened, saved.strategy), opened, saved)
 
 
-def restart(engine: Engine, project: ComposeProject, settings: ApplySettings, say: Say) -> Snapshot:
+def restart(opened: Opened, settings: ApplySettings, say: Say) -> Snapshot:
     """Stop everything, then recreate everything: explicit STOP and RECREATE actions."""
-    return apply(engine, project, settings, say, strategy=Strategy.ALWAYS)
+    return apply(opened, settings, say, strategy=Strategy.ALWAYS)
 
 
-def _execute(plan: Plan, runner: Runner, settings: ApplySettings, say: Say) -> ApplyResult:
+def execute_plan(plan: Plan, runner: Runner, settings: ApplySettings, say: Say) -> ApplyResult:
     say("Applying:")
     return execute(
         plan,
@@ -176,100 +195,3 @@ def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
             f"did not converge: {plans.summary(remaining)} still pending; run `just up` again "
             "or see `reconcile status`"
         )
-
-
-def stop(
-    engine: Engine,
-    name: str,
-    settings: ApplySettings,
-    say: Say,
-    *,
-    plan_only: bool = False,
-    report: TornDown = lambda teardown, result: None,
-) -> Teardown:
-    """Stop every running container of the project (all profiles), keeping them."""
-    with project_lock(name, settings.lock_timeout):
-        observed = read_observed(engine, name)
-        teardown = Teardown(
-            "stop", name, observed, teardown_plan(observed, ActionKind.STOP, "stop requested")
-        )
-        if not plan_only:
-            _tear_down(engine, teardown, settings, say, report)
-    return teardown
-
-
-def down(
-    engine: Engine,
-    name: str,
-    settings: ApplySettings,
-    say: Say,
-    *,
-    volumes: bool,
-    confirm: Callable[[Sequence[str]], bool],
-    plan_only: bool = False,
-    report: TornDown = lambda teardown, result: None,
-) -> Teardown:
-    """Remove the project's containers (never one-offs) and networks; its volumes only
-    when asked and confirmed. Needs only the project's name."""
-    with project_lock(name, settings.lock_timeout):
-        observed = read_observed(engine, name)
-        oneoffs = [
-            r
-            for r in retried(lambda: engine.containers(name), settings.retrying)
-            if r.labels.get(ONEOFF_LABEL) == "True"
-        ]
-        networks = retried(lambda: engine.networks(name), settings.retrying)
-        existing = retried(lambda: engine.volumes(name), settings.retrying)
-        teardown = Teardown(
-            "down",
-            name,
-            observed,
-            teardown_plan(observed, ActionKind.REMOVE, "down"),
-            networks=() if oneoffs else tuple(networks),
-            kept_networks=tuple(networks) if oneoffs else (),
-            volumes=tuple(existing) if volumes else (),
-            kept_volumes=() if volumes else tuple(existing),
-        )
-        if plan_only:
-            return teardown
-        if teardown.volumes and not confirm(teardown.volumes):
-            raise ReconcilerError(
-                f"`down --volumes` destroys the data in {', '.join(teardown.volumes)}: "
-                "pass --yes to confirm"
-            )
-        _tear_down(engine, teardown, settings, say, report)
-        if teardown.networks:
-            retried(lambda: engine.remove_networks(teardown.networks), settings.retrying)
-        if teardown.volumes:
-            retried(lambda: engine.remove_volumes(teardown.volumes), settings.retrying)
-    say(plans.teardown_done(teardown))
-    return teardown
-
-
-def _tear_down(
-    engine: Engine, teardown: Teardown, settings: ApplySettings, say: Say, report: TornDown
-) -> None:
-    say(plans.teardown_text(teardown))
-    if teardown.plan.is_empty:
-        report(teardown, ApplyResult(()))
-        return
-    result = _execute(teardown.plan, runner_for(engine)(engine, None, wait=False), settings, say)
-    report(teardown, result)
-    if not result.ok:
-        raise ApplyFailed(f"{teardown.command} failed: {result.error}")
-
-
-def logs(
-    engine: Engine, name: str, services: Sequence[str], *, follow: bool, tail: str | None
-) -> int:
-    """The services' logs (all when none is named). Needs only the project's name; a
-    service with no container in the project is refused (Compose, reading no file,
-    would print nothing)."""
-    present = {c.service for c in read_observed(engine, name).containers} if services else set()
-    for service in services:
-        if service not in present:
-            raise ConfigError(
-                f"no such service: {service} has no container in project {name}; "
-                "see `reconcile status` for the services that run"
-            )
-    return engine.stream_logs(name, services, follow=follow, tail=tail)

@@ -30,6 +30,7 @@ from reconciler.execute.runner import WAIT_TIMEOUT, EngineRunner, NotReady
 from reconciler.execute.stages import Stage
 from reconciler.planner.plan import Action, ActionKind, Plan
 from reconciler.planner.snapshot import Snapshot
+from reconciler.reads.backend import EngineFactory
 from reconciler.render import plans
 from reconciler.store import journal
 from reconciler.store.journal import (
@@ -39,7 +40,7 @@ from reconciler.store.journal import (
     JournalUnusable,
     Saved,
 )
-from state.engine import ContainerEngine, ContainerStatus, Engine
+from state.engine import ContainerStatus, Engine
 from state.errors import ConfigError, ReconcilerError
 from state.model import content
 from state.model.desired import DesiredState
@@ -48,7 +49,6 @@ from state.resolve.appenv import VARIABLE
 from state.resolve.project import ComposeProject
 from state.resolve.table import EnvironmentTable
 
-EngineMaker = Callable[[ComposeProject], ContainerEngine]
 Say = Callable[[str], None]
 MODEL_FILE = "model.json"
 
@@ -99,7 +99,7 @@ class Rollback:
 
     project: str
     engine: Engine  # the apply's own: what failed, and why
-    engines: EngineMaker | None  # makes one for the saved model; None: no rollback
+    engines: EngineFactory | None  # the backend's, for the saved model; None: no rollback
     enabled: bool
     wait_timeout: float
     retrying: Policy

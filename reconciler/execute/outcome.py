@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 
 from reconciler.planner.plan import Action
+from reconciler.planner.snapshot import Snapshot
 
 
 class OutcomeStatus(enum.StrEnum):
@@ -42,3 +43,15 @@ class ApplyResult:
     @property
     def rolled_back(self) -> bool:
         return any(o.status is OutcomeStatus.ROLLED_BACK for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an apply (or restart) did: its plan, every action's outcome, the fresh plan
+    after it, how long it took, and the first failure. Failed or not, apply reports one."""
+
+    first: Snapshot
+    final: Snapshot
+    outcomes: tuple[Outcome, ...]
+    seconds: float
+    error: str | None = None

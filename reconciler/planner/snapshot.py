@@ -1,15 +1,15 @@
 """What a command saw and planned: values between the commands and the renderer.
 
 Snapshot (desired and observed state, and the plan between them), Teardown (stop,
-down) and Unknown (status without a desired state). Commands build them, the
-renderer shows them (desire/observe -> plan -> render). No engine code here.
+down) and Unknown (status without a desired state). Commands build them, the renderer
+shows them (desire/observe -> plan -> render); what an apply did is
+reconciler/execute/outcome.py's Applied. No engine code here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.execute.outcome import Outcome
 from reconciler.planner.plan import Plan
 from state.model.desired import DesiredState
 from state.model.observed import ObservedState
@@ -53,15 +53,3 @@ class Unknown:
     app_env: ResolvedAppEnv
     observed: ObservedState
     problem: str
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What an apply (or restart) did: its plan, every action's outcome, the fresh plan
-    after it, how long it took, and the first failure. Failed or not, apply reports one."""
-
-    first: Snapshot
-    final: Snapshot
-    outcomes: tuple[Outcome, ...]
-    seconds: float
-    error: str | None = None

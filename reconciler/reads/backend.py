@@ -1,70 +1,84 @@
-"""Which backend a command runs on: local Compose or a swarm (resolve stage).
+"""Which backend a command runs on, chosen once per command (resolve stage).
 
-`--backend` wins; else the `backend` of the environment APP_ENV resolves to
-(compose/environments.toml, default "compose"), unless the project runs on the other
-backend (reconciler/reads/placement.py: reads and teardowns follow it there, applies
-refuse). Commands that need only the project's name (stop, down, logs) resolve APP_ENV
-just for this; when it cannot be resolved (they must work when the files are broken)
-they act where the project runs, Compose when it runs nowhere.
+A Backend (state/engine.py) is a name; a BackendKit is what a command needs of it: the
+engine factory, the Runner that applies plans and teardowns there, whether `watch` can
+follow it, and whether this machine has one at all. The CLI makes the kits
+(reconciler/cli/engines.py, the one place that builds engines); `choose` picks one, and
+the kit travels as a value to everything that needs it: the commands, the rollback's
+engine for the saved model, the watch.
+
+`--backend` wins; else the environment's `backend` (APP_ENV's row of the table),
+unless the project runs on the other backend (reconciler/reads/placement.py: reads
+and teardowns follow it there, applies refuse). Asking the other backend costs one
+engine call, and none when this machine has no such backend configured.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-import click
-
-from reconciler.cli.options import project_of
-from reconciler.reads.pipeline import open_name, open_project
-from reconciler.reads.placement import place, prober
-from state.engine import Engine
+from reconciler.execute.runner import EngineRunner
+from reconciler.reads.placement import Placement, place
+from state.engine import Backend, Engine
 from state.errors import ReconcilerError
 from state.resolve.project import ComposeProject
-from state.swarm.adapter import SwarmEngine
 
-EngineFactory = Callable[[ComposeProject | None], Engine]
-
-
-def backend_of(chosen: str | None, project: ComposeProject | None, ctx: click.Context) -> str:
-    if chosen:
-        return chosen
-    if project is None:
-        try:
-            project = open_project(project_of(ctx, ctx.params))
-        except ReconcilerError:
-            return "compose"
-    return project.environment.backend
+EngineFactory = Callable[[ComposeProject | None], Engine]  # None: a name-only command
 
 
-def factory(
-    chosen: str | None, project: ComposeProject | None, ctx: click.Context, compose: EngineFactory
-) -> EngineFactory:
-    """The engine factory for the chosen (or the environment's) backend: the swarm's, or
-    `compose` (the CLI's Docker adapter)."""
-    return SwarmEngine if backend_of(chosen, project, ctx) == "swarm" else compose
+@dataclass(frozen=True)
+class BackendKit:
+    """One backend: how to build its engine, apply on it, and whether it can be watched."""
+
+    backend: Backend
+    engine: EngineFactory
+    runner: type[EngineRunner] = EngineRunner
+    watchable: bool = True  # the watch follows the local engine's events
+    configured: Callable[[Mapping[str, str]], bool] = lambda environ: True
 
 
-def placed(
-    chosen: str | None, project: ComposeProject | None, ctx: click.Context, compose: EngineFactory
-) -> EngineFactory:
-    """`factory`, but without --backend for where the project runs (backend_detect.py):
-    acting there, or refusing (RunsElsewhere), with a note on stderr when it moved."""
-    if chosen:
-        return factory(chosen, project, ctx, compose)
-    if project is None:
-        try:
-            project = open_project(project_of(ctx, ctx.params))
-        except ReconcilerError:
-            project = None  # a broken table: the backend is unknown, where it runs is not
-    name = project.name if project else open_name(project_of(ctx, ctx.params))
-    configured = project.environment.backend if project else None
-    why = (
-        f"{project.app_env} uses {configured}"
-        if project
-        else "compose/environments.toml cannot be read"
+Kits = Mapping[Backend, BackendKit]
+
+
+def unknown_backend(kits: Kits, wanted: Backend) -> ReconcilerError:
+    return ReconcilerError(
+        f"backend {wanted} is not available here (available: "
+        f"{', '.join(sorted(kits))}): pass --backend {' or '.join(sorted(kits))}"
     )
-    where = place(ctx.command.name or "", name, configured, why, prober(name, compose, os.environ))
-    if where.note:
-        click.echo(f"reconcile: {where.note}", err=True)
-    return factory(where.backend, project, ctx, compose)
+
+
+def choose(
+    kits: Kits,
+    command: str,
+    name: str,
+    *,
+    chosen: Backend | None,
+    configured: Backend | None,
+    why: str,
+    environ: Mapping[str, str],
+) -> tuple[BackendKit, str]:
+    """The kit `command` acts with for project `name`, and a note for stderr (empty when
+    there is nothing to say). `chosen`: --backend; `configured`: the environment's
+    backend (None when the table cannot be read), `why` saying so for messages."""
+    if chosen is not None:
+        placement = Placement(chosen)
+    else:
+        placement = place(command, name, configured, why, _runs_on(kits, name, environ))
+    kit = kits.get(placement.backend)
+    if kit is None:
+        raise unknown_backend(kits, placement.backend)
+    return kit, placement.note
+
+
+def _runs_on(kits: Kits, name: str, environ: Mapping[str, str]) -> Callable[[Backend], bool]:
+    """The placement question: does `name` run on this backend? No engine call for a
+    backend this machine has none of."""
+
+    def runs_on(backend: Backend) -> bool:
+        kit = kits.get(backend)
+        if kit is None or not kit.configured(environ):
+            return False
+        return kit.engine(None).has_project(name)
+
+    return runs_on

@@ -2,31 +2,28 @@
 
 The model (`config --format json`), the config hashes (`--hash '*'`) and the services
 of any profile depend only on what Compose reads: everything the adapter hands Compose
-(its ComposeOptions when it has them: every `-f` file and env file by path and bytes,
-profiles, project name and directory, variables; else the project's files and env
-files), every file under the project directory (by path, size and mtime: what
-`env_file:`, `include:` and `extends:` name), the whole process environment Compose
-gets (the variables that reach interpolation, APP_ENV, COMPOSE_*, PATH), and the
-`docker` and Compose binaries (path, size, mtime; no extra subprocess). A digest of all
-of it names the entry: any change is a miss, never a stale answer. A project whose
-compose files may name a file outside the compose directory (a `../` path, or an
-absolute one in a file that uses env_file, include or extends) is not cached: those
-files are not in the key. The image ids are
-not cached (images change without any file changing): `image ls` always runs. The
-command lines python-on-whales built for those options are kept too (keyed also by the
-installed python-on-whales), so a hit does not pay its import.
+(a CacheableSource says it: every `-f` file and env file by path and bytes, profiles,
+project name and directory, variables), every file under the project directory (by
+path, size and mtime: what `env_file:`, `include:` and `extends:` name), the whole
+process environment Compose gets (the variables that reach interpolation, APP_ENV,
+COMPOSE_*, PATH), and the `docker` and Compose binaries (path, size, mtime; no extra
+subprocess). A digest of all of it names the entry: any change is a miss, never a stale
+answer. A project whose compose files may name a file outside the compose directory (a
+`../` path, or an absolute one in a file that uses env_file, include or extends) is not
+cached: those files are not in the key. The image ids are not cached (images change
+without any file changing): `image ls` always runs. What the source built for those
+inputs (python-on-whales' command lines) is kept too, keyed also by the installed
+python-on-whales, so a hit does not pay its import.
 
 Entries live in a directory only the user can use (`compose-cache` in the cache
-directory, reconciler/store/places.py). The model
-holds the services' environment values (passwords included) in clear, so each entry is
-written 0600 there, atomically, and removed once unused for a week (prune).
-RECONCILE_NO_CACHE=1 turns the cache off.
+directory, reconciler/store/places.py). The model holds the services' environment
+values (passwords included) in clear, so each entry is written 0600 there, atomically,
+and removed once unused for a week (prune). RECONCILE_NO_CACHE=1 turns the cache off.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -44,8 +41,7 @@ from reconciler.store.places import (
     compose_cache_directory,
     private_directory,
 )
-from state.docker.args import CommandLines
-from state.engine import ComposeSource
+from state.engine import CacheableSource, ComposeSource
 from state.errors import ReconcilerError
 from state.resolve.project import ComposeProject
 
@@ -67,11 +63,12 @@ _ROOTED_PATH = re.compile(r"(?:^|[\s\[,'\"=:-])[/~]", re.MULTILINE)
 
 
 def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
-    """`source` with its Compose reads cached, when it says it may be and none disabled it.
-    An adapter that builds command lines (`command_lines`) is handed the cached ones."""
+    """`source` with its Compose reads cached, when it may be (a CacheableSource, outside
+    nothing the key misses) and none disabled it. Consulted once per command: the view
+    it returns is re-keyed, not rebuilt, when the content stage adds its override."""
     environ = os.environ
-    if environ.get(DISABLE_VARIABLE, "") not in ("", "0") or not getattr(
-        source, "cacheable", False
+    if environ.get(DISABLE_VARIABLE, "") not in ("", "0") or not isinstance(
+        source, CacheableSource
     ):
         return source
     tree = _tree(project.compose_dir)  # walked once: the check below and the key
@@ -88,17 +85,14 @@ def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
     except ReconcilerError:
         return source
     view = CachedSource(source, directory, inputs_digest(project, environ, source, tree))
-    build = getattr(source, "command_lines", None)
-    if build is not None:
-        lines = view.entry("commands", lambda: dataclasses.asdict(build()))
-        source.use_command_lines(CommandLines.of(lines["docker"], lines["compose"]))  # type: ignore[attr-defined]
+    view.warm()
     return view
 
 
 def inputs_digest(
     project: ComposeProject,
     environ: Mapping[str, str],
-    source: object = None,
+    source: CacheableSource,
     tree: Sequence[Path] | None = None,
 ) -> str:
     """A digest of everything Compose reads to answer `config` for this project (`tree`:
@@ -109,15 +103,8 @@ def inputs_digest(
         digest.update(json.dumps([str(part) for part in parts]).encode() + b"\n")
 
     add("project", project.name, project.compose_dir, project.app_env.name, *project.profiles)
-    options = getattr(source, "compose_options", None)
-    files: tuple[Path, ...] = (*project.files, *project.env_files())
-    if options is not None:  # what the adapter hands Compose, every -f included
-        add(
-            "options",
-            *(f"{f.name}={getattr(options, f.name)}" for f in dataclasses.fields(options)),
-        )
-        files = (*files, *options.files, *options.env_files)
-    for path in files:
+    add("options", *source.compose_inputs())  # what the adapter hands Compose, every -f
+    for path in (*project.files, *project.env_files(), *source.compose_files()):
         add("file", path, _bytes_digest(path))
     for path in _tree(project.compose_dir) if tree is None else tree:
         add("tree", *_stat(path))
@@ -177,7 +164,7 @@ def _tree(directory: Path) -> list[Path]:
 class CachedSource:
     """A ComposeSource whose three `config` reads come from the cache when its key matches."""
 
-    def __init__(self, source: ComposeSource, directory: Path, key: str) -> None:
+    def __init__(self, source: CacheableSource, directory: Path, key: str) -> None:
         self._source = source
         self._directory = directory
         self._key = key
@@ -198,6 +185,17 @@ class CachedSource:
 
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         return self._source.image_ids(references)
+
+    def use_content_override(self, path: Path) -> None:
+        """The source reads with the override from now on; so does the key: the old key
+        and the override's bytes (its name is its digest), no second walk of the tree."""
+        self._source.use_content_override(path)
+        self._key = hashlib.sha256(f"{self._key}\n{_bytes_digest(path)}".encode()).hexdigest()
+        self.warm()
+
+    def warm(self) -> None:
+        """Hand the source what it built for these inputs before (its command lines)."""
+        self._source.use_warm_state(self.entry("commands", self._source.warm_state))
 
     def entry(self, part: str, read: Callable[[], Any]) -> Any:
         path = self._directory / f"{self._key}.{part}.json"

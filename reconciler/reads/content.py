@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from reconciler.execute.retry import retried
-from reconciler.reads.config_cache import cached
 from reconciler.store.atomic import Kind, write_kept
 from reconciler.store.places import CACHE_DIR_VARIABLE, content_directory, private_directory
 from state.engine import ComposeSource
@@ -27,35 +24,32 @@ from state.errors import ConfigError
 from state.model import content
 from state.resolve.project import ComposeProject
 
-E = TypeVar("E", bound=ComposeSource)
 _KEYS = re.compile(r"\b(configs|secrets|include|extends)\b")
 
 
-def attach(
-    project: ComposeProject, factory: Callable[[ComposeProject], E]
-) -> tuple[ComposeProject, E]:
-    """The project with its content override (if it has content files) and its engine.
+def attach(project: ComposeProject, source: ComposeSource) -> ComposeProject:
+    """The project with its content override, if its services use content files; the
+    override is handed to `source` (the engine, or its cached view), so every later
+    Compose call sees it.
 
     Files Compose cannot read are left to the desire stage to report (so `status` still
     shows what runs); a content file that cannot be read is a ConfigError here."""
-    engine = factory(project)
     if not project.table.content and not _may_use_files(project):
-        return project, engine  # no Compose call: the plan's engine calls stay as they were
+        return project  # no Compose call: the plan's engine calls stay as they were
     try:
-        model = retried(cached(project, engine).compose_model)  # issue 9: no config call on a hit
+        model = retried(source.compose_model)  # the cache's answer when it has one
     except ConfigError:
-        return project, engine
+        return project
     declared = {
         service: [project.compose_dir / name for name in names]
         for service, names in project.table.content.items()
     }
     found = content.digests(model, project.directory, declared)
     if not found:
-        return project, engine
-    attached = project.model_copy(
-        update={"content_override": write_override(content.override(found))}
-    )
-    return attached, factory(attached)
+        return project
+    path = write_override(content.override(found))
+    source.use_content_override(path)
+    return project.model_copy(update={"content_override": path})
 
 
 def _may_use_files(project: ComposeProject) -> bool:

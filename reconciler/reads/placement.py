@@ -21,16 +21,13 @@ on Compose makes no extra engine call; one on the swarm asks the local engine (o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
-from state.engine import ONEOFF_LABEL, ContainerRecord
+from state.engine import Backend
 from state.errors import EngineError, ReconcilerError
-from state.swarm.adapter import DEFAULT_MANAGER, MANAGER_VARIABLE, SwarmEngine
 
-RunsOn = Callable[[str], bool]  # does the project run on this backend? EngineError: can't tell
+RunsOn = Callable[[Backend], bool]  # does the project run there? EngineError: can't tell
 # The read-only and teardown commands (click's names), and what they do where it runs.
 ACTING = {
     "status": "showing it there (`reconcile` here would refuse: bring it down there first)",
@@ -38,13 +35,7 @@ ACTING = {
     "down": "removing it there",
     "logs": "showing its logs from there",
 }
-LABEL = {"compose": "local Compose", "swarm": "the swarm"}
-
-
-class Lister(Protocol):
-    """What is asked of local Compose (the engine port has it)."""
-
-    def containers(self, project: str) -> list[ContainerRecord]: ...
+LABEL = {Backend.COMPOSE: "local Compose", Backend.SWARM: "the swarm"}
 
 
 class RunsElsewhere(ReconcilerError):
@@ -53,39 +44,20 @@ class RunsElsewhere(ReconcilerError):
 
 @dataclass(frozen=True)
 class Placement:
-    backend: str  # where the command acts
+    backend: Backend  # where the command acts
     note: str = ""  # for stderr: why it acts there, or what could not be checked
 
 
-def other(backend: str) -> str:
-    return "compose" if backend == "swarm" else "swarm"
+def other(backend: Backend) -> Backend:
+    return Backend.COMPOSE if backend is Backend.SWARM else Backend.SWARM
 
 
-def swarm_configured(environ: Mapping[str, str]) -> bool:
-    """Whether this machine names a swarm manager: SWARM_MANAGER_HOST, or the local
-    swarm's socket. A unix socket that does not exist names none (no call is made)."""
-    host = environ.get(MANAGER_VARIABLE) or DEFAULT_MANAGER
-    if host.startswith("unix://"):
-        return Path(host.removeprefix("unix://")).exists()
-    return True
-
-
-def prober(name: str, compose: Callable[[None], Lister], environ: Mapping[str, str]) -> RunsOn:
-    """The question asked of each backend, one engine call when the answer is no."""
-
-    def runs_on(backend: str) -> bool:
-        if backend == "swarm":
-            return swarm_configured(environ) and bool(SwarmEngine().service_ids(name))
-        found = compose(None).containers(name)
-        return any(record.labels.get(ONEOFF_LABEL) != "True" for record in found)
-
-    return runs_on
-
-
-def place(command: str, name: str, configured: str | None, why: str, runs_on: RunsOn) -> Placement:
+def place(
+    command: str, name: str, configured: Backend | None, why: str, runs_on: RunsOn
+) -> Placement:
     """Where `command` (click's name; any but ACTING's applies) acts for project `name`,
     whose APP_ENV wants `configured` (None: unknown), `why` saying so for messages."""
-    base = configured or "compose"
+    base = configured or Backend.COMPOSE
     away = other(base)
     try:
         there = runs_on(away)
@@ -94,7 +66,7 @@ def place(command: str, name: str, configured: str | None, why: str, runs_on: Ru
             return Placement(
                 base, f"could not check {LABEL[away]} for project {name} ({exc}): acting on {base}"
             )
-        if away == "compose":  # a local engine that does not answer runs nothing (and the
+        if away is Backend.COMPOSE:  # a local engine that does not answer runs nothing (the
             return Placement(base)  # swarm's apply needs it: it fails there, naming the fix)
         raise RunsElsewhere(  # a swarm's tasks outlive its manager: a copy may run there
             f"cannot tell whether project {name} also runs on the swarm ({exc}); nothing "

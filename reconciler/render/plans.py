@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.execute.outcome import ApplyResult, Outcome, OutcomeStatus
+from reconciler.execute.outcome import Applied, ApplyResult, Outcome, OutcomeStatus
 from reconciler.planner.plan import Action, ActionKind, Noop, NoopReason, Plan
-from reconciler.planner.snapshot import Applied, Snapshot, Teardown
+from reconciler.planner.snapshot import Snapshot, Teardown
 from state.resolve.appenv import ResolvedAppEnv
 
 SCHEMA_VERSION = 3  # 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks

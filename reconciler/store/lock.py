@@ -33,7 +33,16 @@ _FIX = f"set {LOCK_DIR_VARIABLE} to a directory only you can write"
 
 
 class LockBusy(ReconcilerError):
-    """Another reconcile holds the project's lock."""
+    """Another reconcile holds the project's lock (`holder`: who, as far as is known)."""
+
+    def __init__(self, project: str, holder: str) -> None:
+        self.project = project
+        self.holder = holder
+        super().__init__(f"{self.who}; wait for it to finish or raise --lock-timeout")
+
+    @property
+    def who(self) -> str:
+        return f"another reconcile is applying project {self.project} ({self.holder})"
 
 
 class LockUnusable(ReconcilerError):
@@ -96,10 +105,7 @@ def _acquire(fd: int, timeout: float, project: str, holder: Path) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise LockBusy(
-                    f"another reconcile is applying project {project} ({_describe(holder)}); "
-                    "wait for it to finish or raise --lock-timeout"
-                ) from None
+                raise LockBusy(project, _describe(holder)) from None
             time.sleep(_POLL)
 
 

@@ -9,20 +9,22 @@ each container's id, state, config hash and image. `apply FILE` recomputes the
 fingerprint and refuses the plan when any field differs, saying what changed.
 
 The file is versioned JSON (`schema_version`); a file of another version, kind or
-shape is refused with one line. No I/O here: the caller reads and writes the file
-and the digests (reconciler/reads/pipeline.py).
+shape is refused with one line. `read_saved` and `write_saved` are the file's I/O; the
+digests of the project's files come from reconciler/reads/fingerprint.py.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.planner.plan import Plan, Strategy
 from reconciler.planner.snapshot import Snapshot
+from reconciler.store.atomic import Kind, write_kept
 from state.errors import ConfigError, ReconcilerError
 
 SCHEMA_VERSION: Literal[1] = 1  # bump when a key changes meaning
@@ -230,3 +232,25 @@ def check(saved: SavedPlan, now: Fingerprint) -> None:
             f"the saved plan is stale: {'; '.join(changed)}; nothing was changed: "
             "make a new plan with `reconcile --plan --out FILE`"
         )
+
+
+def read_saved(path: Path) -> SavedPlan:
+    """The plan file `reconcile --plan --out` wrote; ConfigError when unreadable or not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"cannot read plan file {path}: {reason}; pass the file `reconcile --plan --out` wrote"
+        ) from None
+    return load(text, str(path))
+
+
+def write_saved(path: Path, snap: Snapshot, inputs: Inputs, strategy: Strategy) -> None:
+    """Save the plan with its fingerprint (written whole, then renamed into place)."""
+    try:
+        write_kept(path, save(snap, inputs, strategy), Kind.USER_FILE)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write plan file {path}: {exc.strerror}; pass a writable --out path"
+        ) from None

@@ -1,22 +1,22 @@
-"""`reconcile watch`: the self-healing loop of reconciler/watch/loop.py wired to the real parts.
+"""The watch wired to the real parts: its passes, its event feed, its signals.
 
-Each pass resolves the project again (an edited .env may name another APP_ENV) and
-runs the usual pipeline through converge.preview / converge.apply, whose renderers
-print the plan and the outcome. Engine events come from state/docker/events.py (a
-thread feeds a queue), input changes from polling the digests of the env file, the
-environment table and every compose file it names, once a second: a handful of small
-files, so no file-watching library is needed. The lock is taken by converge.apply for
-the length of one pass only, with no wait (--lock-timeout, default 0 here): a busy
+Each pass opens the project again (reconciler/reads/opened.py: an edited .env may name
+another APP_ENV) and runs the usual pipeline through converge.preview / converge.apply,
+whose renderers print the plan and the outcome. Engine events come from the engine's
+event stream (state/docker/events.py, in a thread feeding a queue), input changes from
+polling the digests of the env file, the environment table and every compose file it
+names, once a second (reconciler/watch/inputs.py). The lock is taken by converge.apply
+for the length of one pass only, with no wait (--lock-timeout, default 0 here): a busy
 lock defers the pass, it never fails the watch.
 
 Stopping: SIGINT (Ctrl-C) exits 130, SIGTERM exits 0 (a requested stop, as service
 managers send it); either interrupts a running pass the way killing `reconcile` does
 (its engine calls are ended, the lock released), and the next run converges from there.
+The click command is reconciler/cli/watch.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 import signal
 import threading
@@ -24,35 +24,35 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-import click
-
-from reconciler.cli.options import (
-    apply_options,
-    option,
-    planning,
-    project_of,
-    project_options,
-    settings_from,
-)
 from reconciler.commands import converge
-from reconciler.execute.swarm_runner import on_swarm
 from reconciler.planner.plan import Strategy
-from reconciler.reads.content import attach
-from reconciler.reads.pipeline import ProjectOptions, open_project
+from reconciler.reads.backend import Kits
+from reconciler.reads.opened import Opened, ProjectOptions, open_project
 from reconciler.render import plans
 from reconciler.store.lock import LockBusy
 from reconciler.watch.inputs import InputFiles, input_paths
 from reconciler.watch.loop import Kind, Result, Timing, Trigger, Watch, plan_key
-from state.docker.events import pump
-from state.engine import Engine
+from state.docker.events import ContainerEvent, StreamLost
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 from state.resolve.project import ComposeProject
 
 EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 0}
-EngineFactory = Callable[[ComposeProject | None], Engine]
+
+
+@runtime_checkable
+class EventSource(Protocol):
+    """An engine whose container events can be followed (the Docker adapter)."""
+
+    def follow_events(
+        self,
+        project: str,
+        put: Callable[[ContainerEvent | StreamLost], None],
+        stop: threading.Event,
+        started: Callable[[Any], None],
+    ) -> None: ...
 
 
 class Stopped(BaseException):
@@ -81,7 +81,8 @@ def stopping_on_signals() -> Iterator[None]:
 class EventFeed:
     """The project's engine events, from a `docker events` thread into a queue."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: EventSource) -> None:
+        self.source = source
         self.queue: queue.Queue[Trigger] = queue.Queue()
         self.project: str | None = None
         self._stop = threading.Event()
@@ -94,9 +95,8 @@ class EventFeed:
         self.close()
         self.project, self._stop = project, threading.Event()
         self._thread = threading.Thread(
-            target=pump,
-            args=(project, self.queue.put, self._stop),
-            kwargs={"started": self._streams.append},
+            target=self.source.follow_events,
+            args=(project, self.queue.put, self._stop, self._streams.append),
             name=f"docker-events-{project}",
             daemon=True,
         )
@@ -123,21 +123,21 @@ class PipelinePasses:
     """The watch's passes on the real pipeline: converge.preview and converge.apply."""
 
     options: ProjectOptions
-    engines: EngineFactory
+    kits: Kits
     settings: converge.ApplySettings
     say: Callable[[str], None]
     on_project: Callable[[ComposeProject, DesiredState | None], None]
 
-    def _open(self) -> tuple[ComposeProject, Engine]:
-        project, engine = attach(open_project(self.options), self.engines)  # content labels
-        self.on_project(project, None)
-        return project, engine
+    def _open(self) -> Opened:
+        opened = open_project(self.options, self.kits, "watch")
+        self.on_project(opened.project, None)
+        return opened
 
     def preview(self) -> Result:
         try:
-            project, engine = self._open()
-            snap = converge.preview(engine, project, Strategy.CHANGED)
-            self.on_project(project, snap.desired)
+            opened = self._open()
+            snap = converge.preview(opened, Strategy.CHANGED)
+            self.on_project(opened.project, snap.desired)
         except ReconcilerError as exc:
             return Result(Kind.FAILED, (("error", str(exc)),), f"cannot plan: {exc}")
         text = plans.plan_text(snap)
@@ -147,25 +147,25 @@ class PipelinePasses:
     def apply(self) -> Result:
         applied: list[Any] = []
         try:
-            project, engine = self._open()
-            converge.apply(engine, project, self.settings, self.say, report=applied.append)
+            opened = self._open()
+            converge.apply(opened, self.settings, self.say, report=applied.append)
         except LockBusy as exc:
-            return Result(Kind.BUSY, detail=str(exc).split("; wait for it")[0])
+            return Result(Kind.BUSY, detail=exc.who)
         except ReconcilerError as exc:
             if not applied:
                 return Result(Kind.FAILED, (("error", str(exc)),), str(exc))
             first = applied[-1].first
-            self.on_project(project, first.desired)
+            self.on_project(opened.project, first.desired)
             return Result(Kind.FAILED, plan_key(first), str(exc), plans.plan_text(first))
         first = applied[-1].first
-        self.on_project(project, first.desired)
+        self.on_project(opened.project, first.desired)
         kind = Kind.CONVERGED if first.plan.is_empty else Kind.APPLIED
         return Result(kind, plan_key(first), plan_text=plans.plan_text(first))
 
 
 def run_watch(
     options: ProjectOptions,
-    engines: EngineFactory,
+    kits: Kits,
     settings: converge.ApplySettings,
     timing: Timing,
     *,
@@ -174,14 +174,15 @@ def run_watch(
 ) -> int:
     """Watch until SIGINT (exit 130) or SIGTERM (exit 0). Bad input at the start is a
     one-line error before anything runs; later, it is one failed pass."""
-    project = open_project(options)
-    if on_swarm(engines(project)):
+    opened = open_project(options, kits, "watch")
+    project = opened.project
+    if not opened.kit.watchable or not isinstance(opened.engine, EventSource):
         raise ReconcilerError(
             f"reconcile watch follows the local engine's events; {project.app_env.name} runs "
             "on a swarm, which reschedules failed tasks itself: run `reconcile` there, or "
             "pass --backend compose"
         )
-    feed, inputs = EventFeed(), InputFiles(project.directory)
+    feed, inputs = EventFeed(opened.engine), InputFiles(project.directory)
 
     def on_project(resolved: ComposeProject, desired: DesiredState | None = None) -> None:
         feed.follow(resolved.name)
@@ -189,7 +190,7 @@ def run_watch(
             inputs.follow(input_paths(resolved, desired))
 
     loop = Watch(
-        PipelinePasses(options, engines, settings, say, on_project),
+        PipelinePasses(options, kits, settings, say, on_project),
         feed.get,
         inputs.changes,
         say,
@@ -220,71 +221,3 @@ def serve(
     name = signal.Signals(signum).name
     say(f"\n[{loop.stamp()}] {name}: stopped after {loop.passes_run} pass(es).")
     return EXIT_BY_SIGNAL[signal.Signals(signum)]
-
-
-@click.command()
-@click.option(
-    "--plan-only",
-    "--plan",
-    "plan_only",
-    is_flag=True,
-    default=None,
-    help="Only show each pass's plan; change nothing and never take the lock.",
-)
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0.1),
-    default=Timing.backoff_base,
-    envvar="RECONCILE_WATCH_BACKOFF",
-    show_default=True,
-    help="Seconds to wait before retrying a plan that failed; doubles on each repeat.",
-)
-@click.option(
-    "--backoff-max",
-    type=click.FloatRange(min=0.1),
-    default=Timing.backoff_cap,
-    envvar="RECONCILE_WATCH_BACKOFF_MAX",
-    show_default=True,
-    help="The longest wait between two attempts of the same failing plan.",
-)
-@project_options
-@apply_options
-@click.pass_context
-def watch(ctx: click.Context, /, backoff: float, backoff_max: float, **params: Any) -> int:
-    """Keep the stack at APP_ENV: re-plan and apply whenever it drifts, until Ctrl-C.
-
-    A pass runs when a container of the project stops, dies or is removed, and when
-    .env, compose/environments.toml, a compose file or a content file a service uses
-    changes (bursts make one pass).
-    Each pass prints why it ran, the plan, and the outcome. A plan that keeps failing
-    is retried after --backoff seconds, doubling up to --backoff-max; a different
-    plan or an input change retries at once. The lock is held only during a pass: a
-    pass that finds another reconcile running waits for the next one. Exit 130 on
-    Ctrl-C (SIGINT), 0 on SIGTERM.
-    """
-    # As `reconcile` applies (rollback included, --no-rollback honoured); no lock wait.
-    settings = dataclasses.replace(
-        settings_from(ctx, params), lock_timeout=option(ctx, params, "lock_timeout", 0.0)
-    )
-    timing = Timing(backoff_base=backoff, backoff_cap=max(backoff, backoff_max))
-    return run_watch(
-        project_of(ctx, params),
-        _engines(ctx),
-        settings,
-        timing,
-        plan_only=planning(ctx, params),
-        say=click.echo,
-    )
-
-
-for _param in watch.params:  # the same option as everywhere, another default here
-    if _param.name == "lock_timeout" and isinstance(_param, click.Option):
-        _param.help = "Seconds a pass waits for another reconcile (default 0: the next pass)."
-
-
-def _engines(ctx: click.Context) -> EngineFactory:
-    """The engine port per project, from the one place that wires in the Docker adapter
-    (imported here, not at the top: reconciler/cli/main.py imports this module)."""
-    from reconciler.cli.main import engine_for
-
-    return lambda project: engine_for(ctx, project)

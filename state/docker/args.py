@@ -3,6 +3,7 @@ references, what the adapter hands Compose, the command lines. No I/O."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,10 @@ class ComposeOptions:
             project_directory=project.compose_dir,
             variables=tuple(project.process_variables().items()),
         )
+
+    def described(self) -> list[str]:
+        """Every option as `name=value`, for the config cache's key."""
+        return [f"{f.name}={getattr(self, f.name)}" for f in dataclasses.fields(self)]
 
     def client_kwargs(self) -> dict[str, Any]:
         """python-on-whales' DockerClient arguments for these options."""

@@ -16,9 +16,11 @@ import logging
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from state.docker.run import Commands
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +78,12 @@ def parse_event(line: str) -> ContainerEvent | None:
     )
 
 
-def events_command(project: str, docker: str = "docker") -> list[str]:
+def events_command(project: str, docker: Sequence[str] = ("docker",)) -> list[str]:
     """The engine filters: this project's containers, only the actions we use (the
     healthchecks' exec events alone would be several a second)."""
     filters = ["type=container", f"label={PROJECT_LABEL}={project}"]
     filters += [f"event={action}" for action in sorted(ACTIONS)]
-    return [docker, "events", "--format", "{{json .}}"] + [
+    return [*docker, "events", "--format", "{{json .}}"] + [
         arg for f in filters for arg in ("--filter", f)
     ]
 
@@ -89,8 +91,11 @@ def events_command(project: str, docker: str = "docker") -> list[str]:
 class DockerEvents:
     """One `docker events` subprocess for one project; iterate it for its events."""
 
-    def __init__(self, project: str, docker: str = "docker") -> None:
+    def __init__(
+        self, commands: Commands, project: str, docker: Sequence[str] = ("docker",)
+    ) -> None:
         self.project = project
+        self._commands = commands
         self._command = events_command(project, docker)
         self._process: subprocess.Popen[str] | None = None
         self._closed = threading.Event()
@@ -99,15 +104,8 @@ class DockerEvents:
     def __iter__(self) -> Iterator[ContainerEvent]:
         if self._closed.is_set():
             return
-        self._process = subprocess.Popen(
-            self._command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,  # a Ctrl-C on the terminal is the watch's to handle
-        )
+        # Its own session: a Ctrl-C on the terminal is the watch's to handle.
+        self._process = self._commands.stream(self._command, stderr=True, own_session=True)
         assert self._process.stdout is not None
         for line in self._process.stdout:
             event = parse_event(line)
@@ -136,11 +134,12 @@ class DockerEvents:
 
 
 def pump(
+    commands: Commands,
     project: str,
     put: Callable[[ContainerEvent | StreamLost], None],
     stop: threading.Event,
     *,
-    docker: str = "docker",
+    docker: Sequence[str] = ("docker",),
     started: Callable[[DockerEvents], None] = lambda events: None,
 ) -> None:
     """Hand `project`'s events to `put` until `stop` is set; a stream the engine ends is
@@ -148,7 +147,7 @@ def pump(
     a minute) while each new stream ends within seconds (the engine is down)."""
     delay = RESTART_DELAY
     while not stop.is_set():
-        events = DockerEvents(project, docker)
+        events = DockerEvents(commands, project, docker)
         started(events)
         began = time.monotonic()
         for event in events:

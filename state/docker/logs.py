@@ -10,43 +10,39 @@ Bounded unless it follows (then it runs until Ctrl-C).
 
 from __future__ import annotations
 
-import logging
-import shlex
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from state import secrets
 from state.docker.args import logs_command
-
-if TYPE_CHECKING:
-    from state.docker.adapter import DockerEngine
-
-log = logging.getLogger(__name__)
+from state.docker.run import Commands
+from state.engine import ContainerRecord
 
 
 def stream_project_logs(
-    engine: DockerEngine, project: str, services: Sequence[str], *, follow: bool, tail: str | None
+    commands: Commands,
+    records: Sequence[ContainerRecord],
+    project: str,
+    services: Sequence[str],
+    *,
+    follow: bool,
+    tail: str | None,
 ) -> int:
-    """The services' logs (all when none is named), secrets masked; Compose's exit code."""
-    for record in engine.containers(project):
+    """The services' logs (all when none is named), secrets masked; Compose's exit code.
+    `records`: the project's containers, whose environments may hold secrets."""
+    for record in records:
         secrets.remember(record.env)
     with tempfile.TemporaryDirectory(prefix="reconcile-logs-") as empty:
         command = logs_command(project, empty, services, follow=follow, tail=tail)
         if not follow:
-            done = engine._execute(
-                command, what="docker compose logs", bound=engine.timeouts.whole_project
+            done = commands.execute(
+                command, what="docker compose logs", bound=commands.timeouts.whole_project
             )
             sys.stdout.write(done.stdout or "")
             sys.stderr.write(done.stderr or "")
             return done.returncode
-        engine.calls += 1
-        log.debug("Running command (unbounded): %s", shlex.join(command))
-        with subprocess.Popen(
-            command, stdout=subprocess.PIPE, text=True, errors="replace"
-        ) as streamed:
+        with commands.stream(command) as streamed:
             assert streamed.stdout is not None
             for line in streamed.stdout:
                 sys.stdout.write(line)

@@ -11,11 +11,9 @@ with a letter or digit and hold only [a-z0-9_-].
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from pathlib import Path
 
 from state.errors import ConfigError
-from state.resolve.precedence import read_env_file
+from state.resolve.inputs import ProjectInputs
 
 VARIABLE = "COMPOSE_PROJECT_NAME"
 _VALID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -26,20 +24,18 @@ def normalise(raw: str) -> str:
     return "".join(re.findall(r"[a-z0-9_-]", raw.lower())).lstrip("_-")
 
 
-def project_name(
-    directory: Path, *, explicit: str | None, process_env: Mapping[str, str], env_file: Path
-) -> str:
+def project_name(inputs: ProjectInputs, *, explicit: str | None) -> str:
     """The project's name by precedence; ConfigError naming the fix when it is invalid."""
     if explicit:
         return _valid(explicit, "--project-name")
-    binding = read_env_file(env_file, process_env).get(VARIABLE)
-    from_env = process_env.get(VARIABLE) or (binding.value if binding else None)
+    binding = inputs.from_env_file(VARIABLE)
+    from_env = inputs.environ.get(VARIABLE) or (binding.value if binding else None)
     if from_env:
         return _valid(from_env, VARIABLE)
-    name = normalise(directory.resolve().name)
+    name = normalise(inputs.directory.name)
     if not name:
         raise ConfigError(
-            f"no project name can be made from the directory name {directory.resolve().name!r}: "
+            f"no project name can be made from the directory name {inputs.directory.name!r}: "
             "pass --project-name NAME"
         )
     return name

@@ -5,88 +5,45 @@ project's `.env` file (or --env-file), the table's default. An empty value count
 unset at its level, as Compose's `${APP_ENV:-prod}` does. The result remembers where
 it came from (state/resolve/appenv.py).
 
-The env file is read as Compose reads it (state/resolve/envfile.py), with the process
-environment for its `$NAME` references, so that the APP_ENV resolved here is the one
-Compose would resolve from the same file; when Compose could not read the file either,
-the error names `file:line`. A missing or directory `.env` counts as none, as in
-Compose; a missing `--env-file` is an error, as in Compose. The file is never written
-and `os.environ` is never changed. The secret values it holds go to state/secrets.py.
+The env file was read once, as Compose reads it (state/resolve/inputs.py), with the
+process environment for its `$NAME` references, so that the APP_ENV resolved here is
+the one Compose would resolve from the same file. The file is never written and
+`os.environ` is never changed.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
-from pathlib import Path
 
-from state import secrets
 from state.errors import ConfigError
 from state.resolve.appenv import VARIABLE, ResolvedAppEnv, Source
-from state.resolve.envfile import Binding, EnvFileError, escape_non_ascii, parse
+from state.resolve.envfile import escape_non_ascii
+from state.resolve.inputs import ProjectInputs
 from state.resolve.table import EnvironmentTable
 
 _SHOWN_CHARS = 40
 
 
-def read_env_file(
-    path: Path, environ: Mapping[str, str], *, required: bool = False
-) -> dict[str, Binding]:
-    """Every variable of an env file as Compose reads it; {} when there is no such file.
-
-    `required` (an explicit --env-file): a missing file or a directory is an error,
-    as it is for Compose. ConfigError names `file:line` when Compose would fail too.
-    """
-    try:
-        data = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError) as exc:
-        if not required:
-            return {}
-        what = "is a directory" if isinstance(exc, IsADirectoryError) else "does not exist"
-        raise ConfigError(
-            f"env file {path} {what}: check the --env-file path, or leave it out for .env"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"env file {path} cannot be read ({exc.strerror}): fix its permissions"
-        ) from None
-    try:
-        bindings = parse(data, environ)
-    except EnvFileError as exc:
-        raise ConfigError(
-            f"{path}:{exc.line}: {exc.why}; Compose cannot read this file either: fix that line"
-        ) from None
-    secrets.remember({key: binding.value for key, binding in bindings.items()})
-    return bindings
-
-
-def resolve(
-    table: EnvironmentTable,
-    process_env: Mapping[str, str],
-    env_file: Path,
-    *,
-    required: bool = False,
-) -> ResolvedAppEnv:
+def resolve(table: EnvironmentTable, inputs: ProjectInputs) -> ResolvedAppEnv:
     """Pick APP_ENV by precedence and validate it against the table.
 
-    The env file is read even when the command line sets APP_ENV: Compose reads it
-    too, so a file Compose cannot read fails here first, with its line. Raises
-    ConfigError naming the value, its source, the valid names and a close match.
-    """
-    secrets.remember(process_env)
-    from_file = read_env_file(env_file, process_env, required=required).get(VARIABLE)
-    from_process = process_env.get(VARIABLE)
+    The env file was read (state/resolve/inputs.py) even when the command line sets
+    APP_ENV: Compose reads it too, so a file Compose cannot read fails first, with its
+    line. Raises ConfigError naming the value, its source, the valid names and a close
+    match."""
+    from_file = inputs.from_env_file(VARIABLE)
+    from_process = inputs.environ.get(VARIABLE)
     if from_process:
         resolved = ResolvedAppEnv(name=from_process, source=Source.COMMAND_LINE)
+    elif from_file and from_file.value:
+        resolved = ResolvedAppEnv(
+            name=from_file.value,
+            source=Source.ENV_FILE,
+            path=inputs.env_file,
+            line=from_file.line,
+        )
     else:
-        if from_file and from_file.value:
-            resolved = ResolvedAppEnv(
-                name=from_file.value,
-                source=Source.ENV_FILE,
-                path=env_file,
-                line=from_file.line,
-            )
-        else:
-            resolved = ResolvedAppEnv(name=table.default, source=Source.DEFAULT)
+        resolved = ResolvedAppEnv(name=table.default, source=Source.DEFAULT)
     if resolved.name not in table.environments:
         raise ConfigError(_invalid_message(resolved, table))
     return resolved

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from state.resolve.appenv import VARIABLE, ResolvedAppEnv
+from state.resolve.inputs import ProjectInputs, read_inputs
 from state.resolve.naming import project_name as name_of
 from state.resolve.precedence import resolve
 from state.resolve.table import Environment, EnvironmentTable, load_table
@@ -88,24 +89,29 @@ def load_project(
     env_file: Path | None = None,
     process_env: Mapping[str, str] | None = None,
 ) -> ComposeProject:
-    """Resolve APP_ENV and the environment table for `directory`; ConfigError on bad input.
+    """Read the inputs of `directory` and resolve its project (see `project_from`)."""
+    environ = os.environ if process_env is None else process_env
+    inputs = read_inputs(directory, env_file=env_file, environ=environ)
+    return project_from(inputs, load_table(inputs.directory / COMPOSE_DIR), project_name)
+
+
+def project_from(
+    inputs: ProjectInputs, table: EnvironmentTable, explicit_name: str | None
+) -> ComposeProject:
+    """Resolve APP_ENV against the environment table; ConfigError on bad input.
 
     Variables handed to Compose: APP_ENV (always the resolved one), then each of the
     environment's `variables` unless the process environment already sets it (the
     command line wins over the table, the table over `.env`).
     """
-    env = os.environ if process_env is None else process_env
-    directory = directory.resolve()
-    table = load_table(directory / COMPOSE_DIR)
-    dotenv = (env_file or directory / ".env").resolve()
-    app_env = resolve(table, env, dotenv, required=env_file is not None)
+    app_env = resolve(table, inputs)
     variables = {VARIABLE: app_env.name}
     for key, value in table[app_env.name].variables.items():
-        variables[key] = env.get(key) or value
+        variables[key] = inputs.environ.get(key) or value
     return ComposeProject(
-        directory=directory,
-        env_file=dotenv,
-        name=name_of(directory, explicit=project_name, process_env=env, env_file=dotenv),
+        directory=inputs.directory,
+        env_file=inputs.env_file,
+        name=name_of(inputs, explicit=explicit_name),
         table=table,
         app_env=app_env,
         variables=variables,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from state.engine import Backend
 from state.errors import ConfigError
 
 TABLE_FILE = "environments.toml"
@@ -38,7 +39,7 @@ class Environment(BaseModel):
     files: tuple[str, ...] = Field(min_length=1)
     profiles: tuple[str, ...] = ()
     variables: dict[VarName, str] = Field(default_factory=dict)
-    backend: Literal["compose", "swarm"] = "compose"  # where it runs: local Compose, or a swarm
+    backend: Backend = Backend.COMPOSE  # where it runs: local Compose, or a swarm
 
     @model_validator(mode="after")
     def _app_env_is_not_a_variable(self) -> Environment:

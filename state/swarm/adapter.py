@@ -19,21 +19,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shlex
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from state.docker.adapter import DockerEngine
-from state.docker.args import with_tag
-from state.docker.errors import classify, first_line
-from state.docker.timeouts import UNBOUNDED, Timeouts
-from state.engine import ContainerRecord
-from state.errors import EngineTimeout, PermanentError, TransientError
+from state.docker.timeouts import Timeouts
+from state.engine import Backend, ContainerRecord
+from state.errors import PermanentError
 from state.process.bounded import run_bounded
 from state.resolve.project import ComposeProject
+from state.swarm.manager import Manager
 from state.swarm.records import (
     NAMESPACE_LABEL,
     ServiceStatus,
@@ -47,22 +45,21 @@ from state.swarm.records import (
 from state.swarm.render import STOPPED_LABEL, config_hash, registry_image, render_stack
 
 log = logging.getLogger(__name__)
-MANAGER_VARIABLE = "SWARM_MANAGER_HOST"
 REGISTRY_VARIABLE = "SWARM_REGISTRY"
-DEFAULT_MANAGER = "unix:///run/spot-swarm/manager.sock"
 DEFAULT_REGISTRY = "127.0.0.1:5077"
 
 
 class SwarmEngine:
     """The Engine port (ComposeSource and ContainerEngine) on a swarm's manager."""
 
+    backend = Backend.SWARM
+
     def __init__(self, project: ComposeProject | None = None) -> None:
         self._project = project
         self.local = DockerEngine(project)  # compose config and image ids: the local engine
-        self.host = os.environ.get(MANAGER_VARIABLE) or DEFAULT_MANAGER
-        self.registry = os.environ.get(REGISTRY_VARIABLE) or DEFAULT_REGISTRY
         self.timeouts = Timeouts.from_environment(os.environ)
-        self.calls = 0
+        self.manager = Manager(self.timeouts)
+        self.registry = os.environ.get(REGISTRY_VARIABLE) or DEFAULT_REGISTRY
         self.deployed_at: dict[str, float] = {}  # full service name -> when we deployed it
         self.templates_before: dict[str, Any] = {}  # ... and its task template before that
         self._model: dict[str, Any] | None = None
@@ -73,36 +70,22 @@ class SwarmEngine:
             raise AssertionError("a Compose call needs SwarmEngine(project)")
         return self._project
 
-    # -- the choke point ---------------------------------------------------------
+    def use_content_override(self, path: Path) -> None:
+        """The content stage's override: Compose's answer (from the local engine) has it."""
+        self.local.use_content_override(path)
+        self._project = self.local.project
+        self._model = None
+
     def _docker(self, *args: str, what: str, bound: float | None = None) -> str:
-        command = ["docker", "-H", self.host, *args]
-        limit = self.timeouts.read if bound is None else bound
-        self.calls += 1
-        log.debug("Running command (bound %g s): %s", limit, shlex.join(command))
-        try:
-            done = run_bounded(command, None if limit == UNBOUNDED else limit)
-        except subprocess.TimeoutExpired:
-            raise EngineTimeout(
-                f"{what}: no answer from the swarm manager at {self.host} within {limit:g} s; "
-                f"check it with `docker -H {self.host} node ls`"
-            ) from None
-        except FileNotFoundError:
-            raise PermanentError(f"{what}: no docker client on PATH (`just engine`)") from None
-        if done.returncode != 0:
-            stderr = done.stderr or ""
-            log.debug("%s failed (%s): %s", what, done.returncode, stderr)
-            if "cannot connect to the docker daemon" in stderr.lower():
-                raise TransientError(
-                    f"{what} failed: no swarm manager answers at {self.host}: run `just swarm-up`, "
-                    f"or set {MANAGER_VARIABLE} to your manager"
-                )
-            if "this node is not a swarm manager" in stderr.lower():
-                raise PermanentError(
-                    f"{what} failed: the engine at {self.host} is not a swarm manager: "
-                    f"set {MANAGER_VARIABLE} to a manager's address"
-                )
-            raise classify(stderr)(f"{what} failed: {first_line(stderr)}")
-        return (done.stdout or "").removesuffix("\n")
+        return self.manager.run(*args, what=what, bound=bound)
+
+    @property
+    def host(self) -> str:
+        return self.manager.host
+
+    @property
+    def calls(self) -> int:
+        return self.manager.calls
 
     # -- ComposeSource: Compose's answer, as the stack it becomes -------------------
     def compose_model(self) -> dict[str, Any]:
@@ -134,6 +117,9 @@ class SwarmEngine:
             "service", "ls", "-q", "--filter", f"label={NAMESPACE_LABEL}={project}",
             what="docker service ls",
         ).split()  # fmt: skip
+
+    def has_project(self, project: str) -> bool:
+        return bool(self.service_ids(project))
 
     def _read(self, project: str) -> tuple[list[dict[str, Any]], list[Any]]:
         ids = self.service_ids(project)
@@ -222,17 +208,12 @@ class SwarmEngine:
             target = registry_image(image, self.registry)
             if target == image:
                 continue  # a registry's own image: the nodes pull it from there
-            self.local._docker("tag", with_tag(image), target, what=f"docker tag {image}")
             try:
-                self.local._docker(
-                    "push", "-q", target, what=f"docker push {target}", bound=self.timeouts.write(1)
-                )
+                self.local.push_image(image, target)
             except PermanentError as exc:
                 raise PermanentError(
                     f"{exc}; is the swarm's registry up? (`just swarm-up`)"
                 ) from None
-            finally:
-                self.local._docker("rmi", target, what=f"docker rmi {target}")
 
     def _update(self, service: str, *flags: str) -> None:
         self._docker(

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.cli.engines import real_kits
 from reconciler.commands.converge import preview
 from reconciler.planner.plan import Strategy
-from reconciler.reads.pipeline import ProjectOptions, open_project
-from state.docker.adapter import DockerEngine
+from reconciler.reads.opened import ProjectOptions, open_project
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Compose, Ours, engine_calls
 
@@ -44,15 +44,14 @@ def test_a_plan_makes_the_same_number_of_engine_calls_at_every_size(
     counted, started, cached = [], [], []
     for project in projects:
         options = ProjectOptions(project_name=project.name, project_directory=project.directory)
-        engine_project = open_project(options)
-        engine = DockerEngine(engine_project)
-        snap = preview(engine, engine_project, Strategy.CHANGED)
+        opened = open_project(options, real_kits(), "cli")
+        snap = preview(opened, Strategy.CHANGED)
         assert len(snap.observed.containers) == len(project.services("prod"))
         assert snap.plan.is_empty
-        counted.append(engine.calls)
-        again = DockerEngine(engine_project)  # the same inputs: the config cache answers
-        assert preview(again, engine_project, Strategy.CHANGED).plan.is_empty
-        cached.append(again.calls)
+        counted.append(opened.engine.calls)  # type: ignore[attr-defined]
+        again = open_project(options, real_kits(), "cli")  # the config cache answers
+        assert preview(again, Strategy.CHANGED).plan.is_empty
+        cached.append(again.engine.calls)  # type: ignore[attr-defined]
         # The CLI, as a user runs it: every `docker` process it starts (a PATH shim).
         started.append(len(engine_calls(Ours(project), "--plan", app_env="prod", expect=(0,))))
     assert counted[0] == counted[1], f"engine calls per plan grew with the size: {counted}"

@@ -8,21 +8,26 @@ retry policy is the product's, without the sleeping.
 
 Cache-on runs (tests/property/test_cache_on.py) set CACHE["project"]: the project then
 lives there, its compose files hold the engine's desired state (what its `compose
-config` answers from), and the engine says it may be cached, so every read goes
-through reconciler/reads/config_cache.py as the Docker adapter's do.
+config` answers from), and the engine's Compose answers go through
+reconciler/reads/config_cache.py as the Docker adapter's do (`Cacheable`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tenacity import Retrying
 
-from reconciler.commands import converge
+from reconciler.commands import converge, teardown
 from reconciler.execute.retry import default_retrying
 from reconciler.planner.plan import Plan, Strategy, plan
+from reconciler.reads.backend import BackendKit
+from reconciler.reads.config_cache import cached
+from reconciler.reads.opened import Named, Opened
+from state.engine import Backend, ComposeSource
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import observe
@@ -86,14 +91,62 @@ def _write_files(directory: Path, desired: DesiredState) -> None:
                 path.write_text(text)
 
 
+@dataclass
+class Cacheable:
+    """The in-memory engine's Compose answers as a CacheableSource: what it "hands
+    Compose" is the project's files, which hold its desired state."""
+
+    engine: MemoryEngine
+
+    def compose_model(self) -> dict[str, Any]:
+        return self.engine.compose_model()
+
+    def config_hashes(self) -> dict[str, str]:
+        return self.engine.config_hashes()
+
+    def service_names_in_any_profile(self) -> frozenset[str]:
+        return self.engine.service_names_in_any_profile()
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        return self.engine.image_ids(references)
+
+    def use_content_override(self, path: Path) -> None:
+        self.engine.use_content_override(path)
+
+    def compose_inputs(self) -> list[str]:
+        return ["in-memory"]
+
+    def compose_files(self) -> list[Path]:
+        return []
+
+    def warm_state(self) -> dict[str, Any]:
+        return {}
+
+    def use_warm_state(self, state: Mapping[str, Any]) -> None:
+        pass
+
+
+def kit(engine: MemoryEngine) -> BackendKit:
+    return BackendKit(Backend.COMPOSE, lambda project: engine)
+
+
+def opened(engine: MemoryEngine, desired: DesiredState) -> Opened:
+    """What reconciler/reads/opened.py would open for the engine's project."""
+    project = project_for(desired)
+    source: ComposeSource = cached(project, Cacheable(engine)) if CACHE else engine
+    return Opened(project, kit(engine), engine, source)
+
+
+def named(engine: MemoryEngine, desired: DesiredState) -> Named:
+    return Named(desired.project, kit(engine), engine)
+
+
 def current_plan(engine: MemoryEngine, desired: DesiredState) -> Plan:
     return plan(desired, observe(engine, desired.project))
 
 
 def _run(engine: MemoryEngine, desired: DesiredState, command: Callable[[Run], Plan]) -> Run:
     engine.desired = desired
-    if CACHE:
-        setattr(engine, "cacheable", True)  # noqa: B010 (the adapter's class attribute)
     run = Run()
     try:
         command(run)
@@ -106,23 +159,23 @@ def reconcile(engine: MemoryEngine, desired: DesiredState) -> Run:
     """`reconcile` (apply)."""
 
     def command(run: Run) -> Plan:
-        run.plan = converge.preview(engine, project_for(desired), Strategy.CHANGED).plan
-        return converge.apply(engine, project_for(desired), SETTINGS, run.said.append).plan
+        run.plan = converge.preview(opened(engine, desired), Strategy.CHANGED).plan
+        return converge.apply(opened(engine, desired), SETTINGS, run.said.append).plan
 
     return _run(engine, desired, command)
 
 
 def restart(engine: MemoryEngine, desired: DesiredState) -> Run:
     def command(run: Run) -> Plan:
-        run.plan = converge.preview(engine, project_for(desired), Strategy.ALWAYS).plan
-        return converge.restart(engine, project_for(desired), SETTINGS, run.said.append).plan
+        run.plan = converge.preview(opened(engine, desired), Strategy.ALWAYS).plan
+        return converge.restart(opened(engine, desired), SETTINGS, run.said.append).plan
 
     return _run(engine, desired, command)
 
 
 def stop(engine: MemoryEngine, desired: DesiredState) -> Run:
     def command(run: Run) -> Plan:
-        run.plan = converge.stop(engine, desired.project, SETTINGS, run.said.append).plan
+        run.plan = teardown.stop(named(engine, desired), SETTINGS, run.said.append).plan
         return run.plan
 
     return _run(engine, desired, command)
@@ -130,15 +183,14 @@ def stop(engine: MemoryEngine, desired: DesiredState) -> Run:
 
 def down(engine: MemoryEngine, desired: DesiredState, *, volumes: bool = False) -> Run:
     def command(run: Run) -> Plan:
-        teardown = converge.down(
-            engine,
-            desired.project,
+        done = teardown.down(
+            named(engine, desired),
             SETTINGS,
             run.said.append,
             volumes=volumes,
             confirm=lambda names: True,
         )
-        run.plan = teardown.plan
+        run.plan = done.plan
         return run.plan
 
     return _run(engine, desired, command)

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 VARIABLE = "RECONCILER_MUTANT"
@@ -199,10 +199,10 @@ def dotenv_beats_command_line() -> None:
     import state.resolve.precedence as r
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
-        def resolve(table: Any, process_env: Any, env_file: Any, **kw: Any) -> Any:
-            if r.read_env_file(env_file, process_env).get("APP_ENV"):
-                process_env = {}
-            return orig(table, process_env, env_file, **kw)
+        def resolve(table: Any, inputs: Any) -> Any:
+            if inputs.from_env_file("APP_ENV"):
+                inputs = replace(inputs, environ={})
+            return orig(table, inputs)
 
         return resolve
 

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 import compose
 from state.errors import ConfigError
 from state.resolve.envfile import EnvFileError, parse
-from state.resolve.precedence import resolve
 from state.resolve.table import load_table
+from tests.builders import resolve_file
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = load_table(REPO / "compose")
@@ -301,14 +301,14 @@ def check_one(data: bytes, path: Path, environ: dict[str, str], says: ComposeSay
     except EnvFileError as exc:
         assert says.error, f"we refused ({exc}) what Compose reads as APP_ENV={says.value!r}"
         with pytest.raises(ConfigError, match=rf"^{path}:{exc.line}: "):
-            resolve(TABLE, environ, path)
+            resolve_file(TABLE, environ, path)
         return
     assert says.error is None, f"Compose failed ({says.error}), we read APP_ENV={ours}"
     assert (as_compose_prints(ours.value) if ours else None) == says.value
     expected = says.value or TABLE.default
     if expected in TABLE.names:
-        assert resolve(TABLE, environ, path).name == expected
+        assert resolve_file(TABLE, environ, path).name == expected
     else:
         assert ours is not None
         with pytest.raises(ConfigError, match=rf"\(from {path}:{ours.line}\) is not an"):
-            resolve(TABLE, environ, path)
+            resolve_file(TABLE, environ, path)

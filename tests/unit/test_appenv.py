@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from state.errors import ConfigError
 from state.resolve.appenv import Source
 from state.resolve.envfile import escape_non_ascii
-from state.resolve.precedence import resolve
 from state.resolve.table import load_table
+from tests.builders import resolve_file
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = load_table(REPO / "compose")
@@ -32,7 +32,7 @@ def test_every_combination_of_levels(
     if dotenv is not None:
         env_file.write_text(f"OTHER=1\nAPP_ENV={dotenv}\n")
     process_env = {} if process is None else {"APP_ENV": process}
-    resolved = resolve(TABLE, process_env, env_file)
+    resolved = resolve_file(TABLE, process_env, env_file)
     if process:
         assert (resolved.name, resolved.source) == (process, Source.COMMAND_LINE)
     elif dotenv:
@@ -69,7 +69,7 @@ def test_every_combination_of_levels(
 def test_env_file_edge_cases(tmp_path: Path, content: str, expected: str, line: int | None) -> None:
     env_file = tmp_path / ".env"
     env_file.write_bytes(content.encode())
-    resolved = resolve(TABLE, {}, env_file)
+    resolved = resolve_file(TABLE, {}, env_file)
     assert resolved.name == expected
     assert resolved.line == line
 
@@ -89,7 +89,7 @@ def test_invalid_value_is_one_line_naming_value_source_and_choices(
     value: str, hint: str | None, tmp_path: Path
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        resolve(TABLE, {"APP_ENV": value}, tmp_path / ".env")
+        resolve_file(TABLE, {"APP_ENV": value}, tmp_path / ".env")
     message = str(caught.value)
     assert "\n" not in message
     assert "(from the command line)" in message
@@ -113,13 +113,13 @@ def test_env_file_bytes_as_compose_reads_them(
 ) -> None:
     env_file = tmp_path / ".env"
     env_file.write_bytes(content)
-    assert resolve(TABLE, {}, env_file).name == expected
+    assert resolve_file(TABLE, {}, env_file).name == expected
 
 
 def test_interpolation_looks_in_the_process_environment_first(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("MODE=prod\nAPP_ENV=$MODE\n")
-    assert resolve(TABLE, {"MODE": "test"}, env_file).name == "test"
+    assert resolve_file(TABLE, {"MODE": "test"}, env_file).name == "test"
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_a_file_compose_cannot_read_is_refused_with_file_and_line(
     env_file = tmp_path / ".env"
     env_file.write_bytes(content.encode("utf-8", "surrogateescape"))
     with pytest.raises(ConfigError) as caught:
-        resolve(TABLE, {"APP_ENV": "dev"}, env_file)  # Compose reads the file anyway
+        resolve_file(TABLE, {"APP_ENV": "dev"}, env_file)  # Compose reads the file anyway
     message = str(caught.value)
     assert message.startswith(f"{env_file}:{line}: ")
     assert why in message
@@ -154,7 +154,7 @@ def test_a_file_compose_cannot_read_is_refused_with_file_and_line(
 
 def test_a_directory_named_env_is_ignored_as_compose_does(tmp_path: Path) -> None:
     (tmp_path / ".env").mkdir()
-    assert resolve(TABLE, {}, tmp_path / ".env").source == Source.DEFAULT
+    assert resolve_file(TABLE, {}, tmp_path / ".env").source == Source.DEFAULT
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory"])
@@ -163,14 +163,14 @@ def test_an_explicit_env_file_must_exist(tmp_path: Path, kind: str) -> None:
     if kind == "directory":
         env_file.mkdir()
     with pytest.raises(ConfigError, match=rf"^env file {env_file} (does not exist|is a dir)"):
-        resolve(TABLE, {}, env_file, required=True)
+        resolve_file(TABLE, {}, env_file, required=True)
 
 
 def test_lookalike_characters_are_shown_escaped(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("APP_ENV=d\u0435v\n")  # a Cyrillic e
     with pytest.raises(ConfigError) as caught:
-        resolve(TABLE, {}, env_file)
+        resolve_file(TABLE, {}, env_file)
     assert str(caught.value).startswith("APP_ENV='d\\u0435v' (from ")
     assert str(caught.value).endswith("(did you mean 'dev'?)")
 
@@ -179,14 +179,14 @@ def test_invalid_value_in_env_file_names_the_file_and_line(tmp_path: Path) -> No
     env_file = tmp_path / ".env"
     env_file.write_text("A=1\nB=2\nAPP_ENV=develop\n")
     with pytest.raises(ConfigError, match=rf"from {env_file}:3\) .*did you mean 'dev'"):
-        resolve(TABLE, {}, env_file)
+        resolve_file(TABLE, {}, env_file)
 
 
 def test_env_file_is_not_written_and_os_environ_untouched(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("APP_ENV=dev\nSECRET=1\n")
     before = (env_file.read_bytes(), env_file.stat().st_mtime_ns, dict(os.environ))
-    resolve(TABLE, {}, env_file)
+    resolve_file(TABLE, {}, env_file)
     assert (env_file.read_bytes(), env_file.stat().st_mtime_ns, dict(os.environ)) == before
 
 
@@ -221,7 +221,7 @@ def test_resolved_value_is_the_highest_set_level(
     env_file.write_text("\n".join(lines) + "\n")
     process_env = {"APP_ENV": process} if process is not None else {}
     expected = process or dotenv or "prod"
-    assert resolve(TABLE, process_env, env_file).name == expected
+    assert resolve_file(TABLE, process_env, env_file).name == expected
 
 
 @given(value=st.text(min_size=1).filter(lambda v: v not in NAMES and "\x00" not in v))
@@ -229,4 +229,4 @@ def test_any_other_value_raises_the_documented_error(
     tmp_path_factory: pytest.TempPathFactory, value: str
 ) -> None:
     with pytest.raises(ConfigError, match="is not an environment: use one of prod, dev, test"):
-        resolve(TABLE, {"APP_ENV": value}, tmp_path_factory.mktemp("e") / ".env")
+        resolve_file(TABLE, {"APP_ENV": value}, tmp_path_factory.mktemp("e") / ".env")

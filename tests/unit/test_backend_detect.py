@@ -9,23 +9,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 
-from reconciler.cli.main import cli
-from reconciler.reads.backend import placed
-from reconciler.reads.placement import (
-    ACTING,
-    Placement,
-    RunsElsewhere,
-    place,
-    prober,
-    swarm_configured,
-)
-from state.engine import ONEOFF_LABEL, ContainerRecord, ContainerStatus
+from reconciler.cli.engines import swarm_configured
+from reconciler.reads.backend import BackendKit, choose
+from reconciler.reads.placement import ACTING, Placement, RunsElsewhere, place
+from state.engine import ONEOFF_LABEL, Backend, ContainerRecord, ContainerStatus
 from state.errors import EngineError, TransientError
-from state.resolve.project import load_project
-from state.swarm.adapter import MANAGER_VARIABLE, SwarmEngine
+from state.swarm.adapter import SwarmEngine
+from state.swarm.manager import MANAGER_VARIABLE
 
 APPLYING = ("cli", "restart", "apply", "watch")  # click's names: `reconcile` is the group
 WHY = "APP_ENV=dev (from .env:1) uses compose"
@@ -37,7 +29,7 @@ class Answers:
     def __init__(self, **found: bool | EngineError) -> None:
         self.found, self.asked = found, list[str]()
 
-    def __call__(self, backend: str) -> bool:
+    def __call__(self, backend: Backend) -> bool:
         self.asked.append(backend)
         answer = self.found[backend]
         if isinstance(answer, EngineError):
@@ -46,16 +38,18 @@ class Answers:
 
 
 def decide(command: str, configured: str | None, **found: bool | EngineError) -> Placement:
-    return place(command, "spotit", configured, WHY, Answers(**found))
+    return place(
+        command, "spotit", Backend(configured) if configured else None, WHY, Answers(**found)
+    )
 
 
 @pytest.mark.parametrize("command", [*ACTING, *APPLYING])
 def test_running_only_where_app_env_says_asks_one_question_and_acts_there(command: str) -> None:
     answers = Answers(swarm=False, compose=True)
-    assert place(command, "spotit", "compose", WHY, answers) == Placement("compose")
+    assert place(command, "spotit", Backend.COMPOSE, WHY, answers) == Placement(Backend.COMPOSE)
     assert answers.asked == ["swarm"]  # APP_ENV's own backend is never asked
     answers = Answers(compose=False, swarm=True)
-    assert place(command, "spotit", "swarm", WHY, answers) == Placement("swarm")
+    assert place(command, "spotit", Backend.SWARM, WHY, answers) == Placement(Backend.SWARM)
     assert answers.asked == ["compose"]
 
 
@@ -101,7 +95,9 @@ def test_a_broken_table_still_finds_the_swarm_copy_else_acts_on_compose() -> Non
     found = decide("down", None, swarm=True, compose=False)
     assert found.backend == "swarm"
     answers = Answers(swarm=False)
-    assert place("stop", "spotit", None, "the table is broken", answers) == Placement("compose")
+    assert place("stop", "spotit", None, "the table is broken", answers) == Placement(
+        Backend.COMPOSE
+    )
     assert answers.asked == ["swarm"]
 
 
@@ -117,7 +113,7 @@ def test_a_swarm_that_does_not_answer_blocks_an_apply_but_not_a_read() -> None:
 
 def test_a_local_engine_that_does_not_answer_runs_nothing_to_collide_with() -> None:
     down = TransientError("docker container ls failed: is the engine running?")
-    assert decide("cli", "swarm", compose=down) == Placement("swarm")
+    assert decide("cli", "swarm", compose=down) == Placement(Backend.SWARM)
     assert decide("stop", "swarm", compose=down).note.startswith("could not check local Compose")
 
 
@@ -136,7 +132,7 @@ def record(name: str, **labels: str) -> ContainerRecord:
 
 
 class LocalEngine:
-    """Local Compose's answer to `containers(project)`, counting the calls."""
+    """Local Compose's answer to `has_project(project)`, counting the calls."""
 
     def __init__(self, *found: ContainerRecord) -> None:
         self.found, self.calls = list(found), 0
@@ -144,9 +140,16 @@ class LocalEngine:
     def __call__(self, project: Any) -> LocalEngine:
         return self
 
-    def containers(self, project: str) -> list[ContainerRecord]:
+    def has_project(self, project: str) -> bool:
         self.calls += 1
-        return self.found
+        return any(r.labels.get(ONEOFF_LABEL) != "True" for r in self.found)
+
+
+def kits(local: LocalEngine) -> dict[Backend, BackendKit]:
+    return {
+        Backend.COMPOSE: BackendKit(Backend.COMPOSE, local),  # type: ignore[arg-type]
+        Backend.SWARM: BackendKit(Backend.SWARM, SwarmEngine, configured=swarm_configured),
+    }
 
 
 def test_without_a_swarm_no_engine_is_asked_and_one_offs_are_not_a_copy(
@@ -154,29 +157,34 @@ def test_without_a_swarm_no_engine_is_asked_and_one_offs_are_not_a_copy(
 ) -> None:
     monkeypatch.setenv(MANAGER_VARIABLE, f"unix://{tmp_path}/none.sock")  # a call would raise
     local = LocalEngine(record("spotit-run-1", **{ONEOFF_LABEL: "True"}))
-    runs_on = prober("spotit", local, os.environ)
-    assert runs_on("swarm") is False
-    assert local.calls == 0
-    assert runs_on("compose") is False and local.calls == 1  # only a one-off: not a copy
+    kit, note = choose(
+        kits(local), "status", "spotit", chosen=None, configured=Backend.SWARM, why=WHY,
+        environ=os.environ,
+    )  # fmt: skip
+    assert kit.backend is Backend.SWARM and local.calls == 1  # only a one-off: not a copy
     local.found.append(record("spotit-api-1", **{ONEOFF_LABEL: "False"}))
-    assert runs_on("compose") is True
+    kit, note = choose(
+        kits(local), "status", "spotit", chosen=None, configured=Backend.SWARM, why=WHY,
+        environ=os.environ,
+    )  # fmt: skip
+    assert kit.backend is Backend.COMPOSE and "runs on local Compose" in note
 
 
 def test_the_cli_on_compose_without_a_swarm_picks_the_engine_without_calling_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    compose = tmp_path / "compose"
-    compose.mkdir()
-    (compose / "compose.yaml").write_text("services: {}\n")
-    (compose / "environments.toml").write_text(
-        'default = "dev"\n[environments.dev]\ndescription = "x"\nfiles = ["compose.yaml"]\n'
-    )
     monkeypatch.setenv(MANAGER_VARIABLE, f"unix://{tmp_path}/none.sock")
-    project = load_project(tmp_path, process_env={"APP_ENV": "dev"})
     local = LocalEngine()
-    chosen: object = placed(None, project, click.Context(cli), local)  # type: ignore[arg-type]
-    assert chosen is local and local.calls == 0
-    assert placed("swarm", project, click.Context(cli), local) is SwarmEngine  # type: ignore[arg-type]
+    kit, note = choose(
+        kits(local), "cli", "spotit", chosen=None, configured=Backend.COMPOSE, why=WHY,
+        environ=os.environ,
+    )  # fmt: skip
+    assert kit.backend is Backend.COMPOSE and note == "" and local.calls == 0
+    kit, _ = choose(
+        kits(local), "cli", "spotit", chosen=Backend.SWARM, configured=Backend.COMPOSE, why=WHY,
+        environ=os.environ,
+    )  # fmt: skip
+    assert kit.engine is SwarmEngine and local.calls == 0
 
 
 def test_no_docker_client_is_an_engine_error_the_decision_handles(

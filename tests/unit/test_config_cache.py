@@ -7,7 +7,7 @@ import dataclasses
 import os
 import shutil
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,25 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class CountingSource:
-    """A ComposeSource that may be cached and counts its Compose reads."""
-
-    cacheable = True
+    """A CacheableSource that counts its Compose reads (it hands Compose nothing else)."""
 
     def __init__(self) -> None:
         self.calls = 0
+
+    def compose_inputs(self) -> list[str]:
+        return []
+
+    def compose_files(self) -> list[Path]:
+        return []
+
+    def warm_state(self) -> dict[str, Any]:
+        return {}
+
+    def use_warm_state(self, state: Mapping[str, Any]) -> None:
+        pass
+
+    def use_content_override(self, path: Path) -> None:
+        pass
 
     def compose_model(self) -> dict[str, Any]:
         self.calls += 1
@@ -148,7 +161,7 @@ def test_entries_are_private_and_the_cache_can_be_turned_off(
     cache = tmp_path / "cache" / "compose-cache"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     entries = list(cache.iterdir())
-    assert len(entries) == 3
+    assert len(entries) == 4  # the model, the hashes, the services, what the source built
     assert all(stat.S_IMODE(entry.stat().st_mode) == 0o600 for entry in entries)
     monkeypatch.setenv(DISABLE_VARIABLE, "1")
     assert reads(checkout) == 3
@@ -169,12 +182,22 @@ class AdapterLikeSource(CountingSource):
         self.built = 0
         self.used: CommandLines | None = None
 
+    def compose_inputs(self) -> list[str]:
+        return self.compose_options.described()
+
+    def compose_files(self) -> list[Path]:
+        return [*self.compose_options.files, *self.compose_options.env_files]
+
     def command_lines(self) -> CommandLines:
         self.built += 1
         return CommandLines(("docker",), ("docker", "compose", "--file", str(options_file)))
 
-    def use_command_lines(self, lines: CommandLines) -> None:
-        self.used = lines
+    def warm_state(self) -> dict[str, Any]:
+        lines = self.command_lines()
+        return {"docker": list(lines.docker), "compose": list(lines.compose)}
+
+    def use_warm_state(self, state: Mapping[str, Any]) -> None:
+        self.used = CommandLines.of(state["docker"], state["compose"])
 
 
 options_file = Path("/p/compose.yaml")

@@ -15,7 +15,7 @@ from reconciler.cli.exit_codes import EXIT_ERROR
 from reconciler.planner.plan import ActionKind, plan
 from reconciler.planner.snapshot import Snapshot
 from reconciler.reads.content import attach, write_override
-from reconciler.reads.pipeline import inputs
+from reconciler.reads.fingerprint import inputs
 from reconciler.store.places import cache_directory
 from reconciler.store.saved_plans import changes, fingerprint
 from state.errors import ConfigError
@@ -245,6 +245,9 @@ class Source:
     def image_ids(self, references: Any) -> dict[str, str]:
         return {"x:local": "sha256:x"}
 
+    def use_content_override(self, path: Path) -> None:
+        self.project = self.project.model_copy(update={"content_override": path})
+
 
 def test_attach_adds_the_override_and_the_desired_state_carries_the_digests(
     project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -252,7 +255,8 @@ def test_attach_adds_the_override_and_the_desired_state_carries_the_digests(
     monkeypatch.setenv("RECONCILE_CACHE_DIR", str(tmp_path / "cache"))
     base = model(project_dir)
     project = load_project(project_dir, process_env={})
-    attached, source = attach(project, lambda p: Source(p, base))
+    source = Source(project, base)
+    attached = attach(project, source)
     assert attached.files[:-1] == project.files
     assert attached.files[-1] == attached.content_override
     assert attached.content_override and attached.content_override.is_relative_to(
@@ -266,7 +270,8 @@ def test_attach_adds_the_override_and_the_desired_state_carries_the_digests(
     # ... and its fingerprint names an edited content file.
     snap = Snapshot(desired=state, observed=observed(), plan=plan(state, observed()))
     (project_dir / "compose" / "app.conf").write_text("listen 8080\n")
-    again, source2 = attach(project, lambda p: Source(p, base))
+    source2 = Source(project, base)
+    again = attach(project, source2)
     now = Snapshot(desired=desire(again, source2), observed=observed(), plan=snap.plan)
     lines = changes(fingerprint(snap, inputs(attached)), fingerprint(now, inputs(again)))
     assert lines == ["content of compose/app.conf changed"]
@@ -280,11 +285,6 @@ def test_a_project_whose_files_cannot_name_a_content_file_costs_no_compose_call(
     (compose / "compose.yaml").write_text("services:\n  a:\n    image: x:local\n")
     (compose / "environments.toml").write_text(TABLE.split("[content]")[0] + TABLE.split("\n\n")[2])
     project = load_project(tmp_path, process_env={})
-    made: list[Source] = []
-
-    def factory(p: ComposeProject) -> Source:
-        made.append(Source(p, {"services": {"a": {"image": "x:local"}}}))
-        return made[-1]
-
-    attached, _ = attach(project, factory)
-    assert attached == project and [s.model_calls for s in made] == [0]
+    source = Source(project, {"services": {"a": {"image": "x:local"}}})
+    attached = attach(project, source)
+    assert attached == project and source.model_calls == 0

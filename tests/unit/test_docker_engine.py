@@ -198,10 +198,9 @@ def test_python_on_whales_builds_the_command_lines_and_loads_only_when_used(
     assert list(DockerEngine().command_lines().docker) == plain
     probe = (
         "import sys; from pathlib import Path; from state.docker.adapter import DockerEngine; "
-        "from state.docker.args import CommandLines; "
         "from state.resolve.project import load_project; "
         f"e = DockerEngine(load_project(Path({str(repo)!r}), process_env={{'APP_ENV': 'dev'}})); "
-        "e.use_command_lines(CommandLines(('docker',), ('docker', 'compose'))); "
+        "e.use_warm_state({'docker': ['docker'], 'compose': ['docker', 'compose']}); "
         "assert e.command_lines().compose == ('docker', 'compose'); "
         "print('python_on_whales' in sys.modules)"
     )

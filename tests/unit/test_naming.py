@@ -12,6 +12,7 @@ import pytest
 from reconciler.cli.exit_codes import EXIT_ERROR
 from reconciler.cli.main import main
 from state.errors import ConfigError
+from state.resolve.inputs import read_inputs
 from state.resolve.naming import normalise, project_name
 from state.resolve.project import COMPOSE_DIR
 
@@ -39,7 +40,7 @@ def test_precedence_flag_then_environment_then_env_file_then_directory(tmp_path:
     env_file = checkout / ".env"
 
     def name(explicit: str | None = None, **env: str) -> str:
-        return project_name(checkout, explicit=explicit, process_env=env, env_file=env_file)
+        return project_name(read_inputs(checkout, environ=env), explicit=explicit)
 
     assert name() == "checkout_a"
     env_file.write_text("COMPOSE_PROJECT_NAME=from-file\n")
@@ -51,14 +52,14 @@ def test_precedence_flag_then_environment_then_env_file_then_directory(tmp_path:
 @pytest.mark.parametrize("bad", ["Spot", "-spot", "spot.dev", "spot dev"])
 def test_an_invalid_explicit_name_is_refused_naming_the_fix(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ConfigError, match=r"is not a valid project name: use lower-case"):
-        project_name(tmp_path, explicit=bad, process_env={}, env_file=tmp_path / ".env")
+        project_name(read_inputs(tmp_path, environ={}), explicit=bad)
 
 
 def test_a_directory_name_with_nothing_usable_asks_for_a_name(tmp_path: Path) -> None:
     odd = tmp_path / "___"
     odd.mkdir()
     with pytest.raises(ConfigError, match="pass --project-name"):
-        project_name(odd, explicit=None, process_env={}, env_file=odd / ".env")
+        project_name(read_inputs(odd, environ={}), explicit=None)
 
 
 def test_the_compose_file_fixes_no_name() -> None:

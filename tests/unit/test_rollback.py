@@ -19,10 +19,12 @@ import pytest
 from reconciler.cli.main import main
 from reconciler.commands import converge
 from reconciler.commands.rollback import MODEL_FILE
+from reconciler.reads.backend import BackendKit
+from reconciler.reads.opened import Opened
 from reconciler.render import status as render_status
 from reconciler.store import journal, places
 from reconciler.store.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK, Record
-from state.engine import CONFIG_HASH_LABEL, ContainerStatus
+from state.engine import CONFIG_HASH_LABEL, Backend, ContainerStatus
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 from state.resolve.project import ComposeProject
@@ -81,21 +83,22 @@ def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     yield
 
 
-def settings(world: Sick, **changes: Any) -> converge.ApplySettings:
-    base: dict[str, Any] = {
-        "wait_timeout": 0,
-        "lock_timeout": 5,
-        "retrying": quick_retrying,
-        "engines": world.engines(),
-    }
+def settings(**changes: Any) -> converge.ApplySettings:
+    base: dict[str, Any] = {"wait_timeout": 0, "lock_timeout": 5, "retrying": quick_retrying}
     return converge.ApplySettings(**{**base, **changes})
+
+
+def opened(world: Sick, state: DesiredState, crash_at: int | None = None) -> Opened:
+    """The world's project, with the rollback's engines for the saved model from it."""
+    kit = BackendKit(Backend.COMPOSE, world.engines(crash_at=crash_at))
+    return Opened(project_for(state), kit, world, world)
 
 
 def apply(world: Sick, state: DesiredState, **changes: Any) -> tuple[str | None, list[str]]:
     world.desired = state
     said: list[str] = []
     try:
-        converge.apply(world, project_for(state), settings(world, **changes), said.append)
+        converge.apply(opened(world, state), settings(**changes), said.append)
     except ReconcilerError as exc:
         return str(exc), said
     return None, said
@@ -167,9 +170,7 @@ def test_a_rollback_killed_midway_is_finished_before_the_next_run_plans(
     world.sick.add(BROKEN_HASH)
     world.desired = BAD
     with pytest.raises(Crash):  # the process dies as the rollback's `up` begins
-        converge.apply(
-            world, project_for(BAD), settings(world, engines=world.engines(crash_at=0)), print
-        )
+        converge.apply(opened(world, BAD, crash_at=0), settings(), print)
     assert journal.records("spot")["api"].state == ROLLING_BACK
     assert hashes(world)["api"] == BROKEN_HASH
     status = render_status.rollback_lines(journal.records("spot"))

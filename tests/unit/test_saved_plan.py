@@ -18,7 +18,7 @@ from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from reconciler.cli.main import main
 from reconciler.planner.plan import Strategy, plan
 from reconciler.planner.snapshot import Snapshot
-from reconciler.reads.pipeline import inputs
+from reconciler.reads.fingerprint import inputs
 from reconciler.store.saved_plans import (
     SCHEMA_VERSION,
     Fingerprint,

@@ -96,6 +96,9 @@ def test_secrets_of_the_env_file_and_the_compose_model_are_known(tmp_path: Path)
         def service_names_in_any_profile(self) -> frozenset[str]:
             return frozenset({"a"})
 
+        def use_content_override(self, path: Path) -> None:
+            pass
+
     desire(project, Source())
     assert secrets.redact("in-the-compose-file") == "****"
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import pytest
 
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
-from reconciler.cli.main import cli, main
-from reconciler.reads.backend import factory
-from state.docker.adapter import DockerEngine
-from state.resolve.project import load_project
+from reconciler.cli.main import main
+from reconciler.reads.backend import BackendKit, choose
+from state.engine import Backend
+from state.resolve.project import ComposeProject, load_project
 from state.resolve.table import load_table
 from state.swarm.adapter import SwarmEngine
 
@@ -41,16 +40,37 @@ def test_the_shipped_environments_all_run_on_compose() -> None:
     assert {env.backend for env in table.environments.values()} == {"compose"}
 
 
+class Nowhere:
+    """An engine on which the project runs nowhere (the placement question's answer)."""
+
+    def __init__(self, project: object = None) -> None:
+        pass
+
+    def has_project(self, name: str) -> bool:
+        return False
+
+
 def test_an_environment_on_a_swarm_gets_the_swarm_engine_unless_overridden(tmp_path: Path) -> None:
     directory = project_dir(tmp_path, 'backend = "swarm"')
-    ctx = click.Context(cli)
     prod = load_project(directory, process_env={"APP_ENV": "prod"})
     dev = load_project(directory, process_env={"APP_ENV": "dev"})
     assert prod.environment.backend == "swarm" and dev.environment.backend == "compose"
-    assert factory(None, prod, ctx, DockerEngine) is SwarmEngine
-    assert factory(None, dev, ctx, DockerEngine) is DockerEngine
-    assert factory("compose", prod, ctx, DockerEngine) is DockerEngine
-    assert factory("swarm", dev, ctx, DockerEngine) is SwarmEngine
+    kits = {
+        Backend.COMPOSE: BackendKit(Backend.COMPOSE, Nowhere),  # type: ignore[arg-type]
+        Backend.SWARM: BackendKit(Backend.SWARM, SwarmEngine, configured=lambda env: False),
+    }
+
+    def engine(project: ComposeProject, chosen: Backend | None = None) -> object:
+        kit, _ = choose(
+            kits, "cli", project.name, chosen=chosen, configured=project.environment.backend,
+            why="", environ={},
+        )  # fmt: skip
+        return kit.engine
+
+    assert engine(prod) is SwarmEngine
+    assert engine(dev) is Nowhere
+    assert engine(prod, Backend.COMPOSE) is Nowhere
+    assert engine(dev, Backend.SWARM) is SwarmEngine
 
 
 def test_an_unknown_backend_is_one_line_naming_the_field(

@@ -10,11 +10,17 @@ import time
 from pathlib import Path
 
 from state.docker.events import ContainerEvent, DockerEvents, StreamLost, events_command, pump
+from state.docker.run import Commands
+from state.docker.timeouts import Timeouts
 
 DIE = (
     '{"Type":"container","Action":"die","timeNano":1700000000500000000,"Actor":{"ID":"c1",'
     '"Attributes":{"name":"spot-db-1","com.docker.compose.service":"db","exitCode":"1"}}}'
 )
+
+
+def commands() -> Commands:
+    return Commands(Timeouts.from_environment({}))
 
 
 def fake_docker(tmp_path: Path, body: str) -> str:
@@ -38,7 +44,9 @@ def test_events_are_parsed_and_a_stream_the_engine_ends_is_reported(tmp_path: Pa
     )
     got: queue.Queue[ContainerEvent | StreamLost] = queue.Queue()
     stop = threading.Event()
-    thread = threading.Thread(target=pump, args=("spot", got.put, stop), kwargs={"docker": docker})
+    thread = threading.Thread(
+        target=pump, args=(commands(), "spot", got.put, stop), kwargs={"docker": [docker]}
+    )
     thread.start()
     first, second = got.get(timeout=10), got.get(timeout=10)
     stop.set()
@@ -50,7 +58,7 @@ def test_events_are_parsed_and_a_stream_the_engine_ends_is_reported(tmp_path: Pa
 
 def test_close_ends_a_running_stream_at_once(tmp_path: Path) -> None:
     docker = fake_docker(tmp_path, f"echo '{DIE}'\nexec sleep 60")
-    events = DockerEvents("spot", docker)
+    events = DockerEvents(commands(), "spot", [docker])
     seen: list[ContainerEvent] = []
     reader = threading.Thread(target=lambda: seen.extend(events))
     reader.start()

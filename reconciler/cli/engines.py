@@ -1,0 +1,48 @@
+"""The engines the CLI builds: one BackendKit per backend (the only place that builds
+engines; the commands, reads and watch are handed them).
+
+Local Compose: the Docker adapter (state/docker/adapter.py), its Runner, watchable.
+A swarm: the Swarm adapter (state/swarm/adapter.py) on the manager SWARM_MANAGER_HOST
+(default: the socket `just swarm-up` makes), its Runner, not watchable; configured on
+this machine only when that variable is set or that socket exists, so a machine without
+a swarm is never asked about one. Tests hand `main()` an engine factory of their own:
+it becomes the Compose kit, and there is no swarm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from reconciler.execute.runner import EngineRunner
+from reconciler.execute.swarm_runner import SwarmRunner
+from reconciler.reads.backend import BackendKit, EngineFactory, Kits
+from state.docker.adapter import DockerEngine
+from state.engine import Backend
+from state.swarm.adapter import SwarmEngine
+from state.swarm.manager import DEFAULT_MANAGER, MANAGER_VARIABLE
+
+
+def swarm_configured(environ: Mapping[str, str]) -> bool:
+    """Whether this machine names a swarm manager: SWARM_MANAGER_HOST, or the local
+    swarm's socket. A unix socket that does not exist names none (no call is made)."""
+    host = environ.get(MANAGER_VARIABLE) or DEFAULT_MANAGER
+    if host.startswith("unix://"):
+        return Path(host.removeprefix("unix://")).exists()
+    return True
+
+
+def real_kits() -> Kits:
+    return {
+        Backend.COMPOSE: BackendKit(Backend.COMPOSE, DockerEngine, EngineRunner, watchable=True),
+        Backend.SWARM: BackendKit(
+            Backend.SWARM, SwarmEngine, SwarmRunner, watchable=False, configured=swarm_configured
+        ),
+    }
+
+
+def kits_for(engine: EngineFactory | None) -> Kits:
+    """The real backends, or (tests) one Compose backend on the factory given."""
+    if engine is None:
+        return real_kits()
+    return {Backend.COMPOSE: BackendKit(Backend.COMPOSE, engine, EngineRunner)}

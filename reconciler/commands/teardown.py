@@ -1,0 +1,131 @@
+"""The teardown and read-only commands by name: stop, down, logs (apply stage).
+
+They need only the project's name and its containers (reconciler/reads/opened.py's
+Named: the name, where the project runs, that backend's engine), so missing images
+or a broken compose file never block them. `stop` and `down` plan from the observed
+state alone and execute that plan under the project lock; `--plan` shows it and
+changes nothing (and, as every plan, never waits for the lock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from reconciler.commands.converge import ApplyFailed, ApplySettings, Say, execute_plan
+from reconciler.execute.outcome import ApplyResult
+from reconciler.execute.retry import retried
+from reconciler.planner.plan import ActionKind, teardown_plan
+from reconciler.planner.snapshot import Teardown
+from reconciler.reads.opened import Named
+from reconciler.reads.pipeline import read_observed
+from reconciler.render import plans
+from reconciler.store.lock import project_lock
+from state.engine import ONEOFF_LABEL
+from state.errors import ConfigError, ReconcilerError
+
+TornDown = Callable[[Teardown, ApplyResult], None]  # what stop or down did, for --format json
+
+
+def stop(
+    named: Named,
+    settings: ApplySettings,
+    say: Say,
+    *,
+    plan_only: bool = False,
+    report: TornDown = lambda teardown, result: None,
+) -> Teardown:
+    """Stop every running container of the project (all profiles), keeping them."""
+    if plan_only:
+        return _stop_plan(named)
+    with project_lock(named.name, settings.lock_timeout):
+        teardown = _stop_plan(named)
+        _tear_down(named, teardown, settings, say, report)
+    return teardown
+
+
+def _stop_plan(named: Named) -> Teardown:
+    observed = read_observed(named.engine, named.name)
+    plan = teardown_plan(observed, ActionKind.STOP, "stop requested")
+    return Teardown("stop", named.name, observed, plan)
+
+
+def down(
+    named: Named,
+    settings: ApplySettings,
+    say: Say,
+    *,
+    volumes: bool,
+    confirm: Callable[[Sequence[str]], bool],
+    plan_only: bool = False,
+    report: TornDown = lambda teardown, result: None,
+) -> Teardown:
+    """Remove the project's containers (never one-offs) and networks; its volumes only
+    when asked and confirmed. Needs only the project's name."""
+    if plan_only:
+        return _down_plan(named, settings, volumes)
+    engine = named.engine
+    with project_lock(named.name, settings.lock_timeout):
+        teardown = _down_plan(named, settings, volumes)
+        if teardown.volumes and not confirm(teardown.volumes):
+            raise ReconcilerError(
+                f"`down --volumes` destroys the data in {', '.join(teardown.volumes)}: "
+                "pass --yes to confirm"
+            )
+        _tear_down(named, teardown, settings, say, report)
+        if teardown.networks:
+            retried(lambda: engine.remove_networks(teardown.networks), settings.retrying)
+        if teardown.volumes:
+            retried(lambda: engine.remove_volumes(teardown.volumes), settings.retrying)
+    say(plans.teardown_done(teardown))
+    return teardown
+
+
+def _down_plan(named: Named, settings: ApplySettings, volumes: bool) -> Teardown:
+    engine, name = named.engine, named.name
+    observed = read_observed(engine, name)
+    oneoffs = [
+        r
+        for r in retried(lambda: engine.containers(name), settings.retrying)
+        if r.labels.get(ONEOFF_LABEL) == "True"
+    ]
+    networks = retried(lambda: engine.networks(name), settings.retrying)
+    existing = retried(lambda: engine.volumes(name), settings.retrying)
+    return Teardown(
+        "down",
+        name,
+        observed,
+        teardown_plan(observed, ActionKind.REMOVE, "down"),
+        networks=() if oneoffs else tuple(networks),
+        kept_networks=tuple(networks) if oneoffs else (),
+        volumes=tuple(existing) if volumes else (),
+        kept_volumes=() if volumes else tuple(existing),
+    )
+
+
+def _tear_down(
+    named: Named, teardown: Teardown, settings: ApplySettings, say: Say, report: TornDown
+) -> None:
+    say(plans.teardown_text(teardown))
+    if teardown.plan.is_empty:
+        report(teardown, ApplyResult(()))
+        return
+    runner = named.kit.runner(named.engine, None, wait=False)
+    result = execute_plan(teardown.plan, runner, settings, say)
+    report(teardown, result)
+    if not result.ok:
+        raise ApplyFailed(f"{teardown.command} failed: {result.error}")
+
+
+def logs(named: Named, services: Sequence[str], *, follow: bool, tail: str | None) -> int:
+    """The services' logs (all when none is named). Needs only the project's name; a
+    service with no container in the project is refused (Compose, reading no file,
+    would print nothing)."""
+    engine, name = named.engine, named.name
+    present = {c.service for c in read_observed(engine, name).containers} if services else set()
+    for service in services:
+        if service not in present:
+            raise ConfigError(
+                f"no such service: {service} has no container in project {name}; "
+                "see `reconcile status` for the services that run"
+            )
+    return engine.stream_logs(name, services, follow=follow, tail=tail)

@@ -1,0 +1,117 @@
+"""What one command acts on, each input read once (resolve -> the engine, before desire).
+
+`open_project` reads the project's inputs (the env file parsed once,
+state/resolve/inputs.py) and the environment table, resolves APP_ENV and the project,
+chooses the backend (reconciler/reads/backend.py), builds its engine, consults the
+config cache (reconciler/reads/config_cache.py) and attaches the content override
+(reconciler/reads/content.py): once each. `open_name` does the same for the commands
+that need only the project's name (stop, down, logs), which must work when the table
+or the compose files are broken: the table is read only to learn the backend, and a
+broken one leaves it unknown. Read-only; no Docker code here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.reads.backend import BackendKit, Kits, choose
+from reconciler.reads.config_cache import cached
+from reconciler.reads.content import attach
+from state.engine import Backend, ComposeSource, Engine
+from state.errors import ReconcilerError
+from state.resolve.inputs import ProjectInputs, read_inputs
+from state.resolve.naming import project_name
+from state.resolve.project import COMPOSE_DIR, ComposeProject, project_from
+from state.resolve.table import TABLE_FILE, load_table
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """The options every command takes after its name."""
+
+    project_name: str | None = None
+    project_directory: Path | None = None
+    env_file: Path | None = None
+    backend: Backend | None = None
+
+    @property
+    def directory(self) -> Path:
+        return (self.project_directory or Path.cwd()).resolve()
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The project a command acts on, its backend, that backend's engine, and the
+    engine's Compose answers through the config cache (`source`)."""
+
+    project: ComposeProject
+    kit: BackendKit
+    engine: Engine
+    source: ComposeSource
+    note: str = ""  # for stderr: where the project runs, when that is not APP_ENV's backend
+
+
+@dataclass(frozen=True)
+class Named:
+    """A name-only command's project name, backend and engine (no project: the engine
+    makes container-side calls only)."""
+
+    name: str
+    kit: BackendKit
+    engine: Engine
+    note: str = ""
+
+
+def inputs_of(options: ProjectOptions) -> ProjectInputs:
+    return read_inputs(options.directory, env_file=options.env_file, environ=os.environ)
+
+
+def open_project(options: ProjectOptions, kits: Kits, command: str) -> Opened:
+    """Resolve the project, choose its backend, build its engine: ConfigError on bad
+    input, RunsElsewhere when applying here would start a second copy."""
+    inputs = inputs_of(options)
+    project = project_from(inputs, load_table(inputs.directory / COMPOSE_DIR), options.project_name)
+    kit, note = choose(
+        kits,
+        command,
+        project.name,
+        chosen=options.backend,
+        configured=project.environment.backend,
+        why=f"{project.app_env} uses {project.environment.backend}",
+        environ=os.environ,
+    )
+    engine = kit.engine(project)
+    source = cached(project, engine)
+    project = attach(project, source)
+    return Opened(project, kit, engine, source, note)
+
+
+def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
+    """The project's name and where it runs; ConfigError only for an unusable name or
+    env file (a broken table or compose file never stops stop, down or logs)."""
+    inputs = inputs_of(options)
+    name = project_name(inputs, explicit=options.project_name)
+    configured: Backend | None = None
+    why = f"{COMPOSE_DIR}/{TABLE_FILE} cannot be read"
+    if options.backend is None:
+        try:
+            project = project_from(
+                inputs, load_table(inputs.directory / COMPOSE_DIR), options.project_name
+            )
+        except ReconcilerError:
+            pass  # a broken table: the backend is unknown, where the project runs is not
+        else:
+            configured = project.environment.backend
+            why = f"{project.app_env} uses {configured}"
+    kit, note = choose(
+        kits,
+        command,
+        name,
+        chosen=options.backend,
+        configured=configured,
+        why=why,
+        environ=os.environ,
+    )
+    return Named(name, kit, kit.engine(None), note)

@@ -1,0 +1,175 @@
+"""The Compose side of the Docker adapter: what `docker compose` is asked, and how.
+
+The project's command lines (python-on-whales builds them from its ComposeOptions, on
+first use: its import costs more than a status read, so the config cache hands back
+lines built before, state/engine.py's CacheableSource), what Compose says the project
+should be (`config`: the model, the config hashes, the services of any profile) and
+the writes that create containers through Compose (`up`, `create`), so labels and
+config hashes stay Compose's own. Every call runs through state/docker/run.py.
+DockerEngine (state/docker/adapter.py) adds the container side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from state.docker.args import CommandLines, ComposeOptions, drop_flag
+from state.docker.errors import names_a_fix
+from state.docker.run import Commands, missing_program
+from state.docker.timeouts import Timeouts
+from state.errors import ConfigError, PermanentError
+from state.resolve.project import ComposeProject
+
+
+class ComposeSide:
+    """The engine port's Compose calls for one project (None: a name-only command)."""
+
+    def __init__(self, project: ComposeProject | None = None) -> None:
+        self._project = project
+        self.timeouts = Timeouts.from_environment(os.environ)
+        self.commands = Commands(self.timeouts)
+        self.compose_options = ComposeOptions.of(project) if project is not None else None
+        self._lines: CommandLines | None = None
+        self._building = threading.Lock()
+        self._model: str | None = None
+        self._modelling = threading.Lock()
+
+    @property
+    def calls(self) -> int:
+        """Engine calls made so far (the tests and the bench count them)."""
+        return self.commands.calls
+
+    @property
+    def project(self) -> ComposeProject:
+        if self._project is None:
+            raise AssertionError("a Compose call needs DockerEngine(project)")
+        return self._project
+
+    def use_content_override(self, path: Path) -> None:
+        """The content stage's override as the last `-f` from now on (nothing was asked
+        of Compose with the new options yet: the lines and the model are built anew)."""
+        self._project = self.project.model_copy(update={"content_override": path})
+        self.compose_options = ComposeOptions.of(self._project)
+        with self._building, self._modelling:
+            self._lines = None
+            self._model = None
+
+    # -- what the config cache keeps (state/engine.py: CacheableSource) --------------
+    def compose_inputs(self) -> list[str]:
+        options = self.compose_options
+        return options.described() if options else []
+
+    def compose_files(self) -> list[Path]:
+        options = self.compose_options
+        return [*options.files, *options.env_files] if options else []
+
+    def warm_state(self) -> dict[str, Any]:
+        lines = self.command_lines()
+        return {"docker": list(lines.docker), "compose": list(lines.compose)}
+
+    def use_warm_state(self, state: Mapping[str, Any]) -> None:
+        """Lines python-on-whales built for the same ComposeOptions: its import is saved."""
+        with self._building:
+            self._lines = CommandLines.of(state["docker"], state["compose"])
+
+    def command_lines(self) -> CommandLines:
+        """The command lines python-on-whales builds for the project; built once."""
+        with self._building:
+            if self._lines is None:
+                self._lines = self._client_lines()
+            return self._lines
+
+    def _client_lines(self) -> CommandLines:
+        from python_on_whales import DockerClient  # imported only where it is used
+        from python_on_whales.client_config import ClientNotFoundError
+
+        options = self.compose_options
+        try:
+            config = DockerClient(**(options.client_kwargs() if options else {})).client_config
+            return CommandLines.of(config.docker_cmd, config.docker_compose_cmd)
+        except ClientNotFoundError as exc:  # python-on-whales looks for the client first
+            named = re.search(r"binary '([^']+)'", str(exc))
+            raise PermanentError(missing_program(named[1] if named else "docker")) from None
+
+    # -- the choke point (state/docker/run.py) ------------------------------------
+    def _docker(self, *args: str, what: str, bound: float | None = None) -> str:
+        return self.commands.run([*self.command_lines().docker, *args], what=what, bound=bound)
+
+    def _compose(
+        self, *args: str, what: str, bound: float | None = None, stdin: str | None = None
+    ) -> str:
+        command = [*self.command_lines().compose, *args]
+        return self.commands.run(command, what=what, bound=bound, stdin=stdin)
+
+    # -- ComposeSource -------------------------------------------------------------
+    def compose_model(self) -> dict[str, Any]:
+        model: dict[str, Any] = json.loads(self._model_text())
+        return model
+
+    def _model_text(self) -> str:
+        """`config --format json`, read once per engine (config_hashes reads it too)."""
+        with self._modelling:
+            if self._model is None:
+                self._model = self._read_model()
+            return self._model
+
+    def _read_model(self) -> str:
+        try:
+            return self._compose("config", "--format", "json", what="docker compose config")
+        except PermanentError as exc:
+            if names_a_fix(str(exc)):  # the engine or Compose itself, not the files
+                raise
+            # Compose names the env file when that is what it could not read.
+            named = [str(path) for path in self.project.env_files() if str(path) in str(exc)]
+            fix = (
+                f"fix {named[0]}"
+                if named
+                else f"fix the compose files in {self.project.compose_dir}"
+            )
+            raise ConfigError(f"{exc}; {fix}") from None
+
+    def config_hashes(self) -> dict[str, str]:
+        """The config-hash label `up` gives each service, computed by Compose over the
+        resolved model fed back on stdin: `config --hash` on the files leaves out what
+        env_file brings (docker/compose#14001), which `up` hashes, so a service with an
+        env_file would never look converged."""
+        model = self._model_text()
+        command = [*drop_flag([*self.command_lines().compose], "--file"), "--file", "-"]
+        out = self.commands.run(
+            [*command, "config", "--hash", "*"], what="docker compose config --hash", stdin=model
+        )
+        return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+    def service_names_in_any_profile(self) -> frozenset[str]:
+        # The same call with every profile enabled: which services exist at all.
+        command = drop_flag([*self.command_lines().compose], "--profile")
+        out = self.commands.run(
+            [*command, "--profile", "*", "config", "--services"],
+            what="docker compose config --services",
+        )
+        return frozenset(out.split())
+
+    # -- writes through Compose --------------------------------------------------------
+    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+        flags = ["--force-recreate"] if force_recreate else []
+        self._converge("up", "--detach", "--no-deps", *flags, services=services)
+
+    def create(self, services: Sequence[str]) -> None:
+        """Containers for SERVICES, not started; every container that exists (theirs and
+        their dependencies') is left as it is: `up` starts them later, in order."""
+        self._converge("create", "--no-recreate", services=services)
+
+    def _converge(self, verb: str, *flags: str, services: Sequence[str]) -> None:
+        self._compose(
+            verb,
+            *flags,
+            *("--no-build", "--pull", "never", *services),
+            what=f"docker compose {verb} {' '.join(services)}",
+            bound=self.timeouts.write(len(services)),
+        )
