@@ -1,10 +1,17 @@
 """Shared test settings: hypothesis profiles (ci is the default, deep runs 10x more), and
-a private state directory for the rollback journals of every test project."""
+private lock, state and cache directories for every test project.
+
+Tests leave nothing behind in the user's own directories (~/.local/state/reconcile,
+$XDG_RUNTIME_DIR/reconcile): the session points RECONCILE_LOCK_DIR, RECONCILE_STATE_DIR
+and RECONCILE_CACHE_DIR at a temporary directory (the integration tests' `reconcile`
+and `just` processes inherit them), and fails when the user's directories changed
+during the run anyway."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -26,11 +33,31 @@ def pytest_configure() -> None:
     apply_selected()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Rollback journals (reconciler/store/journal.py) of test projects never reach the user's
-    state directory, where a real project of the same name (`spot`) keeps its own; the
-    integration tests' `reconcile` processes inherit this too."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RECONCILE_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-        yield
+USERS_OWN: dict[Path, list[tuple[str, int]]] = {}
+
+
+def _listing(directory: Path) -> list[tuple[str, int]]:
+    """Every file under `directory` with its modification time (empty when absent)."""
+    if not directory.is_dir():
+        return []
+    return sorted((str(p), p.stat().st_mtime_ns) for p in directory.rglob("*") if p.is_file())
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from reconciler.store import places
+
+    user = {k: v for k, v in os.environ.items() if k not in places.DIRECTORY_VARIABLES}
+    for directory in {places.lock_directory(user), places.state_directory(user)}:
+        USERS_OWN[directory] = _listing(directory)
+    private = Path(tempfile.mkdtemp(prefix="reconcile-tests-"))
+    for variable, name in zip(places.DIRECTORY_VARIABLES, ("locks", "state", "cache"), strict=True):
+        os.environ[variable] = str(private / name)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    changed = sorted(str(d) for d, before in USERS_OWN.items() if _listing(d) != before)
+    if changed:
+        session.config.get_terminal_writer().line(
+            f"tests wrote to the user's own directories: {', '.join(changed)}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
