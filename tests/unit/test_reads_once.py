@@ -15,7 +15,9 @@ import pytest
 
 import reconciler.reads.config_cache
 import reconciler.reads.opened
+import state.resolve.envfile
 import state.resolve.inputs
+import state.resolve.table
 from reconciler.cli.main import main
 from reconciler.reads.config_cache import DISABLE_VARIABLE
 from reconciler.store.places import CACHE_DIR_VARIABLE
@@ -88,12 +90,12 @@ def test_every_input_is_read_once(
 ) -> None:
     counted = Counted()
     monkeypatch.setattr(
-        state.resolve.inputs, "parse", counted.wrap("env file parsed", state.resolve.inputs.parse)
+        state.resolve.inputs, "parse", counted.wrap("env file parsed", state.resolve.envfile.parse)
     )
     monkeypatch.setattr(
         reconciler.reads.opened,
         "load_table",
-        counted.wrap("table loaded", reconciler.reads.opened.load_table),
+        counted.wrap("table loaded", state.resolve.table.load_table),
     )
     monkeypatch.setattr(
         reconciler.reads.opened,
