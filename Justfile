@@ -26,8 +26,7 @@ engine: bytecode
 bytecode:
     @python -m compileall -q reconciler state >/dev/null
 
-# Build the local images the environments use (default: the resolved APP_ENV's), when
-# their recipes changed: prod's first build ~1 min; dev/test add ~1 min more, once
+# Build the images of APP_ENV (or of the named environments) whose recipes changed: ~1 min for prod, ~1 more for dev/test, once
 images *ENVS: engine
     @PYTHON=python bash compose/images/build.sh "$@"
     @bash compose/swarm/push.sh --if-up

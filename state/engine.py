@@ -37,6 +37,14 @@ class Backend(enum.StrEnum):
     SWARM = "swarm"
 
 
+class Recreate(enum.StrEnum):
+    """What `compose up` may do to a service's containers that exist."""
+
+    CHANGED = "changed"  # Compose's default: recreate those whose configuration changed
+    ALWAYS = "always"  # --force-recreate: every container of the service
+    NEVER = "never"  # --no-recreate: only create what is missing (and start the stopped)
+
+
 class ContainerStatus(enum.StrEnum):
     """Docker's container states (`State.Status`)."""
 
@@ -129,8 +137,10 @@ class ContainerEngine(Protocol):
         tell: the question asked of the other backend before acting on this one."""
         ...
 
-    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
-        """`compose up -d --no-deps [--force-recreate] SERVICES`: create what is missing."""
+    def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
+        """`compose up -d --no-deps SERVICES`: create what is missing, start what is
+        stopped, and recreate as `recreate` says. Compose refuses a service with a paused
+        container (unpause it first)."""
         ...
 
     def start(self, container_ids: Sequence[str]) -> None: ...

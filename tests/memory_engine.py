@@ -41,6 +41,7 @@ from state.engine import (
     SERVICE_LABEL,
     ContainerRecord,
     ContainerStatus,
+    Recreate,
 )
 from state.errors import PermanentError, TransientError
 from state.model import content
@@ -59,6 +60,7 @@ WRITES = frozenset(
     }
 )
 _UP = {ContainerStatus.RUNNING, ContainerStatus.RESTARTING}
+_PAUSED = ContainerStatus.PAUSED
 
 
 class Crash(BaseException):
@@ -256,7 +258,7 @@ class MemoryEngine:
             self.volumes_made -= set(names)
 
     # -- ContainerEngine: writes -----------------------------------------------------
-    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+    def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
         """Compose v2's `ensureService` (pkg/compose/convergence.go), per service: keep the
         up-to-date containers, lowest numbers first, then the obsolete ones; remove what
         is beyond the scale, recreate the obsolete (same number), start the stopped; new
@@ -269,8 +271,10 @@ class MemoryEngine:
             mine = self._of(name)
 
             def obsolete(c: MemContainer, spec: DesiredService = spec) -> bool:
+                if recreate is Recreate.NEVER:
+                    return False
                 return (
-                    force_recreate
+                    recreate is Recreate.ALWAYS
                     or c.status is ContainerStatus.DEAD
                     or c.labels.get(CONFIG_HASH_LABEL) != spec.config_hash
                     or bool(spec.image_id and c.image_id != spec.image_id)
@@ -285,6 +289,11 @@ class MemoryEngine:
                 elif obsolete(container):
                     self._delete(container)
                     self._create(name, int(container.labels[NUMBER_LABEL]))
+                elif container.status is _PAUSED:  # Compose starts it, and Docker refuses
+                    raise PermanentError(
+                        "docker compose up failed: Error response from daemon: cannot start "
+                        f"a paused container {container.name}, try unpause instead"
+                    )
                 elif container.status not in _UP:
                     self._check_dependencies_up(name)
                     self._set_status(container, ContainerStatus.RUNNING)
@@ -296,6 +305,11 @@ class MemoryEngine:
         if not self._write("start", self._services(container_ids)):
             return
         for container in self._get(container_ids):
+            if container.status is _PAUSED:  # Docker's answer, word for word
+                raise PermanentError(
+                    "docker start failed: Error response from daemon: cannot start a paused "
+                    "container, try unpause instead"
+                )
             self._check_dependencies_up(container.service)
             self._set_status(container, ContainerStatus.RUNNING)
 
@@ -303,6 +317,11 @@ class MemoryEngine:
         if not self._write("unpause", self._services(container_ids)):
             return
         for container in self._get(container_ids):
+            if container.status is not _PAUSED:
+                raise PermanentError(
+                    f"docker unpause failed: Error response from daemon: Container "
+                    f"{container.id} is not paused"
+                )
             self._set_status(container, ContainerStatus.RUNNING)
 
     def restart(self, container_ids: Sequence[str]) -> None:

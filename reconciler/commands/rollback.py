@@ -40,7 +40,7 @@ from reconciler.store.journal import (
     JournalUnusable,
     Saved,
 )
-from state.engine import ContainerStatus, Engine
+from state.engine import ContainerStatus, Engine, Recreate
 from state.errors import ConfigError, ReconcilerError
 from state.model import content
 from state.model.desired import DesiredState
@@ -222,7 +222,7 @@ class Rollback:
                 self.saved, journal.project_directory(self.project) / "previous"
             )
             engine = self.engines(previous)
-            retried(lambda: engine.up(services, force_recreate=True), self.retrying)
+            retried(lambda: engine.up(services, recreate=Recreate.ALWAYS), self.retrying)
             # What was ready before gets at least the default wait, whatever --wait-timeout.
             patience = max(self.wait_timeout, WAIT_TIMEOUT)
             gate = EngineRunner(engine, self.saved.desired, wait_timeout=patience)

@@ -6,7 +6,7 @@ are independent and go to the engine together) and settles a wave (the health ga
 A runner may let actions of later waves join a wave's stage (`Joining`) when nothing
 they depend on needs the gate first: then one `compose up` (which orders by
 depends_on itself) and one gate serve several waves, and what depends only on
-services without a healthcheck no longer waits for the health of unrelated ones;
+services without a healthcheck does not wait for the health of unrelated ones;
 while a stage waits for health, the runner may create later containers (`Preparing`).
 When a batch fails, every later wave is skipped as "upstream failed": later waves
 hold what depends on earlier ones (a joined batch that failed is performed again wave

@@ -1,6 +1,6 @@
 """The retry policy for engine calls: transient errors only, bounded, each retry logged.
 
-Shared by the reads (session) and the writes (the executor, apply stage); the one
+Shared by the reads (reconciler/reads/pipeline.py) and the writes (the executor); the one
 module of reconciler/ that imports tenacity.
 """
 

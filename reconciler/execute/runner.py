@@ -32,13 +32,15 @@ from typing import Protocol, assert_never, runtime_checkable
 
 from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
 from reconciler.planner.plan import COMPLETES, Action, ActionKind, one_shots
-from state.engine import ContainerEngine, ContainerStatus
+from state.engine import ContainerEngine, ContainerStatus, Recreate
 from state.errors import EngineError, ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedContainer, observe
 
 log = logging.getLogger(__name__)
-_BRINGS_UP = frozenset({ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START})
+_BRINGS_UP = frozenset(
+    {ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START, ActionKind.UNPAUSE}
+)
 LOG_LINES = 10
 WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
@@ -74,9 +76,11 @@ class EngineRunner:
             self._await_dependencies(services)
         match kind:
             case ActionKind.CREATE:
-                self.engine.up(services, force_recreate=False)
+                self.engine.up(services, recreate=Recreate.NEVER)
             case ActionKind.RECREATE:
-                self.engine.up(services, force_recreate=True)
+                self._recreate(services, actions)
+            case ActionKind.UNPAUSE:
+                self.engine.unpause(ids)
             case ActionKind.START:
                 for wave in by_wave(actions):  # a joined stage: in order
                     self._start(wave)
@@ -88,6 +92,26 @@ class EngineRunner:
                 self.engine.remove(ids)
             case _:
                 assert_never(kind)
+
+    def _recreate(self, services: Sequence[str], actions: Sequence[Action]) -> None:
+        """Exactly the planned containers are replaced. A service recreated whole is one
+        `up --force-recreate` (numbers kept); one that keeps some containers loses the
+        planned ones (a half-renamed leftover included) and gets new ones with
+        `up --no-recreate`, which numbers them after the highest, as Compose does."""
+        parts = [a for a in actions if a.renumbered is not None]
+        partial = {a.service for a in parts}
+        if parts:
+            self.engine.remove([a.container_id for a in parts if a.container_id])
+        # A joined batch of several waves holds only whole recreates and services created
+        # from nothing (reconciler/execute/stages.py): one forced `up` keeps its order.
+        forced = [s for s in services if s not in partial]
+        if any(a.kind is ActionKind.RECREATE and a.service in forced for a in actions):
+            self.engine.up(forced, recreate=Recreate.ALWAYS)
+        else:
+            forced = []
+        rest = [s for s in services if s not in forced]
+        if rest:
+            self.engine.up(rest, recreate=Recreate.NEVER)
 
     def _await_dependencies(self, services: Sequence[str]) -> None:
         """First, what `services` depend on outside them and the gate waits for (a
@@ -112,13 +136,9 @@ class EngineRunner:
             self.settle([_awaited(name) for name in sorted(needed)])
 
     def _start(self, actions: Sequence[Action]) -> None:
-        ids = [(a.container_id, a.from_status) for a in actions if a.container_id]
-        paused = [cid for cid, was in ids if was is ContainerStatus.PAUSED]
-        stopped = [cid for cid, was in ids if was is not ContainerStatus.PAUSED]
-        if paused:
-            self.engine.unpause(paused)
-        if stopped:
-            self.engine.start(stopped)
+        ids = [a.container_id for a in actions if a.container_id]
+        if ids:
+            self.engine.start(ids)
 
     def stage(self, wave: Sequence[Action]) -> Stage | None:
         """A stage later actions may join (reconciler/execute/stages.py); none for a teardown."""

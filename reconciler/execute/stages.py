@@ -66,9 +66,9 @@ class Stage:
         self.held.update(a.service for a in actions)
 
     def _fresh(self, group: Sequence[Action]) -> bool:
-        """Recreated, or every replica of the service created (it has no container)."""
-        recreated = any(a.kind is ActionKind.RECREATE for a in group)
-        return recreated or bool(fresh_creates(self.desired, group))
+        """Every replica of the service recreated or created: a forced `up` touches
+        nothing the plan keeps."""
+        return bool(whole_services(self.desired, group))
 
 
 def gated(desired: DesiredState, dependency: Dependency) -> bool:
@@ -89,6 +89,16 @@ def fresh_creates(desired: DesiredState, actions: Sequence[Action]) -> list[str]
         for name, numbers in created.items()
         if numbers == set(range(1, desired.services[name].replicas + 1))
     ]
+
+
+def whole_services(desired: DesiredState, actions: Sequence[Action]) -> list[str]:
+    """The services whose actions here recreate or create every replica, none kept as it
+    is: `up --force-recreate` of them does exactly what the plan says. The planner marks
+    the recreates of a service that keeps some containers (`renumbered`): those are done
+    container by container."""
+    recreated = {a.service for a in actions if a.kind is ActionKind.RECREATE}
+    partial = {a.service for a in actions if a.renumbered is not None}
+    return sorted((recreated - partial) | set(fresh_creates(desired, actions)))
 
 
 def by_wave(actions: Sequence[Action]) -> list[list[Action]]:

@@ -20,6 +20,7 @@ class ActionKind(enum.StrEnum):
 
     STOP = "stop"
     REMOVE = "remove"
+    UNPAUSE = "unpause"  # before the rest: Compose refuses to `up` a service with a paused one
     RECREATE = "recreate"
     CREATE = "create"
     START = "start"
@@ -52,7 +53,7 @@ class Action(BaseModel):
     reasons: tuple[str, ...]
     container: str | None = None
     container_id: str | None = None
-    from_status: ContainerStatus | None = None
+    renumbered: int | None = None  # a recreate's new number, when it cannot keep its own
     old_hash: str | None = None
     new_hash: str | None = None
     wave: int = 0

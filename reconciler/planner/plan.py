@@ -8,8 +8,8 @@ Per container, an ordered decision ladder (first match wins):
   label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ,
   or a name left by an interrupted recreate -> recreate, saying what differs (a config
   hash changed by content digests names the files: "content of FILE changed");
-  a one-shot exited 0 -> none ("completed"); paused/exited/created -> start (a
-  one-shot that exited non-zero: "exited with code N"); restarting -> none
+  a one-shot exited 0 -> none ("completed"); paused -> unpause; exited/created -> start
+  (a one-shot that exited non-zero: "exited with code N"); restarting -> none
   (reported); running -> none.
 A one-shot is a service some desired service waits for with `condition:
 service_completed_successfully` (Compose's rule for `up --wait`): it is done once it
@@ -128,8 +128,42 @@ def _plan_service(
             kept[container.number] = container
         else:
             actions.append(_action(ActionKind.REMOVE, service.name, container, ("extra replica",)))
-    following = max(kept, default=0) + 1  # Compose numbers after the highest, never a gap
-    actions += [
+    reasons_for_noop: list[NoopReason] = []
+    for current in kept.values():
+        decided = _decide(service, current, strategy, one_shot)
+        if isinstance(decided, NoopReason):
+            reasons_for_noop.append(decided)
+        else:
+            actions += decided
+    actions = _numbered(service, kept, actions)
+    if actions:
+        return actions, None
+    if service.replicas == 0:
+        return actions, NoopReason.SCALED_TO_ZERO
+    return actions, next(
+        (r for r in reasons_for_noop if r is not NoopReason.IN_SYNC), NoopReason.IN_SYNC
+    )
+
+
+def _numbered(
+    service: DesiredService, kept: dict[int, ObservedContainer], actions: list[Action]
+) -> list[Action]:
+    """The service's actions, with the creates it needs numbered as Compose will number
+    them: after the highest number that stays, never into a gap. A service recreated
+    whole keeps its numbers (`up --force-recreate`); one that keeps some containers has
+    the planned ones removed and new ones created (`up --no-recreate`), so each of those
+    is `renumbered` after the highest that stays."""
+    recreated = [a for a in actions if a.kind is ActionKind.RECREATE]
+    whole = len(recreated) == len(kept)
+    staying = [n for n in kept if whole or n not in {a.number for a in recreated}]
+    following = max(staying, default=0) + 1
+    numbered: list[Action] = []
+    for action in actions:
+        if action.kind is ActionKind.RECREATE and not whole:
+            action = action.model_copy(update={"renumbered": following})
+            following += 1
+        numbered.append(action)
+    numbered += [
         Action(
             kind=ActionKind.CREATE,
             service=service.name,
@@ -139,20 +173,7 @@ def _plan_service(
         )
         for offset in range(service.replicas - len(kept))
     ]
-    reasons_for_noop: list[NoopReason] = []
-    for current in kept.values():
-        decided = _decide(service, current, strategy, one_shot)
-        if isinstance(decided, NoopReason):
-            reasons_for_noop.append(decided)
-        else:
-            actions += decided
-    if actions:
-        return actions, None
-    if service.replicas == 0:
-        return actions, NoopReason.SCALED_TO_ZERO
-    return actions, next(
-        (r for r in reasons_for_noop if r is not NoopReason.IN_SYNC), NoopReason.IN_SYNC
-    )
+    return numbered
 
 
 def _decide(
@@ -169,8 +190,8 @@ def _decide(
     if drift:
         return [_recreate(service, container, drift)]
     match container.status:
-        case ContainerStatus.PAUSED:
-            return [_action(ActionKind.START, service.name, container, ("paused",))]
+        case ContainerStatus.PAUSED:  # Docker refuses to start a paused container
+            return [_action(ActionKind.UNPAUSE, service.name, container, ("paused",))]
         case ContainerStatus.EXITED if one_shot and container.exit_code == 0:
             return NoopReason.COMPLETED
         case ContainerStatus.EXITED if one_shot:

@@ -1,8 +1,8 @@
 """Plain aligned columns for the status table (render stage), without the terminal library.
 
-`reconcile status` printed its table through rich (no box, no colour, 200 columns),
-whose import and layout cost more than the whole of `docker compose ps` (issue 9: ~0.2 s
-of CPU at 50 containers, growing with the rows). For the table it draws every day,
+Drawing the status table through rich (no box, no colour, 200 columns) costs more, in
+import and layout, than the whole of `docker compose ps` (~0.2 s of CPU at 50
+containers, growing with the rows). For the table it draws every day,
 plain text that is character for character what rich prints is enough: each column
 as wide as its widest cell, two spaces between columns, no padding at the edges, right
 ends trimmed. Whatever rich would draw differently (a line wider than the width, where

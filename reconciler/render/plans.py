@@ -1,6 +1,6 @@
 """Render: turn plans and outcomes into text for people or versioned JSON for scripts.
 
-The last stage of the pipeline (status has its own module, render_status.py).
+The last stage of the pipeline (status has its own module, render/status.py).
 Nothing else prints; commands hand their results here. JSON documents carry
 `schema_version`; bump it when a key changes meaning.
 """
@@ -15,13 +15,15 @@ from reconciler.planner.plan import Action, ActionKind, Noop, NoopReason, Plan
 from reconciler.planner.snapshot import Snapshot, Teardown
 from state.resolve.appenv import ResolvedAppEnv
 
-SCHEMA_VERSION = 3  # 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks
+# 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks; 4: the unpause kind
+SCHEMA_VERSION = 4
 
 _SYMBOL = {
     ActionKind.STOP: "x",
     ActionKind.CREATE: "+",
     ActionKind.RECREATE: "~",
     ActionKind.START: ">",
+    ActionKind.UNPAUSE: ">",
     ActionKind.RESTART: "@",
     ActionKind.REMOVE: "-",
 }
@@ -30,6 +32,7 @@ VERB = {
     ActionKind.CREATE: "would create",
     ActionKind.RECREATE: "would recreate",
     ActionKind.START: "would start",
+    ActionKind.UNPAUSE: "would unpause",
     ActionKind.RESTART: "would restart",
     ActionKind.REMOVE: "would remove",
 }
@@ -37,6 +40,7 @@ _SUMMARY_KINDS = (
     ActionKind.CREATE,
     ActionKind.RECREATE,
     ActionKind.START,
+    ActionKind.UNPAUSE,
     ActionKind.RESTART,
     ActionKind.STOP,
     ActionKind.REMOVE,
@@ -64,9 +68,10 @@ def action_line(action: Action) -> str:
     )
     if action.kind is ActionKind.CREATE and action.number != 1:
         target = f"{action.service} #{action.number}"
-    return (
-        f"  {_SYMBOL[action.kind]} {action.kind.value:<9} {target:<32} {'; '.join(action.reasons)}"
-    )
+    reasons = "; ".join(action.reasons)
+    if action.renumbered is not None:  # one replica of several: Compose numbers it anew
+        reasons += f" (its replacement is #{action.renumbered})"
+    return f"  {_SYMBOL[action.kind]} {action.kind.value:<9} {target:<32} {reasons}"
 
 
 def plan_text(snap: Snapshot) -> str:

@@ -1,4 +1,4 @@
-"""Saved plans: `reconcile --plan --out FILE`, then `reconcile apply FILE` (pure).
+"""Saved plans: `reconcile --plan --out FILE`, then `reconcile apply FILE` (store stage).
 
 A saved plan is the plan plus a fingerprint of everything it was computed from: the
 project (name and directory), APP_ENV and its source, sha256 digests of the files

@@ -23,6 +23,7 @@ from state.docker.args import CommandLines, ComposeOptions, drop_flag
 from state.docker.errors import names_a_fix
 from state.docker.run import Commands, missing_program
 from state.docker.timeouts import Timeouts
+from state.engine import Recreate
 from state.errors import ConfigError, PermanentError
 from state.resolve.project import ComposeProject
 
@@ -156,9 +157,9 @@ class ComposeSide:
         return frozenset(out.split())
 
     # -- writes through Compose --------------------------------------------------------
-    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
-        flags = ["--force-recreate"] if force_recreate else []
-        self._converge("up", "--detach", "--no-deps", *flags, services=services)
+    def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
+        flags = {Recreate.ALWAYS: ["--force-recreate"], Recreate.NEVER: ["--no-recreate"]}
+        self._converge("up", "--detach", "--no-deps", *flags.get(recreate, []), services=services)
 
     def create(self, services: Sequence[str]) -> None:
         """Containers for SERVICES, not started; every container that exists (theirs and

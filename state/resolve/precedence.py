@@ -1,4 +1,4 @@
-"""Resolve APP_ENV: the first stage of the pipeline (resolve -> desire/observe -> plan).
+"""Resolve APP_ENV (resolve stage: resolve -> desire/observe -> plan).
 
 Precedence, highest first: the process environment (`APP_ENV=dev just up`), the
 project's `.env` file (or --env-file), the table's default. An empty value counts as

@@ -27,7 +27,7 @@ from typing import Any
 
 from state.docker.adapter import DockerEngine
 from state.docker.timeouts import Timeouts
-from state.engine import Backend, ContainerRecord
+from state.engine import Backend, ContainerRecord, Recreate
 from state.errors import PermanentError
 from state.process.bounded import run_bounded
 from state.resolve.project import ComposeProject
@@ -172,8 +172,8 @@ class SwarmEngine:
         return {service["Spec"]["Name"]: service for service in found}
 
     # -- ContainerEngine: writes --------------------------------------------------
-    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
-        """Deploy exactly these services (force_recreate needs nothing more: a recreate
+    def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
+        """Deploy exactly these services (`recreate` needs nothing more: a recreate
         here is a changed spec, or a stopped service scaled up again)."""
         project = self.project
         model = self.compose_model()

@@ -6,7 +6,7 @@ Sections:
   plan, counted;
 - idle: the real stack's idle CPU in each environment;
 - planner: plan() alone on generated states of 1,000 to 10,000 services;
-- stack: the real stack's stop times against the targets of issue #2;
+- stack: the real stack's stop times against their targets;
 - floor: what `reconcile status` costs before its first engine call, layer by layer.
 Everything measured goes to the JSON file. Timing lives here, never in tests; the
 exit code is 1 only when a command failed (or, with --strict, a target was missed).

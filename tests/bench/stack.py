@@ -1,4 +1,4 @@
-"""The real stack's own targets (issue #2): stop times, and the reconciler's overhead on it.
+"""The real stack's own targets: stop times, and the reconciler's overhead on it.
 
 Every container stops in under 1 s, the db in under 3 s, and `docker compose stop`
 of the whole test stack takes under 3 s; planning a converged stack and a no-op

@@ -1,4 +1,4 @@
-"""Engine calls per plan do not grow with the project (issue 9): counted, never timed.
+"""Engine calls per plan do not grow with the project: counted, never timed.
 
 Two synthetic projects (tests/bench/synthetic.py) of different sizes, brought up by
 Compose itself; a plan of each must start the same number of engine processes.

@@ -1,4 +1,4 @@
-"""Compose reads exactly the env file the reconciler reads (issue 8, item 5).
+"""Compose reads exactly the env file the reconciler reads.
 
 `docker compose config` needs no running container; it runs through the reconciler's
 own engine adapter, so the files, flags and variables are the ones every command uses.

@@ -1,4 +1,4 @@
-"""Joined waves on the real engine (issue 9): where no health gate stands between two
+"""Joined waves on the real engine : where no health gate stands between two
 waves, one `compose up` brings both up, and Compose itself keeps their order.
 
 One group of the bench's synthetic project (tests/bench/synthetic.py): s000 has a

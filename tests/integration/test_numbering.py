@@ -19,7 +19,7 @@ from reconciler.execute.executor import execute
 from reconciler.execute.runner import EngineRunner
 from reconciler.planner.plan import ActionKind, Plan, plan
 from state.docker.adapter import DockerEngine
-from state.engine import NUMBER_LABEL, ContainerEngine, ContainerStatus
+from state.engine import NUMBER_LABEL, ContainerEngine, ContainerStatus, Recreate
 from state.model.desired import DesiredState, desire
 from state.model.observed import observe
 from state.resolve.project import load_project
@@ -69,7 +69,7 @@ class Twins:
 
     def up(self) -> None:
         for engine in self.engines:
-            engine.up([SERVICE], force_recreate=False)
+            engine.up([SERVICE], recreate=Recreate.CHANGED)
 
     def remove(self, number: int) -> None:
         for engine in self.engines:
@@ -155,7 +155,7 @@ def test_reconcile_plans_the_numbers_compose_gives_and_then_rests(twins: Twins) 
     twins.scale(3)
     assert twins.reconcile() == [1, 2, 3]
     twins.remove(2)
-    assert twins.reconcile() == [4]  # issue 8 item 7: it planned #2 and never converged
+    assert twins.reconcile() == [4]  # never #2: Compose gives the highest + 1
     twins.assert_same([1, 3, 4])
     twins.remove(1)
     twins.remove(3)

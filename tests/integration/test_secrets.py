@@ -1,4 +1,4 @@
-"""No command shows a secret (issue 8, reliability suite "Secrets").
+"""No command shows a secret.
 
 A password in .env and a token in the compose file, both also printed by a container
 at start (so `logs` would show them); every command run with -v, in text and JSON:

@@ -1,5 +1,5 @@
 """The Swarm backend end to end, on the local 3-node swarm (`just swarm-up`), through
-the real `reconcile` command (issue 11).
+the real `reconcile` command.
 
 One copy of the stack whose prod, dev and test run on the swarm (`backend = "swarm"`),
 with analyzer-nlp at 3 replicas. The tests run in order on the same stack, as a user

@@ -1,5 +1,5 @@
 """The local multi-node swarm (`just swarm-up`) is usable: the ground the Swarm backend
-will be tested on (issue 11).
+will be tested on.
 
 Runs when a swarm answers on the manager's socket, or when RECONCILE_SWARM=1 asks for
 one (then a missing swarm is a failure, not a skip). A stack of a 3-replica busybox

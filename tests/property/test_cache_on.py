@@ -1,4 +1,4 @@
-"""The convergence properties again, with the compose-config cache on (issue 9).
+"""The convergence properties again, with the compose-config cache on.
 
 Every read of the desire stage goes through reconciler/reads/config_cache.py, as the Docker
 adapter's do; the project's compose files hold the engine's desired state, so the

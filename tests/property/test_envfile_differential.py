@@ -182,7 +182,7 @@ ENV_FILES = WILD | TAME
 SMALL_VALUES = st.sampled_from(["dev", "test", "", "x"])
 ENVIRONS = st.fixed_dictionaries({}, optional={"MODE": SMALL_VALUES, "X": SMALL_VALUES})
 
-# The issue's reports (issue 8, item 3): each must resolve as Compose does.
+# Files that once resolved differently from Compose: each must resolve as Compose does.
 REPORTED = [
     b"APP_ENV: dev\n",
     b"APP_ENV='dev'x\n",

@@ -1,9 +1,10 @@
-"""The plan names the container numbers Compose will really give (issue 8, item 7).
+"""The plan names the container numbers Compose will really give.
 
 The in-memory engine numbers like Compose (tests/integration/test_numbering.py checks
 it against the real engine): a new container gets the highest number plus one. So
 after a run, each service holds exactly the numbers it kept plus the numbers its
-CREATE actions announced, whatever gaps and duplicates the world started with.
+CREATE actions announced and the new numbers of the replicas it recreated one by one,
+whatever gaps and duplicates the world started with.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ def test_plan_names_the_numbers_the_engine_gives(case: tuple[DesiredState, Memor
     assert result.ok, result.error
     the_plan = result.plan
     removed = {a.container_id for a in the_plan.actions if a.kind is ActionKind.REMOVE}
+    removed |= {a.container_id for a in the_plan.actions if a.renumbered is not None}
     for name in desired.services:
-        announced = [
-            a.number for a in the_plan.actions if a.kind is ActionKind.CREATE and a.service == name
-        ]
+        mine = [a for a in the_plan.actions if a.service == name]
+        announced = [a.number for a in mine if a.kind is ActionKind.CREATE]
+        announced += [a.renumbered for a in mine if a.renumbered is not None]
         kept = [c.number for c in before.of(name) if c.id not in removed]
         now = [
             int(c.labels[NUMBER_LABEL])

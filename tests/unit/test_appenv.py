@@ -56,7 +56,7 @@ def test_every_combination_of_levels(
         pytest.param("APP_ENV=test\nAPP_ENV=\n", "prod", None, id="duplicate-last-empty"),
         pytest.param("APP_ENV\n", "prod", None, id="key-without-value"),
         pytest.param("  APP_ENV = dev  \n", "dev", 1, id="spaces-around"),
-        # Issue 8, item 3: each of these resolved to prod or failed before; Compose says:
+        # Each of these is read as Compose reads it (its `config --environment`):
         pytest.param("APP_ENV: dev\n", "dev", 1, id="yaml-style"),
         pytest.param("APP_ENV='dev'x\n", "dev", 1, id="text-after-closing-quote"),
         pytest.param("APP_ENV=${X:-dev}\n", "dev", 1, id="interpolation-default"),

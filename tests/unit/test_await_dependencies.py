@@ -1,5 +1,5 @@
 """Before bringing a service up, what it depends on outside the batch and the gate
-waits for is ready first, as Compose waits (issue 9 review): a one-shot the plan left
+waits for is ready first, as Compose waits: a one-shot the plan left
 alone while it still runs, an untouched healthchecked dependency. Fake clock, no Docker."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.execute.runner import NotReady
 from reconciler.planner.plan import ActionKind
-from state.engine import ContainerRecord, ContainerStatus
+from state.engine import ContainerRecord, ContainerStatus, Recreate
 from tests.unit.test_health_gate import ONE_SHOT, ScriptedEngine, creates, gate, record
 
 
@@ -21,7 +21,7 @@ class Recording(ScriptedEngine):
         super().__init__(*snapshots)
         self.ups: list[tuple[tuple[str, ...], int]] = []
 
-    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+    def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
         self.ups.append((tuple(services), len(self.snapshots)))
 
 

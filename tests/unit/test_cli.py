@@ -106,7 +106,7 @@ def test_plan_json_keys_are_pinned() -> None:
         "noops",
         "summary",
     }
-    assert document["schema_version"] == 3
+    assert document["schema_version"] == 4
     assert set(document["summary"]) == {k.value for k in ActionKind}
     assert set(document["actions"][0]) == {
         "wave",
@@ -169,7 +169,7 @@ def test_teardown_json_keys_are_pinned() -> None:
         "volumes",
     }
     assert (document["schema_version"], document["command"], document["converged"]) == (
-        3,
+        4,
         "down",
         False,
     )
@@ -267,7 +267,7 @@ def test_apply_json_keys_are_pinned_and_progress_goes_to_stderr(
     assert code == 0
     assert set(document) == APPLY_KEYS
     assert (document["schema_version"], document["command"], document["project"]) == (
-        3,
+        4,
         "apply",
         "spot",
     )

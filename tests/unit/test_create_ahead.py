@@ -1,4 +1,4 @@
-"""Creating ahead (issue 9): while a stage waits for health, the containers of later
+"""Creating ahead: while a stage waits for health, the containers of later
 services that have none yet are created, not started, as Compose's own `up` creates
 every container before it starts any. No Docker here."""
 
@@ -10,7 +10,7 @@ from reconciler.execute.executor import execute
 from reconciler.execute.runner import EngineRunner
 from reconciler.execute.swarm_runner import SwarmRunner
 from reconciler.planner.plan import Action, plan
-from state.engine import ContainerStatus
+from state.engine import ContainerStatus, Recreate
 from state.errors import EngineError
 from state.model.desired import DesiredState
 from tests.builders import container, desired, observed, service
@@ -32,7 +32,7 @@ class Recorder:
         self.calls: list[tuple[str, tuple[str, ...]]] = []
         self.create_error = create_error
 
-    def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+    def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
         self.calls.append(("up", tuple(services)))
 
     def create(self, services: Sequence[str]) -> None:
@@ -79,7 +79,7 @@ def test_an_engine_that_cannot_create_is_not_asked() -> None:
         def __init__(self) -> None:
             self.calls: list[tuple[str, tuple[str, ...]]] = []
 
-        def up(self, services: Sequence[str], *, force_recreate: bool) -> None:
+        def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
             self.calls.append(("up", tuple(services)))
 
     engine = UpOnly()

@@ -1,4 +1,4 @@
-"""Joined waves (issue 9): consecutive waves of creates and recreates go to one
+"""Joined waves: consecutive waves of creates and recreates go to one
 `compose up` where no health gate stands between them; everything else stays wave by
 wave. EngineRunner.stage (reconciler/execute/stages.py) decides, the executor obeys (no Docker)."""
 

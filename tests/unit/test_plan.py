@@ -15,13 +15,14 @@ from state.model.desired import Dependency, DesiredState
 from state.model.observed import ObservedState
 from tests.builders import container, desired, observed, service
 
-CREATE, START, RECREATE, REMOVE, RESTART, STOP = (
+CREATE, START, RECREATE, REMOVE, RESTART, STOP, UNPAUSE = (
     ActionKind.CREATE,
     ActionKind.START,
     ActionKind.RECREATE,
     ActionKind.REMOVE,
     ActionKind.RESTART,
     ActionKind.STOP,
+    ActionKind.UNPAUSE,
 )
 IN_SYNC = NoopReason.IN_SYNC
 
@@ -117,10 +118,10 @@ CASES = {
         ),
         [(REMOVE, "worker", 1, ("extra replica",)), (CREATE, "worker", 2, ("no container",))],
     ),
-    "paused-start": Case(
+    "paused-unpause": Case(
         desired(service("db")),
         observed(container("db", status=ContainerStatus.PAUSED)),
-        [(START, "db", 1, ("paused",))],
+        [(UNPAUSE, "db", 1, ("paused",))],
     ),
     "dead-recreate": Case(
         desired(service("db")),
@@ -205,6 +206,38 @@ def test_plan_table(case: Case) -> None:
     assert [(a.kind, a.service, a.number, a.reasons) for a in result.actions] == case.actions
     assert {n.service: n.reason for n in result.noops} == case.noops
     assert result.is_empty == (not case.actions)
+
+
+def test_one_replica_of_several_is_recreated_alone_and_renumbered_as_compose_will() -> None:
+    """Compose cannot recreate one replica in place: the plan replaces exactly that one,
+    and names the number its replacement gets (after the highest that stays)."""
+    workers = [container("worker", n) for n in (1, 2, 3)]
+    stale = container("worker", 2, config_hash="old")
+    planned = plan(desired(service("worker", replicas=3)), observed(workers[0], stale, workers[2]))
+    (action,) = planned.actions
+    assert (action.kind, action.container_id, action.renumbered) == (RECREATE, stale.id, 4)
+    every = [container("worker", n, config_hash="old") for n in (1, 2, 3)]
+    whole = plan(desired(service("worker", replicas=3)), observed(*every))
+    assert [(a.kind, a.number, a.renumbered) for a in whole.actions] == [
+        (RECREATE, n, None) for n in (1, 2, 3)
+    ]
+
+
+def test_a_half_renamed_leftover_beside_its_twin_is_removed_else_replaced() -> None:
+    """What a SIGKILL during Compose's recreate leaves: the new container still named
+    `<old id>_project-service-n`, beside the old one or alone."""
+    old = container("worker", 2, cid="old", config_hash="old")
+    leftover = container("worker", 2, cid="new", name=f"{'a' * 12}_spot-worker-2")
+    kept = [container("worker", n) for n in (1, 3)]
+    both = plan(desired(service("worker", replicas=3)), observed(kept[0], old, leftover, kept[1]))
+    assert {(a.kind, a.container_id) for a in both.actions} == {
+        (REMOVE, "new"),
+        (RECREATE, "old"),
+    }
+    alone = plan(desired(service("worker", replicas=3)), observed(kept[0], leftover, kept[1]))
+    (action,) = alone.actions
+    assert (action.kind, action.container_id, action.renumbered) == (RECREATE, "new", 4)
+    assert "left half-renamed by an interrupted recreate" in action.reasons
 
 
 def test_recreate_carries_old_and_new_hash_and_the_container() -> None:
