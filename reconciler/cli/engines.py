@@ -19,7 +19,7 @@ from reconciler.execute.swarm_runner import SwarmRunner
 from reconciler.reads.backend import BackendKit, EngineFactory, Kits
 from state.docker.adapter import DockerEngine
 from state.engine import Backend
-from state.swarm.adapter import SwarmEngine
+from state.swarm.adapter import DEFAULT_REGISTRY, REGISTRY_VARIABLE, SwarmEngine
 from state.swarm.manager import DEFAULT_MANAGER, MANAGER_VARIABLE
 
 
@@ -32,11 +32,24 @@ def swarm_configured(environ: Mapping[str, str]) -> bool:
     return True
 
 
+def swarm_described(environ: Mapping[str, str]) -> str:
+    """The swarm a saved plan was made for: its manager and the registry its nodes pull from."""
+    manager = environ.get(MANAGER_VARIABLE) or DEFAULT_MANAGER
+    return (
+        f"swarm (manager {manager}, registry {environ.get(REGISTRY_VARIABLE) or DEFAULT_REGISTRY})"
+    )
+
+
 def real_kits() -> Kits:
     return {
         Backend.COMPOSE: BackendKit(Backend.COMPOSE, DockerEngine, EngineRunner, watchable=True),
         Backend.SWARM: BackendKit(
-            Backend.SWARM, SwarmEngine, SwarmRunner, watchable=False, configured=swarm_configured
+            Backend.SWARM,
+            SwarmEngine,
+            SwarmRunner,
+            watchable=False,
+            configured=swarm_configured,
+            describe=swarm_described,
         ),
     }
 

@@ -9,6 +9,7 @@ its traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -127,7 +128,8 @@ def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, comma
     if plan_only:
         snap = converge.preview(target, strategy)
         if out is not None:
-            write_saved(out, snap, inputs(target.project), strategy)
+            backend = target.kit.describe(os.environ)
+            write_saved(out, snap, inputs(target.project), strategy, backend)
         click.echo(plans.plan_json(snap, command) if chosen == "json" else plans.plan_text(snap))
         return pending(snap.plan.is_empty)
     settings = settings_from(ctx, params)

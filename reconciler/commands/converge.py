@@ -10,6 +10,7 @@ plan means "did not converge" and exit 1.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,8 +90,8 @@ def apply(
     `report` gets what was done before a failure is raised (`--format json` prints it)."""
     started = time.monotonic()
     source = Remembered(opened.source)  # the model it reads becomes the journal's
-    desired = read_desired(opened.project, source)
-    with project_lock(desired.project, settings.lock_timeout):
+    with project_lock(opened.project.name, settings.lock_timeout):
+        desired = read_desired(opened.project, source)  # under the lock: what is applied
         back = _rollback(opened, desired, settings, say)
         _finish_rollback(back, saved)
         first = snapshot(opened.engine, desired, saved.strategy if saved else strategy)
@@ -159,10 +160,12 @@ def _carry_out(
 
 
 def checked(snap: Snapshot, opened: Opened, saved: SavedPlan) -> Snapshot:
-    """The snapshot with the saved plan in place of a fresh one, if the saved plan's
-    fingerprint matches this snapshot's; else StalePlan (or ConfigError: another project)."""
-    check(saved, fingerprint(snap, inputs(opened.project)))
-    return Snapshot(desired=snap.desired, observed=snap.observed, plan=saved.plan)
+    """`snap`, planned afresh, when its actions are exactly the saved plan's and nothing in
+    the saved fingerprint changed; else StalePlan naming what differs (or ConfigError: a
+    plan of another project). Terraform's rule for a saved plan."""
+    now = fingerprint(snap, inputs(opened.project), opened.kit.describe(os.environ))
+    check(saved, now, snap.plan)
+    return snap
 
 
 def preview_saved(opened: Opened, saved: SavedPlan) -> Snapshot:

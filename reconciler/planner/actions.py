@@ -56,6 +56,7 @@ class Action(BaseModel):
     renumbered: int | None = None  # a recreate's new number, when it cannot keep its own
     old_hash: str | None = None
     new_hash: str | None = None
+    new_image: str | None = None  # the image id a created or recreated container runs
     wave: int = 0
 
 

@@ -170,6 +170,7 @@ def _numbered(
             number=following + offset,
             reasons=("no container",),
             new_hash=service.config_hash,
+            new_image=service.image_id,
         )
         for offset in range(service.replicas - len(kept))
     ]
@@ -244,6 +245,7 @@ def _recreate(
         reasons,
         old_hash=container.config_hash,
         new_hash=service.config_hash,
+        new_image=service.image_id,
     )
 
 

@@ -36,6 +36,7 @@ class BackendKit:
     runner: type[EngineRunner] = EngineRunner
     watchable: bool = True  # the watch follows the local engine's events
     configured: Callable[[Mapping[str, str]], bool] = lambda environ: True
+    describe: Callable[[Mapping[str, str]], str] = lambda environ: "compose"  # for a saved plan
 
 
 Kits = Mapping[Backend, BackendKit]

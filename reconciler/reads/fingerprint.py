@@ -2,7 +2,8 @@
 
 Digests of what the plan is computed from: the environment table, the compose files,
 the env file Compose reads, and the variables the compose files reference as Compose
-would see them. Digests only: no value leaves this module. The rest of the
+would see them (the process environment over the env file's values). Digests only: no
+value leaves this module. Read only for saved plans (`--out`, `apply FILE`). The rest of the
 fingerprint comes from the states (reconciler/store/saved_plans.py).
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from reconciler.store.saved_plans import Inputs
 from state.errors import ConfigError
+from state.resolve.inputs import read_env_file
 from state.resolve.project import ComposeProject
 from state.resolve.table import TABLE_FILE
 
@@ -35,10 +37,18 @@ def inputs(project: ComposeProject) -> Inputs:
         files[_shown(path, project.directory)] = hashlib.sha256(data).hexdigest()
         if path in project.files:
             texts.append(data.decode("utf-8", errors="replace"))
-    seen = {**os.environ, **project.process_variables()}
+    seen = {**_env_file_values(project), **os.environ, **project.process_variables()}
     names = sorted({name for text in texts for name in _REFERENCE.findall(text)})
     variables = {name: _digest(name, seen.get(name)) for name in names}
     return Inputs(directory=str(project.directory), files=files, variables=variables)
+
+
+def _env_file_values(project: ComposeProject) -> dict[str, str]:
+    """The env file's variables as Compose reads them (`${X:-d}` expanded): Compose
+    interpolates with them where the process environment leaves a variable unset."""
+    files = project.env_files()
+    bindings = read_env_file(files[0], os.environ) if files else {}
+    return {name: binding.value for name, binding in bindings.items()}
 
 
 def _shown(path: Path, directory: Path) -> str:

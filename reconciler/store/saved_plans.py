@@ -1,12 +1,16 @@
 """Saved plans: `reconcile --plan --out FILE`, then `reconcile apply FILE` (store stage).
 
 A saved plan is the plan plus a fingerprint of everything it was computed from: the
-project (name and directory), APP_ENV and its source, sha256 digests of the files
-Compose reads (environment table, compose files, env file), digests of the variables
-that reach interpolation (never their values), the image each service wants, the
-digest of each content file (state/model/content.py: configs, secrets, `[content]`), and
-each container's id, state, config hash and image. `apply FILE` recomputes the
-fingerprint and refuses the plan when any field differs, saying what changed.
+project (name and directory), APP_ENV and its source, the backend, sha256 digests of
+the files Compose reads (environment table, compose files, env file), digests of the
+variables that reach interpolation as Compose sees them (never their values), the
+image each service wants, each wanted service's config hash as Compose computes it
+over the resolved model (what env_file, include, extends and `$$` bring in, whatever
+nobody listed), the digest of each content file (state/model/content.py), and each
+container's id, state, config hash and image. `apply FILE` plans afresh under the lock,
+as Terraform applies a saved plan: when a fresh plan's actions differ from the saved
+ones in any action (kind, container, target config hash, image), or anything in the
+fingerprint changed, it refuses, naming what differs (the fingerprint names causes).
 
 The file is versioned JSON (`schema_version`); a file of another version, kind or
 shape is refused with one line. `read_saved` and `write_saved` are the file's I/O; the
@@ -16,18 +20,19 @@ digests of the project's files come from reconciler/reads/fingerprint.py.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from reconciler.planner.plan import Plan, Strategy
+from reconciler.planner.plan import Action, Plan, Strategy
 from reconciler.planner.snapshot import Snapshot
 from reconciler.store.atomic import Kind, write_kept
 from state.errors import ConfigError, ReconcilerError
 
-SCHEMA_VERSION: Literal[1] = 1  # bump when a key changes meaning
+SCHEMA_VERSION: Literal[2] = 2  # 2: config_hashes and backend in the fingerprint
 KIND: Literal["reconcile-saved-plan"] = "reconcile-saved-plan"
 
 
@@ -61,9 +66,11 @@ class Fingerprint(BaseModel):
     directory: str
     app_env: str
     app_env_source: str
+    backend: str
     files: dict[str, str]
     variables: dict[str, str]
     images: dict[str, str | None]  # service -> the image id it wants
+    config_hashes: dict[str, str]  # service -> its config hash, as Compose computes it
     content: dict[str, str] = {}  # content file -> digest (state/model/content.py)
     containers: dict[str, ContainerPrint]  # container id -> what it was
 
@@ -71,23 +78,25 @@ class Fingerprint(BaseModel):
 class SavedPlan(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     kind: Literal["reconcile-saved-plan"] = KIND
     strategy: Strategy
     fingerprint: Fingerprint
     plan: Plan
 
 
-def fingerprint(snap: Snapshot, inputs: Inputs) -> Fingerprint:
+def fingerprint(snap: Snapshot, inputs: Inputs, backend: str) -> Fingerprint:
     desired = snap.desired
     return Fingerprint(
         project=desired.project,
         directory=inputs.directory,
         app_env=desired.app_env.name,
         app_env_source=desired.app_env.describe_source(),
+        backend=backend,
         files=inputs.files,
         variables=inputs.variables,
         images={name: s.image_id for name, s in sorted(desired.services.items())},
+        config_hashes={name: s.config_hash for name, s in sorted(desired.services.items())},
         content=dict(
             sorted({f: d for s in desired.services.values() for f, d in s.content.items()}.items())
         ),
@@ -100,8 +109,10 @@ def fingerprint(snap: Snapshot, inputs: Inputs) -> Fingerprint:
     )
 
 
-def save(snap: Snapshot, inputs: Inputs, strategy: Strategy) -> str:
-    saved = SavedPlan(strategy=strategy, fingerprint=fingerprint(snap, inputs), plan=snap.plan)
+def save(snap: Snapshot, inputs: Inputs, strategy: Strategy, backend: str) -> str:
+    saved = SavedPlan(
+        strategy=strategy, fingerprint=fingerprint(snap, inputs, backend), plan=snap.plan
+    )
     return saved.model_dump_json(indent=2) + "\n"
 
 
@@ -149,6 +160,8 @@ def changes(saved: Fingerprint, now: Fingerprint) -> list[str]:
             f"APP_ENV: {saved.app_env} ({saved.app_env_source}) -> "
             f"{now.app_env} ({now.app_env_source})"
         )
+    if saved.backend != now.backend:
+        lines.append(f"backend: {saved.backend} -> {now.backend}")
     lines += _keyed(saved.files, now.files, "{} changed", "{} appeared", "{} is gone")
     lines += _keyed(
         saved.content,
@@ -171,6 +184,13 @@ def changes(saved: Fingerprint, now: Fingerprint) -> list[str]:
         "service {} is now wanted",
         "service {} is no longer wanted",
     )
+    if not lines:  # the catch-all: what no input above explains (env_file, include, ...)
+        wanted = saved.images.keys() & now.images.keys()
+        lines += [
+            f"the configuration of service {name} changed (as Compose resolves it)"
+            for name in sorted(wanted)
+            if saved.config_hashes.get(name) != now.config_hashes.get(name)
+        ]
     return lines + _containers(saved.containers, now.containers)
 
 
@@ -221,12 +241,38 @@ def _containers(
     return [line for _, line in sorted(lines)]
 
 
-def check(saved: SavedPlan, now: Fingerprint) -> None:
-    """Refuse a plan of another project, or one whose world changed (StalePlan)."""
+def _key(action: Action) -> tuple[object, ...]:
+    """What an action does, whatever its wave or wording: kind, container, target."""
+    target = action.container_id if action.container_id else f"#{action.number}"
+    return (action.kind, action.service, target, action.new_hash, action.new_image)
+
+
+def _described(action: Action) -> str:
+    return f"{action.kind.value} {action.container or f'{action.service} #{action.number}'}"
+
+
+def differences(saved: Plan, fresh: Plan) -> list[str]:
+    """How the saved plan's actions differ from a fresh plan's, one phrase each (empty:
+    the same actions, each the same kind on the same container to the same target)."""
+    wanted = Counter(_key(a) for a in fresh.actions)
+    had = Counter(_key(a) for a in saved.actions)
+    shown = {_key(a): _described(a) for a in (*saved.actions, *fresh.actions)}
+    lines = [
+        f"it would {shown[k]}, which a fresh plan does not" for k in sorted(had - wanted, key=str)
+    ]
+    lines += [
+        f"a fresh plan would {shown[k]}, which it does not" for k in sorted(wanted - had, key=str)
+    ]
+    return lines
+
+
+def check(saved: SavedPlan, now: Fingerprint, fresh: Plan) -> None:
+    """Refuse a plan of another project (ConfigError), or one whose world changed or whose
+    actions a fresh plan would not take (StalePlan)."""
     other = foreign(saved.fingerprint, now)
     if other:
         raise ConfigError(other)
-    changed = changes(saved.fingerprint, now)
+    changed = changes(saved.fingerprint, now) + differences(saved.plan, fresh)
     if changed:
         raise StalePlan(
             f"the saved plan is stale: {'; '.join(changed)}; nothing was changed: "
@@ -246,10 +292,12 @@ def read_saved(path: Path) -> SavedPlan:
     return load(text, str(path))
 
 
-def write_saved(path: Path, snap: Snapshot, inputs: Inputs, strategy: Strategy) -> None:
+def write_saved(
+    path: Path, snap: Snapshot, inputs: Inputs, strategy: Strategy, backend: str
+) -> None:
     """Save the plan with its fingerprint (written whole, then renamed into place)."""
     try:
-        write_kept(path, save(snap, inputs, strategy), Kind.USER_FILE)
+        write_kept(path, save(snap, inputs, strategy, backend), Kind.USER_FILE)
     except OSError as exc:
         raise ConfigError(
             f"cannot write plan file {path}: {exc.strerror}; pass a writable --out path"

@@ -41,7 +41,7 @@ def test_save_apply_then_the_same_file_is_stale(stack: PlainStack, tmp_path: Pat
     assert saved.returncode == 2, saved.stdout + saved.stderr
     assert stack.containers() == []  # saving a plan creates nothing
     document = json.loads(plan_file.read_text())
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert {a["kind"] for a in document["plan"]["actions"]} == {"create"}
 
     checked = reconcile(stack, "apply", str(plan_file), "--plan", app_env="prod")

@@ -273,7 +273,9 @@ def test_attach_adds_the_override_and_the_desired_state_carries_the_digests(
     source2 = Source(project, base)
     again = attach(project, source2)
     now = Snapshot(desired=desire(again, source2), observed=observed(), plan=snap.plan)
-    lines = changes(fingerprint(snap, inputs(attached)), fingerprint(now, inputs(again)))
+    lines = changes(
+        fingerprint(snap, inputs(attached), "compose"), fingerprint(now, inputs(again), "compose")
+    )
     assert lines == ["content of compose/app.conf changed"]
 
 

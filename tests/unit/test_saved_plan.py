@@ -27,6 +27,7 @@ from reconciler.store.saved_plans import (
     StalePlan,
     changes,
     check,
+    differences,
     fingerprint,
     load,
     save,
@@ -54,24 +55,25 @@ def snap(*containers: ObservedContainer) -> Snapshot:
 
 
 BASE = snap(container("db"), container("api", status=ContainerStatus.EXITED))
-SAVED = fingerprint(BASE, INPUTS)
+SAVED = fingerprint(BASE, INPUTS, "compose")
 
 
 def test_an_unchanged_world_has_no_changes() -> None:
-    assert changes(SAVED, fingerprint(BASE, INPUTS)) == []
+    assert changes(SAVED, fingerprint(BASE, INPUTS, "compose")) == []
 
 
 @pytest.mark.parametrize(
     ("now", "line"),
     [
         (
-            fingerprint(snap(container("db"), container("api")), INPUTS),
+            fingerprint(snap(container("db"), container("api")), INPUTS, "compose"),
             "container spot-api-1 changed state: exited -> running",
         ),
         (
             fingerprint(
                 snap(container("db", cid="other"), container("api", status=ContainerStatus.EXITED)),
                 INPUTS,
+                "compose",
             ),
             "container spot-db-1 was replaced (id id-db-1 -> other)",
         ),
@@ -82,6 +84,7 @@ def test_an_unchanged_world_has_no_changes() -> None:
                     container("api", status=ContainerStatus.EXITED),
                 ),
                 INPUTS,
+                "compose",
             ),
             "container spot-db-1 changed config hash",
         ),
@@ -92,11 +95,12 @@ def test_an_unchanged_world_has_no_changes() -> None:
                     container("api", status=ContainerStatus.EXITED),
                 ),
                 INPUTS,
+                "compose",
             ),
             "container spot-db-1 changed image",
         ),
         (
-            fingerprint(snap(container("api", status=ContainerStatus.EXITED)), INPUTS),
+            fingerprint(snap(container("api", status=ContainerStatus.EXITED)), INPUTS, "compose"),
             "container spot-db-1 (id id-db-1) is gone",
         ),
         (
@@ -107,6 +111,7 @@ def test_an_unchanged_world_has_no_changes() -> None:
                     container("api", status=ContainerStatus.EXITED),
                 ),
                 INPUTS,
+                "compose",
             ),
             "container spot-db-2 (id id-db-2) appeared",
         ),
@@ -149,13 +154,17 @@ def test_an_unchanged_world_has_no_changes() -> None:
 def test_each_changed_field_is_named(now: Fingerprint, line: str) -> None:
     assert changes(SAVED, now) == [line]
     with pytest.raises(StalePlan, match=f"stale: {re.escape(line)}; nothing was changed"):
-        check(SavedPlan(strategy=Strategy.CHANGED, fingerprint=SAVED, plan=BASE.plan), now)
+        check(
+            SavedPlan(strategy=Strategy.CHANGED, fingerprint=SAVED, plan=BASE.plan), now, BASE.plan
+        )
 
 
 def test_the_source_of_app_env_alone_counts() -> None:
     env_file = ResolvedAppEnv(name="prod", source=Source.ENV_FILE, path=Path(".env"), line=1)
     want = BASE.desired.model_copy(update={"app_env": env_file})
-    now = fingerprint(Snapshot(desired=want, observed=BASE.observed, plan=BASE.plan), INPUTS)
+    now = fingerprint(
+        Snapshot(desired=want, observed=BASE.observed, plan=BASE.plan), INPUTS, "compose"
+    )
     assert changes(SAVED, now) == ["APP_ENV: prod (the default) -> prod (from .env:1)"]
 
 
@@ -164,12 +173,12 @@ def test_a_plan_of_another_project_or_directory_is_refused(field: str) -> None:
     saved = SavedPlan(strategy=Strategy.CHANGED, fingerprint=SAVED, plan=BASE.plan)
     now = SAVED.model_copy(update={field: "elsewhere"})
     with pytest.raises(ConfigError, match="the plan is for project spot in /srv/spot, not"):
-        check(saved, now)
-    check(saved, SAVED)  # its own project: accepted
+        check(saved, now, BASE.plan)
+    check(saved, SAVED, BASE.plan)  # its own project: accepted
 
 
 def test_the_file_round_trips() -> None:
-    text = save(BASE, INPUTS, Strategy.CHANGED)
+    text = save(BASE, INPUTS, Strategy.CHANGED, "compose")
     loaded = load(text, "plan.json")
     assert json.loads(text)["schema_version"] == SCHEMA_VERSION
     assert loaded.plan == BASE.plan
@@ -183,7 +192,8 @@ def test_the_file_round_trips() -> None:
         ("{not json", "plan.json is not JSON"),
         ('{"kind": "something"}', "plan.json is not a saved plan"),
         ('{"kind": "reconcile-saved-plan", "schema_version": 99}', "schema_version 99"),
-        ('{"kind": "reconcile-saved-plan", "schema_version": 1}', "malformed at strategy"),
+        ('{"kind": "reconcile-saved-plan", "schema_version": 1}', "reads 2: make a new plan"),
+        ('{"kind": "reconcile-saved-plan", "schema_version": 2}', "malformed at strategy"),
     ],
 )
 def test_other_files_are_refused_with_one_line(text: str, problem: str) -> None:
@@ -211,7 +221,7 @@ def test_no_variable_value_reaches_the_file(tmp_path: Path) -> None:
         "compose/compose.dev.yaml",
         ".env",
     }
-    text = save(BASE, found, Strategy.CHANGED)
+    text = save(BASE, found, Strategy.CHANGED, "compose")
     assert secret not in text and "18080" not in text
     now = SAVED.model_copy(update={"variables": changed.variables})
     assert changes(SAVED.model_copy(update={"variables": found.variables}), now) == [
@@ -275,3 +285,56 @@ def test_editing_a_file_compose_reads_is_a_change(tmp_path: Path) -> None:
         compose.write("# edited\n")
     now = SAVED.model_copy(update={"files": inputs(project).files})
     assert changes(first, now) == [".env changed", "compose/compose.yaml changed"]
+
+
+def test_an_action_a_fresh_plan_would_not_take_is_stale_whatever_the_fingerprint() -> None:
+    """A saved plan is applied only if a fresh plan takes exactly its actions."""
+    saved = SavedPlan(strategy=Strategy.CHANGED, fingerprint=SAVED, plan=BASE.plan)
+    fresh = snap(container("db"), container("api")).plan  # api started meanwhile
+    with pytest.raises(StalePlan, match=r"it would start spot-api-1, which a fresh plan does not"):
+        check(saved, SAVED, fresh)
+    assert differences(BASE.plan, BASE.plan) == []
+
+
+def test_the_catch_all_names_a_configuration_nothing_else_explains() -> None:
+    """What env_file, include, extends or `$$` change shows in Compose's config hash only."""
+    now = SAVED.model_copy(update={"config_hashes": {**SAVED.config_hashes, "db": "other"}})
+    assert changes(SAVED, now) == [
+        "the configuration of service db changed (as Compose resolves it)"
+    ]
+    moved = SAVED.model_copy(update={"backend": "swarm (manager m, registry r)"})
+    assert changes(SAVED, moved) == ["backend: compose -> swarm (manager m, registry r)"]
+
+
+def test_a_variable_is_digested_as_compose_sees_it_through_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`API_PORT=${PORT:-8080}` in .env: PORT in the shell moves the published port."""
+    shutil.copytree(REPO / COMPOSE_DIR, tmp_path / COMPOSE_DIR)
+    (tmp_path / ".env").write_text("API_PORT=${PORT:-8080}\n")
+    project = load_project(tmp_path, process_env={})
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.delenv("API_PORT", raising=False)
+    unset = inputs(project).variables["API_PORT"]
+    assert unset != "unset", "Compose sees 8080 from .env"
+    monkeypatch.setenv("PORT", "9090")
+    assert inputs(project).variables["API_PORT"] != unset
+
+
+def test_a_tampered_plan_file_is_refused_and_touches_nothing(tmp_path: Path) -> None:
+    """A `remove` of another project's container added to the file: refused, exit 1."""
+    engine = MemoryEngine(desired(service("db")))
+    engine.add("db")
+    other = engine.add("db", project="neighbour")
+    options = ["--project-directory", str(REPO), "--project-name", "spot", "--no-wait"]
+    out = tmp_path / "plan.json"
+    assert main(["--plan", "--out", str(out), *options], engine=lambda project: engine) in (0, 2)
+    document = json.loads(out.read_text())
+    document["plan"]["actions"].append(
+        {"kind": "remove", "service": "db", "number": 1, "reasons": ["tampered"],
+         "container": other.name, "container_id": other.id, "wave": 1}
+    )  # fmt: skip
+    out.write_text(json.dumps(document))
+    writes = len(engine.writes)
+    assert main(["apply", str(out), *options], engine=lambda project: engine) == EXIT_ERROR
+    assert engine.writes[writes:] == [] and other.id in engine.containers_by_id
