@@ -2,11 +2,16 @@
 
 A variable whose name contains PASSWORD, SECRET, TOKEN, KEY or CREDENTIAL (any case)
 is secret. Its value is remembered when the resolve stage reads the env file and the
-process environment, and when the desire stage reads the compose model's service
-environments; the CLI passes everything it writes (stdout, stderr, the -v log)
-through `redact` (reconciler/cli/redaction.py). Values shorter than 6 characters are not
-masked: hiding every "spot" (the stack's public default password, and its project
-name) would garble the output and protect nothing.
+process environment, when the desire stage reads the compose model's service
+environments, and when `logs` reads the containers' environments; the CLI passes
+everything it writes (stdout, stderr, the -v log) through `redact`
+(reconciler/cli/redaction.py).
+
+A value of 6 characters or more is masked wherever it appears. A shorter one (the
+stack's default password `spot`, a 4-character password) is masked wherever it appears
+*as a value*: after a secret-looking key (`KEY=value`, `KEY: value`, `"KEY": "value"`)
+and as the password of a URL (`://user:value@`). Names stay readable: `spot-db-1` and
+`project spot` are names, not values.
 """
 
 from __future__ import annotations
@@ -16,10 +21,14 @@ import re
 from collections.abc import Iterable, Mapping
 
 MASK = "****"
-MIN_LENGTH = 6
+MIN_LENGTH = 6  # shorter values are masked only where they stand as a value
 _SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
+# A key that holds a secret, as logs and configs write it (also pass, pwd: PGPASS, db_pwd).
+_KEY = r"[\w.-]*(?:PASSWORD|SECRET|TOKEN|KEY|CREDENTIAL|PASS|PWD)[\w.-]*"
+_END = r"(?=[\"'\s,;&}\])]|$)"
 
 _known: set[str] = set()
+_short: set[str] = set()
 
 
 def is_secret_name(name: str) -> bool:
@@ -27,11 +36,11 @@ def is_secret_name(name: str) -> bool:
 
 
 def secret_values(variables: Mapping[str, object]) -> set[str]:
-    """The values of the secret-looking names among `variables` (strings only)."""
+    """The values of the secret-looking names among `variables` (non-empty strings)."""
     return {
         value
         for name, value in variables.items()
-        if isinstance(value, str) and len(value) >= MIN_LENGTH and is_secret_name(name)
+        if isinstance(value, str) and value and is_secret_name(name)
     }
 
 
@@ -43,25 +52,44 @@ def remember(variables: Mapping[str, object]) -> None:
 def remember_values(values: Iterable[str]) -> None:
     """Remember each value as written, JSON-escaped, and with `$` doubled as Compose prints it."""
     for value in values:
-        if len(value) >= MIN_LENGTH:
-            _known.update(
-                {
-                    value,
-                    json.dumps(value)[1:-1],
-                    json.dumps(value, ensure_ascii=False)[1:-1],
-                    value.replace("$", "$$"),
-                }
-            )
+        if not value:
+            continue
+        forms = {
+            value,
+            json.dumps(value)[1:-1],
+            json.dumps(value, ensure_ascii=False)[1:-1],
+            value.replace("$", "$$"),
+        }
+        (_known if len(value) >= MIN_LENGTH else _short).update(forms)
 
 
 def forget_all() -> None:
     """For tests: start from no known secret."""
     _known.clear()
+    _short.clear()
 
 
 def redact(text: str) -> str:
-    """`text` with every known secret value replaced by ****, longest values first."""
+    """`text` with every known secret value replaced by ****: long values wherever they
+    are, longest first; short ones where they stand as a value."""
     for value in sorted(_known, key=len, reverse=True):
         if value in text:
             text = text.replace(value, MASK)
+    for value in sorted(_short, key=len, reverse=True):
+        if value in text:
+            text = _as_value(value).sub(_masked, text)
     return text
+
+
+def _masked(match: re.Match[str]) -> str:
+    """The match's prefix (the key, or the URL up to the password), then the mask."""
+    return next(group for group in match.groups() if group is not None) + MASK
+
+
+def _as_value(value: str) -> re.Pattern[str]:
+    v = re.escape(value)
+    return re.compile(
+        rf"((?i:{_KEY})[ \t]*[=:][ \t]*[\"']?){v}{_END}"  # KEY=value, KEY: value, KEY="value"
+        rf"|((?i:\"{_KEY}\")[ \t]*:[ \t]*\"){v}(?=\")"  # "KEY": "value"
+        rf"|(://[^\s:/@]+:){v}(?=@)"  # scheme://user:value@host
+    )

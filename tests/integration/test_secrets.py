@@ -67,3 +67,36 @@ def test_no_command_prints_a_secret(tmp_path: Path) -> None:
         assert leaks == {}
     finally:
         stack.remove_everything()
+
+
+SHORT_LEAKER = """\
+  analyzer-nlp:
+    <<: *service
+    image: spot-app:local
+    command: ["sh", "-c", "echo POSTGRES_PASSWORD=$$POSTGRES_PASSWORD
+              url=postgres://postgres:$$POSTGRES_PASSWORD@db/spot;
+              exec python3 /app/services/analyzer/worker.py nlp"]
+    environment:
+      <<: *env
+      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-spot}
+"""
+
+
+def test_the_default_short_password_is_masked_in_logs_names_stay(tmp_path: Path) -> None:
+    """`spot` (the stack's default password, 4 characters) as a value is masked; the
+    containers' names, which hold `spot` too, stay readable."""
+    stack = PlainStack.create(tmp_path, "prod", label="short-secret")
+    compose_file = stack.directory / "compose" / "compose.yaml"
+    text = compose_file.read_text()
+    start = text.index("  analyzer-nlp:\n")
+    end = text.index("    healthcheck:", start)
+    compose_file.write_text(text[:start] + SHORT_LEAKER + text[end:])
+    try:
+        assert reconcile(stack, app_env="prod").returncode == 0
+        worker = stack.compose("logs", "analyzer-nlp").stdout
+        assert "POSTGRES_PASSWORD=spot url=postgres://postgres:spot@db/spot" in worker
+        shown = reconcile(stack, "logs", "analyzer-nlp", app_env="prod").stdout
+        assert "POSTGRES_PASSWORD=**** url=postgres://postgres:****@db/spot" in shown
+        assert "analyzer-nlp-1" in shown
+    finally:
+        stack.remove_everything()

@@ -39,7 +39,38 @@ def test_redact_masks_every_form_a_value_is_printed_in() -> None:
     secrets.remember({"DB_PASSWORD": 'a$b"c\u00e9-long', "APP_ENV": "dev", "X_TOKEN": "short"})
     for text in ['a$b"c\u00e9-long', 'a$$b"c\u00e9-long', 'a$b\\"c\\u00e9-long']:
         assert secrets.redact(f"before {text} after") == "before **** after"
-    assert secrets.redact("dev short") == "dev short"  # not secret, too short to mask
+    assert secrets.redact("dev short") == "dev short"  # short: masked only as a value
+    assert secrets.redact("X_TOKEN=short") == "X_TOKEN=****"
+
+
+@pytest.mark.parametrize("password", ["spot", "pw4x"])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("POSTGRES_PASSWORD={pw}", "POSTGRES_PASSWORD=****"),
+        ("  POSTGRES_PASSWORD: {pw}", "  POSTGRES_PASSWORD: ****"),
+        ('{{"POSTGRES_PASSWORD": "{pw}"}}', '{{"POSTGRES_PASSWORD": "****"}}'),
+        ("PGPASSWORD='{pw}' psql", "PGPASSWORD='****' psql"),
+        (
+            "db url postgres://postgres:{pw}@db:5432/spot",
+            "db url postgres://postgres:****@db:5432/spot",
+        ),
+        ("password={pw}, user=postgres", "password=****, user=postgres"),
+        # names stay readable: the project, its containers, a profile, a plain word
+        ("project {pw} · {pw}-db-1 running", "project {pw} · {pw}-db-1 running"),
+        (
+            '{{"project": "{pw}", "container": "{pw}-db-1"}}',
+            '{{"project": "{pw}", "container": "{pw}-db-1"}}',
+        ),
+    ],
+)
+def test_a_short_password_is_masked_wherever_it_stands_as_a_value(
+    password: str, text: str, shown: str
+) -> None:
+    """The stack's own default password `spot` (also its project name in a checkout named
+    spot) and any 4-character one: masked as a value, readable as a name."""
+    secrets.remember({"POSTGRES_PASSWORD": password})
+    assert secrets.redact(text.format(pw=password)) == shown.format(pw=password)
 
 
 def test_every_output_of_the_cli_is_masked(
