@@ -28,6 +28,7 @@ NUMBER_LABEL = "com.docker.compose.container-number"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 DEPENDS_ON_LABEL = "com.docker.compose.depends_on"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"  # the project directory Compose used
 
 
 class Backend(enum.StrEnum):

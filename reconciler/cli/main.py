@@ -33,48 +33,22 @@ from reconciler.cli.options import (
     out_option,
     plan_option,
     planning,
-    project_of,
     project_options,
     settings_from,
+    take_over_option,
 )
 from reconciler.cli.redaction import redacted_output
+from reconciler.cli.targets import named, opened, warn_other_checkout
 from reconciler.cli.watch import watch
 from reconciler.commands import converge, teardown
 from reconciler.planner.plan import Strategy
 from reconciler.reads.backend import EngineFactory, Kits
 from reconciler.reads.fingerprint import inputs
-from reconciler.reads.opened import Named, Opened, open_name, open_project
 from reconciler.render import plans
 from reconciler.render import status as render_status
 from reconciler.store import journal
 from reconciler.store.saved_plans import read_saved, write_saved
 from state.errors import ReconcilerError
-
-
-def kits(ctx: click.Context) -> Kits:
-    """The backends main() was given (ctx.obj)."""
-    found: Kits = ctx.find_root().obj
-    return found
-
-
-def opened(ctx: click.Context, params: dict[str, Any]) -> Opened:
-    """The project this command acts on, its backend and engine (reconciler/reads/opened.py);
-    a note on stderr when the project runs on another backend than APP_ENV's."""
-    result = open_project(project_of(ctx, params), kits(ctx), ctx.command.name or "")
-    _note(result.note)
-    return result
-
-
-def named(ctx: click.Context, params: dict[str, Any]) -> Named:
-    """The project's name, where it runs and that backend's engine (name-only commands)."""
-    result = open_name(project_of(ctx, params), kits(ctx), ctx.command.name or "")
-    _note(result.note)
-    return result
-
-
-def _note(note: str) -> None:
-    if note:
-        click.echo(f"reconcile: {note}", err=True)
 
 
 def say(text: str) -> None:
@@ -127,6 +101,7 @@ def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, comma
     target = opened(ctx, params)
     if plan_only:
         snap = converge.preview(target, strategy)
+        warn_other_checkout(snap.observed, target.project.directory)
         if out is not None:
             backend = target.kit.describe(os.environ)
             write_saved(out, snap, inputs(target.project), strategy, backend)
@@ -183,6 +158,7 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     chosen = option(ctx, params, "output_format", "text")
     target = opened(ctx, params)
     snap = converge.status(target)
+    warn_other_checkout(snap.observed, target.project.directory)
     back = journal.records(target.project.name)  # rollbacks since the last successful apply
     click.echo(
         render_status.status_json(snap, back)
@@ -197,6 +173,7 @@ def status(ctx: click.Context, /, **params: Any) -> int:
 @project_options
 @format_option
 @lock_option
+@take_over_option
 @click.pass_context
 def stop(ctx: click.Context, /, **params: Any) -> int:
     """Stop every container of the project (all profiles), keeping them.
@@ -256,6 +233,7 @@ def logs(
 @project_options
 @format_option
 @lock_option
+@take_over_option
 @click.pass_context
 def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     """Remove the project's containers and networks; keep its volumes (its data).

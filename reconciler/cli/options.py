@@ -89,6 +89,7 @@ def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
         wait_timeout=option(ctx, params, "wait_timeout", WAIT_TIMEOUT),
         lock_timeout=option(ctx, params, "lock_timeout", LOCK_TIMEOUT),
         rollback=not option(ctx, params, "no_rollback", False),
+        take_over=bool(option(ctx, params, "take_over", False)),
     )
 
 
@@ -97,6 +98,13 @@ def planning(ctx: click.Context, params: dict[str, Any]) -> bool:
     return bool(option(ctx, params, "plan_only", False))
 
 
+take_over_option = click.option(
+    "--take-over",
+    "take_over",
+    is_flag=True,
+    default=None,
+    help="Act on the project even though another checkout's directory made its containers.",
+)
 lock_option = click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
@@ -130,6 +138,7 @@ def apply_options(func: F) -> F:
             help=f"Seconds to wait for each wave to become healthy (default {WAIT_TIMEOUT:g}).",
         ),
         lock_option,
+        take_over_option,
         click.option(
             "--no-rollback",
             "no_rollback",

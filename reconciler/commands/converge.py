@@ -14,12 +14,14 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from reconciler.commands import rollback
 from reconciler.execute.executor import Runner, execute
 from reconciler.execute.outcome import Applied, ApplyResult
 from reconciler.execute.retry import Policy, default_retrying
 from reconciler.execute.runner import WAIT_TIMEOUT
+from reconciler.planner.ownership import other_checkout, taken_over_message
 from reconciler.planner.plan import Plan, Strategy
 from reconciler.planner.snapshot import Snapshot, Unknown
 from reconciler.reads.fingerprint import inputs
@@ -37,6 +39,7 @@ from reconciler.store.lock import project_lock
 from reconciler.store.saved_plans import SavedPlan, StalePlan, check, fingerprint
 from state.errors import ConfigError, ReconcilerError
 from state.model.desired import DesiredState
+from state.model.observed import ObservedState
 
 Say = Callable[[str], None]
 LOCK_TIMEOUT = 300.0  # seconds to wait for another reconcile of the project (--lock-timeout)
@@ -50,6 +53,10 @@ class ApplyFailed(ReconcilerError):
     """An action or the health gate failed."""
 
 
+class OtherCheckout(ReconcilerError):
+    """The project's containers were made from another checkout of the same name."""
+
+
 @dataclass(frozen=True)
 class ApplySettings:
     wait: bool = True
@@ -57,6 +64,7 @@ class ApplySettings:
     lock_timeout: float = LOCK_TIMEOUT
     retrying: Policy = default_retrying
     rollback: bool = True  # --no-rollback: keep a service that never became ready
+    take_over: bool = False  # --take-over: act on containers another checkout made
 
 
 def preview(opened: Opened, strategy: Strategy) -> Snapshot:
@@ -95,6 +103,7 @@ def apply(
         back = _rollback(opened, desired, settings, say)
         _finish_rollback(back, saved)
         first = snapshot(opened.engine, desired, saved.strategy if saved else strategy)
+        guard_checkout(first.observed, opened.project.directory, settings)
         if saved is not None:
             first = checked(first, opened, saved)
         say(plans.plan_text(first))
@@ -110,6 +119,18 @@ def apply(
     _verify(result, final.plan, say)
     say(plans.converged_line(final, time.monotonic() - started))
     return final
+
+
+def guard_checkout(observed: ObservedState, checkout: Path, settings: ApplySettings) -> None:
+    """Refuse to write to a project whose containers another checkout made, unless
+    --take-over says so (reconciler/planner/ownership.py)."""
+    made_in = other_checkout(observed, checkout)
+    if made_in and not settings.take_over:
+        raise OtherCheckout(
+            f"{taken_over_message(observed.project, made_in, checkout)}; nothing was "
+            "changed: give this checkout its own project name (--project-name NAME, or "
+            "COMPOSE_PROJECT_NAME in .env), or pass --take-over to take it over on purpose"
+        )
 
 
 def _rollback(

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from reconciler.commands.converge import ApplyFailed, ApplySettings, Say, execute_plan
+from reconciler.commands.converge import (
+    ApplyFailed,
+    ApplySettings,
+    Say,
+    execute_plan,
+    guard_checkout,
+)
 from reconciler.execute.outcome import ApplyResult
 from reconciler.execute.retry import retried
 from reconciler.planner.plan import ActionKind, teardown_plan
@@ -39,6 +45,7 @@ def stop(
         return _stop_plan(named)
     with project_lock(named.name, settings.lock_timeout):
         teardown = _stop_plan(named)
+        guard_checkout(teardown.observed, named.checkout, settings)
         _tear_down(named, teardown, settings, say, report)
     return teardown
 
@@ -66,6 +73,7 @@ def down(
     engine = named.engine
     with project_lock(named.name, settings.lock_timeout):
         teardown = _down_plan(named, settings, volumes)
+        guard_checkout(teardown.observed, named.checkout, settings)
         if teardown.volumes and not confirm(teardown.volumes):
             raise ReconcilerError(
                 f"`down --volumes` destroys the data in {', '.join(teardown.volumes)}: "

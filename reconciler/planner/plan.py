@@ -6,8 +6,9 @@ any. Every desired service gets actions or a no-op reason; an empty plan: conver
 Per container, an ordered decision ladder (first match wins):
   Strategy.ALWAYS (restart) -> stop, then recreate; dead -> recreate; no config-hash
   label -> recreate ("not created by Compose"); APP_ENV, config hash or image differ,
-  or a name left by an interrupted recreate -> recreate, saying what differs (a config
-  hash changed by content digests names the files: "content of FILE changed");
+  a name left by an interrupted recreate, or made from another checkout of the same
+  project name -> recreate, saying what differs (a config hash changed by content
+  digests names the files: "content of FILE changed");
   a one-shot exited 0 -> none ("completed"); paused -> unpause; exited/created -> start
   (a one-shot that exited non-zero: "exited with code N"); restarting -> none
   (reported); running -> none.
@@ -28,6 +29,7 @@ Plan, ...) is reconciler/planner/actions.py, re-exported here.
 from __future__ import annotations
 
 import enum
+from pathlib import PurePath
 
 from reconciler.planner.actions import (
     STOPPABLE,
@@ -87,7 +89,7 @@ def plan(
     once = one_shots(desired)
     for name in sorted(desired.services):
         service_actions, noop = _plan_service(
-            desired.services[name], observed.of(name), strategy, name in once
+            desired.services[name], observed.of(name), strategy, name in once, desired.checkout
         )
         actions += service_actions
         if noop:
@@ -115,6 +117,7 @@ def _plan_service(
     containers: tuple[ObservedContainer, ...],
     strategy: Strategy,
     one_shot: bool = False,
+    checkout: str | None = None,
 ) -> tuple[list[Action], NoopReason | None]:
     live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
     actions: list[Action] = []
@@ -130,7 +133,7 @@ def _plan_service(
             actions.append(_action(ActionKind.REMOVE, service.name, container, ("extra replica",)))
     reasons_for_noop: list[NoopReason] = []
     for current in kept.values():
-        decided = _decide(service, current, strategy, one_shot)
+        decided = _decide(service, current, strategy, one_shot, checkout)
         if isinstance(decided, NoopReason):
             reasons_for_noop.append(decided)
         else:
@@ -178,10 +181,14 @@ def _numbered(
 
 
 def _decide(
-    service: DesiredService, container: ObservedContainer, strategy: Strategy, one_shot: bool
+    service: DesiredService,
+    container: ObservedContainer,
+    strategy: Strategy,
+    one_shot: bool,
+    checkout: str | None,
 ) -> list[Action] | NoopReason:
     """The decision ladder for one container of a wanted service: actions or a no-op reason."""
-    drift = _drift(service, container)
+    drift = _drift(service, container, checkout)
     if strategy is Strategy.ALWAYS:
         stop = [_action(ActionKind.STOP, service.name, container, ("restart: stop first",))]
         return [
@@ -208,8 +215,10 @@ def _decide(
             return NoopReason.IN_SYNC
 
 
-def _drift(service: DesiredService, container: ObservedContainer) -> tuple[str, ...]:
-    """Why the container no longer matches the service (empty: it matches)."""
+def _drift(
+    service: DesiredService, container: ObservedContainer, checkout: str | None = None
+) -> tuple[str, ...]:
+    """Why the container does not match the service (empty: it matches)."""
     if container.status is ContainerStatus.DEAD:
         return ("container is dead",)
     if container.config_hash is None:
@@ -223,6 +232,9 @@ def _drift(service: DesiredService, container: ObservedContainer) -> tuple[str, 
         reasons.append("image changed")
     if container.half_renamed:
         reasons.append("left half-renamed by an interrupted recreate")
+    made_in = container.working_dir
+    if checkout and made_in and not PurePath(made_in).is_relative_to(checkout):
+        reasons.append(f"made from another checkout ({made_in})")
     return tuple(reasons)
 
 

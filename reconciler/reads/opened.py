@@ -61,6 +61,7 @@ class Named:
     name: str
     kit: BackendKit
     engine: Engine
+    checkout: Path  # the project directory this command runs from
     note: str = ""
 
 
@@ -114,4 +115,4 @@ def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
         why=why,
         environ=os.environ,
     )
-    return Named(name, kit, kit.engine(None), note)
+    return Named(name, kit, kit.engine(None), inputs.directory, note)

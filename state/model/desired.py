@@ -61,6 +61,7 @@ class DesiredState(BaseModel):
     profiles: tuple[str, ...]
     services: Mapping[str, DesiredService]
     known_services: frozenset[str] = frozenset()
+    checkout: str | None = None  # the directory its containers should be made from
 
     def dependencies(self, service: str) -> tuple[str, ...]:
         """The services `service` depends on that are part of this state."""
@@ -91,6 +92,7 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
         profiles=project.profiles,
         services=services,
         known_services=known,
+        checkout=str(project.directory),
     )
 
 

@@ -19,6 +19,7 @@ from state.engine import (
     ONEOFF_LABEL,
     PROJECT_LABEL,
     SERVICE_LABEL,
+    WORKING_DIR_LABEL,
     ContainerEngine,
     ContainerRecord,
     ContainerStatus,
@@ -45,6 +46,7 @@ class ObservedContainer(BaseModel):
     image_id: str
     depends_on: tuple[str, ...] = ()
     content: dict[str, str] = {}  # file -> digest, as recorded (state/model/content.py)
+    working_dir: str | None = None  # the project directory Compose made it from
 
     @property
     def running(self) -> bool:
@@ -120,6 +122,7 @@ def _observed(record: ContainerRecord) -> ObservedContainer:
         image_id=record.image_id,
         depends_on=_depends_on(labels.get(DEPENDS_ON_LABEL, "")),
         content=recorded(labels),
+        working_dir=labels.get(WORKING_DIR_LABEL),
     )
 
 

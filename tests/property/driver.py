@@ -138,7 +138,7 @@ def opened(engine: MemoryEngine, desired: DesiredState) -> Opened:
 
 
 def named(engine: MemoryEngine, desired: DesiredState) -> Named:
-    return Named(desired.project, kit(engine), engine)
+    return Named(desired.project, kit(engine), engine, project_for(desired).directory)
 
 
 def current_plan(engine: MemoryEngine, desired: DesiredState) -> Plan:

@@ -230,3 +230,25 @@ def test_a_killed_holder_never_blocks(tmp_path: Path, monkeypatch: pytest.Monkey
     holder.join()
     with project_lock("demo", timeout=2):
         pass
+
+
+@pytest.mark.parametrize("argv", [["stop", "--plan"], ["down", "--plan"], ["--plan"]])
+def test_a_plan_never_waits_for_the_lock(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While an apply holds the project's lock, every --plan answers at once: with no
+    wait allowed (--lock-timeout 0), one that took the lock would fail, exit 1."""
+    from reconciler.cli.main import main
+    from tests.builders import desired, service
+    from tests.memory_engine import MemoryEngine
+
+    monkeypatch.setenv(LOCK_DIR_VARIABLE, str(tmp_path / "locks"))
+    engine = MemoryEngine(desired(service("db")))
+    engine.add("db")
+    repo = Path(__file__).resolve().parents[2]
+    options = ["--project-directory", str(repo), "--project-name", "spot"]
+    with project_lock("spot", 1):
+        code = main([*argv, *options, "--lock-timeout", "0"], engine=lambda project: engine)
+        applying = main([*options, "--lock-timeout", "0"], engine=lambda project: engine)
+    assert code in (0, 2)
+    assert applying == 1  # the apply itself does wait for the lock: it fails at once here
