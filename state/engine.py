@@ -89,6 +89,10 @@ class ComposeSource(Protocol):
         """Every service the files define, whatever its profiles."""
         ...
 
+    def declared_profiles(self) -> frozenset[str]:
+        """`docker compose config --profiles`: every profile some service has."""
+        ...
+
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         """Local image id per reference; references not on the engine are left out."""
         ...

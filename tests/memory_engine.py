@@ -209,6 +209,11 @@ class MemoryEngine:
     def service_names_in_any_profile(self) -> frozenset[str]:
         return self.desired.known_services | frozenset(self.desired.services)
 
+    def declared_profiles(self) -> frozenset[str]:
+        """The in-memory world stands in for the stack's compose files: their profiles."""
+        self.calls.append(("declared_profiles", ()))
+        return frozenset({"dev", "test"})
+
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         return {
             s.image: s.image_id

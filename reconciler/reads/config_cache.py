@@ -186,6 +186,9 @@ class CachedSource:
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         return self._source.image_ids(references)
 
+    def declared_profiles(self) -> frozenset[str]:
+        return frozenset(self.entry("profiles", lambda: sorted(self._source.declared_profiles())))
+
     def use_content_override(self, path: Path) -> None:
         """The source reads with the override from now on; so does the key: the old key
         and the override's bytes (its name is its digest), no second walk of the tree."""

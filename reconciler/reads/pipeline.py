@@ -17,6 +17,7 @@ from typing import Any
 from reconciler.execute.retry import retried
 from reconciler.planner.plan import Strategy, plan
 from reconciler.planner.snapshot import Snapshot
+from reconciler.reads.table_checks import check_table
 from state.engine import ComposeSource, ContainerEngine
 from state.errors import ConfigError
 from state.model.desired import DesiredState, desire
@@ -26,7 +27,11 @@ from state.resolve.project import ComposeProject
 
 
 def read_desired(project: ComposeProject, source: ComposeSource) -> DesiredState:
-    return retried(lambda: desire(project, source))
+    """The desired state; ConfigError when the table names what Compose does not have."""
+    desired = retried(lambda: desire(project, source))
+    declared = retried(source.declared_profiles) if project.profiles else frozenset()
+    check_table(project, desired, declared)
+    return desired
 
 
 def read_observed(engine: ContainerEngine, name: str) -> ObservedState:
@@ -104,6 +109,9 @@ class Remembered:
 
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         return self.source.image_ids(references)
+
+    def declared_profiles(self) -> frozenset[str]:
+        return self.source.declared_profiles()
 
     def use_content_override(self, path: Path) -> None:
         self.source.use_content_override(path)

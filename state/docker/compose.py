@@ -156,6 +156,10 @@ class ComposeSide:
         )
         return frozenset(out.split())
 
+    def declared_profiles(self) -> frozenset[str]:
+        out = self._compose("config", "--profiles", what="docker compose config --profiles")
+        return frozenset(out.split())
+
     # -- writes through Compose --------------------------------------------------------
     def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
         flags = {Recreate.ALWAYS: ["--force-recreate"], Recreate.NEVER: ["--no-recreate"]}

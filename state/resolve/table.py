@@ -24,6 +24,15 @@ from state.errors import ConfigError
 
 TABLE_FILE = "environments.toml"
 
+# Variables the reconciler sets itself: in `variables` they would be silently overridden.
+SET_ELSEWHERE = {
+    "APP_ENV": "set by the reconciler itself",
+    "COMPOSE_PROFILES": "set from the environment's `profiles`: list them there",
+    "COMPOSE_FILE": "set from the environment's `files`: list them there",
+    "COMPOSE_PROJECT_NAME": "the project's name: use --project-name or .env",
+    "COMPOSE_DISABLE_ENV_FILE": "set by the reconciler itself (it reads .env as Compose does)",
+}
+
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
 VarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")]
@@ -42,9 +51,10 @@ class Environment(BaseModel):
     backend: Backend = Backend.COMPOSE  # where it runs: local Compose, or a swarm
 
     @model_validator(mode="after")
-    def _app_env_is_not_a_variable(self) -> Environment:
-        if "APP_ENV" in self.variables:
-            raise ValueError("APP_ENV is set by the reconciler itself, not in `variables`")
+    def _no_variable_the_reconciler_sets(self) -> Environment:
+        for name in sorted(self.variables):
+            if name in SET_ELSEWHERE:
+                raise ValueError(f"{name} is {SET_ELSEWHERE[name]}, not in `variables`")
         return self
 
 

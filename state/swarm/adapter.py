@@ -110,6 +110,9 @@ class SwarmEngine:
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         return self.local.image_ids(references)
 
+    def declared_profiles(self) -> frozenset[str]:
+        return self.local.declared_profiles()
+
     # -- ContainerEngine: reads ---------------------------------------------------
     def service_ids(self, project: str) -> list[str]:
         """The ids of the project's services, in one call (also: does it run here?)."""

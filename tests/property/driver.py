@@ -107,6 +107,9 @@ class Cacheable:
     def service_names_in_any_profile(self) -> frozenset[str]:
         return self.engine.service_names_in_any_profile()
 
+    def declared_profiles(self) -> frozenset[str]:
+        return self.engine.declared_profiles()
+
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         return self.engine.image_ids(references)
 

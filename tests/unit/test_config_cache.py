@@ -54,6 +54,9 @@ class CountingSource:
         self.calls += 1
         return frozenset({"db", "adminer"})
 
+    def declared_profiles(self) -> frozenset[str]:
+        return frozenset()
+
     def image_ids(self, references: Sequence[str]) -> dict[str, str]:
         return {}
 

@@ -242,6 +242,9 @@ class Source:
     def service_names_in_any_profile(self) -> frozenset[str]:
         return frozenset(self.base["services"])
 
+    def declared_profiles(self) -> frozenset[str]:
+        return frozenset()
+
     def image_ids(self, references: Any) -> dict[str, str]:
         return {"x:local": "sha256:x"}
 

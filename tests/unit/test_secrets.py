@@ -127,6 +127,9 @@ def test_secrets_of_the_env_file_and_the_compose_model_are_known(tmp_path: Path)
         def service_names_in_any_profile(self) -> frozenset[str]:
             return frozenset({"a"})
 
+        def declared_profiles(self) -> frozenset[str]:
+            return frozenset()
+
         def use_content_override(self, path: Path) -> None:
             pass
 
