@@ -106,7 +106,10 @@ class Commands:
 
 def missing_program(program: str) -> str:
     """A program the call needs is not on PATH: name it and where to get it."""
+    name = program.rsplit("/", 1)[-1]
+    if name == "env":  # python-on-whales runs `env VAR=value docker ...`
+        return "env not found on PATH (it comes with coreutils): fix PATH to include /usr/bin"
     return (
-        f"{program} not found on PATH: install the Docker CLI and the Compose v2 plugin "
+        f"{name} not found on PATH: install the Docker CLI and the Compose v2 plugin "
         "(`just engine` does, on Debian), or fix PATH"
     )

@@ -333,6 +333,14 @@ ROWS: list[Row] = [
         ("/nonexistent/spot",),
     ),
     Row("docker-not-on-path", [], ("docker",), env={"PATH": "<nodocker>"}),
+    Row("no-tools-on-path", [], ("env", "PATH"), env={"PATH": "<notools>"}),
+    Row(
+        "no-tools-on-path-cache-off",
+        [],
+        ("env", "PATH"),
+        env={"PATH": "<notools>", "RECONCILE_NO_CACHE": "1"},
+    ),
+    Row("no-tools-on-path-stop", ["stop"], ("docker", "PATH"), env={"PATH": "<notools>"}),
     Row("compose-plugin-missing", [], ("compose", "just engine"), env={"DOCKER_CONFIG": "<empty>"}),
     Row(
         "engine-unreachable",
@@ -455,6 +463,8 @@ def test_bad_input_is_one_line_exit_code_and_nothing_touched(
     for key, value in row.env.items():
         if value == "<nodocker>":
             value = path_without_docker(directory)
+        elif value == "<notools>":  # neither docker nor env: as `PATH=/usr/bin/none`
+            value = str(tmp_path / "no-tools")
         elif value == "<empty>":
             empty = tmp_path / "empty-docker-config"
             empty.mkdir()
@@ -466,7 +476,7 @@ def test_bad_input_is_one_line_exit_code_and_nothing_touched(
     if row.with_project_name:
         argv += ["--project-name", name]
     python_dir = str(Path(sys.executable).parent)
-    if row.env.get("PATH") == "<nodocker>":
+    if row.env.get("PATH") in ("<nodocker>", "<notools>"):
         argv_runner = env["PATH"]
         env["PATH"] = argv_runner  # the interpreter is called by absolute path
         assert shutil.which("docker", path=env["PATH"]) is None
