@@ -16,8 +16,9 @@ A one-shot is a service some desired service waits for with `condition:
 service_completed_successfully` (Compose's rule for `up --wait`): it is done once it
 exited 0, and is not started again (Compose's `up` would re-run it; a second run
 here changes nothing). A service nobody waits for that way should keep running.
-Per service: the lowest-numbered containers up to the scale are kept, one per number,
-the rest removed (highest first); missing ones are created with the numbers Compose
+Per service: the lowest-numbered containers up to the scale are kept, one per number
+(a global service's scale is as many as it has: one per node), the rest removed
+(highest first); missing ones are created with the numbers Compose
 will give them (after the highest kept, never into a gap). Unwanted ones are removed.
 A `depends_on: {X: {restart: true}}` dependent restarts when X is (re)created. `stop`
 and `down` plan from the observed state alone. Order: stops and removals first,
@@ -120,6 +121,8 @@ def _plan_service(
     checkout: str | None = None,
 ) -> tuple[list[Action], NoopReason | None]:
     live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
+    if service.global_mode and live:  # one per node on a swarm: as many as there are
+        service = service.model_copy(update={"replicas": len({c.number for c in live})})
     actions: list[Action] = []
     kept: dict[int, ObservedContainer] = {}
     # The lowest numbers stay, one per number (a running one first); the rest are extras.
@@ -207,8 +210,10 @@ def _decide(
             return [_action(ActionKind.START, service.name, container, (why,))]
         case ContainerStatus.EXITED:
             return [_action(ActionKind.START, service.name, container, ("stopped out of band",))]
-        case ContainerStatus.CREATED:
-            return [_action(ActionKind.START, service.name, container, ("created, never started",))]
+        case ContainerStatus.CREATED:  # on a swarm, why its task is not running (node down)
+            why = f"not running: {container.health_output}" if container.health_output else ""
+            reason = why or "created, never started"
+            return [_action(ActionKind.START, service.name, container, (reason,))]
         case ContainerStatus.RESTARTING:
             return NoopReason.RESTARTING
         case _:

@@ -48,6 +48,7 @@ class DesiredService(BaseModel):
     volumes: tuple[str, ...] = ()
     has_healthcheck: bool = False
     replicas: int = Field(default=1, ge=0)
+    global_mode: bool = False  # `deploy.mode: global`: one per node on a swarm
     content: dict[str, str] = Field(default_factory=dict)  # file -> digest (state/model/content.py)
 
 
@@ -150,5 +151,6 @@ def _service(
         has_healthcheck=bool(raw.get("healthcheck"))
         and not (raw.get("healthcheck") or {}).get("disable"),
         replicas=int(replicas if replicas is not None else 1),
+        global_mode=deploy.get("mode") == "global",
         content=content.recorded(raw.get("labels") or {}),
     )

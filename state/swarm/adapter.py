@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from state import secrets
 from state.docker.adapter import DockerEngine
 from state.docker.timeouts import Timeouts
 from state.engine import Backend, ContainerRecord, Recreate
 from state.errors import PermanentError
-from state.process.bounded import run_bounded
 from state.resolve.project import ComposeProject
 from state.swarm.manager import Manager
 from state.swarm.records import (
@@ -38,9 +38,11 @@ from state.swarm.records import (
     on_nodes_down,
     parse_tasks,
     records,
+    service_env,
     service_of,
     spec_replicas,
     statuses,
+    stopped_count,
 )
 from state.swarm.render import STOPPED_LABEL, config_hash, registry_image, render_stack
 
@@ -248,7 +250,10 @@ class SwarmEngine:
                 self._update(name, "--replicas", "0", "--label-add", f"{STOPPED_LABEL}={count}")
 
     def remove(self, container_ids: Sequence[str]) -> None:
-        """Remove the services all of whose slots go; scale down those losing only some."""
+        """Scale down a service that keeps some of its slots (a stopped one keeps its
+        count in STOPPED_LABEL: that count goes down instead); remove a service all of
+        whose slots go. A global service has one slot per node: removing some of them
+        means removing it (Swarm puts it on every node)."""
         going: dict[str, int] = {}
         for record_id in container_ids:
             going[service_of(record_id)] = going.get(service_of(record_id), 0) + 1
@@ -257,8 +262,11 @@ class SwarmEngine:
         for name, count in sorted(going.items()):
             if name not in current:
                 continue  # already gone
-            replicas = spec_replicas(current[name]) or 0
-            if replicas > count:
+            replicas = spec_replicas(current[name])
+            stopped = stopped_count(current[name])
+            if replicas == 0 and stopped > count:
+                self._update(name, "--label-add", f"{STOPPED_LABEL}={stopped - count}")
+            elif replicas is not None and replicas > count:
                 self._docker(
                     "service", "scale", "--detach", f"{name}={replicas - count}",
                     what=f"docker service scale {name}", bound=self.timeouts.write(1),
@@ -284,13 +292,12 @@ class SwarmEngine:
     def stream_logs(
         self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
     ) -> int:
+        """Each service's `docker service logs`, through this process's stdout (which the
+        CLI masks): the tasks' environments are learnt first, their secrets with them."""
+        for service in self._read(project)[0]:
+            secrets.remember(service_env(service))
         names = [f"{project}_{s}" for s in services] or self.service_ids(project)
-        code = 0
-        for name in names:  # `docker service logs` takes one service
-            flags = [*(["--follow"] if follow else []), *(["--tail", tail] if tail else [])]
-            command = ["docker", "-H", self.host, "service", "logs", *flags, name]
-            code = code or run_bounded(command, None, capture=False).returncode
-        return code
+        return self.manager.stream_logs(names, follow=follow, tail=tail)
 
     def networks(self, project: str) -> list[str]:
         out = self._docker(

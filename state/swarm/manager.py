@@ -12,6 +12,7 @@ import logging
 import os
 import shlex
 import subprocess
+import sys
 from collections.abc import Sequence
 
 from state.docker.errors import classify, first_line
@@ -68,6 +69,22 @@ class Manager:
             )
         return classify(stderr)(f"{what} failed: {first_line(stderr)}")
 
-    def names(self, args: Sequence[str], *, what: str) -> list[str]:
-        """A listing call's output as names, sorted."""
-        return sorted(self.run(*args, what=what).split())
+    def stream_logs(self, services: Sequence[str], *, follow: bool, tail: str | None) -> int:
+        """Each service's `docker service logs` (it takes one service), through this
+        process's stdout, which the CLI masks; the first non-zero exit code, else 0."""
+        code = 0
+        for name in services:
+            flags = [*(["--follow"] if follow else []), *(["--tail", tail] if tail else [])]
+            command = self.command("service", "logs", *flags, name)
+            self.calls += 1
+            log.debug("Running command (unbounded): %s", shlex.join(command))
+            with subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                errors="replace",
+            ) as streamed:  # fmt: skip
+                assert streamed.stdout is not None
+                for line in streamed.stdout:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+            code = code or streamed.returncode
+        return code

@@ -6,8 +6,9 @@ the planner changes:
 - labels: the project (the stack's namespace), the service's short name, the slot as
   the container number, and the config hash from the service's `deploy.labels`;
 - status: the slot's current task: running -> running (and healthy when the service
-  has a healthcheck: Swarm counts a task running only once it is); not yet running
-  (new, pending, assigned, preparing, starting...) -> created, so an apply waits for it;
+  has a healthcheck: Swarm counts a task running only once it is); on its way (new,
+  pending, assigned, preparing, starting...) -> restarting: an apply waits for it, a
+  `stop` stops it; failed, rejected or unreachable -> created;
 - env and image id: the service's spec and its image-id label;
 - a task on a node that is not Ready (its engine died): not running, whatever the
   manager still says, until Swarm has replaced it;
@@ -129,7 +130,7 @@ def records(
         if (spec.get("Labels") or {}).get(NAMESPACE_LABEL) != project:
             continue
         mine = sorted(by_service.get(full, []), key=lambda t: (_slot_number(t.slot), t.node))
-        stopped = _stopped_slots(service)
+        stopped = stopped_count(service)
         if stopped:
             result += [
                 _record(project, service, str(n), "exited", "") for n in range(1, stopped + 1)
@@ -175,7 +176,8 @@ def statuses(
     return result
 
 
-def _stopped_slots(service: Mapping[str, Any]) -> int:
+def stopped_count(service: Mapping[str, Any]) -> int:
+    """How many replicas a service `stop` scaled to 0 had (0: not stopped)."""
     value = (service["Spec"].get("Labels") or {}).get(STOPPED_LABEL, "")
     if spec_replicas(service) != 0 or not value.isdigit():
         return 0
@@ -214,12 +216,27 @@ def _record(
         else None,
         health_output=error or None,
         exit_code=0 if status is ContainerStatus.EXITED else None,
-        env=dict(_env_pair(item) for item in container.get("Env") or []),
+        env=service_env(service),
         image_id=labels.get(IMAGE_ID_LABEL, ""),
     )
 
 
-_STATES = {"running": ContainerStatus.RUNNING, "exited": ContainerStatus.EXITED}
+# A task on its way to running (new, pending, assigned, accepted, preparing, ready,
+# starting) is `restarting`: not ready for the gate, and stoppable, so `stop` scales its
+# service to 0 too. Any other state (failed, rejected, shutdown, unreachable...) counts
+# as not started.
+_STARTING = ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting")
+_STATES = {
+    "running": ContainerStatus.RUNNING,
+    "exited": ContainerStatus.EXITED,
+    **dict.fromkeys(_STARTING, ContainerStatus.RESTARTING),
+}
+
+
+def service_env(service: Mapping[str, Any]) -> dict[str, str]:
+    """The environment a service's tasks get (its spec's `Env`)."""
+    container = (service["Spec"].get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    return dict(_env_pair(item) for item in container.get("Env") or [])
 
 
 def _env_pair(item: str) -> tuple[str, str]:

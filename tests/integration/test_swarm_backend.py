@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.plain_stack import copy_project
+from tests.integration.plain_stack import REPO, copy_project
 from tests.integration.test_swarm_infra import manager, swarm_answers
 
 WANTED = os.environ.get("RECONCILE_SWARM") == "1"
@@ -217,6 +218,100 @@ def test_a_drained_worker_then_reconcile_converges_on_the_other_nodes(
         assert swarm_stack.reconcile("prod", "--plan").returncode == 0
     finally:
         manager("node", "update", "--availability", "active", drained)
+
+
+def node_status(hostname: str) -> str:
+    listed = manager("node", "ls", "--format", "{{.Hostname}} {{.Status}}").stdout
+    return dict(line.split(" ", 1) for line in listed.splitlines() if " " in line)[hostname]
+
+
+def test_a_worker_whose_engine_dies_then_reconcile_converges_without_it(
+    swarm_stack: SwarmStack,
+) -> None:
+    """Not a drain: the worker's engine is killed (its process). Once the manager marks
+    the node Down, the plan says what is missing and why; `reconcile` converges on the
+    other nodes, the db's data survives; the worker comes back, and a second run changes
+    nothing (Swarm does not move tasks back by itself)."""
+    dead = "spot-swarm-worker2"
+    assert dead in swarm_stack.nodes_of("analyzer-nlp")
+    pid = int(Path("/run/spot-swarm/worker2/dockerd.pid").read_text())
+    started = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    try:
+        deadline = time.monotonic() + 90
+        while node_status(dead) != "Down" and time.monotonic() < deadline:
+            time.sleep(1)
+        print(f"node {dead} marked Down {time.monotonic() - started:.1f} s after the kill")
+        planned = swarm_stack.reconcile("prod", "--plan")
+        if planned.returncode == 2:  # the manager may already have rescheduled them
+            assert f"node {dead} is Down" in planned.stdout, planned.stdout
+        applied = swarm_stack.reconcile("prod")
+        assert applied.returncode == 0, applied.stderr
+        print(f"converged {time.monotonic() - started:.1f} s after killing {dead}'s engine")
+        assert dead not in {t["Node"] for t in swarm_stack.tasks()}
+        assert len(swarm_stack.nodes_of("analyzer-nlp")) == 3
+        assert swarm_stack.psql("SELECT note FROM kept") == "from prod"
+    finally:
+        subprocess.run(["bash", "compose/swarm/up.sh"], cwd=REPO, capture_output=True)
+        deadline = time.monotonic() + 90
+        while node_status(dead) != "Ready" and time.monotonic() < deadline:
+            time.sleep(1)
+    assert node_status(dead) == "Ready"
+    again = swarm_stack.reconcile("prod")
+    assert again.returncode == 0 and "No changes." in again.stdout, again.stdout
+
+
+AGENT = """  agent:
+    image: spot-busybox:local
+    init: true
+    command: ["sh", "-c", "echo AGENT_TOKEN=$$AGENT_TOKEN; exec sleep 3600"]
+    environment:
+      AGENT_TOKEN: hunter2hunter2
+    deploy:
+      mode: global
+"""
+
+
+def test_a_global_service_is_planned_as_global_and_its_logs_are_masked(
+    swarm_stack: SwarmStack,
+) -> None:
+    override = swarm_stack.directory / "compose" / "compose.swarm.yaml"
+    override.write_text(SCALE_FILE + AGENT)
+    try:
+        applied = swarm_stack.reconcile("prod")
+        assert applied.returncode == 0, applied.stderr
+        assert len(swarm_stack.nodes_of("agent")) == 3  # one task per node
+        again = swarm_stack.reconcile("prod")
+        assert again.returncode == 0 and "No changes." in again.stdout, again.stdout
+        logs = swarm_stack.reconcile("prod", "logs", "agent")
+        assert "AGENT_TOKEN=****" in logs.stdout and "hunter2" not in logs.stdout + logs.stderr
+    finally:
+        override.write_text(SCALE_FILE)
+    assert swarm_stack.reconcile("prod").returncode == 0  # the agent removed again
+
+
+def test_stop_stops_starting_tasks_and_a_stopped_service_scales_down_in_place(
+    swarm_stack: SwarmStack,
+) -> None:
+    """`stop` right after a deploy (tasks still starting) scales every service to 0; a
+    stopped 3-replica service whose file now says 2 keeps existing, with 2 to start."""
+    restarted = swarm_stack.reconcile("prod", "restart", "--no-wait")
+    assert restarted.returncode == 0, restarted.stderr
+    stopped = swarm_stack.reconcile("prod", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    services = swarm_stack.services()
+    assert {s["Spec"]["Mode"]["Replicated"]["Replicas"] for s in services.values()} == {0}
+    override = swarm_stack.directory / "compose" / "compose.swarm.yaml"
+    override.write_text(SCALE_FILE.replace("replicas: 3", "replicas: 2"))
+    try:
+        applied = swarm_stack.reconcile("prod")
+        assert applied.returncode == 0, applied.stderr
+        assert "analyzer-nlp" in swarm_stack.services()
+        assert len(swarm_stack.nodes_of("analyzer-nlp")) == 2
+    finally:
+        override.write_text(SCALE_FILE)
+    assert swarm_stack.reconcile("prod").returncode == 0
+    assert len(swarm_stack.nodes_of("analyzer-nlp")) == 3
 
 
 def test_stop_keeps_the_services_down_keeps_the_volume_unless_asked(

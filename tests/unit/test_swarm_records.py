@@ -107,7 +107,7 @@ def test_one_record_per_slot_with_the_labels_the_planner_reads() -> None:
     assert first.labels[SERVICE_LABEL] == "api" and first.labels[NUMBER_LABEL] == "1"
     assert first.labels[CONFIG_HASH_LABEL] == "hash-api" and first.image_id == "sha256:img"
     assert first.env == {"APP_ENV": "prod", "X": "a=b"}
-    assert (first.status, first.health) == (ContainerStatus.CREATED, "starting")
+    assert (first.status, first.health) == (ContainerStatus.RESTARTING, "starting")
     assert (second.status, second.health) == (ContainerStatus.RUNNING, "healthy")
 
 
@@ -203,3 +203,36 @@ def test_a_changed_task_template_is_an_update_to_wait_for_an_unchanged_one_is_no
     older = {"ContainerSpec": {"Image": "img", "Env": ["APP_ENV=dev"]}}
     assert statuses([api], [task("api", 1)], {"demo_api": older})["demo_api"].template_changed
     assert statuses([api], [task("api", 1)])["demo_api"].template_changed is False  # not deployed
+
+
+def test_a_starting_task_is_stopped_by_stop_and_awaited_by_an_apply() -> None:
+    """A just-deployed or crash-looping service's tasks (pending, preparing, starting)
+    are `restarting`: `stop` scales their service to 0 too."""
+    from reconciler.planner.plan import teardown_plan
+
+    found = records("demo", [service("api", replicas=3)], [
+        task("api", 1, "starting"), task("api", 2, "preparing"), task("api", 3, "pending"),
+    ])  # fmt: skip
+    assert {r.status for r in found} == {ContainerStatus.RESTARTING}
+    stops = teardown_plan(observed(found), ActionKind.STOP, "stop requested").actions
+    assert len(stops) == 3
+
+
+def global_service(name: str) -> dict[str, Any]:
+    found = service(name)
+    found["Spec"]["Mode"] = {"Global": {}}
+    return found
+
+
+def test_a_global_service_keeps_one_slot_per_node() -> None:
+    """`deploy.mode: global` runs one task per node: none of them is an extra replica."""
+    want = desired("agent")
+    want = want.model_copy(
+        update={
+            "services": {"agent": want.services["agent"].model_copy(update={"global_mode": True})}
+        }
+    )
+    on_three_nodes = [task("agent", n) for n in (1, 2, 3)]
+    seen = observed(records("demo", [global_service("agent")], on_three_nodes))
+    assert len(seen.containers) == 3
+    assert plan(want, seen).is_empty
