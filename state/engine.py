@@ -58,6 +58,22 @@ class ContainerStatus(enum.StrEnum):
     DEAD = "dead"
 
 
+class EngineIdentity(BaseModel):
+    """Which engine a command talks to: its endpoint, context, and the daemon's identity
+    (`docker info`'s ID and Name): what the environment table's pins match."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    endpoint: str
+    context: str | None = None
+    daemon_id: str = ""
+    daemon_name: str = ""
+
+    def __str__(self) -> str:
+        named = f" (daemon {self.daemon_name})" if self.daemon_name else ""
+        return f"{self.endpoint}{named}"
+
+
 class ContainerRecord(BaseModel):
     """One container as the engine reports it, reduced to what planning needs."""
 
@@ -140,6 +156,10 @@ class ContainerEngine(Protocol):
     def has_project(self, project: str) -> bool:
         """Whether the project runs here at all (one-offs aside), in as few calls as can
         tell: the question asked of the other backend before acting on this one."""
+        ...
+
+    def identity(self) -> EngineIdentity:
+        """Which engine this is (one `docker info`): asked only when the table pins."""
         ...
 
     def up(self, services: Sequence[str], *, recreate: Recreate) -> None:

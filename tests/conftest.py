@@ -4,8 +4,10 @@ private lock, state and cache directories for every test project.
 Tests leave nothing behind in the user's own directories (~/.local/state/reconcile,
 $XDG_RUNTIME_DIR/reconcile): the session points RECONCILE_LOCK_DIR, RECONCILE_STATE_DIR
 and RECONCILE_CACHE_DIR at a temporary directory (the integration tests' `reconcile`
-and `just` processes inherit them), and fails when the user's directories changed
-during the run anyway."""
+and `just` processes inherit them). Where the user's directories would be, XDG_STATE_HOME
+and XDG_RUNTIME_DIR point at empty stand-ins: anything that ignored the variables and
+wrote to the user's defaults lands there instead, and the session fails naming it (the
+real ones are shared with whatever else the user runs meanwhile, so they cannot tell)."""
 
 from __future__ import annotations
 
@@ -46,12 +48,14 @@ def _listing(directory: Path) -> list[tuple[str, int]]:
 def pytest_sessionstart(session: pytest.Session) -> None:
     from reconciler.store import places
 
-    user = {k: v for k, v in os.environ.items() if k not in places.DIRECTORY_VARIABLES}
-    for directory in {places.lock_directory(user), places.state_directory(user)}:
-        USERS_OWN[directory] = _listing(directory)
     private = Path(tempfile.mkdtemp(prefix="reconcile-tests-"))
     for variable, name in zip(places.DIRECTORY_VARIABLES, ("locks", "state", "cache"), strict=True):
         os.environ[variable] = str(private / name)
+    os.environ["XDG_STATE_HOME"] = str(private / "users-state-home")
+    os.environ["XDG_RUNTIME_DIR"] = str(private / "users-runtime-dir")
+    user = {k: v for k, v in os.environ.items() if k not in places.DIRECTORY_VARIABLES}
+    for directory in {places.lock_directory(user), places.state_directory(user)}:
+        USERS_OWN[directory] = _listing(directory)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

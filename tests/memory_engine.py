@@ -41,6 +41,7 @@ from state.engine import (
     SERVICE_LABEL,
     ContainerRecord,
     ContainerStatus,
+    EngineIdentity,
     Recreate,
 )
 from state.errors import PermanentError, TransientError
@@ -121,6 +122,8 @@ class MemoryEngine:
     order_violations: list[str] = field(default_factory=list)
     unlocked_writes: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    endpoint: str = "memory://"
+    daemon_name: str = "laptop"
     silent: set[str] = field(default_factory=set)  # operations that do nothing, say done
     crash_after_writes: int | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
@@ -232,6 +235,11 @@ class MemoryEngine:
             c.project == project and c.labels.get(ONEOFF_LABEL) != "True"
             for c in self.containers_by_id.values()
         )
+
+    def identity(self) -> EngineIdentity:
+        """Which engine it plays (the guard tests set `daemon_name` to a production one)."""
+        self.calls.append(("identity", ()))
+        return EngineIdentity(endpoint=self.endpoint, daemon_name=self.daemon_name)
 
     def use_content_override(self, path: Path) -> None:
         """Its `desired` already carries the content digests the override would add."""

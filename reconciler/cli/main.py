@@ -8,6 +8,7 @@ its traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -27,6 +28,7 @@ from reconciler.cli.exit_codes import (
 from reconciler.cli.json_output import apply_json, run_teardown
 from reconciler.cli.options import (
     apply_options,
+    confirmer,
     format_option,
     lock_option,
     option,
@@ -36,6 +38,7 @@ from reconciler.cli.options import (
     project_options,
     settings_from,
     take_over_option,
+    yes_option,
 )
 from reconciler.cli.redaction import redacted_output
 from reconciler.cli.targets import named, opened, warn_other_checkout
@@ -46,6 +49,7 @@ from reconciler.reads.backend import EngineFactory, Kits
 from reconciler.reads.fingerprint import inputs
 from reconciler.render import plans
 from reconciler.render import status as render_status
+from reconciler.render.guards import pin_lines
 from reconciler.store import journal
 from reconciler.store.saved_plans import read_saved, write_saved
 from state.errors import ReconcilerError
@@ -100,7 +104,7 @@ def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, comma
         raise click.UsageError("--out saves a plan: use it with --plan")
     target = opened(ctx, params)
     if plan_only:
-        snap = converge.preview(target, strategy)
+        snap = converge.preview(target, strategy, settings_from(ctx, params).waived)
         warn_other_checkout(snap.observed, target.project.directory)
         if out is not None:
             backend = target.kit.describe(os.environ)
@@ -160,11 +164,14 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     snap = converge.status(target)
     warn_other_checkout(snap.observed, target.project.directory)
     back = journal.records(target.project.name)  # rollbacks since the last successful apply
-    click.echo(
-        render_status.status_json(snap, back)
-        if chosen == "json"
-        else render_status.status_text(snap, back)
-    )
+    if chosen == "json":
+        click.echo(render_status.status_json(snap, back))
+        return EXIT_OK
+    click.echo(render_status.status_text(snap, back))
+    table = target.project.table
+    if table.engines:  # the pins of the environment it found, and this engine
+        identity = target.engine.identity()
+        click.echo("\n".join(pin_lines(table, target.project.app_env.name, identity)))
     return EXIT_OK
 
 
@@ -174,6 +181,7 @@ def status(ctx: click.Context, /, **params: Any) -> int:
 @format_option
 @lock_option
 @take_over_option
+@yes_option
 @click.pass_context
 def stop(ctx: click.Context, /, **params: Any) -> int:
     """Stop every container of the project (all profiles), keeping them.
@@ -254,7 +262,8 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
             f"This destroys the data in {', '.join(names)}. Continue?", default=False
         )
 
-    target, settings = named(ctx, params), settings_from(ctx, params)
+    target = named(ctx, params)
+    settings = dataclasses.replace(settings_from(ctx, params), confirm=confirmer(None, yes))
     return run_teardown(
         lambda say, report: teardown.down(
             target,

@@ -8,6 +8,7 @@ the default (each default is stated once, where it is used).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ import click
 
 from reconciler.commands.converge import LOCK_TIMEOUT, ApplySettings
 from reconciler.execute.runner import WAIT_TIMEOUT
+from reconciler.planner.guards import DESTRUCTIVE, SWITCH, Confirmation
 from reconciler.reads.opened import ProjectOptions
 from state.engine import Backend
 
@@ -90,7 +92,30 @@ def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
         lock_timeout=option(ctx, params, "lock_timeout", LOCK_TIMEOUT),
         rollback=not option(ctx, params, "no_rollback", False),
         take_over=bool(option(ctx, params, "take_over", False)),
+        waived=frozenset(option(ctx, params, "waive", ()) or ()),
+        confirm=confirmer(option(ctx, params, "confirm_env"), bool(option(ctx, params, "yes"))),
     )
+
+
+def confirmer(confirm_env: str | None, yes: bool) -> Callable[[Confirmation], bool]:
+    """What the user said to a guardrail's question (reconciler/planner/guards.py): the
+    flag naming it, else, on a terminal, the name typed (the environment for a switch,
+    the project for a destructive plan); never a guess."""
+
+    def confirm(confirmation: Confirmation) -> bool:
+        if confirmation.kind == SWITCH and confirm_env == confirmation.target:
+            return True
+        if confirmation.kind == DESTRUCTIVE and yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        click.echo("\n".join(confirmation.reasons), err=True)
+        typed = click.prompt(
+            f"Type {confirmation.target} to go ahead", default="", show_default=False, err=True
+        )
+        return bool(typed.strip() == confirmation.target)
+
+    return confirm
 
 
 def planning(ctx: click.Context, params: dict[str, Any]) -> bool:
@@ -104,6 +129,13 @@ take_over_option = click.option(
     is_flag=True,
     default=None,
     help="Act on the project even though another checkout's directory made its containers.",
+)
+yes_option = click.option(
+    "--yes",
+    "yes",
+    is_flag=True,
+    default=None,
+    help="Confirm a plan the guardrails call destructive, without being asked.",
 )
 lock_option = click.option(
     "--lock-timeout",
@@ -139,6 +171,21 @@ def apply_options(func: F) -> F:
         ),
         lock_option,
         take_over_option,
+        yes_option,
+        click.option(
+            "--confirm-env",
+            "confirm_env",
+            default=None,
+            metavar="NAME",
+            help="Confirm switching a production engine to environment NAME.",
+        ),
+        click.option(
+            "--waive",
+            "waive",
+            multiple=True,
+            metavar="POLICY",
+            help="Apply despite the named policy's findings, for this run only (repeatable).",
+        ),
         click.option(
             "--no-rollback",
             "no_rollback",

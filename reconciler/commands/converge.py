@@ -10,6 +10,7 @@ plan means "did not converge" and exit 1.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -19,8 +20,9 @@ from pathlib import Path
 from reconciler.commands import rollback
 from reconciler.execute.executor import Runner, execute
 from reconciler.execute.outcome import Applied, ApplyResult
-from reconciler.execute.retry import Policy, default_retrying
+from reconciler.execute.retry import Policy, default_retrying, retried
 from reconciler.execute.runner import WAIT_TIMEOUT
+from reconciler.planner.guards import SWITCH, Confirmation, Guard, evaluate
 from reconciler.planner.ownership import other_checkout, taken_over_message
 from reconciler.planner.plan import Plan, Strategy
 from reconciler.planner.snapshot import Snapshot, Unknown
@@ -57,6 +59,10 @@ class OtherCheckout(ReconcilerError):
     """The project's containers were made from another checkout of the same name."""
 
 
+class Guarded(ReconcilerError):
+    """A guardrail refused the plan, or it needs a confirmation it did not get."""
+
+
 @dataclass(frozen=True)
 class ApplySettings:
     wait: bool = True
@@ -65,11 +71,66 @@ class ApplySettings:
     retrying: Policy = default_retrying
     rollback: bool = True  # --no-rollback: keep a service that never became ready
     take_over: bool = False  # --take-over: act on containers another checkout made
+    waived: frozenset[str] = frozenset()  # --waive NAME: policies waived for this run
+    confirm: Callable[[Confirmation], bool] = lambda confirmation: False  # --yes, typed
 
 
-def preview(opened: Opened, strategy: Strategy) -> Snapshot:
-    """`--plan`: what apply (or restart) would do. Changes nothing."""
-    return snapshot_of(opened.project, opened.source, opened.engine, strategy)
+def preview(opened: Opened, strategy: Strategy, waived: frozenset[str] = frozenset()) -> Snapshot:
+    """`--plan`: what apply (or restart) would do, and what its guardrails say. Changes
+    nothing."""
+    snap = snapshot_of(opened.project, opened.source, opened.engine, strategy)
+    return guarded(snap, opened, waived)
+
+
+def guarded(
+    snap: Snapshot, opened: Opened, waived: frozenset[str], volumes: tuple[str, ...] = ()
+) -> Snapshot:
+    """`snap` with the guardrails' verdict (reconciler/planner/guards.py); the engine is
+    asked who it is only when the table names engines."""
+    table = opened.project.table
+    identity = retried(opened.engine.identity) if table.engines else None
+    verdict = evaluate(
+        table,
+        opened.project.app_env.name,
+        identity,
+        snap.desired,
+        snap.observed,
+        snap.plan,
+        waived=waived,
+        volumes_removed=volumes,
+    )
+    return dataclasses.replace(snap, guard=verdict)
+
+
+def enforce(guard: Guard | None, settings: ApplySettings) -> None:
+    """Refuse what the guardrails forbid, and what needs a confirmation not given."""
+    if guard is None:
+        return
+    if guard.refusal:
+        raise Guarded(guard.refusal)
+    if guard.blocking:
+        first = guard.blocking[0]
+        more = f" (and {len(guard.blocking) - 1} more)" if len(guard.blocking) > 1 else ""
+        raise Guarded(
+            f"{first}{more}; nothing was changed: fix it, or pass --waive {first.policy} "
+            "to apply anyway for this run"
+        )
+    for confirmation in guard.confirmations:
+        if not settings.confirm(confirmation):
+            raise Guarded(unconfirmed(confirmation))
+
+
+def unconfirmed(confirmation: Confirmation) -> str:
+    why = "; ".join(confirmation.reasons)
+    if confirmation.kind == SWITCH:
+        return (
+            f"{why}: that needs confirmation; nothing was changed: pass --confirm-env "
+            f"{confirmation.target} (or run it on a terminal and type {confirmation.target})"
+        )
+    return (
+        f"the plan is destructive ({why}): that needs confirmation; nothing was changed: "
+        f"pass --yes (or run it on a terminal and type {confirmation.target})"
+    )
 
 
 def status(opened: Opened) -> Snapshot | Unknown:
@@ -106,7 +167,9 @@ def apply(
         guard_checkout(first.observed, opened.project.directory, settings)
         if saved is not None:
             first = checked(first, opened, saved)
+        first = guarded(first, opened, settings.waived)
         say(plans.plan_text(first))
+        enforce(first.guard, settings)
         if first.plan.is_empty:
             rollback.succeeded(first, source.model, say)
             report(Applied(first, first, (), time.monotonic() - started))

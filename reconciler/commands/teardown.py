@@ -9,17 +9,20 @@ changes nothing (and, as every plan, never waits for the lock).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from reconciler.commands.converge import (
     ApplyFailed,
     ApplySettings,
     Say,
+    enforce,
     execute_plan,
     guard_checkout,
 )
 from reconciler.execute.outcome import ApplyResult
 from reconciler.execute.retry import retried
+from reconciler.planner.guards import evaluate
 from reconciler.planner.plan import ActionKind, teardown_plan
 from reconciler.planner.snapshot import Teardown
 from reconciler.reads.opened import Named
@@ -42,9 +45,9 @@ def stop(
 ) -> Teardown:
     """Stop every running container of the project (all profiles), keeping them."""
     if plan_only:
-        return _stop_plan(named)
+        return _guarded(named, _stop_plan(named), settings)
     with project_lock(named.name, settings.lock_timeout):
-        teardown = _stop_plan(named)
+        teardown = _guarded(named, _stop_plan(named), settings)
         guard_checkout(teardown.observed, named.checkout, settings)
         _tear_down(named, teardown, settings, say, report)
     return teardown
@@ -69,10 +72,10 @@ def down(
     """Remove the project's containers (never one-offs) and networks; its volumes only
     when asked and confirmed. Needs only the project's name."""
     if plan_only:
-        return _down_plan(named, settings, volumes)
+        return _guarded(named, _down_plan(named, settings, volumes), settings)
     engine = named.engine
     with project_lock(named.name, settings.lock_timeout):
-        teardown = _down_plan(named, settings, volumes)
+        teardown = _guarded(named, _down_plan(named, settings, volumes), settings)
         guard_checkout(teardown.observed, named.checkout, settings)
         if teardown.volumes and not confirm(teardown.volumes):
             raise ReconcilerError(
@@ -110,10 +113,31 @@ def _down_plan(named: Named, settings: ApplySettings, volumes: bool) -> Teardown
     )
 
 
+def _guarded(named: Named, teardown: Teardown, settings: ApplySettings) -> Teardown:
+    """The teardown with the guardrails' verdict: only its confirmations count (what may
+    run where is no question for a command that stops or removes)."""
+    project = named.project
+    if project is None:
+        return teardown
+    table = project.table
+    identity = retried(named.engine.identity) if table.engines else None
+    verdict = evaluate(
+        table,
+        project.app_env.name,
+        identity,
+        None,
+        teardown.observed,
+        teardown.plan,
+        volumes_removed=teardown.volumes,
+    )
+    return dataclasses.replace(teardown, guard=dataclasses.replace(verdict, refusal=None))
+
+
 def _tear_down(
     named: Named, teardown: Teardown, settings: ApplySettings, say: Say, report: TornDown
 ) -> None:
     say(plans.teardown_text(teardown))
+    enforce(teardown.guard, settings)
     if teardown.plan.is_empty:
         report(teardown, ApplyResult(()))
         return

@@ -116,25 +116,35 @@ def _perform(
     record: Record,
     clock: Callable[[], float],
 ) -> str | None:
-    """Carry out a stage's batches; the failure, if one failed. A batch of several waves
-    that failed is performed again wave by wave (what its first try did is found done:
-    each call converges), so the failure falls on the wave that has it and the waves
-    after it are skipped, as when they were not joined."""
-    failure = None
+    """Carry out a stage's batches; the first failure, if one failed. A batch of several
+    waves that failed is performed again wave by wave (what its first try did is found
+    done: each call converges), so the failure falls on the wave that has it and the
+    waves after it are skipped, as when they were not joined. The later batches of a
+    service whose batch failed are skipped too: Compose's `up` of a service touches all
+    its containers, the failed one included."""
+    failure: str | None = None
+    failed: set[str] = set()
     for kind, batch in batches(stage):
         started = clock()
+        blocked = [a for a in batch if a.service in failed]
+        for action in blocked:
+            record(skipped(action, failure or ""))
+        batch = tuple(a for a in batch if a.service not in failed)
+        if not batch:
+            continue
         try:
             for attempt in retrying():
                 with attempt:
                     runner.perform(kind, batch)
         except ReconcilerError as exc:
+            failed.update(a.service for a in batch)
             waves = by_wave(batch)
             if len(waves) > 1:
-                failure = _perform_waves(waves, runner, retrying, record, clock)
+                failure = failure or _perform_waves(waves, runner, retrying, record, clock)
                 continue
-            failure = str(exc)
+            failure = failure or str(exc)
             for action in batch:
-                record(Outcome(action, OutcomeStatus.FAILED, clock() - started, failure))
+                record(Outcome(action, OutcomeStatus.FAILED, clock() - started, str(exc)))
             continue
         seconds = clock() - started
         for action in batch:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.planner.guards import Guard
 from reconciler.planner.plan import Plan
 from state.model.desired import DesiredState
 from state.model.observed import ObservedState
@@ -23,6 +24,7 @@ class Snapshot:
     desired: DesiredState
     observed: ObservedState
     plan: Plan
+    guard: Guard | None = None  # the guardrails' verdict, when one was asked for
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Teardown:
     kept_networks: tuple[str, ...] = ()  # still used by one-off containers
     volumes: tuple[str, ...] = ()  # to remove: `down --volumes` only
     kept_volumes: tuple[str, ...] = ()
+    guard: Guard | None = None
 
     @property
     def is_empty(self) -> bool:

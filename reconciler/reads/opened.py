@@ -63,6 +63,7 @@ class Named:
     engine: Engine
     checkout: Path  # the project directory this command runs from
     note: str = ""
+    project: ComposeProject | None = None  # when the table could be read (its guardrails)
 
 
 def inputs_of(options: ProjectOptions) -> ProjectInputs:
@@ -96,16 +97,16 @@ def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
     name = project_name(inputs, explicit=options.project_name)
     configured: Backend | None = None
     why = f"{COMPOSE_DIR}/{TABLE_FILE} cannot be read"
-    if options.backend is None:
-        try:
-            project = project_from(
-                inputs, load_table(inputs.directory / COMPOSE_DIR), options.project_name
-            )
-        except ReconcilerError:
-            pass  # a broken table: the backend is unknown, where the project runs is not
-        else:
-            configured = project.environment.backend
-            why = f"{project.app_env} uses {configured}"
+    project: ComposeProject | None = None
+    try:
+        project = project_from(
+            inputs, load_table(inputs.directory / COMPOSE_DIR), options.project_name
+        )
+    except ReconcilerError:
+        pass  # a broken table: the backend is unknown, where the project runs is not
+    else:
+        configured = project.environment.backend
+        why = f"{project.app_env} uses {configured}"
     kit, note = choose(
         kits,
         command,
@@ -115,4 +116,4 @@ def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
         why=why,
         environ=os.environ,
     )
-    return Named(name, kit, kit.engine(None), inputs.directory, note)
+    return Named(name, kit, kit.engine(None), inputs.directory, note, project)

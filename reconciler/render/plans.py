@@ -13,10 +13,12 @@ from typing import Any
 from reconciler.execute.outcome import Applied, ApplyResult, Outcome, OutcomeStatus
 from reconciler.planner.plan import Action, ActionKind, Noop, NoopReason, Plan
 from reconciler.planner.snapshot import Snapshot, Teardown
+from reconciler.render.guards import guard_json, guard_lines
 from state.resolve.appenv import ResolvedAppEnv
 
-# 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks; 4: the unpause kind
-SCHEMA_VERSION = 4
+# 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks; 4: the unpause
+# kind; 5: "guards" (the guardrails' verdict) in plans and teardowns
+SCHEMA_VERSION = 5
 
 _SYMBOL = {
     ActionKind.STOP: "x",
@@ -78,7 +80,7 @@ def plan_text(snap: Snapshot) -> str:
     lines = [header(snap)]
     if snap.plan.is_empty:
         lines.append(f"No changes. The stack matches APP_ENV={snap.desired.app_env.name}.")
-        return "\n".join(lines)
+        return "\n".join([*lines, *guard_lines(snap.guard)])
     lines += _waves(snap.plan)
     unchanged = [n for n in snap.plan.noops if n.reason is NoopReason.IN_SYNC]
     noted = [n for n in snap.plan.noops if n.reason is not NoopReason.IN_SYNC]
@@ -87,7 +89,7 @@ def plan_text(snap: Snapshot) -> str:
     if unchanged:
         lines.append(f"  in sync: {', '.join(n.service for n in unchanged)}")
     lines.append(f"Plan: {summary(snap.plan)}.")
-    return "\n".join(lines)
+    return "\n".join([*lines, *guard_lines(snap.guard)])
 
 
 def _waves(plan: Plan) -> list[str]:
@@ -123,7 +125,7 @@ def teardown_text(teardown: Teardown) -> str:
             f"{len(teardown.volumes)} volume(s)",
         ]
     lines.append(f"Plan: {', '.join(counts)}.")
-    return "\n".join(lines)
+    return "\n".join([*lines, *guard_lines(teardown.guard)])
 
 
 def teardown_done(teardown: Teardown) -> str:
@@ -155,6 +157,7 @@ def teardown_json(teardown: Teardown) -> str:
         "actions": [_action_json(a) for a in teardown.plan.actions],
         "networks": {"remove": list(teardown.networks), "keep": list(teardown.kept_networks)},
         "volumes": {"remove": list(teardown.volumes), "keep": list(teardown.kept_volumes)},
+        "guards": guard_json(teardown.guard),
     }
     return json.dumps(document, indent=2)
 
@@ -207,6 +210,7 @@ def plan_json(snap: Snapshot, command: str = "plan") -> str:
         "actions": [_action_json(a) for a in snap.plan.actions],
         "noops": [{"service": n.service, "reason": n.reason.value} for n in snap.plan.noops],
         "summary": {kind.value: snap.plan.count(kind) for kind in _SUMMARY_KINDS},
+        "guards": guard_json(snap.guard),
     }
     return json.dumps(document, indent=2)
 

@@ -21,11 +21,12 @@ from state.docker.args import (
     with_tag,
 )
 from state.docker.compose import ComposeSide
+from state.docker.endpoint import context_name, engine_endpoint
 from state.docker.errors import first_line
 from state.docker.events import ContainerEvent, DockerEvents, StreamLost, pump
 from state.docker.inspect import parse_inspect
 from state.docker.logs import stream_project_logs
-from state.engine import ONEOFF_LABEL, PROJECT_LABEL, Backend, ContainerRecord
+from state.engine import ONEOFF_LABEL, PROJECT_LABEL, Backend, ContainerRecord, EngineIdentity
 from state.errors import ContainerGone, EngineTimeout
 from state.process.concurrent import together
 
@@ -78,6 +79,16 @@ class DockerEngine(ComposeSide):
             what="docker container ls",
         )
         return any(line.strip() != "True" for line in out.splitlines())
+
+    def identity(self) -> EngineIdentity:
+        out = self._docker("info", "--format", "{{.ID}}\t{{.Name}}", what="docker info")
+        daemon_id, _, daemon_name = out.strip().partition("\t")
+        return EngineIdentity(
+            endpoint=engine_endpoint(),
+            context=context_name(),
+            daemon_id=daemon_id,
+            daemon_name=daemon_name,
+        )
 
     # -- ContainerEngine: writes --------------------------------------------------
     def start(self, container_ids: Sequence[str]) -> None:

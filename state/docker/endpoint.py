@@ -32,6 +32,17 @@ def engine_endpoint(environ: Mapping[str, str] | None = None) -> str:
     return str(host) if host else f"docker context {context}"
 
 
+def context_name(environ: Mapping[str, str] | None = None) -> str | None:
+    """The docker context in use (DOCKER_CONTEXT, else config.json's), None with a
+    DOCKER_HOST or the default context."""
+    env = os.environ if environ is None else environ
+    if env.get("DOCKER_HOST"):
+        return None
+    config = Path(env.get("DOCKER_CONFIG") or Path(env.get("HOME") or "~").expanduser() / ".docker")
+    context = env.get("DOCKER_CONTEXT") or _read_json(config / "config.json").get("currentContext")
+    return str(context) if context and context != "default" else None
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())

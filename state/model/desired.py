@@ -34,6 +34,16 @@ class Dependency(BaseModel):
     condition: str = "service_started"  # or service_healthy, service_completed_successfully
 
 
+class Published(BaseModel):
+    """One published port: where on the host, and the container's port."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host_ip: str = ""  # "": every address
+    published: str = ""
+    target: int = 0
+
+
 class DesiredService(BaseModel):
     """One service as it should run."""
 
@@ -49,6 +59,12 @@ class DesiredService(BaseModel):
     has_healthcheck: bool = False
     replicas: int = Field(default=1, ge=0)
     global_mode: bool = False  # `deploy.mode: global`: one per node on a swarm
+    # What the policies read (reconciler/planner/policies.py):
+    ports: tuple[Published, ...] = ()
+    binds: tuple[str, ...] = ()  # host sources of bind mounts
+    privileged: bool = False
+    cap_add: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
     content: dict[str, str] = Field(default_factory=dict)  # file -> digest (state/model/content.py)
 
 
@@ -152,5 +168,21 @@ def _service(
         and not (raw.get("healthcheck") or {}).get("disable"),
         replicas=int(replicas if replicas is not None else 1),
         global_mode=deploy.get("mode") == "global",
+        ports=tuple(
+            Published(
+                host_ip=str(p.get("host_ip") or ""),
+                published=str(p.get("published") or ""),
+                target=int(p.get("target") or 0),
+            )
+            for p in raw.get("ports") or []
+        ),
+        binds=tuple(
+            str(v["source"])
+            for v in raw.get("volumes") or []
+            if v.get("type") == "bind" and v.get("source")
+        ),
+        privileged=bool(raw.get("privileged")),
+        cap_add=tuple(raw.get("cap_add") or ()),
+        profiles=tuple(raw.get("profiles") or ()),
         content=content.recorded(raw.get("labels") or {}),
     )

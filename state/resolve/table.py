@@ -6,7 +6,9 @@ table is data; no code branches on an environment's name.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from pydantic import (
 
 from state.engine import Backend
 from state.errors import ConfigError
+from state.resolve.guarding import ConfirmSpec, EngineSpec, PolicySpec
 
 TABLE_FILE = "environments.toml"
 
@@ -49,6 +52,7 @@ class Environment(BaseModel):
     profiles: tuple[str, ...] = ()
     variables: dict[VarName, str] = Field(default_factory=dict)
     backend: Backend = Backend.COMPOSE  # where it runs: local Compose, or a swarm
+    engines: tuple[str, ...] = ()  # pinned: it runs only on these (state/resolve/guarding.py)
 
     @model_validator(mode="after")
     def _no_variable_the_reconciler_sets(self) -> Environment:
@@ -68,6 +72,10 @@ class EnvironmentTable(BaseModel):
     # service -> files whose content the service's containers depend on (a dependency
     # list baked into its image, say): an edit recreates them (state/model/content.py).
     content: dict[ServiceName, tuple[str, ...]] = Field(default_factory=dict)
+    # Guardrails (state/resolve/guarding.py): engines, confirmations, policies.
+    engines: dict[str, EngineSpec] = Field(default_factory=dict)
+    confirm: ConfirmSpec = Field(default_factory=ConfirmSpec)
+    policies: tuple[PolicySpec, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -86,12 +94,45 @@ class EnvironmentTable(BaseModel):
             raise ValueError(f"default {self.default!r} is not one of the environments")
         return self
 
+    @model_validator(mode="after")
+    def _guards_name_what_exists(self) -> EnvironmentTable:
+        known = set(self.environments)
+        for env in self.environments.values():
+            for pinned in env.engines:
+                if pinned not in self.engines:
+                    where = f"environments.{env.name}.engines"
+                    raise ValueError(_unknown("engine", pinned, self.engines, where))
+        for engine_name, spec in self.engines.items():
+            for env_name in spec.allow:
+                if env_name not in known:
+                    where = f"engines.{engine_name}.allow"
+                    raise ValueError(_unknown("environment", env_name, known, where))
+        for env_name in self.confirm.environments:
+            if env_name not in known:
+                raise ValueError(_unknown("environment", env_name, known, "confirm.environments"))
+        seen: set[str] = set()
+        for policy in self.policies:
+            if policy.name in seen:
+                raise ValueError(f"two policies are named {policy.name!r}: give each its own name")
+            seen.add(policy.name)
+            for env_name in policy.environments:
+                if env_name not in known:
+                    where = f"policies {policy.name!r}.environments"
+                    raise ValueError(_unknown("environment", env_name, known, where))
+        return self
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self.environments)
 
     def __getitem__(self, name: str) -> Environment:
         return self.environments[name]
+
+
+def _unknown(kind: str, name: str, known: Iterable[str], where: str) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{where} names {kind} {name!r}, which the table does not define{hint}"
 
 
 def load_table(compose_dir: Path) -> EnvironmentTable:

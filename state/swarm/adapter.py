@@ -28,7 +28,7 @@ from typing import Any
 from state import secrets
 from state.docker.adapter import DockerEngine
 from state.docker.timeouts import Timeouts
-from state.engine import Backend, ContainerRecord, Recreate
+from state.engine import Backend, ContainerRecord, EngineIdentity, Recreate
 from state.errors import PermanentError
 from state.resolve.project import ComposeProject
 from state.swarm.manager import Manager
@@ -125,6 +125,12 @@ class SwarmEngine:
 
     def has_project(self, project: str) -> bool:
         return bool(self.service_ids(project))
+
+    def identity(self) -> EngineIdentity:
+        """The manager's: the swarm a plan would deploy to."""
+        out = self._docker("info", "--format", "{{.ID}}\t{{.Name}}", what="docker info")
+        daemon_id, _, daemon_name = out.strip().partition("\t")
+        return EngineIdentity(endpoint=self.host, daemon_id=daemon_id, daemon_name=daemon_name)
 
     def _read(self, project: str) -> tuple[list[dict[str, Any]], list[Any]]:
         ids = self.service_ids(project)

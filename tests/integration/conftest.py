@@ -1,7 +1,8 @@
 """Integration fixtures: a real Docker engine and Compose v2, never a mock.
 
 The spec's safety check: these tests refuse to start unless APP_ENV=test, so they can
-never run against a dev or prod database. Every stack they start has its own Compose
+never run against a dev or prod database, nor on an engine the environment table marks
+as production (tests/integration/engine_guard.py). Every stack they start has its own Compose
 project name (`spotit-...`) and free loopback ports, and is removed afterwards.
 """
 
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.plain_stack import PlainStack, require_engine
+from state.resolve.project import COMPOSE_DIR
+from tests.integration.engine_guard import production_engine_refusal
+from tests.integration.plain_stack import REPO, PlainStack, require_engine
 
 GUARD_MESSAGE = "Integration tests must run in test environment"
 
@@ -25,6 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"{GUARD_MESSAGE} (APP_ENV={app_env!r}): run `just test-integration` or `just test`"
         )
+    refusal = production_engine_refusal(REPO / COMPOSE_DIR)
+    if refusal:
+        raise pytest.UsageError(refusal)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

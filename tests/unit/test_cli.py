@@ -105,8 +105,9 @@ def test_plan_json_keys_are_pinned() -> None:
         "actions",
         "noops",
         "summary",
+        "guards",
     }
-    assert document["schema_version"] == 4
+    assert document["schema_version"] == 5
     assert set(document["summary"]) == {k.value for k in ActionKind}
     assert set(document["actions"][0]) == {
         "wave",
@@ -167,9 +168,10 @@ def test_teardown_json_keys_are_pinned() -> None:
         "actions",
         "networks",
         "volumes",
+        "guards",
     }
     assert (document["schema_version"], document["command"], document["converged"]) == (
-        4,
+        5,
         "down",
         False,
     )
@@ -267,7 +269,7 @@ def test_apply_json_keys_are_pinned_and_progress_goes_to_stderr(
     assert code == 0
     assert set(document) == APPLY_KEYS
     assert (document["schema_version"], document["command"], document["project"]) == (
-        4,
+        5,
         "apply",
         "spot",
     )
