@@ -353,7 +353,8 @@ ROWS: list[Row] = [
     ),
     # --- commands ------------------------------------------------------------------
     Row("logs-unknown-service", ["logs", "no-such-service"], ("no-such-service",)),
-    Row("down-volumes-without-yes", ["down", "--volumes"], ("--yes",)),
+    # The rows' checkouts are copies of the one that made the containers: taken over.
+    Row("down-volumes-without-yes", ["down", "--volumes", "--take-over"], ("--yes",)),
     # --- usage (64) ----------------------------------------------------------------
     Row("usage-unknown-option", ["--no-such-option"], ("--no-such-option",), exit_code=64),
     Row("usage-unknown-command", ["launch"], ("launch",), exit_code=64),

@@ -91,11 +91,15 @@ def up(stack: PlainStack) -> None:
 @contextmanager
 def broken(stack: PlainStack, service: str) -> Iterator[None]:
     """The edit: prod's files gain an override that gives `service` APP_ENV=staging and a
-    health check that always fails. Undone on leaving."""
+    health check that always fails (and the table drops the policy that would refuse a
+    container of another APP_ENV before it is ever made). Undone on leaving."""
     table = stack.directory / "compose" / "environments.toml"
     original = table.read_text()
     edited = f'files = ["compose.yaml", "broken-{service}.yaml"]'
-    table.write_text(original.replace('files = ["compose.yaml"]', edited, 1))
+    policy = '[[policies]]\nname = "app-env-everywhere"\nrule = "app-env-matches"\n'
+    assert policy in original
+    without = original.replace(policy + 'environments = ["prod"]\n', "")
+    table.write_text(without.replace('files = ["compose.yaml"]', edited, 1))
     try:
         yield
     finally:
