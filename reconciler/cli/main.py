@@ -28,6 +28,7 @@ from reconciler.cli.options import (
     apply_options,
     format_option,
     lock_option,
+    name_options,
     option,
     out_option,
     plan_option,
@@ -42,7 +43,7 @@ from reconciler.commands import converge, teardown
 from reconciler.planner.plan import Strategy
 from reconciler.reads.backend import EngineFactory, Kits
 from reconciler.reads.fingerprint import inputs
-from reconciler.reads.opened import Named, Opened, open_name, open_project
+from reconciler.reads.opened import Named, Opened, no_table_note, open_name, open_project
 from reconciler.render import plans
 from reconciler.render import status as render_status
 from reconciler.store import journal
@@ -60,6 +61,7 @@ def opened(ctx: click.Context, params: dict[str, Any]) -> Opened:
     """The project this command acts on, its backend and engine (reconciler/reads/opened.py);
     a note on stderr when the project runs on another backend than APP_ENV's."""
     result = open_project(project_of(ctx, params), kits(ctx), ctx.command.name or "")
+    _note(no_table_note(result.project))
     _note(result.note)
     return result
 
@@ -182,10 +184,11 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     target = opened(ctx, params)
     snap = converge.status(target)
     back = journal.records(target.project.name)  # rollbacks since the last successful apply
+    recipes = (target.project.directory / "Justfile").is_file()  # advise `just up`, or not
     click.echo(
-        render_status.status_json(snap, back)
+        render_status.status_json(snap, back, recipes)
         if chosen == "json"
-        else render_status.status_text(snap, back)
+        else render_status.status_text(snap, back, recipes)
     )
     return EXIT_OK
 
@@ -234,7 +237,7 @@ def restart(ctx: click.Context, /, **params: Any) -> int:
 @click.argument("services", nargs=-1)
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming new log lines.")
 @click.option("--tail", default=None, help="Only this many lines per container (or 'all').")
-@project_options
+@name_options
 @click.pass_context
 def logs(
     ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any

@@ -47,7 +47,6 @@ from state.model.desired import DesiredState
 from state.model.observed import ObservedContainer, observe
 from state.resolve.appenv import VARIABLE
 from state.resolve.project import ComposeProject
-from state.resolve.table import EnvironmentTable
 
 Say = Callable[[str], None]
 MODEL_FILE = "model.json"
@@ -82,14 +81,15 @@ def previous_project(saved: Saved, directory: Path) -> ComposeProject:
     journal.private(directory)
     journal.write_record(directory / "compose" / MODEL_FILE, json.dumps(saved.model))
     name = saved.desired.app_env.name
-    entry = {"description": "previous", "files": [MODEL_FILE], "profiles": saved.desired.profiles}
     return ComposeProject(
         directory=directory,
         env_file=directory / "none.env",
         name=saved.desired.project,
-        table=EnvironmentTable.model_validate({"default": name, "environments": {name: entry}}),
+        table=None,
         app_env=saved.desired.app_env,
-        variables={VARIABLE: name},
+        variables={VARIABLE: name} if saved.desired.app_env.has_table else {},
+        compose_files=(directory / "compose" / MODEL_FILE,),
+        default_profiles=saved.desired.profiles,
     )
 
 

@@ -77,7 +77,7 @@ def action_line(action: Action) -> str:
 def plan_text(snap: Snapshot) -> str:
     lines = [header(snap)]
     if snap.plan.is_empty:
-        lines.append(f"No changes. The stack matches APP_ENV={snap.desired.app_env.name}.")
+        lines.append(f"No changes. The stack matches {snap.desired.app_env.target()}.")
         return "\n".join(lines)
     lines += _waves(snap.plan)
     unchanged = [n for n in snap.plan.noops if n.reason is NoopReason.IN_SYNC]
@@ -288,6 +288,6 @@ def outcome_line(outcome: Outcome) -> str:
 def converged_line(snap: Snapshot, seconds: float) -> str:
     count = sum(1 for c in snap.observed.containers if c.running)
     return (
-        f"Converged: APP_ENV={snap.desired.app_env.name} · {count} container(s) running "
+        f"Converged: {snap.desired.app_env.target()} · {count} container(s) running "
         f"· {seconds:.1f} s. A second run changes nothing."
     )
