@@ -173,6 +173,9 @@ class CachedSource:
 
     def compose_model(self) -> dict[str, Any]:
         model: dict[str, Any] = self.entry("model", self._source.compose_model)
+        remember = getattr(self._source, "remember_model", None)
+        if remember is not None:  # the adapter's apply reads it instead of asking again
+            remember(model)
         return model
 
     def config_hashes(self) -> dict[str, str]:

@@ -2,8 +2,12 @@
 
 Built from one `docker compose config --format json` for the active profiles, the
 hashes of `docker compose config --hash '*'` (equal to the config-hash labels Compose
-puts on containers) and the local image ids, read concurrently (state/process/concurrent.py).
-Frozen; the planner only reads it.
+puts on containers), every service of any profile, and the local image ids, read
+concurrently (state/process/concurrent.py). An image that is not on the engine is
+pulled or built as `docker compose up` would (state/model/images.py), and the service
+says so; only one that can be neither (pull_policy never, no build) is refused, with
+the table's `build_images` command as the fix when it names one. Frozen; the planner
+only reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from state import secrets
 from state.engine import ComposeSource
 from state.errors import ConfigError
 from state.model import content
+from state.model.images import Need, image_name, needs
 from state.process.concurrent import reads_concurrently, together
 from state.resolve.appenv import VARIABLE, ResolvedAppEnv
 
@@ -49,6 +54,7 @@ class DesiredService(BaseModel):
     has_healthcheck: bool = False
     replicas: int = Field(default=1, ge=0)
     content: dict[str, str] = Field(default_factory=dict)  # file -> digest (state/model/content.py)
+    image_note: str | None = None  # `image X will be pulled`: what creating it brings
 
 
 class DesiredState(BaseModel):
@@ -73,7 +79,7 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     """Ask Compose what the project should be; ConfigError for broken files or missing images."""
     # The three Compose reads at once; the image ids follow the model in its thread.
     (model, images), hashes, in_any_profile = together(
-        lambda: _model_and_images(source),
+        lambda: _model_and_images(source, project.name),
         source.config_hashes,
         source.service_names_in_any_profile,
         concurrent=reads_concurrently(source),
@@ -81,8 +87,11 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     if isinstance(images, BaseException):  # the pipeline's order: after the hashes
         raise images
     raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
+    wanted = needs(raw_services, project.name, frozenset(images))
+    fix = _build_fix(project)
     services = {
-        name: _service(name, raw, hashes, images) for name, raw in sorted(raw_services.items())
+        name: _service(name, raw, hashes, images, project.name, wanted.get(name), fix)
+        for name, raw in sorted(raw_services.items())
     }
     known = in_any_profile | frozenset(services)
     return DesiredState(
@@ -94,29 +103,44 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     )
 
 
+def _build_fix(project: ComposeProject) -> str:
+    table = project.table
+    command = table.build_images if table is not None else ""
+    return f"run `{command}`" if command else "build or load it on this engine first"
+
+
 def _model_and_images(
-    source: ComposeSource,
+    source: ComposeSource, project: str
 ) -> tuple[dict[str, Any], dict[str, str] | BaseException]:
     model = source.compose_model()
     raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
     try:
-        images = source.image_ids([s["image"] for s in raw_services.values() if s.get("image")])
+        images = source.image_ids(
+            sorted({image_name(name, raw, project) for name, raw in raw_services.items()})
+        )
     except Exception as exc:  # raised by desire() in order, once the hashes are known good
         return model, exc
     return model, images
 
 
 def _service(
-    name: str, raw: Mapping[str, Any], hashes: Mapping[str, str], images: Mapping[str, str]
+    name: str,
+    raw: Mapping[str, Any],
+    hashes: Mapping[str, str],
+    images: Mapping[str, str],
+    project: str,
+    wanted: tuple[str, Need] | None,
+    fix: str,
 ) -> DesiredService:
-    image = raw.get("image")
-    if not image:
-        raise ConfigError(f"service {name!r} has no image: add `image:` to its compose entry")
-    image_id = images.get(image)
-    if image_id is None and not raw.get("build"):
+    if not raw.get("image") and not raw.get("build"):
         raise ConfigError(
-            f"image {image} of service {name!r} is not on this engine and has no build: "
-            "run `just images`"
+            f"service {name!r} has neither image nor build: add `image:` to its compose entry"
+        )
+    image = image_name(name, raw, project)
+    if wanted is not None and wanted[1] is Need.MISSING:
+        raise ConfigError(
+            f"image {image} of service {name!r} is not on this engine, has no build and its "
+            f"pull_policy is never, so `docker compose up` would fail: {fix}"
         )
     if name not in hashes:
         raise ConfigError(
@@ -129,7 +153,7 @@ def _service(
     return DesiredService(
         name=name,
         image=image,
-        image_id=image_id,
+        image_id=images.get(image),
         config_hash=hashes[name],
         depends_on=tuple(
             Dependency(
@@ -149,4 +173,5 @@ def _service(
         and not (raw.get("healthcheck") or {}).get("disable"),
         replicas=int(replicas if replicas is not None else 1),
         content=content.recorded(raw.get("labels") or {}),
+        image_note=f"image {image} {wanted[1]}" if wanted else None,
     )
