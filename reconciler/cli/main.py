@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from reconciler.cli.adopt import doctor, init
 from reconciler.cli.engines import kits_for
 from reconciler.cli.exit_codes import (
     EXIT_ERROR,
@@ -294,6 +295,8 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
 
 
 cli.add_command(watch)  # reconciler/cli/watch.py: `reconcile watch`
+cli.add_command(init)  # reconciler/cli/adopt.py: `reconcile init`
+cli.add_command(doctor)  # reconciler/cli/adopt.py: `reconcile doctor`
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> int:
