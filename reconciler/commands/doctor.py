@@ -173,7 +173,7 @@ def _app_env(project: ComposeProject) -> Check:
 def _files(engines: EngineFactory, project: ComposeProject, model: list[dict[str, Any]]) -> str:
     model.append(engines(project).compose_model())
     services = sorted(model[0].get("services") or {})
-    return f"project {project.name}: {len(services)} service(s) to run: {', '.join(services)}"
+    return f"project {project.name}: {len(services)} service(s) to run: {listed(services)}"
 
 
 def _directories() -> Check:
@@ -234,12 +234,19 @@ def _images(engines: EngineFactory, project: ComposeProject, model: Mapping[str,
 
 
 def _summary(count: int, wanted: Mapping[str, tuple[str, Need]]) -> str:
-    pulls = sorted({image for image, need in wanted.values() if need is not Need.BUILD})
+    """How many images `up` uses, and which it would pull or build."""
+    pulls = sorted({i for i, need in wanted.values() if need in (Need.PULL, Need.PULL_OR_BUILD)})
     builds = sorted({image for image, need in wanted.values() if need is Need.BUILD})
     parts = [f"{count} image(s)"]
-    parts += [f"to pull: {', '.join(pulls)}"] if pulls else []
-    parts += [f"to build: {', '.join(builds)}"] if builds else []
+    parts += [f"to pull: {listed(pulls)}"] if pulls else []
+    parts += [f"to build: {listed(builds)}"] if builds else []
     return ", ".join(parts) if len(parts) > 1 else f"{count} image(s), all on this engine"
+
+
+def listed(names: Sequence[str], shown: int = 6) -> str:
+    """Up to `shown` names, then how many more: a check stays one readable line."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _problems(
@@ -247,39 +254,62 @@ def _problems(
     services: Mapping[str, Mapping[str, Any]],
     wanted: Mapping[str, tuple[str, Need]],
 ) -> list[str]:
-    """Per image that `up` could not get: why, and the fix."""
-    problems: list[str] = []
-    pulled = sorted({image for image, need in wanted.values() if need is not Need.BUILD})
-    answers: Sequence[str] = ()
-    if pulled and isinstance(engine, Diagnosable):
-
-        def asked(image: str) -> str:
-            try:
-                return engine.registry_answer(image)
-            except ReconcilerError as exc:
-                return str(exc)
-
-        answers = together(*(lambda i=i: asked(i) for i in pulled))
-    unreachable = {image: answer for image, answer in zip(pulled, answers, strict=False) if answer}
-    blocked: dict[str, list[str]] = {}  # the registry's answer -> the images it refused
-    for service, (image, need) in sorted(wanted.items()):
-        context = _missing_context(services[service])
-        if need is Need.MISSING:
-            problems.append(
-                f"{image} ({service}) is not on this engine, has no build and pull_policy never: "
-                "build or load it first"
-            )
-        elif need is Need.BUILD and context:
-            problems.append(f"{image} ({service}): its build context {context} does not exist")
-        elif image in unreachable and (need is Need.PULL or context):
-            refused = blocked.setdefault(unreachable[image], [])
-            refused += [image] if image not in refused else []
-    for answer, images in blocked.items():
+    """What `up` could not get, grouped: never pulled, contexts missing, per registry."""
+    never = sorted({image for image, need in wanted.values() if need is Need.MISSING})
+    contexts = sorted(
+        {
+            context
+            for name, (_, need) in wanted.items()
+            if need in (Need.BUILD, Need.PULL_OR_BUILD)
+            and (context := _missing_context(services[name]))
+        }
+    )
+    pulled = sorted(
+        {image for image, need in wanted.values() if need in (Need.PULL, Need.PULL_OR_BUILD)}
+    )
+    problems = []
+    if never:
         problems.append(
-            f"cannot be pulled: {', '.join(images)} ({answer}): make the registry reachable, "
-            "or put the images on this engine (`docker load`, `docker tag`)"
+            f"not on this engine, no build and pull_policy never: {listed(never)}: "
+            "build or load them first"
         )
-    return list(dict.fromkeys(problems))
+    if contexts:
+        problems.append(f"build contexts that do not exist: {listed(contexts)}")
+    refused = _unpullable(engine, pulled)
+    for registry, (answer, images) in sorted(refused.items()):
+        problems.append(
+            f"cannot be pulled from {registry}: {listed(images)} ({answer}): make the registry "
+            "reachable, or put the images on this engine (`docker load`, `docker tag`)"
+        )
+    return problems
+
+
+def _unpullable(engine: Any, images: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+    """registry -> (its first answer, the images it refused), asked once per image."""
+    if not images or not isinstance(engine, Diagnosable):
+        return {}
+
+    def asked(image: str) -> str:
+        try:
+            return engine.registry_answer(image)
+        except ReconcilerError as exc:
+            return str(exc)
+
+    answers = together(*(lambda i=i: asked(i) for i in images))
+    refused: dict[str, tuple[str, list[str]]] = {}
+    for image, answer in zip(images, answers, strict=True):
+        if answer:
+            refused.setdefault(registry_of(image), (answer, []))[1].append(image)
+    return refused
+
+
+def registry_of(image: str) -> str:
+    """The registry an image reference names (Docker's rule: a first part with a dot, a
+    port or `localhost`), else Docker Hub."""
+    first, slash, _ = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
 
 
 def _missing_context(raw: Mapping[str, Any]) -> str:

@@ -44,6 +44,12 @@ def prepare(side: ImageSide, project: str, services: Sequence[str]) -> None:
     images = {n: image_name(n, everything[n], project) for n in services if n in everything}
     present = frozenset(side.image_ids(sorted(set(images.values()))))
     wanted = {n: w for n, w in needs(everything, project, present).items() if n in images}
+    for name, (image, need) in sorted(wanted.items()):
+        if need is Need.MISSING:
+            raise PermanentError(
+                f"image {image} of service {name} is not on this engine, has no build and its "
+                "pull_policy is never: build or load it first"
+            )
     required = {n: w for n, w in wanted.items() if w[1] is Need.PULL}
     optional = {n: w for n, w in wanted.items() if w[1] is Need.PULL_OR_BUILD}
     _pull(side, required, required=True)

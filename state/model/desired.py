@@ -5,9 +5,10 @@ hashes of `docker compose config --hash '*'` (equal to the config-hash labels Co
 puts on containers), every service of any profile, and the local image ids, read
 concurrently (state/process/concurrent.py). An image that is not on the engine is
 pulled or built as `docker compose up` would (state/model/images.py), and the service
-says so; only one that can be neither (pull_policy never, no build) is refused, with
-the table's `build_images` command as the fix when it names one. Frozen; the planner
-only reads it.
+says so; one that can be neither (pull_policy never, no build) says that `up` would
+fail, with the table's `build_images` command as the fix when it names one, and an
+apply (a source that `refuses_missing_images`) refuses it before anything is touched.
+Frozen; the planner only reads it.
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
     wanted = needs(raw_services, project.name, frozenset(images))
     fix = _build_fix(project)
+    refuse = getattr(source, "refuses_missing_images", False) is True
     services = {
-        name: _service(name, raw, hashes, images, project.name, wanted.get(name), fix)
+        name: _service(name, raw, hashes, images, project.name, wanted.get(name), fix, refuse)
         for name, raw in sorted(raw_services.items())
     }
     known = in_any_profile | frozenset(services)
@@ -131,17 +133,21 @@ def _service(
     project: str,
     wanted: tuple[str, Need] | None,
     fix: str,
+    refuse_missing: bool,
 ) -> DesiredService:
     if not raw.get("image") and not raw.get("build"):
         raise ConfigError(
             f"service {name!r} has neither image nor build: add `image:` to its compose entry"
         )
     image = image_name(name, raw, project)
+    note = f"image {image} {wanted[1]}" if wanted else None
     if wanted is not None and wanted[1] is Need.MISSING:
-        raise ConfigError(
-            f"image {image} of service {name!r} is not on this engine, has no build and its "
-            f"pull_policy is never, so `docker compose up` would fail: {fix}"
-        )
+        note = f"{note}, has no build and pull_policy never: `up` would fail: {fix}"
+        if refuse_missing:
+            raise ConfigError(
+                f"image {image} of service {name!r} is not on this engine, has no build and "
+                f"its pull_policy is never, so `docker compose up` would fail: {fix}"
+            )
     if name not in hashes:
         raise ConfigError(
             f"Compose gave no config hash for service {name!r}: check the compose files"
@@ -173,5 +179,5 @@ def _service(
         and not (raw.get("healthcheck") or {}).get("disable"),
         replicas=int(replicas if replicas is not None else 1),
         content=content.recorded(raw.get("labels") or {}),
-        image_note=f"image {image} {wanted[1]}" if wanted else None,
+        image_note=note,
     )
