@@ -34,6 +34,7 @@ from state.resolve.table import TABLE_FILE, EnvironmentTable
 
 DEFAULT_NAME = "prod"
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_READS_APP_ENV = re.compile(r"(?<!\$)\$\{?APP_ENV\b")
 
 
 @runtime_checkable
@@ -113,7 +114,7 @@ def init(
     text = render(project, rows, files)
     EnvironmentTable.model_validate(tomllib.loads(text))  # as every command will load it
     write_kept(path, text, Kind.USER_FILE)
-    return Written(path, rows, files, _notes(wanted, app_env))
+    return Written(path, rows, files, _notes(project, wanted, app_env))
 
 
 def _defaults(project: ComposeProject, declared: Sequence[str]) -> list[Wanted]:
@@ -217,13 +218,30 @@ def selected(inputs: ProjectInputs) -> tuple[str, str] | None:
     return None
 
 
-def _notes(wanted: Sequence[Wanted], app_env: tuple[str, str] | None) -> tuple[str, ...]:
-    """What the user should know: an APP_ENV already set that names none of them."""
+def _notes(
+    project: ComposeProject, wanted: Sequence[Wanted], app_env: tuple[str, str] | None
+) -> tuple[str, ...]:
+    """What the user should know: an APP_ENV already set that names none of them, and
+    compose files that read APP_ENV, which from now on is the environment's name."""
     names = [w.name for w in wanted]
-    if app_env is None or app_env[0] in names:
-        return ()
-    return (
-        f"{VARIABLE}={app_env[0]!r} ({app_env[1]}) is not one of these environments: "
-        f"`reconcile` will refuse it until {VARIABLE} names one of {', '.join(names)} "
-        "(or an environment is renamed)",
-    )
+    notes = []
+    if app_env is not None and app_env[0] not in names:
+        notes.append(
+            f"{VARIABLE}={app_env[0]!r} ({app_env[1]}) is not one of these environments: "
+            f"`reconcile` will refuse it until {VARIABLE} names one of {', '.join(names)} "
+            "(or an environment is renamed)"
+        )
+    reading = [f.name for f in project.files if _READS_APP_ENV.search(_text(f))]
+    if reading:
+        notes.append(
+            f"{', '.join(reading)} read {VARIABLE}: with the table, Compose gets the "
+            f"environment's name there ({names[0]} by default)"
+        )
+    return tuple(notes)
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

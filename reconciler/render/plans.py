@@ -285,9 +285,14 @@ def outcome_line(outcome: Outcome) -> str:
     return line
 
 
+def _target(snap: Snapshot) -> str:
+    app_env = snap.desired.app_env
+    return f"{app_env.target()} · " if app_env.has_table else ""
+
+
 def converged_line(snap: Snapshot, seconds: float) -> str:
     count = sum(1 for c in snap.observed.containers if c.running)
     return (
-        f"Converged: {snap.desired.app_env.target()} · {count} container(s) running "
+        f"Converged: {_target(snap)}{count} container(s) running "
         f"· {seconds:.1f} s. A second run changes nothing."
     )

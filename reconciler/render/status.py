@@ -69,6 +69,9 @@ def status_rows(snap: Snapshot | Unknown) -> list[dict[str, Any]]:
     return rows
 
 
+UNKNOWN = "?"  # a running container without APP_ENV (state/model/observed.py)
+
+
 def command(verb: str, recipes: bool) -> str:
     """How to run `verb` here: this project's `just` recipe, else `reconcile` itself."""
     if recipes:
@@ -97,9 +100,10 @@ def drift_note(snap: Snapshot | Unknown, recipes: bool = True) -> str | None:
     # or the default, plain `just up` already means `wanted`.
     from_command_line = snap.desired.app_env.source is Source.COMMAND_LINE
     inline = f"APP_ENV={wanted} " if from_command_line else ""
+    known = running - {UNKNOWN}  # containers that do not carry APP_ENV say nothing of it
     if not running:
         return f"Nothing is running. `{inline}{up}` starts the stack."
-    if running != {wanted}:
+    if known and running != {wanted}:
         shown = ", ".join(sorted(running))
         return (
             f"Running: {shown}; desired: {wanted}. "
@@ -141,7 +145,7 @@ def status_text(
     project, app_env, observed = _facts(snap)
     unknown = " (unknown)" if isinstance(snap, Unknown) else ""
     running = ", ".join(sorted(observed.running_environments)) or "nothing"
-    if not app_env.has_table:  # APP_ENV means nothing here: how many run
+    if not app_env.has_table or observed.running_environments == {UNKNOWN}:  # how many run
         count = sum(1 for c in observed.containers if c.running)
         running = f"{count} container(s)" if count else "nothing"
     rows: list[tuple[str, ...]] = [

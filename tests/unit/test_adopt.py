@@ -170,7 +170,8 @@ def test_doctor_reports_each_check_and_fails_on_one(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(status)
     images = next(line for line in lines if line.split()[1] == "images")
-    assert images.startswith("fail") and "cannot be pulled from docker.io: web:1 (dial tcp" in images
+    assert images.startswith("fail")
+    assert "cannot be pulled from docker.io: web:1 (dial tcp" in images
 
 
 def test_doctor_says_when_nothing_is_found(
