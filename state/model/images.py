@@ -5,7 +5,7 @@ Compose v2.40's rules (pkg/compose/pull.go `mustPull`, build.go `build`), per se
 the resolved model: the image is `image:`, else `<project>-<service>`. `pull_policy`
 always: pulled every time; never: never pulled; build: built every time; missing (the
 default; also if_not_present and the refresh policies daily, weekly, every_<duration>):
-pulled when not on the engine. A service with `build:` (or whose image another service
+pulled when not on the engine. A service without `image:` is never pulled. A service with `build:` (or whose image another service
 builds) that is not on the engine, or whose policy is build, is built; when its pull
 fails, Compose builds instead. Pure: no I/O.
 """
@@ -46,8 +46,8 @@ def buildable(service: str, services: Mapping[str, Mapping[str, Any]]) -> bool:
 def need(raw: Mapping[str, Any], *, present: bool, can_build: bool) -> Need | None:
     """What `up` does for this image (None: it uses the one on the engine)."""
     policy = str(raw.get("pull_policy") or "missing")
-    if policy == "build":
-        return Need.BUILD
+    if policy == "build" or (not raw.get("image") and not present):
+        return Need.BUILD  # an image named after the service is never pulled
     if policy == "always":
         return Need.PULL_OR_BUILD if can_build else Need.PULL
     if present:

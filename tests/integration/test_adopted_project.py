@@ -79,7 +79,7 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     try:
         yield names
     finally:
-        subprocess.run(["docker", "rmi", *names], capture_output=True, timeout=120)
+        subprocess.run(["docker", "rmi", *names, STANDIN], capture_output=True, timeout=120)
 
 
 def test_a_real_project_runs_switches_and_goes(standin: list[str], tmp_path: Path) -> None:

@@ -140,12 +140,15 @@ def test_what_compose_refuses_is_one_line(
         ({"pull_policy": "build"}, True, True, Need.BUILD),
         ({"pull_policy": "daily"}, True, False, None),
         ({"pull_policy": "if_not_present"}, False, False, Need.PULL),
+        ({"image": ""}, False, True, Need.BUILD),  # named after the service: never pulled
+        ({"image": ""}, True, True, None),
     ],
 )
 def test_images_are_pulled_or_built_as_compose_up_does(
     raw: dict[str, str], present: bool, can_build: bool, expected: Need | None
 ) -> None:
-    assert need(raw, present=present, can_build=can_build) is expected
+    service = {"image": "x:1", **raw}
+    assert need(service, present=present, can_build=can_build) is expected
 
 
 def test_a_service_built_by_another_is_buildable_and_unnamed_images_are_compose_s() -> None:
@@ -157,7 +160,7 @@ def test_a_service_built_by_another_is_buildable_and_unnamed_images_are_compose_
     assert needs(services, "proj", frozenset()) == {
         "app": ("shared:1", Need.PULL_OR_BUILD),
         "worker": ("shared:1", Need.PULL_OR_BUILD),
-        "docs": ("proj-docs", Need.PULL_OR_BUILD),
+        "docs": ("proj-docs", Need.BUILD),  # no `image:`: never pulled
     }
 
 
