@@ -5,9 +5,10 @@ Compose v2.40's rules (pkg/compose/pull.go `mustPull`, build.go `build`), per se
 the resolved model: the image is `image:`, else `<project>-<service>`. `pull_policy`
 always: pulled every time; never: never pulled; build: built every time; missing (the
 default; also if_not_present and the refresh policies daily, weekly, every_<duration>):
-pulled when not on the engine. A service without `image:` is never pulled. A service with `build:` (or whose image another service
-builds) that is not on the engine, or whose policy is build, is built; when its pull
-fails, Compose builds instead. Pure: no I/O.
+pulled when not on the engine. A service without `image:` is never pulled. A service
+with `build:` (or whose image another service builds) that is not on the engine, or
+whose policy is build, is built; when its pull fails, Compose builds instead. Pure: no
+I/O.
 """
 
 from __future__ import annotations
