@@ -122,6 +122,7 @@ class Commands:
 def missing_program(program: str) -> str:
     """A program the call needs is not on PATH: name it and where to get it."""
     return (
-        f"{program} not found on PATH: install the Docker CLI and the Compose v2 plugin "
-        "(`just engine` does, on Debian), or fix PATH"
+        f"{program} not found on PATH: install Docker and its Compose v2 plugin "
+        "(https://docs.docker.com/engine/install/; in the spot-reconciler repository: "
+        "`just engine`), or fix PATH"
     )
