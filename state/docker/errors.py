@@ -54,6 +54,14 @@ _RULES = (
         "link its docker-compose binary into ~/.docker/cli-plugins/; in the spot-reconciler "
         "repository: `just engine`).",
     ),
+    # The command lines call `env ... docker`: with env found and docker not, env says so.
+    _Rule(
+        ("\u2018docker\u2019: no such file or directory", "'docker': no such file or directory"),
+        PermanentError,
+        "docker is not on PATH: install Docker and its Compose v2 plugin "
+        "(https://docs.docker.com/engine/install/; in the spot-reconciler repository: "
+        "`just engine`), or fix PATH.",
+    ),
     # A concurrent removal finishes by itself; the retry then finds the container gone.
     _Rule(("is already in progress",), TransientError),
     # A swarm network that a `docker stack rm` left being removed: the manager drops it

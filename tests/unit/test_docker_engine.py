@@ -224,3 +224,14 @@ def test_a_swarm_network_still_being_removed_is_worth_a_retry() -> None:
     assert classify("Error response from daemon: network spotit-x_default not found") is (
         PermanentError
     )
+
+
+def test_env_without_docker_names_the_missing_program_and_where_to_get_it() -> None:
+    """The command lines run `env ... docker`: with docker gone, env answers."""
+    for stderr in (
+        "/usr/bin/env: \u2018docker\u2019: No such file or directory",
+        "env: 'docker': No such file or directory",
+    ):
+        assert classify(stderr) is PermanentError
+        assert "docker is not on PATH: install Docker" in fix_for(stderr)
+        assert "https://docs.docker.com/engine/install/" in fix_for(stderr)
