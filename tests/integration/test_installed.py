@@ -73,6 +73,8 @@ def test_the_installed_tool_adopts_a_project_anywhere(installed: Path, tmp_path:
     assert doctor.returncode in (0, 1) and len(lines) == 9, doctor.stdout + doctor.stderr
     assert lines[0].startswith("ok    engine") and "none (optional)" in doctor.stdout
 
+    first = run(installed, project, "--plan", "--project-name", name)
+    assert first.returncode == 2 and "no environment table" in first.stderr, first.stderr
     init = run(installed, project, "init")
     assert init.returncode == 0 and (project / "environments.toml").is_file(), init.stderr
     plan = run(installed, project, "--plan", "--format", "json", "--project-name", name)
