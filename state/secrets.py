@@ -7,11 +7,14 @@ environments, and when `logs` reads the containers' environments; the CLI passes
 everything it writes (stdout, stderr, the -v log) through `redact`
 (reconciler/cli/redaction.py).
 
-A value of 6 characters or more is masked wherever it appears. A shorter one (the
-stack's default password `spot`, a 4-character password) is masked wherever it appears
-*as a value*: after a secret-looking key (`KEY=value`, `KEY: value`, `"KEY": "value"`)
-and as the password of a URL (`://user:value@`). Names stay readable: `spot-db-1` and
-`project spot` are names, not values.
+A value of 6 characters or more is masked wherever it stands on its own, not as part
+of a longer name (a project's secret `sentry` leaves `sentry-cleanup` readable). A
+shorter one (the stack's default password `spot`, a 4-character password) is masked
+wherever it appears *as a value*: after a secret-looking key (`KEY=value`, `KEY: value`,
+`"KEY": "value"`) and as the password of a URL (`://user:value@`). Names stay readable:
+`spot-db-1` and `project spot` are names, not values. A secret equal to a service's or
+the project's name (a password `postgres` beside a service `postgres`) is not masked
+at all: the name is public, and hiding it would hide the plan (`spare`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ _END = r"(?=[\"'\s,;&}\])]|$)"
 
 _known: set[str] = set()
 _short: set[str] = set()
+_names: set[str] = set()  # public names (services, the project): never a secret to mask
 
 
 def is_secret_name(name: str) -> bool:
@@ -52,7 +56,7 @@ def remember(variables: Mapping[str, object]) -> None:
 def remember_values(values: Iterable[str]) -> None:
     """Remember each value as written, JSON-escaped, and with `$` doubled as Compose prints it."""
     for value in values:
-        if not value:
+        if not value or value in _names:
             continue
         forms = {
             value,
@@ -63,10 +67,22 @@ def remember_values(values: Iterable[str]) -> None:
         (_known if len(value) >= MIN_LENGTH else _short).update(forms)
 
 
+def spare(names: Iterable[str]) -> None:
+    """These are names everyone sees (services, the project): a secret that happens to
+    be one of them is not masked, or the plan's every line would hide them."""
+    spared = set(names)
+    _names.update(spared)
+    for value in spared:
+        for form in (value, json.dumps(value)[1:-1]):
+            _known.discard(form)
+            _short.discard(form)
+
+
 def forget_all() -> None:
     """For tests: start from no known secret."""
     _known.clear()
     _short.clear()
+    _names.clear()
 
 
 def redact(text: str) -> str:
@@ -74,11 +90,22 @@ def redact(text: str) -> str:
     are, longest first; short ones where they stand as a value."""
     for value in sorted(_known, key=len, reverse=True):
         if value in text:
-            text = text.replace(value, MASK)
+            text = _standing(value).sub(MASK, text)
     for value in sorted(_short, key=len, reverse=True):
         if value in text:
             text = _as_value(value).sub(_masked, text)
     return text
+
+
+_NAME_CHAR = r"[A-Za-z0-9_.-]"
+
+
+def _standing(value: str) -> re.Pattern[str]:
+    """`value` where it is not part of a longer name (letters, digits, `_`, `.`, `-`
+    around it)."""
+    before = f"(?<!{_NAME_CHAR})" if re.match(_NAME_CHAR, value[0]) else ""
+    after = f"(?!{_NAME_CHAR})" if re.match(_NAME_CHAR, value[-1]) else ""
+    return re.compile(before + re.escape(value) + after)
 
 
 def _masked(match: re.Match[str]) -> str:

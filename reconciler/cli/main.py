@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from reconciler.cli.adopt import doctor, init
 from reconciler.cli.engines import kits_for
 from reconciler.cli.exit_codes import (
     EXIT_ERROR,
@@ -31,6 +32,7 @@ from reconciler.cli.options import (
     confirmer,
     format_option,
     lock_option,
+    name_options,
     option,
     out_option,
     plan_option,
@@ -164,12 +166,13 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     snap = converge.status(target)
     warn_other_checkout(snap.observed, target.project.directory)
     back = journal.records(target.project.name)  # rollbacks since the last successful apply
+    recipes = (target.project.directory / "Justfile").is_file()  # advise `just up`, or not
     if chosen == "json":
-        click.echo(render_status.status_json(snap, back))
+        click.echo(render_status.status_json(snap, back, recipes))
         return EXIT_OK
-    click.echo(render_status.status_text(snap, back))
+    click.echo(render_status.status_text(snap, back, recipes))
     table = target.project.table
-    if table.engines:  # the pins of the environment it found, and this engine
+    if table is not None and table.engines:  # the environment's pins, and this engine
         identity = target.engine.identity()
         click.echo("\n".join(pin_lines(table, target.project.app_env.name, identity)))
     return EXIT_OK
@@ -221,7 +224,7 @@ def restart(ctx: click.Context, /, **params: Any) -> int:
 @click.argument("services", nargs=-1)
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming new log lines.")
 @click.option("--tail", default=None, help="Only this many lines per container (or 'all').")
-@project_options
+@name_options
 @click.pass_context
 def logs(
     ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any
@@ -280,6 +283,8 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
 
 
 cli.add_command(watch)  # reconciler/cli/watch.py: `reconcile watch`
+cli.add_command(init)  # reconciler/cli/adopt.py: `reconcile init`
+cli.add_command(doctor)  # reconciler/cli/adopt.py: `reconcile doctor`
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> int:

@@ -26,25 +26,50 @@ _PROJECT_KEYS = ("project_name", "project_directory", "env_file")
 
 
 def project_options(func: F) -> F:
-    """--project-name, --project-directory, --env-file: accepted after every command name."""
+    """--project-name, --project-directory, --env-file, -f/--file, --backend: accepted
+    after every command name."""
+    return _project_options(func, ("--file", "-f"))
+
+
+def name_options(func: F) -> F:
+    """The project options of a command whose own -f means something else (`logs -f`)."""
+    return _project_options(func, ("--file",))
+
+
+def _none_if_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    return value or None  # an option not given after the name leaves the group's value
+
+
+def _project_options(func: F, file_names: tuple[str, ...]) -> F:
     decorators = [
         click.option(
             "--project-name",
             "-p",
             default=None,
-            help="Compose project name (else COMPOSE_PROJECT_NAME, else the directory's name).",
+            help="Compose project name (else COMPOSE_PROJECT_NAME, else the files' `name:`, "
+            "else the project directory's name).",
         ),
         click.option(
             "--project-directory",
             type=click.Path(file_okay=False, path_type=Path),
             default=None,
-            help="Where .env and compose/ live (default: the current directory).",
+            help="The project's directory, as for Compose (default: found from the current "
+            "directory up, as Compose finds compose.yaml).",
+        ),
+        click.option(
+            *file_names,
+            "files",
+            type=click.Path(dir_okay=False, path_type=Path),
+            multiple=True,
+            callback=_none_if_empty,
+            help="A compose file, as Compose's -f (repeatable; default: COMPOSE_FILE, else "
+            "the environment table's files, else compose.yaml found as Compose finds it).",
         ),
         click.option(
             "--env-file",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
-            help="Read APP_ENV and variables from this file instead of PROJECT_DIRECTORY/.env.",
+            help="Read APP_ENV and variables from this file instead of the project's .env.",
         ),
         click.option(
             "--backend",
@@ -82,6 +107,7 @@ def project_of(ctx: click.Context, params: dict[str, Any]) -> ProjectOptions:
     return ProjectOptions(
         **{key: option(ctx, params, key) for key in _PROJECT_KEYS},
         backend=Backend(backend) if backend else None,
+        files=tuple(option(ctx, params, "files") or ()),
     )
 
 

@@ -16,7 +16,7 @@ import click
 from reconciler.cli.options import project_of
 from reconciler.planner.ownership import other_checkout, taken_over_message
 from reconciler.reads.backend import Kits
-from reconciler.reads.opened import Named, Opened, open_name, open_project
+from reconciler.reads.opened import Named, Opened, no_table_note, open_name, open_project
 from state.model.observed import ObservedState
 
 
@@ -30,6 +30,7 @@ def opened(ctx: click.Context, params: dict[str, Any]) -> Opened:
     """The project this command acts on, its backend and engine (reconciler/reads/opened.py);
     a note on stderr when the project runs on another backend than APP_ENV's."""
     result = open_project(project_of(ctx, params), kits(ctx), ctx.command.name or "")
+    _note(no_table_note(result.project))
     _note(result.note)
     return result
 

@@ -88,6 +88,8 @@ def guarded(
     """`snap` with the guardrails' verdict (reconciler/planner/guards.py); the engine is
     asked who it is only when the table names engines."""
     table = opened.project.table
+    if table is None:  # no environment table: no guardrail is declared
+        return snap
     identity = retried(opened.engine.identity) if table.engines else None
     verdict = evaluate(
         table,
@@ -208,6 +210,7 @@ def _rollback(
         settings.wait_timeout,
         settings.retrying,
         say,
+        opened.project.compose_dir,
     )
 
 

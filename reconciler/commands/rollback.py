@@ -47,7 +47,6 @@ from state.model.desired import DesiredState
 from state.model.observed import ObservedContainer, observe
 from state.resolve.appenv import VARIABLE
 from state.resolve.project import ComposeProject
-from state.resolve.table import EnvironmentTable
 
 Say = Callable[[str], None]
 MODEL_FILE = "model.json"
@@ -77,19 +76,25 @@ class Watched:
             raise
 
 
-def previous_project(saved: Saved, directory: Path) -> ComposeProject:
-    """A ComposeProject whose only compose file is the saved model (0600, in `directory`)."""
+def previous_project(
+    saved: Saved, directory: Path, compose_dir: Path | None = None
+) -> ComposeProject:
+    """A ComposeProject whose only compose file is the saved model (0600, in `directory`),
+    handed to Compose with the project's own project directory (`compose_dir`), which
+    Compose records on the containers it makes: they stay this checkout's."""
     journal.private(directory)
     journal.write_record(directory / "compose" / MODEL_FILE, json.dumps(saved.model))
     name = saved.desired.app_env.name
-    entry = {"description": "previous", "files": [MODEL_FILE], "profiles": saved.desired.profiles}
     return ComposeProject(
         directory=directory,
         env_file=directory / "none.env",
         name=saved.desired.project,
-        table=EnvironmentTable.model_validate({"default": name, "environments": {name: entry}}),
+        table=None,
         app_env=saved.desired.app_env,
-        variables={VARIABLE: name},
+        variables={VARIABLE: name} if saved.desired.app_env.has_table else {},
+        compose_files=(directory / "compose" / MODEL_FILE,),
+        default_profiles=saved.desired.profiles,
+        compose_directory=compose_dir,
     )
 
 
@@ -104,6 +109,7 @@ class Rollback:
     wait_timeout: float
     retrying: Policy
     say: Say
+    compose_dir: Path | None = None  # Compose's project directory of the apply
     saved: Saved | None = None
     possible: frozenset[str] = field(default_factory=frozenset)
     blocked: dict[str, str] = field(default_factory=dict)  # service -> why it cannot go back
@@ -219,7 +225,7 @@ class Rollback:
         try:
             journal.note(self.project, reasons, ROLLING_BACK)
             previous = previous_project(
-                self.saved, journal.project_directory(self.project) / "previous"
+                self.saved, journal.project_directory(self.project) / "previous", self.compose_dir
             )
             engine = self.engines(previous)
             retried(lambda: engine.up(services, recreate=Recreate.ALWAYS), self.retrying)

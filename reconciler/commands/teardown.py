@@ -117,7 +117,7 @@ def _guarded(named: Named, teardown: Teardown, settings: ApplySettings) -> Teard
     """The teardown with the guardrails' verdict: only its confirmations count (what may
     run where is no question for a command that stops or removes)."""
     project = named.project
-    if project is None:
+    if project is None or project.table is None:
         return teardown
     table = project.table
     identity = retried(named.engine.identity) if table.engines else None

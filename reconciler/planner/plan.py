@@ -174,7 +174,7 @@ def _numbered(
             kind=ActionKind.CREATE,
             service=service.name,
             number=following + offset,
-            reasons=("no container",),
+            reasons=("no container", *_image_note(service)),
             new_hash=service.config_hash,
             new_image=service.image_id,
         )
@@ -259,11 +259,16 @@ def _recreate(
         ActionKind.RECREATE,
         service.name,
         container,
-        reasons,
+        (*reasons, *_image_note(service)),
         old_hash=container.config_hash,
         new_hash=service.config_hash,
         new_image=service.image_id,
     )
+
+
+def _image_note(service: DesiredService) -> tuple[str, ...]:
+    """`image X will be pulled` (or built): what creating the container brings first."""
+    return (service.image_note,) if service.image_note else ()
 
 
 def _action(
@@ -286,9 +291,7 @@ def _action(
 
 def _remove_unwanted(container: ObservedContainer, desired: DesiredState) -> Action:
     in_files = container.service in desired.known_services
-    reason = (
-        f"not in the profiles of {desired.app_env.name}" if in_files else "not in the compose files"
-    )
+    reason = f"not in {desired.app_env.profiles_of()}" if in_files else "not in the compose files"
     return _action(ActionKind.REMOVE, container.service, container, (reason,))
 
 

@@ -10,10 +10,11 @@ COMPOSE_*, PATH), and the `docker` and Compose binaries (path, size, mtime; no e
 subprocess). A digest of all of it names the entry: any change is a miss, never a stale
 answer. A project whose compose files may name a file outside the compose directory (a
 `../` path, or an absolute one in a file that uses env_file, include or extends) is not
-cached: those files are not in the key. The image ids are not cached (images change
-without any file changing): `image ls` always runs. What the source built for those
-inputs (python-on-whales' command lines) is kept too, keyed also by the installed
-python-on-whales, so a hit does not pay its import.
+cached: those files are not in the key; nor is one whose directory holds more than
+TREE_LIMIT files (a project's data beside its compose file). The image ids are not
+cached (images change without any file changing): `image ls` always runs. What the
+source built for those inputs (python-on-whales' command lines) is kept too, keyed also
+by the installed python-on-whales, so a hit does not pay its import.
 
 Entries live in a directory only the user can use (`compose-cache` in the cache
 directory, reconciler/store/places.py). The model holds the services' environment
@@ -56,6 +57,7 @@ _PLUGIN_DIRS = (
 )
 KEEP_DAYS = 7  # entries unused this long are removed (prune)
 KEEP_ENTRIES = 300  # and at most this many files (three per key) are kept
+TREE_LIMIT = 2000  # a project directory holding more files is not cached (its data, say)
 _SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 _PARENT_PATH = re.compile(r"(?:^|[\s\[,'\"=:])\.\./", re.MULTILINE)
 _READS_FILES = re.compile(r"\b(?:env_file|include|extends)\b")
@@ -71,8 +73,8 @@ def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
         source, CacheableSource
     ):
         return source
-    tree = _tree(project.compose_dir)  # walked once: the check below and the key
-    if reads_outside(project, tree):
+    tree = _tree(project.compose_dir, limit=TREE_LIMIT)  # walked once: the checks and the key
+    if tree is None or reads_outside(project, tree):
         return source
     directory = compose_cache_directory(environ)
     try:  # never trusted unless it is the user's alone
@@ -106,7 +108,7 @@ def inputs_digest(
     add("options", *source.compose_inputs())  # what the adapter hands Compose, every -f
     for path in (*project.files, *project.env_files(), *source.compose_files()):
         add("file", path, _bytes_digest(path))
-    for path in _tree(project.compose_dir) if tree is None else tree:
+    for path in (_tree(project.compose_dir) or []) if tree is None else tree:
         add("tree", *_stat(path))
     for key, value in sorted({**environ, **project.process_variables()}.items()):
         add("env", key, value)
@@ -153,11 +155,14 @@ def _stat(path: Path) -> tuple[object, ...]:
     return (path, os.path.realpath(path), info.st_size, info.st_mtime_ns, info.st_ino)
 
 
-def _tree(directory: Path) -> list[Path]:
+def _tree(directory: Path, limit: int | None = None) -> list[Path] | None:
+    """The files under `directory` (None: more than `limit`, too many to key on)."""
     found: list[Path] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
         found.extend(Path(root) / name for name in sorted(files))
+        if limit is not None and len(found) > limit:
+            return None
     return found
 
 
@@ -173,6 +178,9 @@ class CachedSource:
 
     def compose_model(self) -> dict[str, Any]:
         model: dict[str, Any] = self.entry("model", self._source.compose_model)
+        remember = getattr(self._source, "remember_model", None)
+        if remember is not None:  # the adapter's apply reads it instead of asking again
+            remember(model)
         return model
 
     def config_hashes(self) -> dict[str, str]:

@@ -34,16 +34,13 @@ def attach(project: ComposeProject, source: ComposeSource) -> ComposeProject:
 
     Files Compose cannot read are left to the desire stage to report (so `status` still
     shows what runs); a content file that cannot be read is a ConfigError here."""
-    if not project.table.content and not _may_use_files(project):
+    if not project.content_files and not _may_use_files(project):
         return project  # no Compose call: the plan's engine calls stay as they were
     try:
         model = retried(source.compose_model)  # the cache's answer when it has one
     except ConfigError:
         return project
-    declared = {
-        service: [project.compose_dir / name for name in names]
-        for service, names in project.table.content.items()
-    }
+    declared = {service: list(paths) for service, paths in project.content_files.items()}
     found = content.digests(model, project.directory, declared)
     if not found:
         return project

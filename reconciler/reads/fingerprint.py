@@ -18,7 +18,6 @@ from reconciler.store.saved_plans import Inputs
 from state.errors import ConfigError
 from state.resolve.inputs import read_env_file
 from state.resolve.project import ComposeProject
-from state.resolve.table import TABLE_FILE
 
 _REFERENCE = re.compile(r"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -26,7 +25,8 @@ _REFERENCE = re.compile(r"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 def inputs(project: ComposeProject) -> Inputs:
     """The digests of the project's files and of the variables its compose files use."""
     listed = [f for f in project.files if f != project.content_override]  # digests: Fingerprint
-    paths = (project.compose_dir / TABLE_FILE, *listed, *project.env_files())
+    table = (project.table_path,) if project.table_path else ()
+    paths = (*table, *listed, *project.env_files())
     files: dict[str, str] = {}
     texts: list[str] = []
     for path in paths:

@@ -1,13 +1,13 @@
 """What one command acts on, each input read once (resolve -> the engine, before desire).
 
-`open_project` reads the project's inputs (the env file parsed once,
-state/resolve/inputs.py) and the environment table, resolves APP_ENV and the project,
-chooses the backend (reconciler/reads/backend.py), builds its engine, consults the
-config cache (reconciler/reads/config_cache.py) and attaches the content override
-(reconciler/reads/content.py): once each. `open_name` does the same for the commands
-that need only the project's name (stop, down, logs), which must work when the table
-or the compose files are broken: the table is read only to learn the backend, and a
-broken one leaves it unknown. Read-only; no Docker code here.
+`open_project` finds the project as Compose does and reads its env files
+(state/resolve/inputs.py) and, when it has one, its environment table, resolves APP_ENV
+and the project, chooses the backend (reconciler/reads/backend.py), builds its engine,
+consults the config cache (reconciler/reads/config_cache.py) and attaches the content
+override (reconciler/reads/content.py): once each. `open_name` does the same for the
+commands that need only the project's name (stop, down, logs), which must work when the
+table or the compose files are broken: the table is read only to learn the backend, and
+a broken one leaves it unknown. Read-only; no Docker code here.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from reconciler.reads.config_cache import cached
 from reconciler.reads.content import attach
 from state.engine import Backend, ComposeSource, Engine
 from state.errors import ReconcilerError
-from state.resolve.inputs import ProjectInputs, read_inputs
+from state.resolve.inputs import ProjectInputs, gather
 from state.resolve.naming import project_name
-from state.resolve.project import COMPOSE_DIR, ComposeProject, project_from
-from state.resolve.table import TABLE_FILE, load_table
+from state.resolve.project import ComposeProject, project_from, table_of
+from state.resolve.table import TABLE_FILE
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class ProjectOptions:
     project_directory: Path | None = None
     env_file: Path | None = None
     backend: Backend | None = None
+    files: tuple[Path, ...] = ()  # -f/--file
 
     @property
     def directory(self) -> Path:
@@ -66,22 +67,41 @@ class Named:
     project: ComposeProject | None = None  # when the table could be read (its guardrails)
 
 
-def inputs_of(options: ProjectOptions) -> ProjectInputs:
-    return read_inputs(options.directory, env_file=options.env_file, environ=os.environ)
+def inputs_of(options: ProjectOptions, *, tables: bool = True) -> ProjectInputs:
+    """The project found from the options, as Compose finds it, with its env files read
+    (`tables`: False to ignore an environment table, as Compose does)."""
+    return gather(
+        Path.cwd(),
+        project_directory=options.project_directory,
+        files=options.files,
+        env_file=options.env_file,
+        environ=os.environ,
+        tables=tables,
+    )
+
+
+def no_table_note(project: ComposeProject) -> str:
+    """The first line a command on a project without an environment table prints."""
+    if project.table is not None:
+        return ""
+    return (
+        f"no environment table ({TABLE_FILE}) found for {project.compose_dir}: planning "
+        "what `docker compose up` runs; `reconcile init` writes one"
+    )
 
 
 def open_project(options: ProjectOptions, kits: Kits, command: str) -> Opened:
     """Resolve the project, choose its backend, build its engine: ConfigError on bad
     input, RunsElsewhere when applying here would start a second copy."""
     inputs = inputs_of(options)
-    project = project_from(inputs, load_table(inputs.directory / COMPOSE_DIR), options.project_name)
+    project = project_from(inputs, table_of(inputs), options.project_name)
     kit, note = choose(
         kits,
         command,
         project.name,
         chosen=options.backend,
-        configured=project.environment.backend,
-        why=f"{project.app_env} uses {project.environment.backend}",
+        configured=project.backend,
+        why=f"{project.app_env} uses {project.backend}",
         environ=os.environ,
     )
     engine = kit.engine(project)
@@ -94,19 +114,20 @@ def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
     """The project's name and where it runs; ConfigError only for an unusable name or
     env file (a broken table or compose file never stops stop, down or logs)."""
     inputs = inputs_of(options)
-    name = project_name(inputs, explicit=options.project_name)
     configured: Backend | None = None
-    why = f"{COMPOSE_DIR}/{TABLE_FILE} cannot be read"
+    why = f"{TABLE_FILE} cannot be read"
+    name: str | None = None
     project: ComposeProject | None = None
     try:
-        project = project_from(
-            inputs, load_table(inputs.directory / COMPOSE_DIR), options.project_name
-        )
+        project = project_from(inputs, table_of(inputs), options.project_name)
     except ReconcilerError:
         pass  # a broken table: the backend is unknown, where the project runs is not
     else:
-        configured = project.environment.backend
+        name, configured = project.name, project.backend
         why = f"{project.app_env} uses {configured}"
+    if name is None:
+        found = inputs.found.files if inputs.found else ()
+        name = project_name(inputs, explicit=options.project_name, files=found)
     kit, note = choose(
         kits,
         command,

@@ -87,10 +87,13 @@ def snapshot(
 
 @dataclass
 class Remembered:
-    """The ComposeSource of an apply, keeping the model it read (for the journal)."""
+    """The ComposeSource of an apply, keeping the model it read (for the journal). An
+    image `up` could neither find, pull nor build is refused by the desire stage here,
+    before anything is touched (a plan only shows it)."""
 
     source: ComposeSource
     model: dict[str, Any] | None = None
+    refuses_missing_images = True
 
     @property
     def concurrent_reads(self) -> bool:

@@ -21,7 +21,9 @@ from state.resolve.table import TABLE_FILE
 def check_table(project: ComposeProject, desired: DesiredState, declared: frozenset[str]) -> None:
     """ConfigError for the first name in the table that matches nothing Compose has
     (`declared`: the profiles some service has, `docker compose config --profiles`)."""
-    table = project.compose_dir / TABLE_FILE
+    if project.table is None:  # no table: Compose's own profiles, nothing of ours to check
+        return
+    table = project.table_path or project.compose_dir / TABLE_FILE
     for service in sorted(project.table.content):
         if service not in desired.known_services:
             raise ConfigError(

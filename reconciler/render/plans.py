@@ -79,7 +79,7 @@ def action_line(action: Action) -> str:
 def plan_text(snap: Snapshot) -> str:
     lines = [header(snap)]
     if snap.plan.is_empty:
-        lines.append(f"No changes. The stack matches APP_ENV={snap.desired.app_env.name}.")
+        lines.append(f"No changes. The stack matches {snap.desired.app_env.target()}.")
         return "\n".join([*lines, *guard_lines(snap.guard)])
     lines += _waves(snap.plan)
     unchanged = [n for n in snap.plan.noops if n.reason is NoopReason.IN_SYNC]
@@ -289,9 +289,14 @@ def outcome_line(outcome: Outcome) -> str:
     return line
 
 
+def _target(snap: Snapshot) -> str:
+    app_env = snap.desired.app_env
+    return f"{app_env.target()} · " if app_env.has_table else ""
+
+
 def converged_line(snap: Snapshot, seconds: float) -> str:
     count = sum(1 for c in snap.observed.containers if c.running)
     return (
-        f"Converged: APP_ENV={snap.desired.app_env.name} · {count} container(s) running "
+        f"Converged: {_target(snap)}{count} container(s) running "
         f"· {seconds:.1f} s. A second run changes nothing."
     )

@@ -69,29 +69,48 @@ def status_rows(snap: Snapshot | Unknown) -> list[dict[str, Any]]:
     return rows
 
 
-def drift_note(snap: Snapshot | Unknown) -> str | None:
-    """Say so when what runs was made for another environment, and how to fix it."""
+UNKNOWN = "?"  # a running container without APP_ENV (state/model/observed.py)
+
+
+def command(verb: str, recipes: bool) -> str:
+    """How to run `verb` here: this project's `just` recipe, else `reconcile` itself."""
+    if recipes:
+        return f"just {verb}"
+    return "reconcile" if verb == "up" else f"reconcile {verb}"
+
+
+def drift_note(snap: Snapshot | Unknown, recipes: bool = True) -> str | None:
+    """Say so when what runs was made for another environment, and how to fix it
+    (`recipes`: the project has the just recipes, up, stop, down, restart)."""
+    up, restart = command("up", recipes), command("restart", recipes)
     if isinstance(snap, Unknown):
         return (
             f"Cannot tell what should run: {snap.problem}. "
-            "`just stop` and `just down` work without it."
+            f"`{command('stop', recipes)}` and `{command('down', recipes)}` work without it."
         )
     running = snap.observed.running_environments
     wanted = snap.desired.app_env.name
+    if not snap.desired.app_env.has_table:  # no APP_ENV to compare: only the plan
+        if not running:
+            return f"Nothing is running. `{up}` starts the stack."
+        if not snap.plan.is_empty:
+            return f"Out of sync: {summary(snap.plan)}. Apply with `{up}`."
+        return None
     # Repeat APP_ENV in the advice only when it came from the command line: with .env
     # or the default, plain `just up` already means `wanted`.
     from_command_line = snap.desired.app_env.source is Source.COMMAND_LINE
     inline = f"APP_ENV={wanted} " if from_command_line else ""
+    known = running - {UNKNOWN}  # containers that do not carry APP_ENV say nothing of it
     if not running:
-        return f"Nothing is running. `{inline}just up` starts the stack."
-    if running != {wanted}:
+        return f"Nothing is running. `{inline}{up}` starts the stack."
+    if known and running != {wanted}:
         shown = ", ".join(sorted(running))
         return (
             f"Running: {shown}; desired: {wanted}. "
-            f"Apply with `{inline}just up` (or `{inline}just restart`)."
+            f"Apply with `{inline}{up}` (or `{inline}{restart}`)."
         )
     if not snap.plan.is_empty:
-        return f"Out of sync: {summary(snap.plan)}. Apply with `just up`."
+        return f"Out of sync: {summary(snap.plan)}. Apply with `{up}`."
     return None
 
 
@@ -120,10 +139,15 @@ def rollback_lines(rollbacks: Mapping[str, Record]) -> list[str]:
     return lines
 
 
-def status_text(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None) -> str:
+def status_text(
+    snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None, recipes: bool = True
+) -> str:
     project, app_env, observed = _facts(snap)
     unknown = " (unknown)" if isinstance(snap, Unknown) else ""
     running = ", ".join(sorted(observed.running_environments)) or "nothing"
+    if not app_env.has_table or observed.running_environments == {UNKNOWN}:  # how many run
+        count = sum(1 for c in observed.containers if c.running)
+        running = f"{count} container(s)" if count else "nothing"
     rows: list[tuple[str, ...]] = [
         (
             row["service"],
@@ -140,7 +164,7 @@ def status_text(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None
         f"running: {running}",
         aligned(_HEADER, rows, _WIDTH) or _rich_table(rows),
     ]
-    note = drift_note(snap)
+    note = drift_note(snap, recipes)
     if note:
         lines.append(note)
     lines += rollback_lines(rollbacks or {})
@@ -167,14 +191,16 @@ def _rich_table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines())
 
 
-def status_json(snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None) -> str:
+def status_json(
+    snap: Snapshot | Unknown, rollbacks: Mapping[str, Record] | None = None, recipes: bool = True
+) -> str:
     project, app_env, observed = _facts(snap)
     document = {
         **envelope("status", project, app_env),
         "running_environments": sorted(observed.running_environments),
         "in_sync": None if isinstance(snap, Unknown) else snap.plan.is_empty,
         "services": status_rows(snap),
-        "note": drift_note(snap),
+        "note": drift_note(snap, recipes),
         "rollbacks": [
             {"service": r.service, "state": r.state, "reason": r.reason, "at": r.at}
             for r in sorted((rollbacks or {}).values(), key=lambda r: r.service)

@@ -1,8 +1,9 @@
 """A project's input files (observe stage, polled): which changed since last asked.
 
-What `reconcile watch` polls, once a second: the env file, the environment table,
+What `reconcile watch` polls, once a second: the env files, the environment table,
 every compose file the table names (all environments: an .env edit may switch
-APP_ENV) and the content files the services use (configs, secrets, declared files).
+APP_ENV) or, without a table, the compose files found, and the content files the
+services use (configs, secrets, declared files).
 A handful of small files, so hashing them all is cheaper than any file-watching
 library, needs none, and cannot miss an edit that keeps the mtime.
 """
@@ -16,7 +17,6 @@ from pathlib import Path
 
 from state.model.desired import DesiredState
 from state.resolve.project import ComposeProject
-from state.resolve.table import TABLE_FILE
 
 
 @dataclass(frozen=True)
@@ -31,17 +31,14 @@ def input_paths(project: ComposeProject, desired: DesiredState | None = None) ->
     """The files a plan is computed from: the env file, the environment table, the
     compose files of every environment (an .env edit may switch APP_ENV), and, once a
     desired state was read, the content files its services use (state/model/content.py)."""
-    files = {
-        project.compose_dir / name
-        for env in project.table.names
-        for name in project.table[env].files
-    }
     used = {
         project.directory / name
         for service in (desired.services.values() if desired else ())
         for name in service.content
     }
-    return (project.env_file, project.compose_dir / TABLE_FILE, *sorted(files), *sorted(used))
+    table = (project.table_path,) if project.table_path else ()
+    others = tuple(path for path in project.env_files() if path != project.env_file)
+    return (project.env_file, *others, *table, *project.all_files(), *sorted(used))
 
 
 def _digest(path: Path) -> str | None:

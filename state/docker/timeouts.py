@@ -26,6 +26,10 @@ class Timeouts:
     def whole_project(self) -> float:
         return 10 * self.read
 
+    def fetch(self, images: int) -> float:
+        """A pull or a build of `images` images: minutes each."""
+        return 40 * self.read * max(images, 1)
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Timeouts:
         value = environ.get(TIMEOUT_VARIABLE, "").strip()

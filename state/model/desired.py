@@ -2,7 +2,12 @@
 
 Built from one `docker compose config --format json` for the active profiles, the
 hashes of `docker compose config --hash '*'` (equal to the config-hash labels Compose
-puts on containers) and the local image ids, read concurrently (state/process/concurrent.py).
+puts on containers), every service of any profile, and the local image ids, read
+concurrently (state/process/concurrent.py). An image that is not on the engine is
+pulled or built as `docker compose up` would (state/model/images.py), and the service
+says so; one that can be neither (pull_policy never, no build) says that `up` would
+fail, with the table's `build_images` command as the fix when it names one, and an
+apply (a source that `refuses_missing_images`) refuses it before anything is touched.
 Frozen; the planner only reads it.
 """
 
@@ -17,6 +22,7 @@ from state import secrets
 from state.engine import ComposeSource
 from state.errors import ConfigError
 from state.model import content
+from state.model.images import Need, image_name, needs
 from state.process.concurrent import reads_concurrently, together
 from state.resolve.appenv import VARIABLE, ResolvedAppEnv
 
@@ -66,6 +72,7 @@ class DesiredService(BaseModel):
     cap_add: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     content: dict[str, str] = Field(default_factory=dict)  # file -> digest (state/model/content.py)
+    image_note: str | None = None  # `image X will be pulled`: what creating it brings
 
 
 class DesiredState(BaseModel):
@@ -91,7 +98,7 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     """Ask Compose what the project should be; ConfigError for broken files or missing images."""
     # The three Compose reads at once; the image ids follow the model in its thread.
     (model, images), hashes, in_any_profile = together(
-        lambda: _model_and_images(source),
+        lambda: _model_and_images(source, project.name),
         source.config_hashes,
         source.service_names_in_any_profile,
         concurrent=reads_concurrently(source),
@@ -99,10 +106,15 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     if isinstance(images, BaseException):  # the pipeline's order: after the hashes
         raise images
     raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
+    wanted = needs(raw_services, project.name, frozenset(images))
+    fix = _build_fix(project)
+    refuse = getattr(source, "refuses_missing_images", False) is True
     services = {
-        name: _service(name, raw, hashes, images) for name, raw in sorted(raw_services.items())
+        name: _service(name, raw, hashes, images, project.name, wanted.get(name), fix, refuse)
+        for name, raw in sorted(raw_services.items())
     }
     known = in_any_profile | frozenset(services)
+    secrets.spare({*known, project.name})
     return DesiredState(
         project=project.name,
         app_env=project.app_env,
@@ -113,30 +125,49 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
     )
 
 
+def _build_fix(project: ComposeProject) -> str:
+    table = project.table
+    command = table.build_images if table is not None else ""
+    return f"run `{command}`" if command else "build or load it on this engine first"
+
+
 def _model_and_images(
-    source: ComposeSource,
+    source: ComposeSource, project: str
 ) -> tuple[dict[str, Any], dict[str, str] | BaseException]:
     model = source.compose_model()
     raw_services: dict[str, dict[str, Any]] = model.get("services") or {}
     try:
-        images = source.image_ids([s["image"] for s in raw_services.values() if s.get("image")])
+        images = source.image_ids(
+            sorted({image_name(name, raw, project) for name, raw in raw_services.items()})
+        )
     except Exception as exc:  # raised by desire() in order, once the hashes are known good
         return model, exc
     return model, images
 
 
 def _service(
-    name: str, raw: Mapping[str, Any], hashes: Mapping[str, str], images: Mapping[str, str]
+    name: str,
+    raw: Mapping[str, Any],
+    hashes: Mapping[str, str],
+    images: Mapping[str, str],
+    project: str,
+    wanted: tuple[str, Need] | None,
+    fix: str,
+    refuse_missing: bool,
 ) -> DesiredService:
-    image = raw.get("image")
-    if not image:
-        raise ConfigError(f"service {name!r} has no image: add `image:` to its compose entry")
-    image_id = images.get(image)
-    if image_id is None and not raw.get("build"):
+    if not raw.get("image") and not raw.get("build"):
         raise ConfigError(
-            f"image {image} of service {name!r} is not on this engine and has no build: "
-            "run `just images`"
+            f"service {name!r} has neither image nor build: add `image:` to its compose entry"
         )
+    image = image_name(name, raw, project)
+    note = f"image {image} {wanted[1]}" if wanted else None
+    if wanted is not None and wanted[1] is Need.MISSING:
+        note = f"{note}, has no build and pull_policy never: `up` would fail: {fix}"
+        if refuse_missing:
+            raise ConfigError(
+                f"image {image} of service {name!r} is not on this engine, has no build and "
+                f"its pull_policy is never, so `docker compose up` would fail: {fix}"
+            )
     if name not in hashes:
         raise ConfigError(
             f"Compose gave no config hash for service {name!r}: check the compose files"
@@ -148,7 +179,7 @@ def _service(
     return DesiredService(
         name=name,
         image=image,
-        image_id=image_id,
+        image_id=images.get(image),
         config_hash=hashes[name],
         depends_on=tuple(
             Dependency(
@@ -185,4 +216,5 @@ def _service(
         cap_add=tuple(raw.get("cap_add") or ()),
         profiles=tuple(raw.get("profiles") or ()),
         content=content.recorded(raw.get("labels") or {}),
+        image_note=note,
     )

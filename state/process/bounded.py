@@ -18,7 +18,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 GRACE = 2.0
@@ -64,6 +64,59 @@ def run_bounded(
             with _running_lock:
                 _RUNNING.discard(process.pid)
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_shown(
+    args: Sequence[str], timeout: float, echo: Callable[[str], None]
+) -> subprocess.CompletedProcess[str]:
+    """Like run_bounded, but the command's output (stdout and stderr as one stream: a
+    pull's or a build's progress) goes to `echo` line by line as it comes; it is also
+    handed back, as stderr, for the error message."""
+    with subprocess.Popen(
+        list(args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+        pass_fds=tuple(sorted(_HANDED_DOWN)),
+    ) as process:
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            _signal_group(process, signal.SIGTERM)
+            if process.poll() is None:
+                threading.Timer(GRACE, _signal_group, (process, signal.SIGKILL)).start()
+
+        timer = threading.Timer(timeout, expire)
+        timer.daemon = True
+        with _running_lock:
+            _RUNNING.add(process.pid)
+        lines: list[str] = []
+        timer.start()
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                echo(line)
+                lines.append(line)
+            process.wait()
+        except BaseException:  # Ctrl-C: the whole group goes
+            _end_group(process)
+            raise
+        finally:
+            timer.cancel()
+            with _running_lock:
+                _RUNNING.discard(process.pid)
+        if expired.is_set():
+            raise subprocess.TimeoutExpired(process.args, timeout)
+        return subprocess.CompletedProcess(process.args, process.returncode, "", "".join(lines))
+
+
+def _signal_group(process: subprocess.Popen[str], sig: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
 
 
 def end_running() -> None:

@@ -39,7 +39,7 @@ def resolve(table: EnvironmentTable, inputs: ProjectInputs) -> ResolvedAppEnv:
         resolved = ResolvedAppEnv(
             name=from_file.value,
             source=Source.ENV_FILE,
-            path=inputs.env_file,
+            path=inputs.file_of(VARIABLE),
             line=from_file.line,
         )
     else:
@@ -47,6 +47,12 @@ def resolve(table: EnvironmentTable, inputs: ProjectInputs) -> ResolvedAppEnv:
     if resolved.name not in table.environments:
         raise ConfigError(_invalid_message(resolved, table))
     return resolved
+
+
+def without_table() -> ResolvedAppEnv:
+    """A project without an environment table: APP_ENV selects nothing (Compose may still
+    interpolate it like any other variable)."""
+    return ResolvedAppEnv(name="", source=Source.NO_TABLE)
 
 
 def _invalid_message(resolved: ResolvedAppEnv, table: EnvironmentTable) -> str:

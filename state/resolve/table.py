@@ -1,7 +1,9 @@
-"""The environment table (compose/environments.toml), validated at load.
+"""The environment table (environments.toml), validated at load.
 
 Resolve stage: what each APP_ENV means to Compose (files, profiles, variables). The
-table is data; no code branches on an environment's name.
+table is data; no code branches on an environment's name. It sits in Compose's project
+directory, beside the compose files its `files` name (state/resolve/discovery.py finds
+it); `description` is optional everywhere.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class Environment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: EnvName
-    description: str
+    description: str = ""
     files: tuple[str, ...] = Field(min_length=1)
     profiles: tuple[str, ...] = ()
     variables: dict[VarName, str] = Field(default_factory=dict)
@@ -72,6 +74,9 @@ class EnvironmentTable(BaseModel):
     # service -> files whose content the service's containers depend on (a dependency
     # list baked into its image, say): an edit recreates them (state/model/content.py).
     content: dict[ServiceName, tuple[str, ...]] = Field(default_factory=dict)
+    # The command that makes this project's images, named in the error when an image is
+    # neither on the engine nor pullable nor buildable (state/model/desired.py).
+    build_images: str = ""
     # Guardrails (state/resolve/guarding.py): engines, confirmations, policies.
     engines: dict[str, EngineSpec] = Field(default_factory=dict)
     confirm: ConfirmSpec = Field(default_factory=ConfirmSpec)

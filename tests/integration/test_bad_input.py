@@ -31,6 +31,7 @@ PROJECT_LABEL = "com.docker.compose.project"
 
 ENVIRONMENTS_TOML = """\
 default = "prod"
+build_images = "just images"
 
 [environments.prod]
 description = "Production"

@@ -89,6 +89,6 @@ def test_a_long_outage_mid_apply_fails_in_one_clear_line(
     last = lines[0]
     assert last.startswith("reconcile: "), result.stderr
     assert f"Cannot connect to the Docker daemon at {daemon.url}" in last
-    assert "Start it with `just engine`." in last
+    assert "Start it (in the spot-reconciler repository: `just engine`;" in last
     assert daemon.outage_over.wait(30)
     assert_the_next_run_converges(stack)

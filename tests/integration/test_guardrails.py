@@ -163,9 +163,9 @@ def test_the_shipped_policies_pass_prod_and_fail_devs_dev_only_ones() -> None:
             REPO, project_name="spotit-policies", process_env={"APP_ENV": app_env}
         )
         desired = desire(project, DockerEngine(project))
-        for_all = [
-            p.model_copy(update={"environments": (app_env,)}) for p in project.table.policies
-        ]
+        assert project.table is not None
+        shipped = project.table.policies
+        for_all = [p.model_copy(update={"environments": (app_env,)}) for p in shipped]
         found = {v.policy for v in violations(for_all, desired)}
         assert found == expected, (app_env, violations(for_all, desired))
 
@@ -206,6 +206,7 @@ def test_each_shipped_policy_is_violated_once_on_compose_s_own_model(tmp_path: P
     subprocess.run(["docker", "tag", "spot-app:local", "spot-app:latest"], check=True)
     try:
         project = load_project(tmp_path, project_name="spotit-bad", process_env={"APP_ENV": "prod"})
+        assert project.table is not None
         found = violations(project.table.policies, desire(project, DockerEngine(project)))
     finally:
         subprocess.run(["docker", "rmi", "spot-app:latest"], capture_output=True)

@@ -69,10 +69,13 @@ def test_stop_down_and_status_work_with_images_gone_and_files_broken(stack: Plai
     compose_file = stack.directory / "compose" / "compose.yaml"
     text = compose_file.read_text()
     compose_file.write_text(text.replace("spot-app:local", "spotit-no-such-image:local"))
-    status = reconcile(stack, "status")
+    status = reconcile(stack, "status")  # what runs, and what an apply would need first
     assert status.returncode == 0, status.stderr
-    assert "Cannot tell what should run:" in status.stdout and "just images" in status.stdout
-    assert status.stdout.count(" unknown") == len(BASE)
+    missing = "image spotit-no-such-image:local is not on this engine"
+    assert status.stdout.count(missing) == 3 and "run `just images`" in status.stdout
+    applied = reconcile(stack)  # refused before anything is touched
+    assert applied.returncode == 1 and "just images" in applied.stderr
+    assert stack.running_services() == BASE
 
     compose_file.write_text(text + "\nservices: [this is: not compose\n")
     assert "Cannot tell what should run:" in reconcile(stack, "status").stdout

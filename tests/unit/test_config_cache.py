@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import reconciler.reads.config_cache
 from reconciler.reads.config_cache import DISABLE_VARIABLE, cached
 from reconciler.store.places import CACHE_DIR_VARIABLE
 from state.docker.args import CommandLines, ComposeOptions
@@ -146,6 +147,18 @@ def test_a_file_outside_the_compose_directory_turns_the_cache_off(
     assert "  db:\n" + line in compose.read_text()
     assert reads(checkout) == 3
     assert reads(checkout) == 3, "cached although a read file is outside the key"
+
+
+def test_a_directory_with_too_many_files_is_not_cached(
+    checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project's data beside its compose file: walking it for the key would cost more
+    than the cache saves."""
+    monkeypatch.setattr(reconciler.reads.config_cache, "TREE_LIMIT", 5)
+    for index in range(6):
+        (checkout / COMPOSE_DIR / f"data-{index}.bin").write_text("x")
+    assert reads(checkout) == 3
+    assert reads(checkout) == 3, "cached although the tree was not walked whole"
 
 
 def test_project_name_and_directory_are_in_the_key(checkout: Path, tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_engine_errors_are_classified_and_carry_their_fix() -> None:
     port = "Error starting userland proxy: listen tcp4 127.0.0.1:8080: bind: address already in use"
     assert classify(daemon) is TransientError
     assert classify(port) is PermanentError
-    assert fix_for(daemon) == " Start it with `just engine`."
+    assert fix_for(daemon) == f" {DAEMON_FIX}"
     assert "choose another in .env (API_PORT" in fix_for(port)
     assert fix_for("something else") == ""
     assert first_line(" Container x Creating\nError response from daemon: boom\n") == (
@@ -69,7 +69,10 @@ def test_engine_errors_are_classified_and_carry_their_fix() -> None:
     )
 
 
-DAEMON_FIX = "Start it with `just engine`."
+DAEMON_FIX = (
+    "Start it (in the spot-reconciler repository: `just engine`; elsewhere: "
+    "`sudo systemctl start docker`, or install Docker: https://docs.docker.com/engine/install/)."
+)
 PORT_FIX = "choose another in .env (API_PORT"
 IMAGE_FIX = "Build the images with `just images`."
 NAME_FIX = "Another container holds that name: remove or rename it"
@@ -96,7 +99,7 @@ ENGINE_ERRORS: dict[str, tuple[type[EngineError], str]] = {
     "pull-denied": (PermanentError, IMAGE_FIX),
     "unpause-not-paused": (PermanentError, ""),
     # No Compose plugin: docker itself trips on the first Compose flag.
-    "compose-plugin-missing": (PermanentError, "Compose v2 is missing: run `just engine`"),
+    "compose-plugin-missing": (PermanentError, "Compose v2 is missing: install the Docker Compose"),
     # Gone: success for stop and remove (the adapter's own business), else a re-plan.
     "no-such-container-stop": (ContainerGone, GONE_FIX),
     "no-such-container-rm": (ContainerGone, GONE_FIX),
@@ -221,3 +224,14 @@ def test_a_swarm_network_still_being_removed_is_worth_a_retry() -> None:
     assert classify("Error response from daemon: network spotit-x_default not found") is (
         PermanentError
     )
+
+
+def test_env_without_docker_names_the_missing_program_and_where_to_get_it() -> None:
+    """The command lines run `env ... docker`: with docker gone, env answers."""
+    for stderr in (
+        "/usr/bin/env: \u2018docker\u2019: No such file or directory",
+        "env: 'docker': No such file or directory",
+    ):
+        assert classify(stderr) is PermanentError
+        assert "docker is not on PATH: install Docker" in fix_for(stderr)
+        assert "https://docs.docker.com/engine/install/" in fix_for(stderr)

@@ -45,6 +45,8 @@ SWARM = (
 )
 
 SWARM_BACKEND = "tests/integration/test_swarm_backend.py::test_a_second_apply_changes_nothing"
+INSTALLED = "tests/integration/test_installed.py::test_the_installed_tool_adopts_a_project_anywhere"
+INIT_FORCE = "tests/unit/test_adopt.py::test_a_second_init_refuses_and_force_rewrites"
 SWITCH = (
     "tests/integration/test_swarm_backend_switch.py::"
     "test_from_the_swarm_to_compose_status_finds_it_apply_refuses_down_removes_it"
@@ -117,6 +119,15 @@ COMMANDS: dict[str, Check] = {
     ".venv/bin/just test-swarm": DryRun(),
     "APP_ENV=prod reconcile --plan --backend swarm": Covered(SWARM_BACKEND),
     "APP_ENV=prod reconcile --backend swarm": Covered(SWARM_BACKEND),
+    # Use it on your own project: installed from a copy into a fresh venv, on a corpus project
+    "python3 -m venv ~/.reconcile && ~/.reconcile/bin/pip install ./spot-reconciler": Covered(
+        INSTALLED
+    ),
+    "reconcile doctor": Covered(INSTALLED),
+    "reconcile --plan": Covered(INSTALLED),
+    "reconcile init": Covered(INSTALLED),
+    "APP_ENV=cpu reconcile --plan": Covered(INSTALLED),
+    "reconcile init --env prod= --env ai=cpu --force": Covered(INIT_FORCE),
     # Where the project runs wins: the .env switch from the swarm to Compose
     "reconcile status": Covered(SWITCH),
     "reconcile": Covered(SWITCH),

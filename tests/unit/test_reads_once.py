@@ -17,6 +17,7 @@ import reconciler.reads.config_cache
 import reconciler.reads.opened
 import state.resolve.envfile
 import state.resolve.inputs
+import state.resolve.project
 import state.resolve.table
 from reconciler.cli.main import main
 from reconciler.reads.config_cache import DISABLE_VARIABLE
@@ -93,7 +94,7 @@ def test_every_input_is_read_once(
         state.resolve.inputs, "parse", counted.wrap("env file parsed", state.resolve.envfile.parse)
     )
     monkeypatch.setattr(
-        reconciler.reads.opened,
+        state.resolve.project,
         "load_table",
         counted.wrap("table loaded", state.resolve.table.load_table),
     )

@@ -152,3 +152,18 @@ def test_a_compose_error_about_the_env_file_blames_the_env_file(
     with pytest.raises(ConfigError) as caught:
         engine.compose_model()
     assert str(caught.value).endswith(f"; fix {env_file}")
+
+
+def test_a_secret_is_not_masked_inside_a_longer_name_nor_when_it_is_a_name() -> None:
+    """Real projects (tests/corpus: sentry, langfuse) give secrets the values of their
+    service names: `sentry-cleanup` stays readable, and so does a service named like its
+    password; the same value standing alone as a value is still masked."""
+    secrets.remember({"AWS_SECRET_ACCESS_KEY": "sentry", "POSTGRES_PASSWORD": "postgres"})
+    assert secrets.redact("+ create sentry-cleanup") == "+ create sentry-cleanup"
+    assert secrets.redact("key sentry here") == "key **** here"
+    secrets.spare({"postgres", "web"})
+    assert secrets.redact("+ create    postgres   no container") == (
+        "+ create    postgres   no container"
+    )
+    secrets.remember({"DB_PASSWORD": "postgres"})  # a name stays spared
+    assert secrets.redact("password postgres") == "password postgres"

@@ -54,7 +54,7 @@ def test_an_environment_on_a_swarm_gets_the_swarm_engine_unless_overridden(tmp_p
     directory = project_dir(tmp_path, 'backend = "swarm"')
     prod = load_project(directory, process_env={"APP_ENV": "prod"})
     dev = load_project(directory, process_env={"APP_ENV": "dev"})
-    assert prod.environment.backend == "swarm" and dev.environment.backend == "compose"
+    assert prod.backend == "swarm" and dev.backend == "compose"
     kits = {
         Backend.COMPOSE: BackendKit(Backend.COMPOSE, Nowhere),  # type: ignore[arg-type]
         Backend.SWARM: BackendKit(Backend.SWARM, SwarmEngine, configured=lambda env: False),
@@ -62,7 +62,7 @@ def test_an_environment_on_a_swarm_gets_the_swarm_engine_unless_overridden(tmp_p
 
     def engine(project: ComposeProject, chosen: Backend | None = None) -> object:
         kit, _ = choose(
-            kits, "cli", project.name, chosen=chosen, configured=project.environment.backend,
+            kits, "cli", project.name, chosen=chosen, configured=project.backend,
             why="", environ={},
         )  # fmt: skip
         return kit.engine
