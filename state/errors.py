@@ -6,6 +6,9 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 
 class ReconcilerError(Exception):
     """Root of the expected errors: the message says what is wrong and how to fix it."""
@@ -33,3 +36,11 @@ class ContainerGone(PermanentError):
 
 class EngineTimeout(PermanentError):
     """The engine gave no answer within the call's bound: retrying would only wait again."""
+
+
+def where_and_why(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """The first of a validation's errors (pydantic's `exc.errors()`): the dotted key it
+    is at, and its message; for the one-line error of a file the tool reads."""
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return where, str(first["msg"])

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from reconciler.planner.plan import Action, Plan, Strategy
 from reconciler.planner.snapshot import Snapshot
 from reconciler.store.atomic import Kind, write_kept
-from state.errors import ConfigError, ReconcilerError
+from state.errors import ConfigError, ReconcilerError, where_and_why
 
 SCHEMA_VERSION: Literal[2] = 2  # 2: config_hashes and backend in the fingerprint
 KIND: Literal["reconcile-saved-plan"] = "reconcile-saved-plan"
@@ -134,11 +134,8 @@ def load(text: str, where: str) -> SavedPlan:
     try:
         return SavedPlan.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        at = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise ConfigError(
-            f"{where} is malformed at {at}: {first['msg']}; make a new plan"
-        ) from None
+        at, why = where_and_why(exc.errors())
+        raise ConfigError(f"{where} is malformed at {at}: {why}; make a new plan") from None
 
 
 def foreign(saved: Fingerprint, now: Fingerprint) -> str | None:

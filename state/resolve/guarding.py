@@ -21,15 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-RULES = (
-    "no-latest-image",
-    "ports-on-loopback",
-    "no-bind-mounts",
-    "no-privileged",
-    "no-profile-services",
-    "no-debug-ports",
-    "app-env-matches",
-)
 Rule = Literal[
     "no-latest-image",
     "ports-on-loopback",

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from state.engine import Backend
-from state.errors import ConfigError
+from state.errors import ConfigError, where_and_why
 from state.resolve.guarding import ConfirmSpec, EngineSpec, PolicySpec
 
 TABLE_FILE = "environments.toml"
@@ -154,11 +154,8 @@ def load_table(compose_dir: Path) -> EnvironmentTable:
     try:
         table = EnvironmentTable.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise ConfigError(
-            f"{path} is malformed at {where}: {first['msg']}; fix the table"
-        ) from None
+        where, why = where_and_why(exc.errors())
+        raise ConfigError(f"{path} is malformed at {where}: {why}; fix the table") from None
     for env in table.environments.values():
         for name in env.files:
             if not (compose_dir / name).is_file():
