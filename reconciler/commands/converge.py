@@ -37,6 +37,7 @@ from reconciler.reads.pipeline import (
     snapshot_of,
 )
 from reconciler.render import plans
+from reconciler.render.guards import confirmed_line
 from reconciler.store.lock import project_lock
 from reconciler.store.saved_plans import SavedPlan, StalePlan, check, fingerprint
 from state.errors import ConfigError, ReconcilerError
@@ -104,8 +105,9 @@ def guarded(
     return dataclasses.replace(snap, guard=verdict)
 
 
-def enforce(guard: Guard | None, settings: ApplySettings) -> None:
-    """Refuse what the guardrails forbid, and what needs a confirmation not given."""
+def enforce(guard: Guard | None, settings: ApplySettings, say: Say) -> None:
+    """Refuse what the guardrails forbid, and what needs a confirmation not given; say
+    each confirmation that was given."""
     if guard is None:
         return
     if guard.refusal:
@@ -120,6 +122,7 @@ def enforce(guard: Guard | None, settings: ApplySettings) -> None:
     for confirmation in guard.confirmations:
         if not settings.confirm(confirmation):
             raise Guarded(unconfirmed(confirmation))
+        say(confirmed_line(confirmation))
 
 
 def unconfirmed(confirmation: Confirmation) -> str:
@@ -171,7 +174,7 @@ def apply(
             first = checked(first, opened, saved)
         first = guarded(first, opened, settings.waived)
         say(plans.plan_text(first))
-        enforce(first.guard, settings)
+        enforce(first.guard, settings, say)
         if first.plan.is_empty:
             rollback.succeeded(first, source.model, say)
             report(Applied(first, first, (), time.monotonic() - started))

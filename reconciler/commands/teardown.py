@@ -137,7 +137,7 @@ def _tear_down(
     named: Named, teardown: Teardown, settings: ApplySettings, say: Say, report: TornDown
 ) -> None:
     say(plans.teardown_text(teardown))
-    enforce(teardown.guard, settings)
+    enforce(teardown.guard, settings, say)
     if teardown.plan.is_empty:
         report(teardown, ApplyResult(()))
         return

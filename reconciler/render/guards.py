@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.planner.guards import SWITCH, Guard, matching
+from reconciler.planner.guards import SWITCH, Confirmation, Guard, matching
 from state.engine import EngineIdentity
 from state.resolve.table import EnvironmentTable
 
@@ -32,6 +32,13 @@ def guard_lines(guard: Guard | None) -> list[str]:
         lines += [f"    {reason}" for reason in confirmation.reasons]
     lines += [f"  {violation}" for violation in guard.violations]
     return lines
+
+
+def confirmed_line(confirmation: Confirmation) -> str:
+    """Said on apply once a confirmation was given (a flag, or the name typed)."""
+    if confirmation.kind == SWITCH:
+        return f"Confirmed: switching to {confirmation.target} on this engine"
+    return f"Confirmed: the destructive actions above ({'; '.join(confirmation.reasons)})"
 
 
 def pin_lines(table: EnvironmentTable, environment: str, identity: EngineIdentity) -> list[str]:

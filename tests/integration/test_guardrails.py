@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -121,37 +122,46 @@ def refused(project: Project, app_env: str, *args: str, says: str) -> None:
     print(f"$ APP_ENV={app_env} reconcile {' '.join(args)}\n{done.stderr}")
 
 
+def allowed(project: Project, app_env: str, *args: str, code: int = 0) -> str:
+    """Run an overridden command; echo its guard lines (the matrix's override rows)."""
+    done = project.reconcile(app_env, *args)
+    assert done.returncode == code, done.stdout + done.stderr
+    guard_lines = [line for line in done.stdout.splitlines() if GUARD_WORDS.search(line)]
+    print(f"$ APP_ENV={app_env} reconcile {' '.join(args)}  -> exit {code}")
+    print("\n".join(guard_lines) + "\n")
+    return done.stdout
+
+
+GUARD_WORDS = re.compile(r"Guards|onfirm|waived|policy|Engine|APP_ENV=")
+
+
 def test_the_guard_matrix_on_a_production_engine(project: Project) -> None:
     # An environment pinned elsewhere.
     refused(project, "lab", "--no-wait", says="environment lab runs only on engine lab-host")
     # Bring prod up: a first apply on an empty project stops nothing, recreates nothing.
-    first = project.reconcile("prod", "--no-wait")
-    assert first.returncode == 0, first.stderr
-    assert "Guards: engine" in first.stdout and "production engine this" in first.stdout
+    first = allowed(project, "prod", "--no-wait")
+    assert "Guards: engine" in first and "production engine this" in first
     # Switching what runs from prod to dev: needs --confirm-env dev; recreating the
     # stateful db needs --yes too.
-    planned = project.reconcile("dev", "--plan")
-    assert planned.returncode == 2
-    assert "needs confirmation (--confirm-env dev)" in planned.stdout
-    assert "needs confirmation (--yes)" in planned.stdout
+    planned = allowed(project, "dev", "--plan", code=2)
+    assert "needs confirmation (--confirm-env dev)" in planned
+    assert "needs confirmation (--yes)" in planned
     refused(project, "dev", "--no-wait", says="switches from prod to dev")
     refused(project, "dev", "--no-wait", "--confirm-env", "dev", says="the plan is destructive")
-    switched = project.reconcile("dev", "--no-wait", "--confirm-env", "dev", "--yes")
-    assert switched.returncode == 0, switched.stderr
+    switched = allowed(project, "dev", "--no-wait", "--confirm-env", "dev", "--yes")
+    assert "Confirmed: switching to dev on this engine" in switched
     # Back to prod the same way; then a destructive plan alone: restart recreates the db.
-    back = project.reconcile("prod", "--no-wait", "--confirm-env", "prod", "--yes")
-    assert back.returncode == 0, back.stderr
+    allowed(project, "prod", "--no-wait", "--confirm-env", "prod", "--yes")
     refused(project, "prod", "restart", "--no-wait", says="spotit-guards")
     refused(project, "prod", "down", says="that needs confirmation")
     # A policy violated (an image without a tag), then waived for one run, shown.
     subprocess.run(["docker", "tag", "spot-busybox:local", "spot-busybox:latest"], check=True)
     project.extra = {"WEB_IMAGE": "spot-busybox"}  # untagged: spot-busybox:latest
     refused(project, "prod", "--no-wait", says="blocked by policy pinned-images: web")
-    waived = project.reconcile("prod", "--no-wait", "--waive", "pinned-images")
-    assert waived.returncode == 0, waived.stderr
-    assert "(waived for this run)" in waived.stdout
-    status = project.reconcile("prod", "status")
-    assert "the table's this (production: allows prod, dev, lab)" in status.stdout
+    waived = allowed(project, "prod", "--no-wait", "--waive", "pinned-images")
+    assert "(waived for this run)" in waived
+    status = allowed(project, "prod", "status")
+    assert "the table's this (production: allows prod, dev, lab)" in status
 
 
 def test_the_shipped_policies_pass_prod_and_fail_devs_dev_only_ones() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler.cli.main import main
+from reconciler.commands.converge import ApplySettings, Guarded, enforce
 from reconciler.planner.guards import DESTRUCTIVE, SWITCH, evaluate
 from reconciler.planner.plan import plan
 from reconciler.planner.policies import violations
@@ -185,3 +186,19 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def test_an_apply_says_each_confirmation_it_was_given_and_refuses_the_others() -> None:
+    want = desired(
+        service("db", volumes=("data",), env="dev"), service("web", env="dev"), env="dev"
+    )
+    world = observed(container("db"), container("web"))  # running prod
+    verdict = evaluate(table(engines=PRODUCTION), "dev", HERE, want, world, plan(want, world))
+    said: list[str] = []
+    only_the_switch = ApplySettings(confirm=lambda confirmation: confirmation.kind == SWITCH)
+    with pytest.raises(Guarded, match="the plan is destructive"):
+        enforce(verdict, only_the_switch, said.append)
+    assert said == ["Confirmed: switching to dev on this engine"]
+    said.clear()
+    enforce(verdict, ApplySettings(confirm=lambda confirmation: True), said.append)
+    assert said[1].startswith("Confirmed: the destructive actions above (recreates spot-db-1")
