@@ -77,7 +77,9 @@ def _debug_ports(policy: PolicySpec, service: DesiredService, env: str) -> Itera
     for port in service.ports:
         published = int(port.published) if port.published.isdigit() else None
         if port.target in policy.ports or published in policy.ports:
-            yield f"publishes debug port {port.published or port.target}"
+            host = port.host_ip or "0.0.0.0"
+            where = f"{host}:{port.published}" if port.published else "a host port"
+            yield f"publishes debug port {port.target} on {where}"
 
 
 def _app_env(policy: PolicySpec, service: DesiredService, env: str) -> Iterable[str]:

@@ -223,3 +223,43 @@ def test_each_shipped_policy_is_violated_once_on_compose_s_own_model(tmp_path: P
     assert {v.policy for v in found} == {p.name for p in project.table.policies}
     for violation in found:
         print(violation)
+
+
+SHIPPED_POLICIES = (REPO / "compose/environments.toml").read_text().split("[[policies]]", 1)[1]
+ONE_BREACH = {  # one service breaking exactly one shipped policy (the rest of it is clean)
+    "pinned-images": "image: spot-busybox",
+    "loopback-ports": 'image: spot-busybox:local\n    ports: ["0.0.0.0:18097:80"]',
+    "no-source-mounts": 'image: spot-busybox:local\n    volumes: ["./:/srv"]',
+    "unprivileged": "image: spot-busybox:local\n    cap_add: [NET_ADMIN]",
+    "no-dev-tools": "image: spot-busybox:local\n    profiles: [dev]",
+    "no-debug-ports": 'image: spot-busybox:local\n    ports: ["127.0.0.1:18098:8091"]',
+    "app-env-everywhere": "image: spot-busybox:local\n    environment: {APP_ENV: dev}",
+}
+
+
+@pytest.mark.parametrize("policy", sorted(ONE_BREACH))
+def test_each_shipped_policy_refuses_an_apply_that_breaks_it(tmp_path: Path, policy: str) -> None:
+    """The shipped rules, each broken once by a one-service project: the apply is refused
+    in one line naming the rule and the way past it, and nothing is created."""
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose/compose.yaml").write_text(
+        "services:\n  tool:\n    "
+        + ONE_BREACH[policy]
+        + '\n    pull_policy: never\n    command: ["sleep", "3600"]\n'
+        + (
+            ""
+            if policy == "app-env-everywhere"
+            else "    environment:\n      APP_ENV: ${APP_ENV}\n"
+        )
+    )
+    profiles = '["dev"]' if policy == "no-dev-tools" else "[]"
+    (tmp_path / "compose/environments.toml").write_text(
+        f'default = "prod"\n[environments.prod]\ndescription = "prod"\n'
+        f'files = ["compose.yaml"]\nprofiles = {profiles}\n\n[[policies]]{SHIPPED_POLICIES}'
+    )
+    subprocess.run(["docker", "tag", "spot-busybox:local", "spot-busybox:latest"], check=True)
+    made = Project(tmp_path, unique_project_name("policy"))
+    try:
+        refused(made, "prod", "--no-wait", says=f"blocked by policy {policy}: tool")
+    finally:
+        PlainStack(directory=tmp_path, app_env="prod", name=made.name).remove_everything()

@@ -115,8 +115,8 @@ def test_stopping_more_than_the_share_is_destructive_where_the_table_asks() -> N
         (
             "no-debug-ports",
             {"ports": [8091]},
-            {"ports": (Published(host_ip="127.0.0.1", published="8091", target=8091),)},
-            "publishes debug port 8091",
+            {"ports": (Published(host_ip="127.0.0.1", published="18091", target=8091),)},
+            "publishes debug port 8091 on 127.0.0.1:18091",
         ),
         ("app-env-matches", {}, {"app_env": "staging"}, "APP_ENV=staging, not prod"),
     ],
