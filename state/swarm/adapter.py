@@ -91,11 +91,13 @@ class SwarmEngine:
 
     # -- ComposeSource: Compose's answer, as the stack it becomes -------------------
     def compose_model(self) -> dict[str, Any]:
-        """Compose's model, with APP_ENV in every service's environment."""
+        """Compose's model; with an environment table, APP_ENV in every service's
+        environment (a project without one runs exactly what Compose would)."""
         if self._model is None:
             model = self.local.compose_model()
             app_env = self.project.app_env.name
-            for raw in (model.get("services") or {}).values():
+            services = (model.get("services") or {}) if self.project.table is not None else {}
+            for raw in services.values():
                 raw["environment"] = {"APP_ENV": app_env, **(raw.get("environment") or {})}
             self._model = model
         return self._model

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from state import secrets
 from state.docker.timeouts import Timeouts
+from state.resolve.project import load_project
 from state.swarm import manager as real
 from state.swarm.adapter import SwarmEngine
 from state.swarm.render import STOPPED_LABEL
@@ -94,3 +96,25 @@ def test_swarm_logs_go_through_our_stdout_with_the_tasks_secrets_masked(
         assert swarm.stream_logs("demo", ["db"], follow=False, tail=None) == 0
     out = capfd.readouterr().out
     assert "POSTGRES_PASSWORD=****" in out and "hunter2" not in out
+
+
+class Local:
+    """Stands in for the local engine's `compose config`."""
+
+    def compose_model(self) -> dict[str, Any]:
+        return {"services": {"web": {"image": "nginx", "environment": {"MODE": "a"}}}}
+
+
+@pytest.mark.parametrize("with_table", [True, False], ids=["table", "plain-compose"])
+def test_app_env_is_added_to_the_services_only_where_a_table_defines_it(
+    tmp_path: Path, with_table: bool
+) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
+    if with_table:
+        (tmp_path / "environments.toml").write_text(
+            'default = "prod"\n[environments.prod]\ndescription = "p"\nfiles = ["compose.yaml"]\n'
+        )
+    made = SwarmEngine(load_project(tmp_path, process_env={}))
+    made.local = Local()  # type: ignore[assignment]
+    environment = made.compose_model()["services"]["web"]["environment"]
+    assert environment == ({"APP_ENV": "prod", "MODE": "a"} if with_table else {"MODE": "a"})
