@@ -5,22 +5,32 @@ name (~/work/spot and ~/review/spot) are one project `spot`: applying from the s
 would replace the first one's containers with its own files, and `down --volumes`
 would destroy its data. Compose records the project directory it used on each
 container (`com.docker.compose.project.working_dir`); a container made from a directory
-that is neither this checkout nor inside it belongs to another checkout. No I/O.
+that is neither this checkout nor inside it belongs to another checkout, as long as
+that directory still exists: one that is gone was a checkout since moved or deleted
+(or a machine's leftover), which nobody else can still be using, so it is taken over as
+Compose would. The only I/O is that one look at the directory, passed in for tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from state.model.observed import ObservedState
 
 
-def other_checkout(observed: ObservedState, checkout: Path) -> str | None:
+def _still_there(directory: str) -> bool:
+    return Path(directory).is_dir()
+
+
+def other_checkout(
+    observed: ObservedState, checkout: Path, exists: Callable[[str], bool] = _still_there
+) -> str | None:
     """The directory the project's containers were made from, when it is another
-    checkout's (None: this one's, or no container says)."""
+    checkout's that still exists (None: this one's, a vanished one, or none says)."""
     for container in observed.containers:
         made_in = container.working_dir
-        if made_in and not Path(made_in).is_relative_to(checkout):
+        if made_in and not Path(made_in).is_relative_to(checkout) and exists(made_in):
             return made_in
     return None
 

@@ -81,3 +81,24 @@ def test_the_second_checkout_is_refused_until_it_takes_over(tmp_path: Path) -> N
         assert reconcile(first, "--no-wait").returncode == 1  # now the first is the other
     finally:
         PlainStack(directory=second, app_env="test", name=name).remove_everything()
+
+
+def test_a_checkout_moved_away_is_taken_over_without_asking(tmp_path: Path) -> None:
+    """`mv ~/work/spot ~/src/spot` (or a machine whose engine outlived its checkout):
+    the directory that made the containers is gone, nobody else can be using them."""
+    name = f"spotit-moved-{uuid.uuid4().hex[:6]}"
+    first = checkout(tmp_path / "work", name)
+    moved = tmp_path / "src" / name
+    try:
+        assert reconcile(first, "--no-wait").returncode == 0
+        made = ids(name)
+        moved.parent.mkdir()
+        first.rename(moved)
+        planned = reconcile(moved, "--plan")
+        assert planned.returncode == 2 and "runs from another checkout" not in planned.stderr
+        applied = reconcile(moved, "--no-wait")
+        assert applied.returncode == 0, applied.stderr
+        assert not set(made) & set(ids(name)), "recreated from the checkout's new place"
+        assert reconcile(moved, "--plan").returncode == 0
+    finally:
+        PlainStack(directory=moved, app_env="test", name=name).remove_everything()

@@ -19,12 +19,32 @@ REPO = Path(__file__).resolve().parents[2]
 ELSEWHERE = "/home/someone/review/spot/compose"
 
 
+def there(directory: str) -> bool:
+    return True
+
+
 def test_a_container_made_outside_this_checkout_belongs_to_another() -> None:
     mine = container("db", working_dir=str(REPO / "compose"))
     theirs = container("api", working_dir=ELSEWHERE)
     unlabelled = container("web")
-    assert other_checkout(observed(mine, unlabelled), REPO) is None
-    assert other_checkout(observed(mine, theirs), REPO) == ELSEWHERE
+    assert other_checkout(observed(mine, unlabelled), REPO, there) is None
+    assert other_checkout(observed(mine, theirs), REPO, there) == ELSEWHERE
+
+
+def test_a_checkout_that_no_longer_exists_is_nobody_elses(tmp_path: Path) -> None:
+    """A moved or deleted checkout (or a machine's leftover) cannot be using the
+    project any more: its containers are taken over, as Compose would."""
+    gone = container("api", working_dir=str(tmp_path / "moved" / "compose"))
+    assert other_checkout(observed(gone), REPO) is None
+    (tmp_path / "moved" / "compose").mkdir(parents=True)
+    assert other_checkout(observed(gone), REPO) == str(tmp_path / "moved" / "compose")
+
+
+@pytest.fixture(autouse=True)
+def elsewhere_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ELSEWHERE stands for a checkout that is still on disk."""
+    real = Path.is_dir
+    monkeypatch.setattr(Path, "is_dir", lambda path: str(path) == ELSEWHERE or real(path))
 
 
 def world() -> MemoryEngine:
