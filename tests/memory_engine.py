@@ -51,6 +51,7 @@ from state.model.desired import DesiredService, DesiredState
 WRITES = frozenset(
     {
         "up",
+        "create",
         "start",
         "unpause",
         "restart",
@@ -430,24 +431,17 @@ class MemoryEngine:
         return tuple(sorted({c.service for c in self._get(container_ids)}))
 
     def create(self, services: Sequence[str]) -> None:
-        """`compose create --no-recreate`: a service without containers, and each of its
-        dependencies without one, gets its containers, not started; the rest is left."""
+        """`compose up --no-start --no-deps --no-recreate`: each named service gets its
+        missing containers, numbered after its highest, not started; nothing else is
+        touched (no other service, no existing container)."""
         if not self._write("create", services):
             return
         self.networks_made.add(f"{self.desired.project}_default")
-        wanted, pending = list[str](), list(services)
-        while pending:
-            name = pending.pop()
-            if name not in wanted:
-                wanted.append(name)
-                spec = self.desired.services[name]
-                pending += [
-                    d.service for d in spec.depends_on if d.service in self.desired.services
-                ]
-        for name in self._dependencies_first(wanted):
-            if not self._of(name):
-                for number in range(1, self.desired.services[name].replicas + 1):
-                    self._create(name, number, start=False)
+        for name in services:
+            mine = self._of(name)
+            following = 1 + max((int(c.labels[NUMBER_LABEL]) for c in mine), default=0)
+            for offset in range(self.desired.services[name].replicas - len(mine)):
+                self._create(name, following + offset, start=False)
 
     def _create(self, service: str, number: int, *, start: bool = True) -> None:
         spec = self.desired.services[service]

@@ -32,7 +32,7 @@ from typing import Protocol, assert_never, runtime_checkable
 
 from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
 from reconciler.planner.plan import COMPLETES, Action, ActionKind, one_shots
-from state.engine import ContainerEngine, ContainerStatus, Recreate
+from state.engine import SERVICE_LABEL, ContainerEngine, ContainerStatus, Recreate
 from state.errors import EngineError, ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedContainer, observe
@@ -76,7 +76,7 @@ class EngineRunner:
             self._await_dependencies(services)
         match kind:
             case ActionKind.CREATE:
-                self.engine.up(services, recreate=Recreate.NEVER)
+                self._create(services, actions)
             case ActionKind.RECREATE:
                 self._recreate(services, actions)
             case ActionKind.UNPAUSE:
@@ -92,6 +92,46 @@ class EngineRunner:
                 self.engine.remove(ids)
             case _:
                 assert_never(kind)
+
+    def _create(self, services: Sequence[str], actions: Sequence[Action]) -> None:
+        """Services created whole are one `up` (it orders them by depends_on). A service
+        that keeps some containers (a gap in its replicas) gets only the missing ones."""
+        gaps = self._with_gaps(actions)
+        whole = [s for s in services if s not in gaps]
+        if whole:
+            self.engine.up(whole, recreate=Recreate.NEVER)
+        if gaps:
+            self._add_beside(gaps)
+
+    def _with_gaps(self, actions: Sequence[Action]) -> list[str]:
+        """Services whose planned creates are fewer than their replicas: others stay."""
+        if self.desired is None:
+            return []
+        planned: dict[str, int] = {}
+        for action in actions:
+            if action.kind is ActionKind.CREATE:
+                planned[action.service] = planned.get(action.service, 0) + 1
+        known = self.desired.services
+        return [s for s, n in planned.items() if s in known and n < known[s].replicas]
+
+    def _add_beside(self, services: Sequence[str]) -> None:
+        """The missing containers of services that keep others: created (numbered after
+        the highest, as Compose does), then only they are started, so a kept container is
+        left as it is: `up` would start again a one-shot that completed, or a container
+        the plan leaves stopped."""
+        if self.desired is None or not isinstance(self.engine, _Creates):
+            self.engine.up(services, recreate=Recreate.NEVER)
+            return
+        project = self.desired.project
+        before = {c.id for c in self.engine.containers(project)}
+        self.engine.create(services)
+        made = [
+            c.id
+            for c in self.engine.containers(project)
+            if c.id not in before and c.labels.get(SERVICE_LABEL) in services
+        ]
+        if made:
+            self.engine.start(made)
 
     def _recreate(self, services: Sequence[str], actions: Sequence[Action]) -> None:
         """Exactly the planned containers are replaced. A service recreated whole is one
@@ -109,9 +149,11 @@ class EngineRunner:
             self.engine.up(forced, recreate=Recreate.ALWAYS)
         else:
             forced = []
-        rest = [s for s in services if s not in forced]
+        rest = [s for s in services if s not in forced and s not in partial]
         if rest:
             self.engine.up(rest, recreate=Recreate.NEVER)
+        if partial:
+            self._add_beside([s for s in services if s in partial])
 
     def _await_dependencies(self, services: Sequence[str]) -> None:
         """First, what `services` depend on outside them and the gate waits for (a
@@ -148,7 +190,7 @@ class EngineRunner:
         """While `stage` waits for health, create (not start) the containers of the later
         services that have none yet, as Compose's own `up` creates every container
         before it starts any: their `up` then only starts them. Nothing that exists is
-        touched (`compose create --no-recreate`), so a failed gate leaves them created,
+        touched (`up --no-start --no-deps --no-recreate`), so a failed gate leaves them created,
         never started, as Compose does. Only when the stage has a health to wait for,
         and not for a later stage that recreates (its `up` forces: it would recreate
         what was created ahead)."""

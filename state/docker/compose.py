@@ -244,9 +244,10 @@ class ComposeSide:
         self._converge("up", "--detach", "--no-deps", *flags.get(recreate, []), services=services)
 
     def create(self, services: Sequence[str]) -> None:
-        """Containers for SERVICES, not started; every container that exists (theirs and
-        their dependencies') is left as it is: `up` starts them later, in order."""
-        self._converge("create", "--no-recreate", services=services)
+        """The missing containers of SERVICES, not started (`up --no-start --no-deps
+        --no-recreate`): every container that exists is left as it is, and nothing of
+        another service is made (`compose create` would also make their dependencies')."""
+        self._converge("up", "--no-start", "--no-deps", "--no-recreate", services=services)
 
     def _converge(self, verb: str, *flags: str, services: Sequence[str]) -> None:
         images.prepare(self, self.project.name, services)

@@ -148,3 +148,62 @@ def test_one_replica_is_repaired_alone_even_a_half_renamed_leftover(
     assert len(after) == 3 and all(state == "running" for _, _, state in after.values())
     assert all("_" not in name for _, name, _ in after.values())
     assert plan_of(project)[0] == 0
+
+
+ONE_SHOT = """services:
+  migrate:
+    image: spot-busybox:local
+    pull_policy: never
+    command: ["sh", "-c", "echo ran >> /runs/log"]
+    volumes: [runs:/runs]
+    scale: 2
+  api:
+    image: spot-busybox:local
+    pull_policy: never
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+volumes:
+  runs:
+"""
+
+
+def test_a_missing_one_shot_replica_is_made_without_running_the_other_again(
+    tmp_path: Path,
+) -> None:
+    """`up --no-recreate migrate` would start the completed #1 again (a migration run
+    twice); only the missing #2 is created and started."""
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose/environments.toml").write_text(TABLE)
+    (tmp_path / "compose/compose.yaml").write_text(ONE_SHOT)
+    name = unique_project_name("oneshot-gap")
+    made = Project(tmp_path, name)
+    try:
+        done = made.reconcile()
+        assert done.returncode == 0, done.stderr
+        ids = {name: cid for cid, (_, name, _) in made.containers().items()}
+        first, second = ids[f"{name}-migrate-1"], ids[f"{name}-migrate-2"]
+        started = _started_at(first)
+        subprocess.run(["docker", "rm", second], check=True, capture_output=True)
+        code, shown = plan_of(made)
+        assert code == 2 and "+ create" in shown and "migrate" in shown, shown
+        done = made.reconcile()
+        assert done.returncode == 0, done.stderr + done.stdout
+        assert _started_at(first) == started, "the completed replica ran again"
+        runs = subprocess.run(
+            ["docker", "run", "--rm", "-v", f"{name}_runs:/runs", "spot-busybox:local",
+             "cat", "/runs/log"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        assert runs == ["ran"] * 3, "two first runs and the new replica's, nothing more"
+        assert plan_of(made)[0] == 0
+    finally:
+        PlainStack(directory=tmp_path, app_env="test", name=name).remove_everything()
+
+
+def _started_at(container: str) -> str:
+    return subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.StartedAt}}", container],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
