@@ -299,20 +299,19 @@ def _restart_dependents(
     desired: DesiredState, observed: ObservedState, actions: list[Action]
 ) -> list[Action]:
     """Compose's rule: `depends_on: {X: {restart: true}}` restarts the dependent when X is
-    (re)created. Only running dependents that have no action of their own."""
+    (re)created. Each running container of the dependent that has no action of its own
+    (a replica being created or recreated beside it does not spare it)."""
     changed = {a.service for a in actions if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)}
-    busy = {a.service for a in actions}
+    busy = {a.container_id for a in actions if a.container_id}
     restarts = []
     for name, service in sorted(desired.services.items()):
-        if name in busy:
-            continue
         triggers = sorted(
             d.service for d in service.depends_on if d.restart and d.service in changed
         )
         if not triggers:
             continue
         for container in observed.of(name):
-            if container.running:
+            if container.running and container.id not in busy:
                 restarts.append(
                     _action(
                         ActionKind.RESTART,

@@ -191,6 +191,18 @@ CASES = {
             (RESTART, "api", 1, ("db is recreated (depends_on restart: true)",)),
         ],
     ),
+    "restart-true-kept-replicas-restarted-beside-a-new-one": Case(
+        desired(
+            service("db", config_hash="new"),
+            service("api", depends_on=[Dependency(service="db", restart=True)], replicas=2),
+        ),
+        observed(container("db", config_hash="old"), container("api")),
+        [
+            (RECREATE, "db", 1, ("configuration changed",)),
+            (CREATE, "api", 2, ("no container",)),
+            (RESTART, "api", 1, ("db is recreated (depends_on restart: true)",)),
+        ],
+    ),
     "plain-dependent-left-alone": Case(
         desired(service("db", config_hash="new"), service("api", depends_on=["db"])),
         observed(container("db", config_hash="old"), container("api")),
