@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import Protocol, assert_never, runtime_checkable
 
@@ -217,13 +217,16 @@ class EngineRunner:
         desired = self.desired
         services = sorted({a.service for a in actions if a.service in desired.services})
         once = one_shots(desired)
+        # Docker keeps the health a container had when it was paused (probes fail while
+        # paused) until its next probe: an unpaused one may still read `unhealthy`.
+        stale = {a.container_id for a in actions if a.kind is ActionKind.UNPAUSE}
         deadline = self.clock() + self.wait_timeout
         interval = self.poll_interval
         while True:
             pending = self._not_ready(services, once)
             if not pending:
                 return
-            failed = {s: mine for s, mine in pending.items() if _any_failed(mine, s in once)}
+            failed = {s: mine for s, mine in pending.items() if _any_failed(mine, s in once, stale)}
             if failed:  # nothing makes them ready: waiting cannot help (as Compose's --wait)
                 raise NotReady(self._failure(failed, once), tuple(failed))
             if self.clock() >= deadline:
@@ -322,8 +325,16 @@ def _failed(container: ObservedContainer, one_shot: bool = False) -> bool:
     return not one_shot and container.health == "unhealthy"
 
 
-def _any_failed(containers: Sequence[ObservedContainer], one_shot: bool) -> bool:
-    return any(_failed(c, one_shot) for c in containers)
+def _any_failed(
+    containers: Sequence[ObservedContainer], one_shot: bool, stale: Set[str | None] = frozenset()
+) -> bool:
+    """Any of them failed for good; `stale`: ids whose health is not yet their own
+    (just unpaused): `unhealthy` there may still turn healthy, so only the timeout ends it."""
+    return any(
+        _failed(c, one_shot)
+        and not (c.id in stale and c.status is ContainerStatus.RUNNING and c.health == "unhealthy")
+        for c in containers
+    )
 
 
 def _awaited(service: str) -> Action:

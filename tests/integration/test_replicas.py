@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -205,5 +206,47 @@ def test_a_missing_one_shot_replica_is_made_without_running_the_other_again(
 def _started_at(container: str) -> str:
     return subprocess.run(
         ["docker", "inspect", "-f", "{{.State.StartedAt}}", container],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+HEALTHY = """services:
+  web:
+    image: spot-busybox:local
+    pull_policy: never
+    init: true
+    command: ["sleep", "3600"]
+    healthcheck: {test: ["CMD", "true"], interval: 1s, timeout: 2s, retries: 1}
+"""
+
+
+def test_an_unpaused_container_unhealthy_from_its_pause_is_waited_for(tmp_path: Path) -> None:
+    """Probes fail while paused; after unpause Docker reads `unhealthy` until the next
+    probe. The health gate waits for that probe instead of failing the apply."""
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose/environments.toml").write_text(TABLE)
+    (tmp_path / "compose/compose.yaml").write_text(HEALTHY)
+    name = unique_project_name("unpause-health")
+    made = Project(tmp_path, name)
+    try:
+        assert made.reconcile().returncode == 0
+        (web,) = made.containers()
+        subprocess.run(["docker", "pause", web], check=True, capture_output=True)
+        for _ in range(60):
+            if _health(web) == "unhealthy":
+                break
+            time.sleep(0.5)
+        assert _health(web) == "unhealthy", "the paused container's probes never failed"
+        done = made.reconcile()
+        assert done.returncode == 0, done.stderr + done.stdout
+        assert "unpause" in done.stdout and _health(web) == "healthy"
+        assert plan_of(made)[0] == 0
+    finally:
+        PlainStack(directory=tmp_path, app_env="test", name=name).remove_everything()
+
+
+def _health(container: str) -> str:
+    return subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Health.Status}}", container],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip

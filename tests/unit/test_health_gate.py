@@ -204,3 +204,22 @@ def test_gate_polls_fast_then_backs_off() -> None:
         runner.settle([Action(kind=ActionKind.CREATE, service="db", number=1, reasons=())])
     assert slept[:5] == [0.1, 0.2, 0.4, 0.8, 1.0]
     assert max(slept) == 1.0
+
+
+def test_an_unpaused_container_still_unhealthy_from_its_pause_is_given_its_next_probe() -> None:
+    """Probes fail while a container is paused; after unpause Docker shows `unhealthy`
+    until the next probe. The gate waits for it instead of failing at once."""
+    engine = ScriptedEngine(
+        [record("db", ContainerStatus.RUNNING, "unhealthy")],
+        [record("db", ContainerStatus.RUNNING, "unhealthy")],
+        [record("db", ContainerStatus.RUNNING, "healthy")],
+    )
+    unpause = Action(
+        kind=ActionKind.UNPAUSE, service="db", number=1, reasons=(), container_id="id-db"
+    )
+    runner = gate(engine, timeout=60)
+    runner.settle([unpause])
+    assert 0 < runner.clock() < 60
+    still = gate(ScriptedEngine([record("db", ContainerStatus.RUNNING, "unhealthy")]), timeout=9)
+    with pytest.raises(NotReady, match=r"^not ready after 9 s"):
+        still.settle([unpause])  # never healthy again: the timeout ends it, naming it
