@@ -13,8 +13,9 @@ shorter one (the stack's default password `spot`, a 4-character password) is mas
 wherever it appears *as a value*: after a secret-looking key (`KEY=value`, `KEY: value`,
 `"KEY": "value"`) and as the password of a URL (`://user:value@`). Names stay readable:
 `spot-db-1` and `project spot` are names, not values. A secret equal to a service's or
-the project's name (a password `postgres` beside a service `postgres`) is not masked
-at all: the name is public, and hiding it would hide the plan (`spare`).
+the project's name, or to a part of an image's name (a password `postgres` beside a
+service or an image `.../postgres:14`), is not masked at all: the name is public, and
+hiding it would hide the plan (`spare`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ def spare(names: Iterable[str]) -> None:
         for form in (value, json.dumps(value)[1:-1]):
             _known.discard(form)
             _short.discard(form)
+
+
+def image_name_parts(reference: str) -> set[str]:
+    """The public words of an image reference: its registry, path and name parts
+    (`ghcr.io/immich-app/postgres:14@sha256:...` -> ghcr.io, immich-app, postgres)."""
+    name = reference.split("@", 1)[0]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        name = name[: len(name) - len(last[-1])] + last[-1].split(":", 1)[0]
+    return {part for part in name.split("/") if part}
 
 
 def forget_all() -> None:

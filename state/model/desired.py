@@ -114,7 +114,8 @@ def desire(project: ComposeProject, source: ComposeSource) -> DesiredState:
         for name, raw in sorted(raw_services.items())
     }
     known = in_any_profile | frozenset(services)
-    secrets.spare({*known, project.name})
+    images_named = (secrets.image_name_parts(s.image) for s in services.values())
+    secrets.spare({*known, project.name, *(part for parts in images_named for part in parts)})
     return DesiredState(
         project=project.name,
         app_env=project.app_env,

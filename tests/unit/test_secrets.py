@@ -167,3 +167,15 @@ def test_a_secret_is_not_masked_inside_a_longer_name_nor_when_it_is_a_name() -> 
     )
     secrets.remember({"DB_PASSWORD": "postgres"})  # a name stays spared
     assert secrets.redact("password postgres") == "password postgres"
+
+
+def test_a_secret_equal_to_part_of_an_image_name_leaves_the_image_readable() -> None:
+    """immich's .env has DB_PASSWORD=postgres and an image .../postgres:14: the plan
+    must still say which image will be pulled."""
+    reference = "ghcr.io/immich-app/postgres:14-vectorchord0.4.3@sha256:abc"
+    assert secrets.image_name_parts(reference) == {"ghcr.io", "immich-app", "postgres"}
+    assert secrets.image_name_parts("localhost:5000/app:dev") == {"localhost:5000", "app"}
+    secrets.remember({"DB_PASSWORD": "postgres", "API_TOKEN": "immich-app-token"})
+    secrets.spare(secrets.image_name_parts(reference))
+    line = f"image {reference} will be pulled; token immich-app-token"
+    assert secrets.redact(line) == f"image {reference} will be pulled; token ****"
