@@ -16,7 +16,6 @@ from pathlib import Path
 
 from reconciler.store.saved_plans import Inputs
 from state.errors import ConfigError
-from state.resolve.inputs import read_env_file
 from state.resolve.project import ComposeProject
 
 _REFERENCE = re.compile(r"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -37,18 +36,10 @@ def inputs(project: ComposeProject) -> Inputs:
         files[_shown(path, project.directory)] = hashlib.sha256(data).hexdigest()
         if path in project.files:
             texts.append(data.decode("utf-8", errors="replace"))
-    seen = {**_env_file_values(project), **os.environ, **project.process_variables()}
+    seen = {**project.env_values, **os.environ, **project.process_variables()}
     names = sorted({name for text in texts for name in _REFERENCE.findall(text)})
     variables = {name: _digest(name, seen.get(name)) for name in names}
     return Inputs(directory=str(project.directory), files=files, variables=variables)
-
-
-def _env_file_values(project: ComposeProject) -> dict[str, str]:
-    """The env file's variables as Compose reads them (`${X:-d}` expanded): Compose
-    interpolates with them where the process environment leaves a variable unset."""
-    files = project.env_files()
-    bindings = read_env_file(files[0], os.environ) if files else {}
-    return {name: binding.value for name, binding in bindings.items()}
 
 
 def _shown(path: Path, directory: Path) -> str:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from state.engine import Backend
 from state.resolve.appenv import VARIABLE, ResolvedAppEnv
@@ -52,6 +52,9 @@ class ComposeProject(BaseModel):
     compose_files: tuple[Path, ...] = ()
     default_profiles: tuple[str, ...] = ()  # without a table: COMPOSE_PROFILES
     read_env_files: tuple[Path, ...] | None = None  # None: env_file, if it is a file
+    # The env files' variables as read (once): Compose interpolates with them where the
+    # process environment leaves a variable unset. Never dumped: they may be secrets.
+    env_values: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
 
     @property
     def compose_dir(self) -> Path:
@@ -173,6 +176,7 @@ def project_from(
         compose_files=found.files,
         default_profiles=() if table is not None else _profiles(inputs),
         read_env_files=inputs.env_files if inputs.read_files is not None else None,
+        env_values={key: binding.value for key, binding in inputs.bindings.items()},
     )
 
     def lookup(key: str) -> str | None:

@@ -37,6 +37,8 @@ COMMANDS = [
     ["down", "--plan"],
     ["down"],
     ["logs"],
+    ["--plan", "--out", "{saved}"],
+    ["apply", "{saved}", "--no-wait"],
 ]
 
 
@@ -110,6 +112,12 @@ def test_every_input_is_read_once(
         built.append(target)
         return world
 
+    saved = str(project.parent / "saved.plan")
+    if argv[0] == "apply":  # a saved plan to apply, written before counting
+        assert main(["--plan", "--out", saved, "--project-directory", str(project)],
+                    engine=lambda target: world) == 2  # fmt: skip
+        counted.calls.clear()
+    argv = [word.format(saved=saved) for word in argv]
     code = main([*argv, "--project-directory", str(project)], engine=factory)
     assert code in (0, 2), argv
     assert counted.calls["env file parsed"] == 1

@@ -312,13 +312,13 @@ def test_a_variable_is_digested_as_compose_sees_it_through_the_env_file(
     """`API_PORT=${PORT:-8080}` in .env: PORT in the shell moves the published port."""
     shutil.copytree(REPO / COMPOSE_DIR, tmp_path / COMPOSE_DIR)
     (tmp_path / ".env").write_text("API_PORT=${PORT:-8080}\n")
-    project = load_project(tmp_path, process_env={})
     monkeypatch.delenv("PORT", raising=False)
     monkeypatch.delenv("API_PORT", raising=False)
-    unset = inputs(project).variables["API_PORT"]
+    unset = inputs(load_project(tmp_path, process_env={})).variables["API_PORT"]
     assert unset != "unset", "Compose sees 8080 from .env"
-    monkeypatch.setenv("PORT", "9090")
-    assert inputs(project).variables["API_PORT"] != unset
+    monkeypatch.setenv("PORT", "9090")  # the next command runs in a shell with PORT set
+    moved = inputs(load_project(tmp_path, process_env={"PORT": "9090"})).variables["API_PORT"]
+    assert moved != unset
 
 
 def test_a_tampered_plan_file_is_refused_and_touches_nothing(tmp_path: Path) -> None:
