@@ -117,16 +117,6 @@ def rolled_back_message(status: ServiceStatus, reason: str, failed: str) -> str:
     )
 
 
-def on_swarm(engine: object) -> bool:
-    """Whether `engine` is the swarm backend's (it reports services, not containers)."""
-    return hasattr(engine, "service_statuses")
-
-
-def runner_for(engine: ContainerEngine) -> type[EngineRunner]:
-    """The Runner class for this engine: the swarm's, or Compose's."""
-    return SwarmRunner if on_swarm(engine) else EngineRunner
-
-
 def _timestamp(text: str) -> float:
     """Docker's RFC 3339 time (nanoseconds, Z) as seconds since the epoch; 0 if absent."""
     if not text:

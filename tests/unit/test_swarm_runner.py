@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.execute.runner import NotReady
-from reconciler.execute.swarm_runner import SwarmRunner, UpdateRolledBack, runner_for
+from reconciler.execute.swarm_runner import SwarmRunner, UpdateRolledBack
 from reconciler.planner.plan import Action, ActionKind
 from state.model.desired import DesiredService, DesiredState
 from state.resolve.appenv import ResolvedAppEnv
@@ -114,7 +114,3 @@ def test_time_up_names_the_tasks_that_are_not_running() -> None:
     )
     with pytest.raises(NotReady, match=r"(?s)0/1 running.*no suitable node"):
         gate(Scripted([stuck]), timeout=3).settle([ACTION])
-
-
-def test_the_swarm_runner_goes_with_an_engine_that_reads_service_statuses() -> None:
-    assert runner_for(Scripted([status()])) is SwarmRunner  # type: ignore[arg-type]
