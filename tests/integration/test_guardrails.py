@@ -162,6 +162,12 @@ def test_the_guard_matrix_on_a_production_engine(project: Project) -> None:
     assert "(waived for this run)" in waived
     status = allowed(project, "prod", "status")
     assert "the table's this (production: allows prod, dev, lab)" in status
+    # dev on a production engine that allows prod alone: no confirmation lets it through.
+    table = project.directory / "compose/environments.toml"
+    only_prod = table.read_text().replace('allow = ["prod", "dev", "lab"]', 'allow = ["prod"]')
+    table.write_text(only_prod)
+    refused(project, "dev", "--no-wait", "--confirm-env", "dev", "--yes",
+            says="a production engine for prod")  # fmt: skip
 
 
 def test_the_shipped_policies_pass_prod_and_fail_devs_dev_only_ones() -> None:
