@@ -26,6 +26,7 @@ from reconciler.cli.exit_codes import (
     EXIT_USAGE,
     pending,
 )
+from reconciler.cli.history import history
 from reconciler.cli.json_output import apply_json, run_teardown
 from reconciler.cli.options import (
     apply_options,
@@ -285,6 +286,7 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
 cli.add_command(watch)  # reconciler/cli/watch.py: `reconcile watch`
 cli.add_command(init)  # reconciler/cli/adopt.py: `reconcile init`
 cli.add_command(doctor)  # reconciler/cli/adopt.py: `reconcile doctor`
+cli.add_command(history)  # reconciler/cli/history.py: `reconcile history [show N]`
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> int:

@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.commands import rollback
+from reconciler.commands import receipts, rollback
 from reconciler.execute.executor import Runner, execute
-from reconciler.execute.outcome import Applied, ApplyResult
+from reconciler.execute.outcome import Applied, ApplyResult, OutcomeStatus
 from reconciler.execute.retry import Policy, default_retrying, retried
 from reconciler.execute.runner import WAIT_TIMEOUT
+from reconciler.execute.stopwatch import Stopwatch, Timed
 from reconciler.planner.guards import SWITCH, Confirmation, Guard, evaluate
 from reconciler.planner.ownership import other_checkout, taken_over_message
 from reconciler.planner.plan import Plan, Strategy
@@ -74,6 +75,7 @@ class ApplySettings:
     take_over: bool = False  # --take-over: act on containers another checkout made
     waived: frozenset[str] = frozenset()  # --waive NAME: policies waived for this run
     confirm: Callable[[Confirmation], bool] = lambda confirmation: False  # --yes, typed
+    command: str = "reconcile"  # what the history's receipts name (`watch` for its passes)
 
 
 def preview(opened: Opened, strategy: Strategy, waived: frozenset[str] = frozenset()) -> Snapshot:
@@ -179,11 +181,15 @@ def apply(
             rollback.succeeded(first, source.model, say)
             report(Applied(first, first, (), time.monotonic() - started))
             return first
-        result = _carry_out(opened, desired, first.plan, back, settings, say)
+        stopwatch = Stopwatch()
+        result = _carry_out(opened, desired, first.plan, back, settings, say, stopwatch)
         final = snapshot(opened.engine, desired)
         if result.ok and final.plan.is_empty:
             rollback.succeeded(final, source.model, say)
-    report(Applied(first, final, result.outcomes, time.monotonic() - started, result.error))
+        applied = Applied(first, final, result.outcomes, time.monotonic() - started, result.error)
+        command = "apply" if saved else "restart" if strategy is Strategy.ALWAYS else None
+        _receipt(opened, applied, stopwatch, settings, say, command or settings.command)
+    report(applied)
     _verify(result, final.plan, say)
     say(plans.converged_line(final, time.monotonic() - started))
     return final
@@ -237,16 +243,47 @@ def _carry_out(
     back: rollback.Rollback,
     settings: ApplySettings,
     say: Say,
+    stopwatch: Stopwatch,
 ) -> ApplyResult:
     """Execute the plan on the backend's runner; roll back what never became ready.
-    (On a swarm, Swarm rolls a failed update back itself: its gate names no service.)"""
+    (On a swarm, Swarm rolls a failed update back itself: its gate names no service.)
+    The stopwatch measures each service's unavailability (reconciler/execute/stopwatch.py)."""
     back.prepare(plan, opened.project.directory)
-    runner = rollback.Watched(
-        opened.kit.runner(
-            opened.engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
-        )
+    engine_runner = opened.kit.runner(
+        opened.engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
     )
-    return back.after(execute_plan(plan, runner, settings, say), runner, plan)
+    engine_runner.on_ready = stopwatch.seen_ready
+    runner = rollback.Watched(engine_runner)
+    result = back.after(execute_plan(plan, Timed(runner, stopwatch), settings, say), runner, plan)
+    stopwatch.back(
+        sorted({o.action.service for o in result.outcomes if o.status is OutcomeStatus.ROLLED_BACK})
+    )
+    return result
+
+
+def _receipt(
+    opened: Opened,
+    applied: Applied,
+    stopwatch: Stopwatch,
+    settings: ApplySettings,
+    say: Say,
+    command: str,
+) -> None:
+    """The apply's receipt in the project's history (reconciler/commands/receipts.py)."""
+    first = applied.first
+    document = receipts.receipt(
+        command=command,
+        project=first.desired.project,
+        directory=opened.project.directory,
+        app_env=first.desired.app_env,
+        plan=first.plan,
+        outcomes=applied.outcomes,
+        unavailable=stopwatch.measured(gated=settings.wait),
+        seconds=applied.seconds,
+        result=receipts.result_of(applied.outcomes, applied.error, applied.final.plan.is_empty),
+        error=applied.error,
+    )
+    receipts.keep(first.desired.project, document, say)
 
 
 def checked(snap: Snapshot, opened: Opened, saved: SavedPlan) -> Snapshot:
