@@ -34,6 +34,7 @@ from reconciler.cli.options import (
     format_option,
     lock_option,
     name_options,
+    notify_option,
     option,
     out_option,
     plan_option,
@@ -186,6 +187,7 @@ def status(ctx: click.Context, /, **params: Any) -> int:
 @lock_option
 @take_over_option
 @yes_option
+@notify_option
 @click.pass_context
 def stop(ctx: click.Context, /, **params: Any) -> int:
     """Stop every container of the project (all profiles), keeping them.
@@ -246,6 +248,7 @@ def logs(
 @format_option
 @lock_option
 @take_over_option
+@notify_option
 @click.pass_context
 def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     """Remove the project's containers and networks; keep its volumes (its data).

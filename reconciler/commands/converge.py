@@ -23,9 +23,10 @@ from reconciler.execute.outcome import Applied, ApplyResult, OutcomeStatus
 from reconciler.execute.retry import Policy, default_retrying, retried
 from reconciler.execute.runner import WAIT_TIMEOUT
 from reconciler.execute.stopwatch import Stopwatch, Timed
+from reconciler.planner import downtime
 from reconciler.planner.guards import SWITCH, Confirmation, Guard, evaluate
 from reconciler.planner.ownership import other_checkout, taken_over_message
-from reconciler.planner.plan import Plan, Strategy
+from reconciler.planner.plan import ActionKind, Plan, Strategy
 from reconciler.planner.snapshot import Snapshot, Unknown
 from reconciler.reads.fingerprint import inputs
 from reconciler.reads.opened import Opened
@@ -76,13 +77,22 @@ class ApplySettings:
     waived: frozenset[str] = frozenset()  # --waive NAME: policies waived for this run
     confirm: Callable[[Confirmation], bool] = lambda confirmation: False  # --yes, typed
     command: str = "reconcile"  # what the history's receipts name (`watch` for its passes)
+    notify: tuple[str, ...] = ()  # --notify CMD: told each outcome (reconciler/notify/hook.py)
 
 
 def preview(opened: Opened, strategy: Strategy, waived: frozenset[str] = frozenset()) -> Snapshot:
     """`--plan`: what apply (or restart) would do, and what its guardrails say. Changes
     nothing."""
     snap = snapshot_of(opened.project, opened.source, opened.engine, strategy)
-    return guarded(snap, opened, waived)
+    return predicted(guarded(snap, opened, waived))
+
+
+def predicted(snap: Snapshot) -> Snapshot:
+    """`snap` with each action's predicted unavailability, from the project's history or
+    the services' configuration (reconciler/planner/downtime.py)."""
+    recreated = {a.service for a in snap.plan.actions if a.kind is ActionKind.RECREATE}
+    samples = receipts.measured(snap.desired.project, recreated)
+    return dataclasses.replace(snap, downtime=downtime.predict(snap.desired, snap.plan, samples))
 
 
 def guarded(
@@ -174,13 +184,15 @@ def apply(
         guard_checkout(first.observed, opened.project.directory, settings)
         if saved is not None:
             first = checked(first, opened, saved)
-        first = guarded(first, opened, settings.waived)
+        first = predicted(guarded(first, opened, settings.waived))
         say(plans.plan_text(first))
         enforce(first.guard, settings, say)
         if first.plan.is_empty:
             rollback.succeeded(first, source.model, say)
             report(Applied(first, first, (), time.monotonic() - started))
             return first
+        if settings.command == "watch":  # the watch found drift: say so before repairing it
+            _drift_found(opened, first, settings, say)
         stopwatch = Stopwatch()
         result = _carry_out(opened, desired, first.plan, back, settings, say, stopwatch)
         final = snapshot(opened.engine, desired)
@@ -269,21 +281,19 @@ def _receipt(
     say: Say,
     command: str,
 ) -> None:
-    """The apply's receipt in the project's history (reconciler/commands/receipts.py)."""
-    first = applied.first
-    document = receipts.receipt(
-        command=command,
-        project=first.desired.project,
-        directory=opened.project.directory,
-        app_env=first.desired.app_env,
-        plan=first.plan,
-        outcomes=applied.outcomes,
-        unavailable=stopwatch.measured(gated=settings.wait),
-        seconds=applied.seconds,
-        result=receipts.result_of(applied.outcomes, applied.error, applied.final.plan.is_empty),
-        error=applied.error,
+    """The apply's receipt in the project's history, then the notifier told its outcome."""
+    document = receipts.applied_receipt(
+        applied, opened.project.directory, stopwatch.measured(gated=settings.wait), command
     )
-    receipts.keep(first.desired.project, document, say)
+    receipts.keep(applied.first.desired.project, document, say)
+    event = receipts.event_of(document["result"], settings.command == "watch")
+    receipts.announce(receipts.notifier(settings.notify, opened.project), event, document, say)
+
+
+def _drift_found(opened: Opened, snap: Snapshot, settings: ApplySettings, say: Say) -> None:
+    """`drift_found` for the notifier: the plan the watch is about to apply."""
+    notifier = receipts.notifier(settings.notify, opened.project)
+    receipts.announce(notifier, "drift_found", receipts.drift(snap, settings.command), say)
 
 
 def checked(snap: Snapshot, opened: Opened, saved: SavedPlan) -> Snapshot:

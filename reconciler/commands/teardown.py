@@ -160,6 +160,8 @@ def _tear_down(
         error=result.error,
     )
     receipts.keep(named.name, document, say)
+    notifier = receipts.notifier(settings.notify, named.project)
+    receipts.announce(notifier, receipts.event_of(document["result"], False), document, say)
     report(teardown, result)
     if not result.ok:
         raise ApplyFailed(f"{teardown.command} failed: {result.error}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,28 @@ def receipts(project: str, environ: Mapping[str, str] | None = None) -> list[dic
     for name in (ROTATED, FILE):
         found += read_lines(path.with_name(name))
     return found[::-1]
+
+
+def newest(project: str, limit: int) -> Iterator[dict[str, Any]]:
+    """Up to `limit` receipts, newest first, each line parsed only when reached (the
+    predictions read a few recent ones, not the whole history)."""
+    path = history_path(project)
+    count = 0
+    for name in (FILE, ROTATED):
+        try:
+            raw = path.with_name(name).read_bytes()
+        except FileNotFoundError:
+            continue
+        for line in reversed(raw.splitlines()):
+            if count >= limit:
+                return
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("kind") == KIND:
+                count += 1
+                yield record
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
