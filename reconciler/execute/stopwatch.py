@@ -5,9 +5,11 @@ that stops, removes or recreates one of its containers (a recreate is stop-first
 Compose stops the old container before it starts the new one), and the end of the
 batch that brings it back; the health gate (EngineRunner.settle) reports each service
 the first time it sees it ready (`Stopwatch.seen_ready`, polled 0.1 s to 1 s apart).
-A service's measured unavailability is from the first to the last; one that was only
-stopped or removed is down from then on ("stopped", "removed"). The numbers go into
-the history's receipts (reconciler/commands/receipts.py); nothing here touches Docker.
+A service's measured unavailability is from the first to the last (an upper bound
+for a service that one `compose up` of several recreates after the others: its old
+container served meanwhile); one that was only stopped or removed is down from then
+on ("stopped", "removed"). The numbers go into the history's receipts
+(reconciler/commands/receipts.py); nothing here touches Docker.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.commands import receipts
-from reconciler.planner.downtime import FROM_CONFIG, predict
+from reconciler.planner.downtime import FROM_CONFIG, START, predict
 from reconciler.planner.plan import ActionKind, Strategy, plan
 from reconciler.planner.snapshot import Snapshot
 from reconciler.render import plans
@@ -42,10 +42,10 @@ def test_from_config_stop_start_and_the_first_health_check() -> None:
     wanted, switch = _switch()
     found = predict(wanted, switch)  # type: ignore[arg-type]
     by_service = {switch.actions[i].service: g for i, g in found.actions.items()}  # type: ignore[attr-defined]
-    assert by_service["db"].seconds == 0.5 + 1.0 + 2.0  # init: SIGTERM handled; interval 2 s
-    assert by_service["api"].seconds == 5.0 + 1.0  # its grace period, no healthcheck
-    assert by_service["web"].seconds == 10.0 + 1.0  # Docker's default grace
-    assert by_service["cron"].seconds == 10.0 + 1.0 + 1.0  # start_interval before interval
+    assert by_service["db"].seconds == 0.5 + START + 2.0  # init: SIGTERM handled; interval 2 s
+    assert by_service["api"].seconds == 5.0 + START  # its grace period, no healthcheck
+    assert by_service["web"].seconds == 10.0 + START  # Docker's default grace
+    assert by_service["cron"].seconds == 10.0 + START + 1.0  # start_interval before interval
     assert by_service["mail"].seconds == 10.0  # removed: not in the desired state
     assert {g.source for g in found.actions.values()} == {FROM_CONFIG}
     assert found.total == pytest.approx(sum(g.seconds for g in found.actions.values()))
@@ -64,7 +64,7 @@ def test_a_restart_charges_the_stop_once() -> None:
     restart = plan(wanted, observed(container("api")), Strategy.ALWAYS)
     assert [a.kind for a in restart.actions] == [ActionKind.STOP, ActionKind.RECREATE]
     found = predict(wanted, restart)
-    assert [found.actions[i].seconds for i in range(2)] == [5.0, 1.0]
+    assert [found.actions[i].seconds for i in range(2)] == [5.0, START]
 
 
 def test_nothing_down_nothing_predicted() -> None:
@@ -86,14 +86,14 @@ def test_the_plan_shows_each_prediction_and_its_sum_in_text_and_json() -> None:
     wanted, switch = _switch()
     snap = Snapshot(wanted, WORLD, switch, downtime=predict(wanted, switch))  # type: ignore[arg-type]
     text = plans.plan_text(snap)
-    assert "down ~3.5 s from config" in text
-    total = 3.5 + 6.0 + 11.0 + 12.0 + 10.0  # db, api, web, cron recreated; mail removed
+    assert f"down ~{0.5 + START + 2.0:g} s from config" in text
+    total = 4 * START + 2.5 + 5.0 + 10.0 + 11.0 + 10.0  # db, api, web, cron; mail removed
     assert f"Predicted unavailability: ~{total:.0f} s in total (summed over services); " in text
-    assert "longest cron ~12 s." in text
+    assert f"longest cron ~{11.0 + START:.0f} s." in text
     document = json.loads(plans.plan_json(snap))
     assert document["schema_version"] == 6
     db = next(a for a in document["actions"] if a["service"] == "db")
-    assert db["downtime"] == {"seconds": 3.5, "from": FROM_CONFIG}
+    assert db["downtime"] == {"seconds": 0.5 + START + 2.0, "from": FROM_CONFIG}
     assert document["downtime"]["total_seconds"] == total
 
 
