@@ -77,7 +77,8 @@ def receipt_text(project: str, number: int, total: int, receipt: Mapping[str, An
             f"until {item.get('until')}"
         )
         if item.get("predicted") is not None:
-            line += f"  (predicted ~{item['predicted']:g} s {item.get('predicted_from')})"
+            source = f" {item['predicted_from']}" if item.get("predicted_from") else ""
+            line += f"  (predicted ~{item['predicted']:g} s{source})"
         lines.append(line)
     if not receipt.get("unavailable"):
         lines.append("  none: no running container was stopped")
