@@ -12,7 +12,8 @@ remove and recreate action:
   interval; Docker's default 30 s).
 A recreate after the plan's own stop of the container (restart) is not charged the
 stop again. Waves and the plan sum their actions' seconds (service-seconds: parallel
-actions each count).
+actions each count). A service asking for `deploy.update_config.order: start-first` is
+told that recreates here are stop-first (start-first is not implemented yet).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ INIT_STOP = 0.5  # a process that gets SIGTERM (init: true) stops about this fas
 START = 3.0  # create and start a container through `compose up` (measured: 2.2-5.4 s)
 SAMPLES = 5  # the last measured recreates a median is taken over
 FROM_CONFIG = "from config"
+START_FIRST = "start-first"  # deploy.update_config.order a service may ask for
+NOT_START_FIRST = "(start-first is not done here yet: stop-first)"
 _DOWNS = frozenset({ActionKind.STOP, ActionKind.REMOVE, ActionKind.RECREATE})
 
 
@@ -102,6 +105,9 @@ def predict(
             guess = Guess(stop_seconds(spec), FROM_CONFIG)
             if action.kind is ActionKind.STOP and action.container_id:
                 stopped.add(action.container_id)
+        wants_start_first = spec is not None and spec.update_order == START_FIRST
+        if action.kind is ActionKind.RECREATE and wants_start_first:  # not honoured: say so
+            guess = Guess(guess.seconds, f"{guess.source} {NOT_START_FIRST}")
         guesses[index] = guess
     waves: dict[int, float] = {}
     for index, guess in guesses.items():

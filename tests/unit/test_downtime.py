@@ -67,6 +67,14 @@ def test_a_restart_charges_the_stop_once() -> None:
     assert [found.actions[i].seconds for i in range(2)] == [5.0, START]
 
 
+def test_a_start_first_service_is_told_its_recreate_is_stop_first() -> None:
+    wanted = desired(service("web", env="dev", update_order="start-first"), env="dev")
+    switch = plan(wanted, observed(container("web")))
+    guess = predict(wanted, switch).actions[0]
+    assert guess.source == "from config (start-first is not done here yet: stop-first)"
+    assert guess.seconds == 10.0 + START  # the stop counts: the old one stops first
+
+
 def test_nothing_down_nothing_predicted() -> None:
     wanted = desired(service("api"))
     fresh = plan(wanted, observed())
