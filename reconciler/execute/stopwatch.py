@@ -109,6 +109,8 @@ class Timed:
 
     def settle(self, actions: Sequence[Action]) -> None:
         self.runner.settle(actions)
+        # Settled: all ready now, for a gate that does not report each service (a swarm's)
+        self.stopwatch.seen_ready(sorted({a.service for a in actions}))
 
     def stage(self, wave: Sequence[Action]) -> Stage | None:
         stage = getattr(self.runner, "stage", None)

@@ -46,6 +46,8 @@ class Runner:
     def settle(self, actions: Sequence[Action]) -> None:
         self.clock.now += 2.0  # the gate's polls
         self.watch.seen_ready([a.service for a in actions if a.service not in self.never_ready])
+        if any(a.service in self.never_ready for a in actions):
+            raise PermanentError("not ready")  # as the real gate does
 
 
 def _action(kind: ActionKind, service: str, wave: int) -> Action:
@@ -110,3 +112,16 @@ def test_creates_and_starts_of_services_that_were_never_down_are_not_unavailabil
     plan = Plan(actions=(_action(ActionKind.CREATE, "new", 0), _action(ActionKind.START, "old", 0)))
     execute(plan, Timed(Runner(clock, watch, {"new": 2.0}), watch))
     assert watch.measured() == []
+
+
+def test_a_gate_that_reports_nothing_still_ends_the_downtime_when_it_settles() -> None:
+    clock = Clock()
+    watch = Stopwatch(clock=clock)
+
+    class Quiet(Runner):
+        def settle(self, actions: Sequence[Action]) -> None:
+            self.clock.now += 4.0  # a swarm's gate: no per-service report
+
+    inner = Quiet(clock, watch, {"db": 1.0})
+    execute(Plan(actions=(_action(ActionKind.RECREATE, "db", 0),)), Timed(inner, watch))
+    assert watch.measured() == [Unavailable("db", 5.0, READY)]
