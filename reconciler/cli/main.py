@@ -26,6 +26,7 @@ from reconciler.cli.exit_codes import (
     EXIT_USAGE,
     pending,
 )
+from reconciler.cli.history import history
 from reconciler.cli.json_output import apply_json, run_teardown
 from reconciler.cli.options import (
     apply_options,
@@ -33,6 +34,7 @@ from reconciler.cli.options import (
     format_option,
     lock_option,
     name_options,
+    notify_option,
     option,
     out_option,
     plan_option,
@@ -185,6 +187,7 @@ def status(ctx: click.Context, /, **params: Any) -> int:
 @lock_option
 @take_over_option
 @yes_option
+@notify_option
 @click.pass_context
 def stop(ctx: click.Context, /, **params: Any) -> int:
     """Stop every container of the project (all profiles), keeping them.
@@ -245,6 +248,7 @@ def logs(
 @format_option
 @lock_option
 @take_over_option
+@notify_option
 @click.pass_context
 def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     """Remove the project's containers and networks; keep its volumes (its data).
@@ -285,6 +289,7 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
 cli.add_command(watch)  # reconciler/cli/watch.py: `reconcile watch`
 cli.add_command(init)  # reconciler/cli/adopt.py: `reconcile init`
 cli.add_command(doctor)  # reconciler/cli/adopt.py: `reconcile doctor`
+cli.add_command(history)  # reconciler/cli/history.py: `reconcile history [show N]`
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> int:

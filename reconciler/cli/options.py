@@ -17,6 +17,7 @@ import click
 
 from reconciler.commands.converge import LOCK_TIMEOUT, ApplySettings
 from reconciler.execute.runner import WAIT_TIMEOUT
+from reconciler.notify.hook import command_of
 from reconciler.planner.guards import DESTRUCTIVE, SWITCH, Confirmation
 from reconciler.reads.opened import ProjectOptions
 from state.engine import Backend
@@ -120,6 +121,7 @@ def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
         take_over=bool(option(ctx, params, "take_over", False)),
         waived=frozenset(option(ctx, params, "waive", ()) or ()),
         confirm=confirmer(option(ctx, params, "confirm_env"), bool(option(ctx, params, "yes"))),
+        notify=command_of(option(ctx, params, "notify") or ""),
     )
 
 
@@ -169,6 +171,15 @@ lock_option = click.option(
     default=None,
     help=f"Seconds to wait for another reconcile of the project (default {LOCK_TIMEOUT:g}).",
 )
+notify_option = click.option(
+    "--notify",
+    "notify",
+    default=None,
+    metavar="CMD",
+    help="Run CMD (split as a shell would, no shell) with one JSON event on stdin when "
+    "the apply ends: applied, failed, rolled_back (watch: drift_found, drift_repaired). "
+    "Default: the environment's `notify` in the table.",
+)
 plan_option = click.option(
     "--plan",
     "plan_only",
@@ -198,6 +209,7 @@ def apply_options(func: F) -> F:
         lock_option,
         take_over_option,
         yes_option,
+        notify_option,
         click.option(
             "--confirm-env",
             "confirm_env",

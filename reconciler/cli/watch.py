@@ -65,7 +65,9 @@ def watch(ctx: click.Context, /, backoff: float, backoff_max: float, **params: A
     """
     # As `reconcile` applies (rollback included, --no-rollback honoured); no lock wait.
     settings = dataclasses.replace(
-        settings_from(ctx, params), lock_timeout=option(ctx, params, "lock_timeout", 0.0)
+        settings_from(ctx, params),
+        lock_timeout=option(ctx, params, "lock_timeout", 0.0),
+        command="watch",
     )
     timing = Timing(backoff_base=backoff, backoff_cap=max(backoff, backoff_max))
     return run_watch(

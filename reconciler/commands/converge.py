@@ -17,14 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.commands import rollback
+from reconciler.commands import receipts, rollback
 from reconciler.execute.executor import Runner, execute
-from reconciler.execute.outcome import Applied, ApplyResult
+from reconciler.execute.outcome import Applied, ApplyResult, OutcomeStatus
 from reconciler.execute.retry import Policy, default_retrying, retried
 from reconciler.execute.runner import WAIT_TIMEOUT
+from reconciler.execute.stopwatch import Stopwatch, Timed
+from reconciler.planner import downtime
 from reconciler.planner.guards import SWITCH, Confirmation, Guard, evaluate
 from reconciler.planner.ownership import other_checkout, taken_over_message
-from reconciler.planner.plan import Plan, Strategy
+from reconciler.planner.plan import ActionKind, Plan, Strategy
 from reconciler.planner.snapshot import Snapshot, Unknown
 from reconciler.reads.fingerprint import inputs
 from reconciler.reads.opened import Opened
@@ -74,13 +76,23 @@ class ApplySettings:
     take_over: bool = False  # --take-over: act on containers another checkout made
     waived: frozenset[str] = frozenset()  # --waive NAME: policies waived for this run
     confirm: Callable[[Confirmation], bool] = lambda confirmation: False  # --yes, typed
+    command: str = "reconcile"  # what the history's receipts name (`watch` for its passes)
+    notify: tuple[str, ...] = ()  # --notify CMD: told each outcome (reconciler/notify/hook.py)
 
 
 def preview(opened: Opened, strategy: Strategy, waived: frozenset[str] = frozenset()) -> Snapshot:
     """`--plan`: what apply (or restart) would do, and what its guardrails say. Changes
     nothing."""
     snap = snapshot_of(opened.project, opened.source, opened.engine, strategy)
-    return guarded(snap, opened, waived)
+    return predicted(guarded(snap, opened, waived))
+
+
+def predicted(snap: Snapshot) -> Snapshot:
+    """`snap` with each action's predicted unavailability, from the project's history or
+    the services' configuration (reconciler/planner/downtime.py)."""
+    recreated = {a.service for a in snap.plan.actions if a.kind is ActionKind.RECREATE}
+    samples = receipts.measured(snap.desired.project, recreated)
+    return dataclasses.replace(snap, downtime=downtime.predict(snap.desired, snap.plan, samples))
 
 
 def guarded(
@@ -172,18 +184,24 @@ def apply(
         guard_checkout(first.observed, opened.project.directory, settings)
         if saved is not None:
             first = checked(first, opened, saved)
-        first = guarded(first, opened, settings.waived)
+        first = predicted(guarded(first, opened, settings.waived))
         say(plans.plan_text(first))
         enforce(first.guard, settings, say)
         if first.plan.is_empty:
             rollback.succeeded(first, source.model, say)
             report(Applied(first, first, (), time.monotonic() - started))
             return first
-        result = _carry_out(opened, desired, first.plan, back, settings, say)
+        if settings.command == "watch":  # the watch found drift: say so before repairing it
+            _drift_found(opened, first, settings, say)
+        stopwatch = Stopwatch()
+        result = _carry_out(opened, desired, first.plan, back, settings, say, stopwatch)
         final = snapshot(opened.engine, desired)
         if result.ok and final.plan.is_empty:
             rollback.succeeded(final, source.model, say)
-    report(Applied(first, final, result.outcomes, time.monotonic() - started, result.error))
+        applied = Applied(first, final, result.outcomes, time.monotonic() - started, result.error)
+        command = "apply" if saved else "restart" if strategy is Strategy.ALWAYS else None
+        _receipt(opened, applied, stopwatch, settings, say, command or settings.command)
+    report(applied)
     _verify(result, final.plan, say)
     say(plans.converged_line(final, time.monotonic() - started))
     return final
@@ -237,16 +255,45 @@ def _carry_out(
     back: rollback.Rollback,
     settings: ApplySettings,
     say: Say,
+    stopwatch: Stopwatch,
 ) -> ApplyResult:
     """Execute the plan on the backend's runner; roll back what never became ready.
-    (On a swarm, Swarm rolls a failed update back itself: its gate names no service.)"""
+    (On a swarm, Swarm rolls a failed update back itself: its gate names no service.)
+    The stopwatch measures each service's unavailability (reconciler/execute/stopwatch.py)."""
     back.prepare(plan, opened.project.directory)
-    runner = rollback.Watched(
-        opened.kit.runner(
-            opened.engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
-        )
+    engine_runner = opened.kit.runner(
+        opened.engine, desired, wait=settings.wait, wait_timeout=settings.wait_timeout
     )
-    return back.after(execute_plan(plan, runner, settings, say), runner, plan)
+    engine_runner.on_ready = stopwatch.seen_ready
+    runner = rollback.Watched(engine_runner)
+    result = back.after(execute_plan(plan, Timed(runner, stopwatch), settings, say), runner, plan)
+    stopwatch.back(
+        sorted({o.action.service for o in result.outcomes if o.status is OutcomeStatus.ROLLED_BACK})
+    )
+    return result
+
+
+def _receipt(
+    opened: Opened,
+    applied: Applied,
+    stopwatch: Stopwatch,
+    settings: ApplySettings,
+    say: Say,
+    command: str,
+) -> None:
+    """The apply's receipt in the project's history, then the notifier told its outcome."""
+    document = receipts.applied_receipt(
+        applied, opened.project.directory, stopwatch.measured(gated=settings.wait), command
+    )
+    receipts.keep(applied.first.desired.project, document, say)
+    event = receipts.event_of(document["result"], settings.command == "watch")
+    receipts.announce(receipts.notifier(settings.notify, opened.project), event, document, say)
+
+
+def _drift_found(opened: Opened, snap: Snapshot, settings: ApplySettings, say: Say) -> None:
+    """`drift_found` for the notifier: the plan the watch is about to apply."""
+    notifier = receipts.notifier(settings.notify, opened.project)
+    receipts.announce(notifier, "drift_found", receipts.drift(snap, settings.command), say)
 
 
 def checked(snap: Snapshot, opened: Opened, saved: SavedPlan) -> Snapshot:

@@ -10,8 +10,10 @@ changes nothing (and, as every plan, never waits for the lock).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 
+from reconciler.commands import receipts
 from reconciler.commands.converge import (
     ApplyFailed,
     ApplySettings,
@@ -22,6 +24,7 @@ from reconciler.commands.converge import (
 )
 from reconciler.execute.outcome import ApplyResult
 from reconciler.execute.retry import retried
+from reconciler.execute.stopwatch import Stopwatch, Timed
 from reconciler.planner.guards import evaluate
 from reconciler.planner.plan import ActionKind, teardown_plan
 from reconciler.planner.snapshot import Teardown
@@ -141,8 +144,24 @@ def _tear_down(
     if teardown.plan.is_empty:
         report(teardown, ApplyResult(()))
         return
-    runner = named.kit.runner(named.engine, None, wait=False)
+    started, stopwatch = time.monotonic(), Stopwatch()
+    runner = Timed(named.kit.runner(named.engine, None, wait=False), stopwatch)
     result = execute_plan(teardown.plan, runner, settings, say)
+    document = receipts.receipt(
+        command=teardown.command,
+        project=named.name,
+        directory=named.checkout,
+        app_env=named.project.app_env if named.project else None,
+        plan=teardown.plan,
+        outcomes=result.outcomes,
+        unavailable=stopwatch.measured(gated=False),
+        seconds=time.monotonic() - started,
+        result=receipts.result_of(result.outcomes, result.error, result.ok),
+        error=result.error,
+    )
+    receipts.keep(named.name, document, say)
+    notifier = receipts.notifier(settings.notify, named.project)
+    receipts.announce(notifier, receipts.event_of(document["result"], False), document, say)
     report(teardown, result)
     if not result.ok:
         raise ApplyFailed(f"{teardown.command} failed: {result.error}")

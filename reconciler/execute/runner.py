@@ -68,6 +68,7 @@ class EngineRunner:
     max_poll: float = 1.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    on_ready: Callable[[Sequence[str]], None] = lambda services: None  # the gate saw them ready
 
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
         services = list(dict.fromkeys(a.service for a in actions))  # a joined batch: in waves
@@ -224,6 +225,7 @@ class EngineRunner:
         interval = self.poll_interval
         while True:
             pending = self._not_ready(services, once)
+            self.on_ready([s for s in services if s not in pending])
             if not pending:
                 return
             failed = {s: mine for s, mine in pending.items() if _any_failed(mine, s in once, stale)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.planner.downtime import Prediction
 from reconciler.planner.guards import Guard
 from reconciler.planner.plan import Plan
 from state.model.desired import DesiredState
@@ -25,6 +26,7 @@ class Snapshot:
     observed: ObservedState
     plan: Plan
     guard: Guard | None = None  # the guardrails' verdict, when one was asked for
+    downtime: Prediction | None = None  # predicted unavailability (planner/downtime.py)
 
 
 @dataclass(frozen=True)

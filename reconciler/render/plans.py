@@ -11,14 +11,16 @@ import json
 from typing import Any
 
 from reconciler.execute.outcome import Applied, ApplyResult, Outcome, OutcomeStatus
+from reconciler.planner.downtime import Prediction
 from reconciler.planner.plan import Action, ActionKind, Noop, NoopReason, Plan
 from reconciler.planner.snapshot import Snapshot, Teardown
 from reconciler.render.guards import guard_json, guard_lines
 from state.resolve.appenv import ResolvedAppEnv
 
 # 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks; 4: the unpause
-# kind; 5: "guards" (the guardrails' verdict) in plans and teardowns
-SCHEMA_VERSION = 5
+# kind; 5: "guards" (the guardrails' verdict) in plans and teardowns; 6: "downtime" (the
+# predicted unavailability) per action and for the plan
+SCHEMA_VERSION = 6
 
 _SYMBOL = {
     ActionKind.STOP: "x",
@@ -81,7 +83,7 @@ def plan_text(snap: Snapshot) -> str:
     if snap.plan.is_empty:
         lines.append(f"No changes. The stack matches {snap.desired.app_env.target()}.")
         return "\n".join([*lines, *guard_lines(snap.guard)])
-    lines += _waves(snap.plan)
+    lines += _waves(snap.plan, snap.downtime)
     unchanged = [n for n in snap.plan.noops if n.reason is NoopReason.IN_SYNC]
     noted = [n for n in snap.plan.noops if n.reason is not NoopReason.IN_SYNC]
     for noop in noted:
@@ -89,14 +91,36 @@ def plan_text(snap: Snapshot) -> str:
     if unchanged:
         lines.append(f"  in sync: {', '.join(n.service for n in unchanged)}")
     lines.append(f"Plan: {summary(snap.plan)}.")
+    if snap.downtime is not None and snap.downtime.actions:
+        lines.append(downtime_line(snap.plan, snap.downtime))
     return "\n".join([*lines, *guard_lines(snap.guard)])
 
 
-def _waves(plan: Plan) -> list[str]:
+def downtime_line(plan: Plan, downtime: Prediction) -> str:
+    """The plan's predicted unavailability: the sum, and the longest service."""
+    per_service = downtime.per_service(plan)
+    worst = max(per_service, key=lambda s: per_service[s][0])
+    return (
+        f"Predicted unavailability: ~{_seconds(downtime.total)} s in total (summed over "
+        f"services); longest {worst} ~{_seconds(per_service[worst][0])} s."
+    )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _waves(plan: Plan, downtime: Prediction | None = None) -> list[str]:
     lines = []
+    guesses = downtime.actions if downtime is not None else {}
+    index = {id(a): n for n, a in enumerate(plan.actions)}
     for number, wave in enumerate(plan.waves(), start=1):
-        lines.append(f"wave {number}:")
-        lines += [action_line(action) for action in wave]
+        down = downtime.waves[number - 1] if downtime is not None and guesses else 0.0
+        lines.append(f"wave {number}:" + (f" (down ~{_seconds(down)} s)" if down else ""))
+        for action in wave:
+            guess = guesses.get(index[id(action)])
+            suffix = f"   down ~{_seconds(guess.seconds)} s {guess.source}" if guess else ""
+            lines.append(action_line(action) + suffix)
     return lines
 
 
@@ -202,15 +226,37 @@ def _action_json(action: Action) -> dict[str, Any]:
     }
 
 
+def _downtime_json(snap: Snapshot) -> dict[str, Any] | None:
+    downtime = snap.downtime
+    if downtime is None:
+        return None
+    return {
+        "total_seconds": round(downtime.total, 1),
+        "waves_seconds": [round(w, 1) for w in downtime.waves],
+        "services": {
+            s: {"seconds": round(v, 1), "from": src}
+            for s, (v, src) in sorted(downtime.per_service(snap.plan).items())
+        },
+    }
+
+
 def plan_json(snap: Snapshot, command: str = "plan") -> str:
+    guesses = snap.downtime.actions if snap.downtime is not None else {}
+
+    def action(index: int, a: Action) -> dict[str, Any]:
+        guess = guesses.get(index)
+        found = {"seconds": round(guess.seconds, 1), "from": guess.source} if guess else None
+        return {**_action_json(a), "downtime": found}
+
     document = {
         **envelope(command, snap.desired.project, snap.desired.app_env),
         "profiles": list(snap.desired.profiles),
         "converged": snap.plan.is_empty,
-        "actions": [_action_json(a) for a in snap.plan.actions],
+        "actions": [action(n, a) for n, a in enumerate(snap.plan.actions)],
         "noops": [{"service": n.service, "reason": n.reason.value} for n in snap.plan.noops],
         "summary": {kind.value: snap.plan.count(kind) for kind in _SUMMARY_KINDS},
         "guards": guard_json(snap.guard),
+        "downtime": _downtime_json(snap),
     }
     return json.dumps(document, indent=2)
 

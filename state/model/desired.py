@@ -13,6 +13,7 @@ Frozen; the planner only reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,12 @@ class DesiredService(BaseModel):
     profiles: tuple[str, ...] = ()
     content: dict[str, str] = Field(default_factory=dict)  # file -> digest (state/model/content.py)
     image_note: str | None = None  # `image X will be pulled`: what creating it brings
+    # What the downtime prediction reads (reconciler/planner/downtime.py), in seconds:
+    stop_grace: float | None = None  # stop_grace_period (None: Docker's 10 s)
+    init: bool = False  # `init: true`: SIGTERM reaches a process that handles it
+    health_interval: float | None = None  # healthcheck interval (None: Docker's 30 s)
+    health_start_interval: float | None = None  # start_interval, during start_period
+    update_order: str | None = None  # deploy.update_config.order (start-first, stop-first)
 
 
 class DesiredState(BaseModel):
@@ -218,4 +225,25 @@ def _service(
         profiles=tuple(raw.get("profiles") or ()),
         content=content.recorded(raw.get("labels") or {}),
         image_note=note,
+        stop_grace=seconds(raw.get("stop_grace_period")),
+        init=bool(raw.get("init")),
+        health_interval=seconds((raw.get("healthcheck") or {}).get("interval")),
+        health_start_interval=seconds((raw.get("healthcheck") or {}).get("start_interval")),
+        update_order=(deploy.get("update_config") or {}).get("order"),
     )
+
+
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def seconds(duration: object) -> float | None:
+    """A Compose duration (`1m30s`, `500ms`, or a number of seconds) in seconds; None
+    when absent or unreadable (the caller uses Docker's default)."""
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        return float(duration)
+    if not isinstance(duration, str) or not duration:
+        return None
+    found = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)", duration)
+    if not found or "".join(n + u for n, u in found) != duration.replace(" ", ""):
+        return None
+    return sum(float(n) * _UNITS[u] for n, u in found)

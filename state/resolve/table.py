@@ -55,6 +55,7 @@ class Environment(BaseModel):
     variables: dict[VarName, str] = Field(default_factory=dict)
     backend: Backend = Backend.COMPOSE  # where it runs: local Compose, or a swarm
     engines: tuple[str, ...] = ()  # pinned: it runs only on these (state/resolve/guarding.py)
+    notify: str = ""  # a command told each apply's outcome (reconciler/notify/hook.py)
 
     @model_validator(mode="after")
     def _no_variable_the_reconciler_sets(self) -> Environment:

@@ -32,6 +32,7 @@ RANK = {
     "state.swarm": 4,
     "reconciler.planner": 10,
     "reconciler.store": 11,
+    "reconciler.notify": 12,  # runs the notifier: below the commands that call it
     "reconciler.execute": 12,
     "reconciler.reads": 13,
     "reconciler.render": 13,

@@ -106,8 +106,9 @@ def test_plan_json_keys_are_pinned() -> None:
         "noops",
         "summary",
         "guards",
+        "downtime",  # 6: the predicted unavailability
     }
-    assert document["schema_version"] == 5
+    assert document["schema_version"] == 6
     assert set(document["summary"]) == {k.value for k in ActionKind}
     assert set(document["actions"][0]) == {
         "wave",
@@ -119,6 +120,7 @@ def test_plan_json_keys_are_pinned() -> None:
         "reasons",
         "old_hash",
         "new_hash",
+        "downtime",
     }
 
 
@@ -171,7 +173,7 @@ def test_teardown_json_keys_are_pinned() -> None:
         "guards",
     }
     assert (document["schema_version"], document["command"], document["converged"]) == (
-        5,
+        6,
         "down",
         False,
     )
@@ -269,7 +271,7 @@ def test_apply_json_keys_are_pinned_and_progress_goes_to_stderr(
     assert code == 0
     assert set(document) == APPLY_KEYS
     assert (document["schema_version"], document["command"], document["project"]) == (
-        5,
+        6,
         "apply",
         "spot",
     )

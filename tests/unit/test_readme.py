@@ -44,6 +44,10 @@ SWARM = (
     "test_three_replicas_land_one_per_node_and_reach_each_other"
 )
 
+HISTORY = (
+    "tests/integration/test_history.py::"
+    "test_a_switch_and_back_leaves_three_receipts_with_measured_downtime"
+)
 SWARM_BACKEND = "tests/integration/test_swarm_backend.py::test_a_second_apply_changes_nothing"
 INSTALLED = "tests/integration/test_installed.py::test_the_installed_tool_adopts_a_project_anywhere"
 INIT_FORCE = "tests/unit/test_adopt.py::test_a_second_init_refuses_and_force_rewrites"
@@ -97,6 +101,8 @@ COMMANDS: dict[str, Check] = {
     # Watch: the real command against a copy of the stack (or a one-service project)
     "reconcile watch": Covered(WATCH),
     "reconcile watch --plan-only": Covered(WATCH_PLAN),
+    "reconcile history": Covered(HISTORY),
+    "reconcile history show 1": Covered(HISTORY),
     ".venv/bin/just watch": DryRun(),
     # Automatic rollback: the main case, then --no-rollback, on a copy of the stack
     "reconcile --wait-timeout 30": Covered(ROLLBACK),
