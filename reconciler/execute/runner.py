@@ -117,22 +117,21 @@ class EngineRunner:
 
     def _add_beside(self, services: Sequence[str]) -> None:
         """The missing containers of services that keep others: created (numbered after
-        the highest, as Compose does), then only they are started, so a kept container is
-        left as it is: `up` would start again a one-shot that completed, or a container
-        the plan leaves stopped."""
+        the highest, as Compose does), then the never-started ones started, so a kept
+        container is left as it is: `up` would start again a one-shot that completed,
+        or a container the plan leaves stopped. Never-started, not "new": a retry after a
+        failed start finds them created (a kept one that never ran is planned to start)."""
         if self.desired is None or not isinstance(self.engine, _Creates):
             self.engine.up(services, recreate=Recreate.NEVER)
             return
-        project = self.desired.project
-        before = {c.id for c in self.engine.containers(project)}
         self.engine.create(services)
-        made = [
+        created = [
             c.id
-            for c in self.engine.containers(project)
-            if c.id not in before and c.labels.get(SERVICE_LABEL) in services
+            for c in self.engine.containers(self.desired.project)
+            if c.labels.get(SERVICE_LABEL) in services and c.status is ContainerStatus.CREATED
         ]
-        if made:
-            self.engine.start(made)
+        if created:
+            self.engine.start(created)
 
     def _recreate(self, services: Sequence[str], actions: Sequence[Action]) -> None:
         """Exactly the planned containers are replaced. A service recreated whole is one
