@@ -106,7 +106,7 @@ def test_an_unchanged_input_hits(checkout: Path) -> None:
         "compose file",
         "env file",
         "file named by env_file/include/extends",
-        "process environment",
+        "a variable the compose file names",
         "APP_ENV (and with it the profiles)",
         "Compose binary",
     ],
@@ -122,7 +122,7 @@ def test_each_input_edited_is_a_miss(
         "file named by env_file/include/extends": append(
             checkout / COMPOSE_DIR / "extra" / "included.yaml", "x: 1\n"
         ),
-        "process environment": lambda: monkeypatch.setenv("SOME_VARIABLE", "changed"),
+        "a variable the compose file names": lambda: monkeypatch.setenv("API_PORT", "18080"),
         "APP_ENV (and with it the profiles)": lambda: monkeypatch.setenv("APP_ENV", "prod"),
         "Compose binary": append(plugin, "v2"),
     }
@@ -131,6 +131,51 @@ def test_each_input_edited_is_a_miss(
     edits[input_name]()
     assert reads(checkout) == 3, f"{input_name} changed but the cache answered"
     assert reads(checkout) == 0, "the new inputs are cached in turn"
+
+
+@pytest.mark.parametrize("name", ["OLDPWD", "SHLVL", "FOO", "_", "TERM"])
+def test_a_variable_compose_cannot_read_is_a_hit(
+    name: str, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `cd` (OLDPWD), a subshell (SHLVL) or an unrelated variable is no new input."""
+    monkeypatch.delenv(name, raising=False)
+    assert reads(checkout) == 3
+    monkeypatch.setenv(name, "/somewhere/else")
+    assert reads(checkout) == 0, f"{name} is no input of Compose, yet the cache missed"
+
+
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        ("POSTGRES_PASSWORD", "named by the compose file as ${POSTGRES_PASSWORD}"),
+        ("SPOT_EXTRA", "named by the env file"),
+        ("SPOT_COPIED", "named without a value under environment: (the shell's)"),
+        ("SPOT_IN_ENV_FILE", "named by a file under the compose directory (an env_file)"),
+        ("COMPOSE_PROJECT_NAME", "COMPOSE_*"),
+        ("COMPOSE_PATH_SEPARATOR", "COMPOSE_*"),
+        ("DOCKER_HOST", "DOCKER_*"),
+        ("DOCKER_DEFAULT_PLATFORM", "DOCKER_*"),
+        ("RECONCILE_ENGINE_TIMEOUT", "the tool's own setting"),
+        ("PATH", "where the binaries are found"),
+    ],
+)
+def test_each_variable_compose_can_read_is_a_miss(
+    name: str, where: str, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compose = checkout / COMPOSE_DIR / "compose.yaml"
+    text = compose.read_text()
+    password = "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-spot}\n"
+    compose.write_text(text.replace(password, password + "      SPOT_COPIED:\n", 1))
+    assert "SPOT_COPIED" in compose.read_text()
+    append(checkout / ".env", "OTHER=${SPOT_EXTRA:-x}\n")()
+    append(checkout / COMPOSE_DIR / "app.env", "GREETING=$SPOT_IN_ENV_FILE\n")()
+    monkeypatch.delenv(name, raising=False)
+    if name == "PATH":
+        monkeypatch.setenv("PATH", os.defpath)
+    assert reads(checkout) == 3
+    assert reads(checkout) == 0
+    monkeypatch.setenv(name, f"{os.defpath}:/opt/other" if name == "PATH" else "changed")
+    assert reads(checkout) == 3, f"{name} ({where}) changed but the cache answered"
 
 
 @pytest.mark.parametrize(
