@@ -228,6 +228,37 @@ def test_entries_are_private_and_the_cache_can_be_turned_off(
     assert reads(checkout) == 3
 
 
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda text: text.replace("db:1", "db:6"),  # valid JSON, another value
+        lambda text: text[: len(text) // 2],  # truncated
+        lambda text: text.split("\n", 1)[1],  # the checksum line lost
+        lambda text: "",  # emptied
+    ],
+    ids=["edited", "truncated", "no-checksum", "empty"],
+)
+def test_a_corrupted_entry_is_read_afresh_never_trusted(
+    corrupt: Callable[[str], str], checkout: Path, tmp_path: Path
+) -> None:
+    assert reads(checkout) == 3
+    assert reads(checkout) == 0
+    (model,) = (tmp_path / "cache" / "compose-cache").glob("*.model.json")
+    assert "db:1" in model.read_text()
+    model.write_text(corrupt(model.read_text()))
+    # reads() asserts the answer is Compose's ("db:1"), not the corrupted entry's.
+    assert reads(checkout) == 1, "the corrupted model entry was trusted"
+    assert reads(checkout) == 0, "the entry was rewritten"
+
+
+def test_an_entry_copied_under_another_key_is_not_trusted(checkout: Path, tmp_path: Path) -> None:
+    assert reads(checkout) == 3
+    assert reads(checkout, project_name="other") == 3
+    first, second = sorted((tmp_path / "cache" / "compose-cache").glob("*.hashes.json"))
+    second.write_bytes(first.read_bytes())
+    assert reads(checkout) + reads(checkout, project_name="other") == 1
+
+
 def test_a_directory_others_can_write_is_not_trusted(checkout: Path, tmp_path: Path) -> None:
     assert reads(checkout) == 3
     (tmp_path / "cache" / "compose-cache").chmod(0o777)
