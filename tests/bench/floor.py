@@ -24,6 +24,7 @@ from typing import Any
 from tests.bench.stats import timed
 
 RUNS = 9
+COMMAND_RUNS = 5  # per command: 11 commands, two processes each
 LAYERS: tuple[tuple[str, list[str]], ...] = (
     ("python interpreter", [sys.executable, "-c", "pass"]),
     ("+ import click, pydantic", [sys.executable, "-c", "import click, pydantic"]),
@@ -76,13 +77,13 @@ def import_seconds(stderr: str) -> float:
 
 def per_command(directory: Path) -> dict[str, dict[str, float]]:
     """Each command's import cost, and its wall time to its first line and exit (here the
-    line that says there is no project, or the empty plan), median of RUNS."""
+    line that says there is no project, or the empty plan), median of COMMAND_RUNS."""
     found = {}
     env = {**os.environ, "APP_ENV": "prod"}
     for label, args in COMMANDS:
         line = [sys.executable, "-m", "reconciler", *args, "--project-directory", str(directory)]
         imports, walls = [], []
-        for _ in range(RUNS):
+        for _ in range(COMMAND_RUNS):
             done = subprocess.run(
                 [sys.executable, "-X", "importtime", *line[1:]],
                 capture_output=True,
@@ -107,7 +108,7 @@ def main() -> dict[str, Any]:
     for label, command in LAYERS:
         found[label] = round(best(command), 4)
         print(f"  {label:<32} {found[label]:.3f} s")
-    print(f"import cost per command (python -X importtime, median of {RUNS}), and wall time")
+    print(f"import cost per command (python -X importtime, median of {COMMAND_RUNS}), wall time")
     print("to exit on a directory holding no project (interpreter, imports, resolve):")
     with tempfile.TemporaryDirectory(prefix="spotbench-floor-") as empty:
         commands = per_command(Path(empty))
