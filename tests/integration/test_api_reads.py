@@ -9,6 +9,9 @@ socket is not there, the API path fails as the CLI path does.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from state.engine import SERVICE_LABEL
 from state.errors import TransientError
 from state.resolve.project import load_project
 from tests.bench.synthetic import IMAGE, SyntheticProject
-from tests.bench.tools import Compose
+from tests.bench.tools import Compose, Ours
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +104,29 @@ def test_an_absent_socket_fails_as_the_cli_path_does(
         assert str(error).startswith("docker container ls failed: ")
         assert "Cannot connect to the Docker daemon" in str(error)
         assert "just engine" in str(error)  # the fix, appended on both paths
+
+
+def test_a_no_op_plan_after_a_cd_starts_no_docker_process(
+    project: SyntheticProject, tmp_path: Path
+) -> None:
+    """The whole read path of a project, as a user runs it twice in a row from
+    another directory and a subshell: the config cache answers (its key ignores OLDPWD,
+    SHLVL and the like) and the Engine API reads the rest, so no `docker` starts."""
+    ours = Ours(project)
+    real = shutil.which("docker")
+    assert real is not None
+    log = tmp_path / "calls.log"
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "docker").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    (shim / "docker").chmod(0o755)
+    env = {**os.environ, "APP_ENV": "prod", "PATH": f"{shim}:{os.environ['PATH']}"}
+    env.pop("DOCKER_HOST", None)
+    first = subprocess.run(ours.command("--plan"), env=env, capture_output=True, text=True)
+    assert first.returncode == 2, first.stdout + first.stderr  # s011 stopped: a start
+    assert log.exists(), "the first run (a cache miss) asks Compose"
+    log.unlink()
+    moved = {**env, "OLDPWD": str(tmp_path), "SHLVL": "7", "FOO": "unrelated"}
+    done = subprocess.run(ours.command("--plan"), env=moved, capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (2, first.stdout)  # the same plan
+    assert not log.exists(), f"docker started: {log.read_text() if log.exists() else ''}"
