@@ -87,7 +87,7 @@ mutants *NAMES:
 test-integration *ARGS: (images "prod" "dev" "test")
     APP_ENV=test python -m pytest tests/integration "$@"
 
-# Benchmark reconcile against Compose (N=10,50,200), idle CPU, plan() at scale: --sizes 10 --repeat 3
+# Benchmark reconcile against Compose (N=10,50,200 and a plain N=50), idle CPU, plan() at scale, the status floor: --sizes 10 --repeat 3
 bench *ARGS: (images "prod" "dev" "test")
     APP_ENV=test python -m tests.bench "$@"
 

@@ -16,9 +16,6 @@ import click
 
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from reconciler.cli.options import format_option, option, project_of, project_options
-from reconciler.commands.adopt import init as write_table
-from reconciler.commands.adopt import parse_env, selected
-from reconciler.commands.doctor import doctor as run_doctor
 from reconciler.reads.backend import Kits
 from reconciler.reads.opened import inputs_of
 from state.engine import Backend
@@ -59,6 +56,9 @@ def init(ctx: click.Context, /, envs: tuple[str, ...], force: bool, **params: An
       reconcile init --env prod= --env dev=dev,debug
       APP_ENV=dev reconcile --plan             what the dev environment would run
     """
+    from reconciler.commands.adopt import init as write_table  # only this command's
+    from reconciler.commands.adopt import parse_env, selected
+
     requested = [parse_env(text) for text in envs]
     options = project_of(ctx, params)
     inputs = inputs_of(options, tables=not force)
@@ -111,6 +111,8 @@ def doctor(ctx: click.Context, /, **params: Any) -> int:
     kit = _kits(ctx).get(Backend.COMPOSE)
     if kit is None:
         raise ConfigError("doctor asks the Docker engine: no Compose backend is available here")
+    from reconciler.commands.doctor import doctor as run_doctor  # only this command's
+
     checks = run_doctor(project_of(ctx, params), kit.engine)
     failed = any(check.failed for check in checks)
     if chosen == "json":

@@ -3,7 +3,8 @@
 Exit codes (reconciler/cli/exit_codes.py): 0 done or nothing to do; 2 only for `--plan`
 with pending changes; 1 for every error; 64 for a usage error. Expected errors
 (ReconcilerError) print one line and no traceback; anything else is a bug and keeps
-its traceback.
+its traceback. Each command imports the modules only it uses in its own body, so a
+command pays for its own imports only (`just bench --only floor` lists them per command).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from reconciler.cli.exit_codes import (
     pending,
 )
 from reconciler.cli.history import history
-from reconciler.cli.json_output import apply_json, run_teardown
 from reconciler.cli.options import (
     apply_options,
     confirmer,
@@ -47,15 +47,9 @@ from reconciler.cli.options import (
 from reconciler.cli.redaction import redacted_output
 from reconciler.cli.targets import named, opened, warn_other_checkout
 from reconciler.cli.watch import watch
-from reconciler.commands import converge, teardown
+from reconciler.commands import converge
 from reconciler.planner.plan import Strategy
 from reconciler.reads.backend import EngineFactory, Kits
-from reconciler.reads.fingerprint import inputs
-from reconciler.render import plans
-from reconciler.render import status as render_status
-from reconciler.render.guards import pin_lines
-from reconciler.store import journal
-from reconciler.store.saved_plans import read_saved, write_saved
 from state.errors import ReconcilerError
 
 
@@ -101,6 +95,11 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
 
 
 def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
+    from reconciler.cli.json_output import apply_json  # each command imports what it uses
+    from reconciler.reads.fingerprint import inputs
+    from reconciler.render import plans
+    from reconciler.store.saved_plans import write_saved
+
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
     out: Path | None = option(ctx, params, "out")
@@ -138,6 +137,10 @@ def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
     project or directory is refused too. `apply FILE --plan` shows the saved plan and
     checks it without acting (exit 2: changes pending).
     """
+    from reconciler.cli.json_output import apply_json
+    from reconciler.render import plans
+    from reconciler.store.saved_plans import read_saved
+
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
     saved = read_saved(plan_file)
@@ -163,6 +166,10 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     Works when images are missing or the compose files are broken: it then shows
     what runs and says what it cannot know.
     """
+    from reconciler.render import status as render_status
+    from reconciler.render.guards import pin_lines
+    from reconciler.store import journal
+
     chosen = option(ctx, params, "output_format", "text")
     target = opened(ctx, params)
     snap = converge.status(target)
@@ -194,6 +201,9 @@ def stop(ctx: click.Context, /, **params: Any) -> int:
 
     Needs only the project's name. `just up` (or `just restart`) brings them back.
     """
+    from reconciler.cli.json_output import run_teardown
+    from reconciler.commands import teardown
+
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
     target, settings = named(ctx, params), settings_from(ctx, params)
@@ -233,6 +243,8 @@ def logs(
     ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any
 ) -> int:
     """Show the services' logs (all services when none is named). Needs only the name."""
+    from reconciler.commands import teardown
+
     return teardown.logs(named(ctx, params), services, follow=follow, tail=tail)
 
 
@@ -257,6 +269,9 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     named volumes go too, which destroys the data: that needs --yes, or a typed yes
     on a terminal. Needs only the project's name.
     """
+    from reconciler.cli.json_output import run_teardown
+    from reconciler.commands import teardown
+
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
 

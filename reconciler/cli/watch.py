@@ -19,7 +19,6 @@ from reconciler.cli.options import (
     project_options,
     settings_from,
 )
-from reconciler.watch.feed import run_watch
 from reconciler.watch.loop import Timing
 
 
@@ -63,6 +62,8 @@ def watch(ctx: click.Context, /, backoff: float, backoff_max: float, **params: A
     pass that finds another reconcile running waits for the next one. Exit 130 on
     Ctrl-C (SIGINT), 0 on SIGTERM.
     """
+    from reconciler.watch.feed import run_watch  # the event loop: only this command's
+
     # As `reconcile` applies (rollback included, --no-rollback honoured); no lock wait.
     settings = dataclasses.replace(
         settings_from(ctx, params),

@@ -1,31 +1,36 @@
 """A cache of what `docker compose config` says (desire stage), keyed by every input.
 
-The model (`config --format json`), the config hashes (`--hash '*'`) and the services
-of any profile depend only on what Compose reads: everything the adapter hands Compose
-(a CacheableSource says it: every `-f` file and env file by path and bytes, profiles,
-project name and directory, variables), every file under the project directory (by
-path, size and mtime: what `env_file:`, `include:` and `extends:` name), the whole
-process environment Compose gets (the variables that reach interpolation, APP_ENV,
-COMPOSE_*, PATH), and the `docker` and Compose binaries (path, size, mtime; no extra
-subprocess). A digest of all of it names the entry: any change is a miss, never a stale
-answer. A project whose compose files may name a file outside the compose directory (a
-`../` path, or an absolute one in a file that uses env_file, include or extends) is not
-cached: those files are not in the key; nor is one whose directory holds more than
-TREE_LIMIT files (a project's data beside its compose file). The image ids are not
-cached (images change without any file changing): `image ls` always runs. What the
-source built for those inputs (python-on-whales' command lines) is kept too, keyed also
-by the installed python-on-whales, so a hit does not pay its import.
+The model (`config --format json`), the config hashes (`--hash '*'`) and the services of
+any profile depend only on what Compose reads: everything the adapter hands Compose (a
+CacheableSource says it: every `-f` file and env file by path and bytes, profiles,
+project name and directory, variables), every file under the project directory (by path,
+size and mtime: what `env_file:`, `include:` and `extends:` name), the part of the
+process environment Compose can read (compose_environment: every variable those files
+name, COMPOSE_*, DOCKER_*, the tool's own settings, PATH; not OLDPWD, SHLVL or an
+unrelated FOO, so a `cd` or a subshell still hits), and the `docker` and Compose
+binaries (path, size, mtime; no extra subprocess). A digest of all of it names the
+entry: any change is a miss, never a stale answer. A project whose compose files may
+name a file outside the compose directory (a `../` path, or an absolute one in a file
+that uses env_file, include or extends) is not cached: those files are not in the key;
+nor is one whose directory holds more than TREE_LIMIT files (a project's data beside its
+compose file). The image ids are not cached (images change without any file changing):
+`image ls` always runs. What the source built for those inputs (python-on-whales'
+command lines) is kept too, keyed also by the installed python-on-whales, so a hit does
+not pay its import.
 
 Entries live in a directory only the user can use (`compose-cache` in the cache
 directory, reconciler/store/places.py). The model holds the services' environment
 values (passwords included) in clear, so each entry is written 0600 there, atomically,
-and removed once unused for a week (prune). RECONCILE_NO_CACHE=1 turns the cache off.
+and removed once unused for a week (prune). Each entry carries a checksum of its name and
+content (sealed): a corrupted one is read afresh from Compose and rewritten, never
+trusted. RECONCILE_NO_CACHE=1 turns the cache off.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import importlib.util
 import json
 import os
@@ -47,7 +52,7 @@ from state.errors import ReconcilerError
 from state.resolve.project import ComposeProject
 
 DISABLE_VARIABLE = "RECONCILE_NO_CACHE"
-_VERSION = "2"
+_VERSION = "3"  # 3: entries carry a checksum (sealed)
 _PLUGIN_DIRS = (
     "~/.docker/cli-plugins",
     "/usr/local/lib/docker/cli-plugins",
@@ -61,6 +66,15 @@ TREE_LIMIT = 2000  # a project directory holding more files is not cached (its d
 _SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
 _PARENT_PATH = re.compile(r"(?:^|[\s\[,'\"=:])\.\./", re.MULTILINE)
 _READS_FILES = re.compile(r"\b(?:env_file|include|extends)\b")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# In an env file: `$X`, `${X...}`, and the key of each line (`X` alone takes the shell's).
+_ENV_FILE_NAME = re.compile(
+    r"\$\{?([A-Za-z_][A-Za-z0-9_]*)|^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)",
+    re.MULTILINE,
+)
+SCAN_LIMIT = 1 << 20  # a larger file in the key's scope keys the whole environment
+_KEYED_PREFIXES = ("COMPOSE_", "DOCKER_", "BUILDX_", "BUILDKIT_", "RECONCILE_")
+_ALWAYS_KEYED = frozenset({"APP_ENV", "PATH", "HOME"})
 _ROOTED_PATH = re.compile(r"(?:^|[\s\[,'\"=:-])[/~]", re.MULTILINE)
 
 
@@ -108,10 +122,14 @@ def inputs_digest(
     add("options", *source.compose_inputs())  # what the adapter hands Compose, every -f
     for path in (*project.files, *project.env_files(), *source.compose_files()):
         add("file", path, _bytes_digest(path))
-    for path in (_tree(project.compose_dir) or []) if tree is None else tree:
+    walked = (_tree(project.compose_dir) or []) if tree is None else tree
+    for path in walked:
         add("tree", *_stat(path))
-    for key, value in sorted({**environ, **project.process_variables()}.items()):
+    others = (*project.env_files(), *source.compose_files(), *walked)
+    for key, value in sorted(compose_environment(environ, project.files, others).items()):
         add("env", key, value)
+    for key, value in sorted(project.process_variables().items()):
+        add("set", key, value)
     docker = shutil.which("docker", path=environ.get("PATH"))
     config_dir = environ.get("DOCKER_CONFIG")
     plugin_dirs = ([f"{config_dir}/cli-plugins"] if config_dir else []) + list(_PLUGIN_DIRS)
@@ -123,6 +141,41 @@ def inputs_digest(
     whales = importlib.util.find_spec("python_on_whales")  # found, not imported
     add("python-on-whales", *_stat(Path(whales.origin)) if whales and whales.origin else "-")
     return digest.hexdigest()
+
+
+def compose_environment(
+    environ: Mapping[str, str], compose_files: Sequence[Path], other_files: Sequence[Path]
+) -> dict[str, str]:
+    """The part of the process environment Compose can read for these files: every
+    variable a compose file names (`${X}`, `$X`, or bare: `X:` with no value under
+    `environment:` copies it from the shell), every variable another file (an env file)
+    references or lists as a key, COMPOSE_*, DOCKER_*, the tool's own settings
+    (RECONCILE_*, APP_ENV) and PATH and HOME (where the binaries and the docker config
+    are found). Not OLDPWD, SHLVL, `_` or anything else a shell sets. Conservative: a
+    file too large to scan, or unreadable, keys the whole environment."""
+    names: set[str] = set()
+    pattern = {path: _NAME for path in compose_files}
+    for path in other_files:
+        pattern.setdefault(path, _NAME if path.suffix in (".yaml", ".yml") else _ENV_FILE_NAME)
+    for path, found in pattern.items():
+        try:
+            if path.stat().st_size > SCAN_LIMIT:
+                return dict(environ)
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            continue  # an absent file names nothing (its absence is keyed)
+        except OSError:
+            return dict(environ)
+        names.update(name for match in found.findall(text) for name in _names(match))
+    return {
+        key: value
+        for key, value in environ.items()
+        if key in names or key in _ALWAYS_KEYED or key.startswith(_KEYED_PREFIXES)
+    }
+
+
+def _names(match: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (match,) if isinstance(match, str) else tuple(m for m in match if m)
 
 
 def reads_outside(project: ComposeProject, tree: Sequence[Path]) -> bool:
@@ -214,23 +267,42 @@ class CachedSource:
             with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), encoding="utf-8") as stored:
                 info = os.fstat(stored.fileno())
                 if info.st_uid == os.geteuid() and not info.st_mode & 0o077:
-                    value = json.load(stored)
+                    value = unsealed(path.name, stored.read())
                     self.hits += 1
                     with contextlib.suppress(OSError):
                         os.utime(stored.fileno())  # used: kept by the pruning
                     return value
         except (OSError, ValueError):
-            pass
+            pass  # absent, not the user's alone, or corrupted: read afresh, rewrite
         value = read()
         self._store(path, value)
         return value
 
     def _store(self, path: Path, value: Any) -> None:
         try:
-            write_kept(path, json.dumps(value), Kind.CACHE)
+            write_kept(path, sealed(path.name, value), Kind.CACHE)
         except Exception:  # a cache that cannot be written is only a slower run
             return
         prune(self._directory)
+
+
+def sealed(name: str, value: Any) -> str:
+    """An entry's text: a checksum line (of its file name and the JSON), then the JSON."""
+    payload = json.dumps(value)
+    return f"{_checksum(name, payload)}\n{payload}"
+
+
+def unsealed(name: str, text: str) -> Any:
+    """The value of an entry's text; ValueError when its checksum does not match (a
+    truncated, edited or bit-flipped entry, or one copied under another key's name)."""
+    checksum, _, payload = text.partition("\n")
+    if not hmac.compare_digest(checksum, _checksum(name, payload)):
+        raise ValueError(f"compose-cache entry {name} is corrupted")
+    return json.loads(payload)
+
+
+def _checksum(name: str, payload: str) -> str:
+    return hashlib.sha256(f"{name}\n{payload}".encode()).hexdigest()
 
 
 def prune(directory: Path, now: float | None = None) -> None:

@@ -15,13 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from state.docker.api import filters
 from state.docker.args import batches, with_tag
 from state.docker.compose import ComposeSide
 from state.docker.endpoint import context_name, engine_endpoint
 from state.docker.errors import first_line
 from state.docker.events import ContainerEvent, DockerEvents, StreamLost, pump
-from state.docker.inspect import parse_inspect
+from state.docker.inspect import parse_inspect, records_of
 from state.docker.logs import stream_project_logs
 from state.engine import ONEOFF_LABEL, PROJECT_LABEL, Backend, ContainerRecord, EngineIdentity
 from state.errors import ContainerGone, EngineTimeout
@@ -38,6 +40,26 @@ class DockerEngine(ComposeSide):
 
     # -- ContainerEngine -----------------------------------------------------------
     def containers(self, project: str) -> list[ContainerRecord]:
+        if self.api is None:
+            return self.containers_by_cli(project)
+        listed = self._listed(f"{PROJECT_LABEL}={project}")
+        if not listed:
+            return []
+        # One request per container, as `docker container inspect ID...` makes.
+        paths = [f"/containers/{item['Id']}/json" for item in listed]
+        return records_of(self.api_get(*paths, what="docker container inspect"))
+
+    def _listed(self, *labels: str, ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """`GET /containers/json?all=1` with label (and id) filters: the summaries."""
+        wanted = {"label": list(labels)} if labels else {}
+        if ids:
+            wanted["id"] = list(ids)
+        path = f"/containers/json?all=1&filters={filters(**wanted)}"
+        (listed,) = self.api_get(path, what="docker container ls")
+        return list(listed)
+
+    def containers_by_cli(self, project: str) -> list[ContainerRecord]:
+        """The CLI path of containers(): `container ls`, then one batched inspect."""
         ids = self._docker(
             "container",
             "ls",
@@ -55,6 +77,9 @@ class DockerEngine(ComposeSide):
         )
 
     def has_project(self, project: str) -> bool:
+        if self.api is not None:
+            listed = self._listed(f"{PROJECT_LABEL}={project}")
+            return any((c.get("Labels") or {}).get(ONEOFF_LABEL) != "True" for c in listed)
         out = self._docker(
             *("container", "ls", "--all", "--filter", f"label={PROJECT_LABEL}={project}"),
             *("--format", f'{{{{.Label "{ONEOFF_LABEL}"}}}}'),
@@ -63,8 +88,12 @@ class DockerEngine(ComposeSide):
         return any(line.strip() != "True" for line in out.splitlines())
 
     def identity(self) -> EngineIdentity:
-        out = self._docker("info", "--format", "{{.ID}}\t{{.Name}}", what="docker info")
-        daemon_id, _, daemon_name = out.strip().partition("\t")
+        if self.api is not None:
+            (info,) = self.api_get("/info", what="docker info")
+            daemon_id, daemon_name = str(info.get("ID", "")), str(info.get("Name", ""))
+        else:
+            out = self._docker("info", "--format", "{{.ID}}\t{{.Name}}", what="docker info")
+            daemon_id, _, daemon_name = out.strip().partition("\t")
         return EngineIdentity(
             endpoint=engine_endpoint(),
             context=context_name(),
@@ -131,12 +160,15 @@ class DockerEngine(ComposeSide):
     def _present(self, container_ids: Sequence[str]) -> list[str]:
         if not container_ids:
             return []
-        filters = (arg for cid in container_ids for arg in ("--filter", f"id={cid}"))
-        out = self._docker(
-            *("container", "ls", "--all", "--quiet", "--no-trunc", *filters),
-            what="docker container ls",
-        )
-        found = set(out.split())
+        if self.api is not None:
+            found = {c["Id"] for c in self._listed(ids=container_ids)}
+        else:
+            by_id = (arg for cid in container_ids for arg in ("--filter", f"id={cid}"))
+            out = self._docker(
+                *("container", "ls", "--all", "--quiet", "--no-trunc", *by_id),
+                what="docker container ls",
+            )
+            found = set(out.split())
         return [cid for cid in container_ids if cid in found]
 
     # -- networks and volumes, by the project's label ---------------------------------

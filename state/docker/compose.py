@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from state.docker import images
+from state.docker.api import EngineAPI, socket_path
 from state.docker.args import CommandLines, ComposeOptions, drop_flag, with_tag
 from state.docker.errors import names_a_fix
 from state.docker.run import Commands, missing_program
@@ -56,6 +57,25 @@ class ComposeSide:
         self._building = threading.Lock()
         self._model: str | None = None
         self._modelling = threading.Lock()
+        self._api: EngineAPI | bool | None = False  # False: not chosen yet
+
+    @property
+    def api(self) -> EngineAPI | None:
+        """The Engine API on the local socket for the reads, or None: the CLI reads
+        (state/docker/api.py: ssh://, tcp://, a context). Chosen once, on first use."""
+        if self._api is False:
+            options = self.compose_options
+            path = socket_path(os.environ, dict(options.variables) if options else {})
+            self._api = EngineAPI(path, self.commands.timeout_message) if path else None
+        return self._api if isinstance(self._api, EngineAPI) else None
+
+    def api_get(self, *paths: str, what: str) -> list[Any]:
+        """One read over the Engine API (as many requests as `paths`), counted as one
+        engine call, bounded as a CLI read is."""
+        api = self.api
+        assert api is not None, "api_get without an Engine API (check .api first)"
+        self.commands.count_read()
+        return api.get(*paths, what=what, bound=self.timeouts.read)
 
     @property
     def calls(self) -> int:
@@ -165,6 +185,15 @@ class ComposeSide:
         unique = sorted(set(references))
         if not unique:
             return {}
+        local = self._local_images() if self.api else self._local_images_by_cli()
+        return {ref: local[with_tag(ref)] for ref in unique if with_tag(ref) in local}
+
+    def _local_images(self) -> dict[str, str]:
+        """Every tagged local image -> its id, over the Engine API (`GET /images/json`)."""
+        (listed,) = self.api_get("/images/json", what="docker image ls")
+        return {tag: image["Id"] for image in listed for tag in image.get("RepoTags") or ()}
+
+    def _local_images_by_cli(self) -> dict[str, str]:
         out = self._docker(
             "image",
             "ls",
@@ -173,8 +202,7 @@ class ComposeSide:
             "{{.Repository}}:{{.Tag}} {{.ID}}",
             what="docker image ls",
         )
-        local = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
-        return {ref: local[with_tag(ref)] for ref in unique if with_tag(ref) in local}
+        return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
     def config_hashes(self) -> dict[str, str]:
         """The config-hash label `up` gives each service, computed by Compose over the

@@ -8,6 +8,7 @@ is tested on captured JSON (tests/fixtures/inspect/).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -71,6 +72,16 @@ class _Inspect(BaseModel):
 def parse_inspect(payload: str) -> list[ContainerRecord]:
     """`docker container inspect` JSON -> records (the adapter's parse step, no I/O)."""
     try:
-        return [_Inspect.model_validate(item).record() for item in json.loads(payload)]
+        items = json.loads(payload)
+    except ValueError as exc:
+        raise PermanentError(f"unexpected `docker inspect` output: {exc}") from None
+    return records_of(items)
+
+
+def records_of(items: list[Any]) -> list[ContainerRecord]:
+    """Inspect documents (the CLI's array, or the Engine API's one per container) ->
+    records."""
+    try:
+        return [_Inspect.model_validate(item).record() for item in items]
     except (ValueError, ValidationError) as exc:
         raise PermanentError(f"unexpected `docker inspect` output: {exc}") from None

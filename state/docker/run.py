@@ -29,7 +29,8 @@ class Commands:
 
     def __init__(self, timeouts: Timeouts) -> None:
         self.timeouts = timeouts
-        self.calls = 0
+        self.calls = 0  # engine calls: each `docker` process, and each Engine API read
+        self.processes = 0  # of which `docker` processes
         self._counting = threading.Lock()  # the reads run in threads (state/process/concurrent.py)
 
     def run(
@@ -114,9 +115,15 @@ class Commands:
             f"or raise {TIMEOUT_VARIABLE} (seconds for a read, now {self.timeouts.read:g})"
         )
 
+    def count_read(self) -> None:
+        """One engine call made over the Engine API (state/docker/api.py), not a process."""
+        with self._counting:
+            self.calls += 1
+
     def _count(self) -> None:
         with self._counting:
             self.calls += 1
+            self.processes += 1
 
 
 def missing_program(program: str) -> str:

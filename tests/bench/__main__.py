@@ -1,9 +1,10 @@
-"""`just bench [--sizes 10,50 --repeat 3 --only compare,idle,planner,stack --json PATH]`.
+"""`just bench [--sizes 10,50 --plain-sizes 50 --repeat 3 --only compare,floor,... --json PATH]`.
 
 Sections:
 - compare: the synthetic project at each size, reconcile against Compose's own
   command, scenario by scenario, alternating; the ratio tables; engine calls per
-  plan, counted;
+  plan, counted; then a plain project (--plain-sizes: no healthcheck, no depends_on)
+  on the read and stop/start scenarios;
 - idle: the real stack's idle CPU in each environment;
 - planner: plan() alone on generated states of 1,000 to 10,000 services;
 - stack: the real stack's stop times against their targets;
@@ -20,13 +21,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.bench import floor, idle, planner, report, stack
+from tests.bench import first_line, floor, idle, planner, report, stack
 from tests.bench.scenarios import GROUPS, Result, Runner
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Ours, engine_calls_per_run
 from tests.integration.plain_stack import REPO, require_engine
 
 SECTIONS = ("compare", "floor", "idle", "planner", "stack")
+PLAIN_GROUPS = ("noop", "status", "stop-start")
 
 
 def _csv(text: str) -> list[str]:
@@ -48,6 +50,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per tool and scenario")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {SECTIONS}")
     parser.add_argument("--scenarios", default=",".join(GROUPS), help=f"comma-separated: {GROUPS}")
+    parser.add_argument(
+        "--plain-sizes",
+        default="50",
+        help="services per plain project (no healthcheck, no depends_on; '' for none), "
+        f"compared on {PLAIN_GROUPS}",
+    )
     parser.add_argument("--idle-seconds", type=float, default=20.0, help="idle CPU window")
     parser.add_argument("--planner-sizes", default="1000,2000,5000,10000", help="services")
     parser.add_argument("--json", type=Path, default=REPO / "bench-results.json", help="output")
@@ -92,7 +100,40 @@ def compare(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     )
     document = report.comparison_json(args.repeat, by_size, calls)
     document["engine_calls_per_plan_cache_hit"] = {str(n): c for n, c in cached.items()}
-    return document, missed
+    plain, first, plain_missed = compare_plain(args)
+    document["plain"] = report.comparison_json(args.repeat, plain, {})
+    document["first_line"] = {str(n): found for n, found in first.items()}
+    return document, missed or plain_missed
+
+
+def compare_plain(
+    args: argparse.Namespace,
+) -> tuple[dict[int, dict[str, Result]], dict[int, dict[str, Any]], bool]:
+    """The plain project beside the bench project: no healthcheck, so Compose's own no-op
+    `up -d` is at its cheapest (issue 23); the read and stop/start scenarios, then each
+    command's time to its first line of output on it, converged."""
+    groups = tuple(g for g in _csv(args.scenarios) if g in PLAIN_GROUPS)
+    by_size: dict[int, dict[str, Result]] = {}
+    first: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="spotbench-plain-") as root:
+        for size in [int(n) for n in _csv(args.plain_sizes)]:
+            project = SyntheticProject.create(Path(root), size, plain=True)
+            print(f"== plain N={size}: project {project.name}", flush=True)
+            try:
+                runner = Runner(project, args.repeat, lambda line: print(line, flush=True))
+                by_size[size] = runner.run(groups)
+                Ours(project).up("prod")
+                first[size] = first_line.main(Ours(project), args.repeat)
+            finally:
+                project.remove_everything()
+            table = report.size_table(size, args.repeat, by_size[size], None)
+            print(table.replace(f"N={size}:", f"plain N={size}:", 1), flush=True)
+    missed = any(
+        r.scenario.target and r.ours.median / r.compose.median > r.scenario.target
+        for results in by_size.values()
+        for r in results.values()
+    )
+    return by_size, first, missed
 
 
 def main(argv: list[str]) -> int:

@@ -1,11 +1,13 @@
 """The synthetic project of `just bench`: N busybox services in a layout the reconciler reads.
 
-A project directory with `compose/environments.toml` (prod: no profile; dev: the
-`dev` profile) and one `compose/compose.yaml`. Services come in groups of ten: a head
-with a cheap healthcheck, a depends_on chain behind it (the first link waits for the
-head to be healthy), one service in the `dev` profile, one more short chain, and the
-rest independent. Every service has APP_ENV in its environment, so switching prod ->
-dev recreates all of them. `init: true` makes every container stop at once.
+A project directory with `compose/environments.toml` (prod: no profile; dev: the `dev`
+profile) and one `compose/compose.yaml`. Services come in groups of ten: a head with a
+cheap healthcheck, a depends_on chain behind it (the first link waits for the head to be
+healthy), one service in the `dev` profile, one more short chain, and the rest
+independent (a `plain` project: every service independent, no healthcheck, no profile:
+what a plain Compose project is). Every service has APP_ENV in its environment, so
+switching prod -> dev recreates all of them. `init: true` makes every container stop at
+once.
 """
 
 from __future__ import annotations
@@ -64,8 +66,12 @@ class ServiceSpec:
     profile: str | None = None
 
 
-def layout(count: int) -> list[ServiceSpec]:
-    """The services of a project of `count` services (deterministic)."""
+def layout(count: int, plain: bool = False) -> list[ServiceSpec]:
+    """The services of a project of `count` services (deterministic). `plain`: no
+    healthcheck, no depends_on, no profile (Compose's own no-op `up` is then cheapest)."""
+    if plain:
+        width = max(3, len(str(count - 1)))
+        return [ServiceSpec(name=f"s{index:0{width}d}") for index in range(count)]
     width = max(3, len(str(count - 1)))
 
     def name(index: int) -> str:
@@ -115,13 +121,13 @@ class SyntheticProject:
     specs: tuple[ServiceSpec, ...]
 
     @classmethod
-    def create(cls, root: Path, count: int) -> SyntheticProject:
-        specs = layout(count)
-        directory = root / f"n{count}"
+    def create(cls, root: Path, count: int, plain: bool = False) -> SyntheticProject:
+        specs = layout(count, plain)
+        directory = root / f"{'plain' if plain else 'n'}{count}"
         (directory / "compose").mkdir(parents=True)
         (directory / "compose" / "environments.toml").write_text(ENVIRONMENTS)
         (directory / "compose" / "compose.yaml").write_text(compose_yaml(specs))
-        name = f"spotbench-n{count}-{uuid.uuid4().hex[:6]}"
+        name = f"spotbench-{'plain' if plain else 'n'}{count}-{uuid.uuid4().hex[:6]}"
         return cls(directory=directory, name=name, specs=tuple(specs))
 
     def services(self, app_env: str) -> list[str]:

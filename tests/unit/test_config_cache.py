@@ -106,7 +106,7 @@ def test_an_unchanged_input_hits(checkout: Path) -> None:
         "compose file",
         "env file",
         "file named by env_file/include/extends",
-        "process environment",
+        "a variable the compose file names",
         "APP_ENV (and with it the profiles)",
         "Compose binary",
     ],
@@ -122,7 +122,7 @@ def test_each_input_edited_is_a_miss(
         "file named by env_file/include/extends": append(
             checkout / COMPOSE_DIR / "extra" / "included.yaml", "x: 1\n"
         ),
-        "process environment": lambda: monkeypatch.setenv("SOME_VARIABLE", "changed"),
+        "a variable the compose file names": lambda: monkeypatch.setenv("API_PORT", "18080"),
         "APP_ENV (and with it the profiles)": lambda: monkeypatch.setenv("APP_ENV", "prod"),
         "Compose binary": append(plugin, "v2"),
     }
@@ -131,6 +131,51 @@ def test_each_input_edited_is_a_miss(
     edits[input_name]()
     assert reads(checkout) == 3, f"{input_name} changed but the cache answered"
     assert reads(checkout) == 0, "the new inputs are cached in turn"
+
+
+@pytest.mark.parametrize("name", ["OLDPWD", "SHLVL", "FOO", "_", "TERM"])
+def test_a_variable_compose_cannot_read_is_a_hit(
+    name: str, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `cd` (OLDPWD), a subshell (SHLVL) or an unrelated variable is no new input."""
+    monkeypatch.delenv(name, raising=False)
+    assert reads(checkout) == 3
+    monkeypatch.setenv(name, "/somewhere/else")
+    assert reads(checkout) == 0, f"{name} is no input of Compose, yet the cache missed"
+
+
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        ("POSTGRES_PASSWORD", "named by the compose file as ${POSTGRES_PASSWORD}"),
+        ("SPOT_EXTRA", "named by the env file"),
+        ("SPOT_COPIED", "named without a value under environment: (the shell's)"),
+        ("SPOT_IN_ENV_FILE", "named by a file under the compose directory (an env_file)"),
+        ("COMPOSE_PROJECT_NAME", "COMPOSE_*"),
+        ("COMPOSE_PATH_SEPARATOR", "COMPOSE_*"),
+        ("DOCKER_HOST", "DOCKER_*"),
+        ("DOCKER_DEFAULT_PLATFORM", "DOCKER_*"),
+        ("RECONCILE_ENGINE_TIMEOUT", "the tool's own setting"),
+        ("PATH", "where the binaries are found"),
+    ],
+)
+def test_each_variable_compose_can_read_is_a_miss(
+    name: str, where: str, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compose = checkout / COMPOSE_DIR / "compose.yaml"
+    text = compose.read_text()
+    password = "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-spot}\n"
+    compose.write_text(text.replace(password, password + "      SPOT_COPIED:\n", 1))
+    assert "SPOT_COPIED" in compose.read_text()
+    append(checkout / ".env", "OTHER=${SPOT_EXTRA:-x}\n")()
+    append(checkout / COMPOSE_DIR / "app.env", "GREETING=$SPOT_IN_ENV_FILE\n")()
+    monkeypatch.delenv(name, raising=False)
+    if name == "PATH":
+        monkeypatch.setenv("PATH", os.defpath)
+    assert reads(checkout) == 3
+    assert reads(checkout) == 0
+    monkeypatch.setenv(name, f"{os.defpath}:/opt/other" if name == "PATH" else "changed")
+    assert reads(checkout) == 3, f"{name} ({where}) changed but the cache answered"
 
 
 @pytest.mark.parametrize(
@@ -181,6 +226,37 @@ def test_entries_are_private_and_the_cache_can_be_turned_off(
     assert all(stat.S_IMODE(entry.stat().st_mode) == 0o600 for entry in entries)
     monkeypatch.setenv(DISABLE_VARIABLE, "1")
     assert reads(checkout) == 3
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda text: text.replace("db:1", "db:6"),  # valid JSON, another value
+        lambda text: text[: len(text) // 2],  # truncated
+        lambda text: text.split("\n", 1)[1],  # the checksum line lost
+        lambda text: "",  # emptied
+    ],
+    ids=["edited", "truncated", "no-checksum", "empty"],
+)
+def test_a_corrupted_entry_is_read_afresh_never_trusted(
+    corrupt: Callable[[str], str], checkout: Path, tmp_path: Path
+) -> None:
+    assert reads(checkout) == 3
+    assert reads(checkout) == 0
+    (model,) = (tmp_path / "cache" / "compose-cache").glob("*.model.json")
+    assert "db:1" in model.read_text()
+    model.write_text(corrupt(model.read_text()))
+    # reads() asserts the answer is Compose's ("db:1"), not the corrupted entry's.
+    assert reads(checkout) == 1, "the corrupted model entry was trusted"
+    assert reads(checkout) == 0, "the entry was rewritten"
+
+
+def test_an_entry_copied_under_another_key_is_not_trusted(checkout: Path, tmp_path: Path) -> None:
+    assert reads(checkout) == 3
+    assert reads(checkout, project_name="other") == 3
+    first, second = sorted((tmp_path / "cache" / "compose-cache").glob("*.hashes.json"))
+    second.write_bytes(first.read_bytes())
+    assert reads(checkout) + reads(checkout, project_name="other") == 1
 
 
 def test_a_directory_others_can_write_is_not_trusted(checkout: Path, tmp_path: Path) -> None:
