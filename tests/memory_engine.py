@@ -110,9 +110,22 @@ class Fault:
     # touching the service (a port in use stays in use), so a retry meets it again.
 
 
-@dataclass
+@dataclass(repr=False)
 class MemoryEngine:
     """The world of containers, plus what Compose "files" currently say (`desired`)."""
+
+    def __repr__(self) -> str:
+        """Short, for hypothesis's counterexamples: one line per container."""
+        rows = [
+            f"{c.name} {c.id} {c.status.value}"
+            + (f"/{c.health}" if c.health else "")
+            + (f" exit={c.exit_code}" if c.status is ContainerStatus.EXITED else "")
+            + f" hash={c.labels.get(CONFIG_HASH_LABEL)} image={c.image_id}"
+            + f" APP_ENV={c.env.get('APP_ENV')}"
+            + (" one-off" if c.labels.get(ONEOFF_LABEL) == "True" else "")
+            for c in self.containers_by_id.values()
+        ]
+        return f"MemoryEngine({rows!r})"
 
     desired: DesiredState
     containers_by_id: dict[str, MemContainer] = field(default_factory=dict)
