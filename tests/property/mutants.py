@@ -293,6 +293,130 @@ def rerun_one_shots() -> None:
     _wrap(p, "_decide", make)
 
 
+def image_ignored() -> None:
+    import reconciler.planner.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def drift(*args: Any) -> Any:
+            return tuple(r for r in orig(*args) if r != "image changed")
+
+        return drift
+
+    _wrap(p, "_drift", make)
+
+
+def app_env_ignored_when_hash_matches() -> None:
+    import reconciler.planner.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def drift(service: Any, container: Any, *rest: Any) -> Any:
+            reasons = orig(service, container, *rest)
+            if container.config_hash == service.config_hash:
+                return tuple(r for r in reasons if not r.startswith("APP_ENV"))
+            return reasons
+
+        return drift
+
+    _wrap(p, "_drift", make)
+
+
+def restart_true_never() -> None:
+    import reconciler.planner.plan as p
+
+    p._restart_dependents = lambda desired, observed, actions: []
+
+
+def exit_1_completed() -> None:
+    import reconciler.planner.plan as p
+    from state.engine import ContainerStatus
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def decide(service: Any, container: Any, strategy: Any, one_shot: Any, *rest: Any) -> Any:
+            decided = orig(service, container, strategy, one_shot, *rest)
+            exited = container.status is ContainerStatus.EXITED
+            starts = isinstance(decided, list) and all(
+                a.kind is p.ActionKind.START for a in decided
+            )
+            if one_shot and exited and starts:
+                return p.NoopReason.COMPLETED
+            return decided
+
+        return decide
+
+    _wrap(p, "_decide", make)
+
+
+def paused_started() -> None:
+    import reconciler.planner.plan as p
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def decide(*args: Any) -> Any:
+            decided = orig(*args)
+            if isinstance(decided, list):
+                return [
+                    a.model_copy(update={"kind": p.ActionKind.START})
+                    if a.kind is p.ActionKind.UNPAUSE
+                    else a
+                    for a in decided
+                ]
+            return decided
+
+        return decide
+
+    _wrap(p, "_decide", make)
+
+
+def every_dependency_a_one_shot() -> None:
+    import reconciler.execute.runner as r
+    import reconciler.planner.plan as p
+
+    def all_dependencies(desired: Any) -> frozenset[str]:
+        return frozenset(d.service for s in desired.services.values() for d in s.depends_on)
+
+    p.one_shots = all_dependencies
+    setattr(r, "one_shots", all_dependencies)  # noqa: B010 (not re-exported)
+
+
+def one_replica_recreate_replaces_all() -> None:
+    import reconciler.execute.runner as r
+    from state.engine import Recreate
+
+    def recreate(self: Any, services: Any, actions: Any) -> None:
+        self.engine.up(list(services), recreate=Recreate.ALWAYS)
+
+    r.EngineRunner._recreate = recreate  # type: ignore[method-assign]
+
+
+def writes_beyond_the_plan() -> None:
+    import reconciler.execute.runner as r
+    from reconciler.planner.actions import ActionKind
+    from state.engine import Recreate
+
+    def make(orig: Callable[..., Any]) -> Callable[..., Any]:
+        def perform(self: Any, kind: Any, actions: Any) -> None:
+            if kind is ActionKind.CREATE and self.desired is not None:
+                wanted = [n for n, s in self.desired.services.items() if s.replicas]
+                self.engine.up(wanted, recreate=Recreate.NEVER)  # `up` of everything
+                return
+            orig(self, kind, actions)
+
+        return perform
+
+    _wrap(r.EngineRunner, "perform", make)
+
+
+def saved_plan_not_replanned() -> None:
+    import reconciler.store.saved_plans as s
+
+    s.differences = lambda saved, fresh: []
+
+
+def skip_guards() -> None:
+    import reconciler.commands.converge as c
+
+    c.enforce = lambda guard, settings, say: None
+
+
 MUTANTS: dict[str, Mutant] = {
     "no-dependency-order": Mutant(
         "every action in one wave: dependents may come up before their dependencies",
@@ -376,6 +500,56 @@ MUTANTS: dict[str, Mutant] = {
         "a one-shot that completed (exited 0) is started again by every apply",
         "tests/property/test_one_shots.py::test_one_shots_end_completed_and_a_second_apply_runs_none_again",
         rerun_one_shots,
+    ),
+    "image-ignored": Mutant(
+        "a rebuilt image is ignored: the container keeps running the old one",
+        f"{PROPS}::test_convergence",
+        image_ignored,
+    ),
+    "app-env-ignored-when-hash-matches": Mutant(
+        "an APP_ENV mismatch is ignored when the config hash matches",
+        f"{PROPS}::test_convergence",
+        app_env_ignored_when_hash_matches,
+    ),
+    "restart-true-never": Mutant(
+        "`restart: true` dependents are never restarted when their dependency is recreated",
+        f"{PROPS}::test_restart_true_dependents_restart_when_their_dependency_is_new",
+        restart_true_never,
+    ),
+    "exit-1-completed": Mutant(
+        "a one-shot that exited 1 counts as completed",
+        f"{PROPS}::test_convergence",
+        exit_1_completed,
+    ),
+    "paused-started": Mutant(
+        "a paused container is started instead of unpaused (Docker refuses)",
+        f"{PROPS}::test_convergence",
+        paused_started,
+    ),
+    "every-dependency-a-one-shot": Mutant(
+        "every dependency is treated as a one-shot: one that exited 0 is left stopped",
+        f"{PROPS}::test_convergence",
+        every_dependency_a_one_shot,
+    ),
+    "one-replica-recreate-replaces-all": Mutant(
+        "recreating one replica replaces every replica of the service",
+        "tests/property/test_numbering.py::test_plan_names_the_numbers_the_engine_gives",
+        one_replica_recreate_replaces_all,
+    ),
+    "writes-beyond-the-plan": Mutant(
+        "a create brings up every service (`up` of the project), not only the planned one",
+        f"{PROPS}::test_writes_stay_within_the_plan",
+        writes_beyond_the_plan,
+    ),
+    "saved-plan-not-replanned": Mutant(
+        "a saved plan is applied without comparing it with a fresh plan",
+        "tests/property/test_saved_plans.py::test_any_change_between_save_and_apply_is_refused_and_touches_nothing",
+        saved_plan_not_replanned,
+    ),
+    "skip-guards": Mutant(
+        "the guardrails are decided but not enforced",
+        "tests/property/test_guards.py::test_a_blocked_plan_changes_nothing_and_deciding_it_calls_no_engine",
+        skip_guards,
     ),
     "dotenv-beats-command-line": Mutant(
         ".env wins over the command line",
