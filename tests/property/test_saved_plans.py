@@ -82,6 +82,7 @@ def test_any_change_between_save_and_apply_is_refused_and_touches_nothing(
                 engine.disturb_remove(victim)
             else:
                 engine.disturb_label(victim, CONFIG_HASH_LABEL, "changed-out-of-band")
+        engine.found()  # time passes after the disturbance: a health probe, a one-shot ends
         writes, before = len(engine.writes), engine.snapshot()
         # A one-shot set running runs to completion again: that disturbance changed nothing.
         assume(seen_by_docker(engine) != seen)
