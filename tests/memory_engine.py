@@ -15,8 +15,9 @@ refused in Docker's words. A one-shot (a service some service waits for with
 `service_completed_successfully`) runs to its end the moment it starts: exit 0, or 1
 for a service in `failing_runs`. Health is `starting` from each start until the next
 read of the containers (one probe), then `healthy`, or `unhealthy` for a service in
-`failing_health`. Restart policies: a container whose process dies (`die`) comes back
-under `unless-stopped` (the stack's) or `always`, never after a `stop`. Networks are
+`failing_health` (with `probed_health`; without it, healthy at once). Restart
+policies: a container whose process dies (`die`) comes back under `unless-stopped`
+(the stack's) or `always`, never after a `stop`. Networks are
 created by `up`, and removing one a live container (a one-off too) uses is refused.
 It records every call, so tests can check purity and ordering, notes every write made
 while the project's lock is free, and can inject faults (each one that fires is noted
@@ -154,6 +155,9 @@ class MemoryEngine:
     silent: set[str] = field(default_factory=set)  # operations that do nothing, say done
     crash_after_writes: int | None = None
     gate: bool = False  # whether the run under test waits for health (the gate on)
+    # Docker's health: `starting` after each start until a probe. Off (the unit tests'
+    # simpler engine): healthy at once. The properties and the differential test set it.
+    probed_health: bool = False
     crash_inside_up: bool = False  # the crash lands inside the `up`, mid-recreate
     failing_health: set[str] = field(default_factory=set)  # services whose probe fails
     failing_runs: set[str] = field(default_factory=set)  # one-shots that exit 1
@@ -596,8 +600,9 @@ class MemoryEngine:
         spec = self.desired.services.get(container.service)
         wants_health = bool(spec and spec.has_healthcheck)
         # Docker: `starting` from each start until a probe answers (see probe)
+        running = "starting" if self.probed_health else "healthy"
         container.health = (
-            ("starting" if status is ContainerStatus.RUNNING else "unhealthy")
+            (running if status is ContainerStatus.RUNNING else "unhealthy")
             if wants_health
             else None
         )

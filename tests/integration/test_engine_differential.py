@@ -74,7 +74,7 @@ class Twins:
         project = load_project(directory, project_name=name, process_env={})
         self.real = DockerEngine(project)
         self.desired: DesiredState = desire(project, self.real)
-        self.memory = MemoryEngine(self.desired, failing_health={"sick"})
+        self.memory = MemoryEngine(self.desired, failing_health={"sick"}, probed_health=True)
 
     @property
     def engines(self) -> tuple[ContainerEngine, MemoryEngine]:

@@ -141,7 +141,7 @@ def as_compose_left_it(
 
 def world(desired: DesiredState, planted: list[Seed]) -> MemoryEngine:
     """A fresh in-memory engine holding the seeded containers."""
-    engine = MemoryEngine(desired)
+    engine = MemoryEngine(desired, probed_health=True)
     for s in planted:
         spec = desired.services.get(s.service)
         deps = [d.service for d in spec.depends_on] if spec else list(POOL[:1])

@@ -143,7 +143,7 @@ def test_order_dependencies_are_up_first(case: tuple[DesiredState, MemoryEngine]
     desired, engine = case
     reconcile(engine, desired)
     assert engine.order_violations == []
-    fresh = MemoryEngine(desired)
+    fresh = MemoryEngine(desired, probed_health=True)
     reconcile(fresh, desired)
     assert fresh.order_violations == []
 

@@ -29,7 +29,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
     @initialize(desired=desired_states(allow_restart=False))
     def start(self, desired: DesiredState) -> None:
         self.desired = desired
-        self.engine = MemoryEngine(desired)
+        self.engine = MemoryEngine(desired, probed_health=True)
         self.disturbed: set[str] = set()
         self.reconcile()
 
