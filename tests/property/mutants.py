@@ -543,7 +543,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "saved-plan-not-replanned": Mutant(
         "a saved plan is applied without comparing it with a fresh plan",
-        "tests/property/test_saved_plans.py::test_any_change_between_save_and_apply_is_refused_and_touches_nothing",
+        "tests/property/test_saved_plans.py::test_a_plan_saved_before_the_scale_changed_is_refused",
         saved_plan_not_replanned,
     ),
     "skip-guards": Mutant(

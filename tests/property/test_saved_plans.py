@@ -90,3 +90,24 @@ def test_any_change_between_save_and_apply_is_refused_and_touches_nothing(
         assert run(engine, "apply", str(out)) == 1
     assert engine.writes[writes:] == []
     assert engine.snapshot() == before
+
+
+@given(worlds(), st.data())
+def test_a_plan_saved_before_the_scale_changed_is_refused(
+    case: tuple[DesiredState, MemoryEngine], data: st.DataObject
+) -> None:
+    """A scale edited between save and apply changes no container, hash or image (what
+    the fingerprint holds), only what a fresh plan would do: apply must compare the
+    saved actions with a fresh plan's and refuse, touching nothing."""
+    desired, engine = case
+    assume(desired.services)
+    with tempfile.TemporaryDirectory() as directory:
+        out = save(engine, directory)
+        name = data.draw(st.sampled_from(sorted(desired.services)))
+        spec = desired.services[name]
+        scaled = spec.model_copy(update={"replicas": spec.replicas + 1})
+        engine.desired = desired.model_copy(update={"services": {**desired.services, name: scaled}})
+        writes, before = len(engine.writes), engine.snapshot()
+        assert run(engine, "apply", str(out)) == 1
+    assert engine.writes[writes:] == []
+    assert engine.snapshot() == before
