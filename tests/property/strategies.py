@@ -40,6 +40,8 @@ FATES: tuple[ContainerStatus | str, ...] = (
     ContainerStatus.RESTARTING,
     ContainerStatus.EXITED,
     "stale",
+    "old-image",
+    "other-env",
 )
 STATUSES = tuple(s for s in ContainerStatus if s is not ContainerStatus.REMOVING)
 
@@ -125,7 +127,8 @@ def as_compose_left_it(
 ) -> list[Seed]:
     """Every replica of every wanted service, numbered 1..n or with a gap (a scaled
     service whose middle replica was removed, Compose numbering on); most in sync, some
-    paused, dead, restarting, stopped or with a stale configuration."""
+    paused, dead, restarting, stopped, with a stale configuration, an image rebuilt
+    since, or another APP_ENV under the same config hash."""
     planted = []
     for name, spec in sorted(desired.services.items()):
         numbers = list(range(1, spec.replicas + 1))
@@ -135,7 +138,10 @@ def as_compose_left_it(
             fate = draw(st.sampled_from(fates or FATES))
             status = fate if isinstance(fate, ContainerStatus) else ContainerStatus.RUNNING
             config_hash = "stale" if fate == "stale" else ""
-            planted.append(Seed(name, n, status, None, config_hash, False, PROJECT, False))
+            other = next(e for e in ENVS if e != spec.app_env)
+            app_env = other if fate == "other-env" else None  # same config hash, other env
+            old_image = fate == "old-image"  # rebuilt since: same hash, another image
+            planted.append(Seed(name, n, status, app_env, config_hash, old_image, PROJECT, False))
     return planted
 
 
