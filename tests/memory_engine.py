@@ -1,23 +1,34 @@
 """An in-memory engine for the property tests: the whole Engine port without Docker.
 
-It behaves like Docker plus Compose where the reconciler relies on them:
-Compose's view of the files (`compose_model`, `config_hashes`, image ids) rendered
-from the DesiredState it holds, so the real `desire()` reads it back; containers
-with ids, names, numbers, states, health, env and Compose's labels;
+It behaves like Docker plus Compose where the reconciler relies on them, and is as
+strict as they are; it shares no code with reconciler/ (it decides one-shots itself;
+only the lock's location is asked of the product, to see writes made without it).
+Compose's view of the files (`compose_model`, `config_hashes`, image ids) is rendered
+from the DesiredState it holds, so the real `desire()` reads it back; containers have
+ids, names, numbers, states, health, env and Compose's labels.
 `up --no-deps [--force-recreate]` numbers and scales exactly as Compose does (new
 containers after the highest number, scale-down from the top), recreates what
-diverged (config hash or image) or everything when forced, starts what is stopped;
-start/unpause/restart/stop/remove act by id; a one-shot (a service some service
-waits for with `service_completed_successfully`) runs to completion the moment it
-starts: exited with code 0; networks and volumes are created by
-`up` and removed only when asked. It records every call, so tests can check
-purity and ordering, notes every write made while the project's lock is free, and
-can inject faults: an operation that fails once (transient or permanent), one that
-reports success and does nothing (a lying engine), or a "crash" (the process dying)
-after a number of writes.
+diverged (config hash or image) or every container of the services named when
+forced, starts what is stopped and, as Compose does, fails on a paused one;
+start/unpause/restart/stop/remove act by id, and `start` of a paused container is
+refused in Docker's words. A one-shot (a service some service waits for with
+`service_completed_successfully`) runs to its end the moment it starts: exit 0, or 1
+for a service in `failing_runs`. Health is `starting` from each start until the next
+read of the containers (one probe), then `healthy`, or `unhealthy` for a service in
+`failing_health` (with `probed_health`; without it, healthy at once). Restart
+policies: a container whose process dies (`die`) comes back under `unless-stopped`
+(the stack's) or `always`, never after a `stop`. Networks are
+created by `up`, and removing one a live container (a one-off too) uses is refused.
+It records every call, so tests can check purity and ordering, notes every write made
+while the project's lock is free, and can inject faults (each one that fires is noted
+in `fired`): an operation that fails once (transient or permanent), one that reports
+success and does nothing (a lying engine), or a "crash" (the process dying) after a
+number of writes, before a write or, with `crash_inside_up`, inside an `up`: the
+container being recreated is left stopped and renamed `<id12>_<name>`.
 
-The property tests use it; tests/integration/test_numbering.py checks it against the
-real engine (numbering), and the rest of the integration suite never uses it.
+tests/integration/test_engine_differential.py holds each of these behaviours to the
+real engine, tests/integration/test_numbering.py the numbering; the rest of the
+integration suite never uses it.
 """
 
 from __future__ import annotations
@@ -29,7 +40,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.planner.plan import one_shots
 from reconciler.store.places import lock_path
 from state.docker.endpoint import engine_endpoint
 from state.engine import (
@@ -63,6 +73,10 @@ WRITES = frozenset(
 )
 _UP = {ContainerStatus.RUNNING, ContainerStatus.RESTARTING}
 _PAUSED = ContainerStatus.PAUSED
+_LIVE = {ContainerStatus.RUNNING, ContainerStatus.RESTARTING, ContainerStatus.PAUSED}
+COMPLETES = "service_completed_successfully"
+# Docker's words, as the real engine says them (tests/integration/test_engine_differential.py)
+PAUSED_START = "Error response from daemon: cannot start a paused container, try unpause instead"
 
 
 class Crash(BaseException):
@@ -80,6 +94,7 @@ class MemContainer:
     health: str | None = None
     exit_code: int = 0
     started: int = 0  # a counter standing in for StartedAt
+    restarts: int = 0  # RestartCount: what the restart policy did
 
     def record(self) -> ContainerRecord:
         return ContainerRecord(
@@ -111,9 +126,22 @@ class Fault:
     # touching the service (a port in use stays in use), so a retry meets it again.
 
 
-@dataclass
+@dataclass(repr=False)
 class MemoryEngine:
     """The world of containers, plus what Compose "files" currently say (`desired`)."""
+
+    def __repr__(self) -> str:
+        """Short, for hypothesis's counterexamples: one line per container."""
+        rows = [
+            f"{c.name} {c.id} {c.status.value}"
+            + (f"/{c.health}" if c.health else "")
+            + (f" exit={c.exit_code}" if c.status is ContainerStatus.EXITED else "")
+            + f" hash={c.labels.get(CONFIG_HASH_LABEL)} image={c.image_id}"
+            + f" APP_ENV={c.env.get('APP_ENV')}"
+            + (" one-off" if c.labels.get(ONEOFF_LABEL) == "True" else "")
+            for c in self.containers_by_id.values()
+        ]
+        return f"MemoryEngine({rows!r})"
 
     desired: DesiredState
     containers_by_id: dict[str, MemContainer] = field(default_factory=dict)
@@ -127,6 +155,17 @@ class MemoryEngine:
     daemon_name: str = "laptop"
     silent: set[str] = field(default_factory=set)  # operations that do nothing, say done
     crash_after_writes: int | None = None
+    gate: bool = False  # whether the run under test waits for health (the gate on)
+    # Docker's health: `starting` after each start until a probe. Off (the unit tests'
+    # simpler engine): healthy at once. The properties and the differential test set it.
+    probed_health: bool = False
+    crash_inside_up: bool = False  # the crash lands inside the `up`, mid-recreate
+    failing_health: set[str] = field(default_factory=set)  # services whose probe fails
+    failing_runs: set[str] = field(default_factory=set)  # one-shots that exit 1
+    policies: dict[str, str] = field(default_factory=dict)  # restart policy per service
+    fired: list[str] = field(default_factory=list)  # each fault injected: "operation"
+    _dying: bool = False
+    _moved: bool = False  # a write since the last read: a health probe is due
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
@@ -179,6 +218,8 @@ class MemoryEngine:
             exit_code=exit_code,
         )
         self._set_status(container, status)
+        if container.health == "starting":  # a world found as it was left: probed long ago
+            container.health = "unhealthy" if service in self.failing_health else "healthy"
         self.containers_by_id[container.id] = container
         return container
 
@@ -227,8 +268,30 @@ class MemoryEngine:
 
     # -- ContainerEngine: reads ------------------------------------------------------
     def containers(self, project: str) -> list[ContainerRecord]:
+        """What `docker ps`/`inspect` shows now; then, if anything was started since the
+        last look, time passes: one health probe (a read alone changes nothing)."""
         self.calls.append(("containers", (project,)))
-        return [c.record() for c in self.containers_by_id.values() if c.project == project]
+        seen = [c.record() for c in self.containers_by_id.values() if c.project == project]
+        if self._moved:
+            self._moved = False
+            self.probe()
+        return seen
+
+    def found(self) -> None:
+        """The world as it was found: whatever a disturbance started was probed long ago."""
+        self.probe()
+        self._moved = False
+
+    def probe(self) -> None:
+        """One healthcheck interval: each running container still `starting` becomes
+        healthy, or unhealthy when its service's probe fails; a one-shot found running
+        has finished (exit 0, or 1 for a service in `failing_runs`)."""
+        for c in self.containers_by_id.values():
+            if c.status is ContainerStatus.RUNNING and c.health == "starting":
+                c.health = "unhealthy" if c.service in self.failing_health else "healthy"
+            if c.status is ContainerStatus.RUNNING and self._one_shot(c):  # it ran to its end
+                c.status, c.health = ContainerStatus.EXITED, None
+                c.exit_code = int(c.service in self.failing_runs)
 
     def has_project(self, project: str) -> bool:
         self.calls.append(("has_project", (project,)))
@@ -264,7 +327,18 @@ class MemoryEngine:
         return sorted(v for v in self.volumes_made if v.startswith(f"{project}_"))
 
     def remove_networks(self, names: Sequence[str]) -> None:
+        """Docker refuses to remove a network a live container (a one-off too) is on."""
         if self._write("remove_networks", names):
+            for name in names:
+                project = name.removesuffix("_default")
+                if any(
+                    c.project == project and c.status in _LIVE
+                    for c in self.containers_by_id.values()
+                ):
+                    raise PermanentError(
+                        "docker network rm failed: Error response from daemon: error while "
+                        f"removing network: network {name} id {name} has active endpoints"
+                    )
             self.networks_made -= set(names)
 
     def remove_volumes(self, names: Sequence[str]) -> None:
@@ -301,29 +375,31 @@ class MemoryEngine:
                 if index >= spec.replicas:
                     self._delete(container)  # scale down: obsolete, then highest numbers
                 elif obsolete(container):
+                    if self._dying:  # renamed aside, then the process died before create
+                        self._dying = False
+                        container.name = f"{int(container.id[1:]):012x}_{container.name}"
+                        self._set_status(container, ContainerStatus.EXITED)
+                        raise Crash(f"process died inside up {' '.join(services)}")
                     self._delete(container)
                     self._create(name, int(container.labels[NUMBER_LABEL]))
                 elif container.status is _PAUSED:  # Compose starts it, and Docker refuses
-                    raise PermanentError(
-                        "docker compose up failed: Error response from daemon: cannot start "
-                        f"a paused container {container.name}, try unpause instead"
-                    )
+                    raise PermanentError(f"docker compose up failed: {PAUSED_START}")
                 elif container.status not in _UP:
                     self._check_dependencies_up(name)
                     self._set_status(container, ContainerStatus.RUNNING)
             following = 1 + max((int(c.labels[NUMBER_LABEL]) for c in mine), default=0)
             for offset in range(spec.replicas - len(mine)):
                 self._create(name, following + offset)
+        if self._dying:  # nothing to recreate: it died after the containers were made
+            self._dying = False
+            raise Crash(f"process died at the end of up {' '.join(services)}")
 
     def start(self, container_ids: Sequence[str]) -> None:
         if not self._write("start", self._services(container_ids)):
             return
         for container in self._get(container_ids):
             if container.status is _PAUSED:  # Docker's answer, word for word
-                raise PermanentError(
-                    "docker start failed: Error response from daemon: cannot start a paused "
-                    "container, try unpause instead"
-                )
+                raise PermanentError(f"docker start failed: {PAUSED_START}")
             self._check_dependencies_up(container.service)
             self._set_status(container, ContainerStatus.RUNNING)
 
@@ -360,6 +436,28 @@ class MemoryEngine:
     # -- disturbances (out of band, as `docker ...` by hand) ------------------------
     def disturb_status(self, container_id: str, status: ContainerStatus) -> None:
         self._set_status(self.containers_by_id[container_id], status)
+        self._moved = True
+
+    def die(self, container_id: str, exit_code: int = 137) -> None:
+        """The container's process dies by itself (OOM, a crash, `kill -9` of its pid):
+        `unless-stopped` and `always` bring it back (RestartCount + 1, health starting
+        again); `no` leaves it exited. `docker stop`/`docker kill` are the user's: they
+        never restart (see stop)."""
+        container = self.containers_by_id[container_id]
+        if self.restart_policy(container.service) in ("always", "unless-stopped") or (
+            self.restart_policy(container.service) == "on-failure" and exit_code != 0
+        ):
+            container.restarts += 1
+            self._set_status(container, ContainerStatus.RUNNING)
+            self._moved = True
+        else:
+            self._set_status(container, ContainerStatus.EXITED)
+            container.exit_code = exit_code
+
+    def restart_policy(self, service: str) -> str:
+        """The stack's services say `unless-stopped`; a one-shot `no`."""
+        default = "no" if service in self._one_shots() else "unless-stopped"
+        return self.policies.get(service, default)
 
     def disturb_label(self, container_id: str, key: str, value: str) -> None:
         self.containers_by_id[container_id].labels[key] = value
@@ -389,6 +487,7 @@ class MemoryEngine:
             ):
                 if fault.transient or fault.service is None:
                     self.faults.remove(fault)  # a permanent one aimed at a service stays
+                self.fired.append(operation)
                 error = TransientError if fault.transient else PermanentError
                 raise error(
                     f"injected {'transient' if fault.transient else 'permanent'} "
@@ -397,9 +496,18 @@ class MemoryEngine:
         if self.crash_after_writes is not None:
             if self.crash_after_writes <= 0:
                 self.crash_after_writes = None
+                if operation == "up" and self.crash_inside_up:
+                    self._dying = True  # `up` dies part-way (see up)
+                    self.fired.append("crash inside up")
+                    return True
+                self.fired.append(f"crash before {operation}")
                 raise Crash(f"process died before {operation} {' '.join(services)}")
             self.crash_after_writes -= 1
-        return operation not in self.silent
+        if operation in self.silent:
+            self.fired.append(f"silent {operation}")
+            return False
+        self._moved = True
+        return True
 
     def _locked(self) -> bool:
         """Whether some open file holds the project's lock (flock is per open file, so
@@ -480,12 +588,15 @@ class MemoryEngine:
     def _set_status(self, container: MemContainer, status: ContainerStatus) -> None:
         if status is ContainerStatus.RUNNING and self._one_shot(container):
             container.started = next(self._clock)
-            status, container.exit_code = ContainerStatus.EXITED, 0  # ran to completion
+            failed = container.service in self.failing_runs
+            status, container.exit_code = ContainerStatus.EXITED, int(failed)  # ran to its end
         container.status = status
         spec = self.desired.services.get(container.service)
         wants_health = bool(spec and spec.has_healthcheck)
+        # Docker: `starting` from each start until a probe answers (see probe)
+        running = "starting" if self.probed_health else "healthy"
         container.health = (
-            ("healthy" if status is ContainerStatus.RUNNING else "unhealthy")
+            (running if status is ContainerStatus.RUNNING else "unhealthy")
             if wants_health
             else None
         )
@@ -515,7 +626,7 @@ class MemoryEngine:
         spec = self.desired.services.get(service)
         if spec is None:
             return
-        once = one_shots(self.desired)
+        once = self._one_shots()
         for dependency in spec.depends_on:
             dep_spec = self.desired.services.get(dependency.service)
             if dep_spec is None or dep_spec.replicas == 0:
@@ -530,7 +641,17 @@ class MemoryEngine:
         return (
             container.project == self.desired.project
             and container.labels.get(ONEOFF_LABEL) != "True"
-            and container.service in one_shots(self.desired)
+            and container.service in self._one_shots()
+        )
+
+    def _one_shots(self) -> frozenset[str]:
+        """Services some service waits for with `service_completed_successfully` (Compose's
+        rule; written here, not imported from the planner under test)."""
+        return frozenset(
+            d.service
+            for spec in self.desired.services.values()
+            for d in spec.depends_on
+            if d.condition == COMPLETES
         )
 
 

@@ -3,7 +3,8 @@
 `reconcile` calls `converge.apply` (lock, desire through the port, observe, plan,
 execute, final convergence check); `restart`, `stop` and `down` call theirs. Each
 returns what the command said, the plan it made and its error, if any. The health
-gate is the real engine's business (it has its own tests): no waiting here, and the
+gate is off unless the world turns it on (`engine.gate`): then the product's gate
+polls the in-memory engine's health (`starting` until a probe), without sleeping; the
 retry policy is the product's, without the sleeping.
 
 Cache-on runs (tests/property/test_cache_on.py) set CACHE["project"]: the project then
@@ -14,6 +15,7 @@ reconciler/reads/config_cache.py as the Docker adapter's do (`Cacheable`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from tenacity import Retrying
 
 from reconciler.commands import converge, teardown
 from reconciler.execute.retry import default_retrying
+from reconciler.execute.runner import EngineRunner
 from reconciler.planner.plan import Plan, Strategy, plan
 from reconciler.reads.backend import BackendKit
 from reconciler.reads.config_cache import cached
@@ -129,8 +132,28 @@ class Cacheable:
         pass
 
 
+NOW = [0.0]  # the gate's clock: it moves only when the gate "sleeps"
+
+
+def _sleep(seconds: float) -> None:
+    NOW[0] += seconds
+
+
+@dataclass
+class QuickRunner(EngineRunner):
+    """The product's runner and gate on a clock of its own: a poll does not sleep, it
+    moves the clock (the in-memory engine's probes advance with its reads)."""
+
+    clock: Callable[[], float] = lambda: NOW[0]
+    sleep: Callable[[float], None] = _sleep
+
+
 def kit(engine: MemoryEngine) -> BackendKit:
-    return BackendKit(Backend.COMPOSE, lambda project: engine)
+    return BackendKit(Backend.COMPOSE, lambda project: engine, runner=QuickRunner)
+
+
+def settings_for(engine: MemoryEngine) -> converge.ApplySettings:
+    return dataclasses.replace(SETTINGS, wait=engine.gate, wait_timeout=5)
 
 
 def opened(engine: MemoryEngine, desired: DesiredState) -> Opened:
@@ -163,7 +186,7 @@ def reconcile(engine: MemoryEngine, desired: DesiredState) -> Run:
 
     def command(run: Run) -> Plan:
         run.plan = converge.preview(opened(engine, desired), Strategy.CHANGED).plan
-        return converge.apply(opened(engine, desired), SETTINGS, run.said.append).plan
+        return converge.apply(opened(engine, desired), settings_for(engine), run.said.append).plan
 
     return _run(engine, desired, command)
 
@@ -171,7 +194,7 @@ def reconcile(engine: MemoryEngine, desired: DesiredState) -> Run:
 def restart(engine: MemoryEngine, desired: DesiredState) -> Run:
     def command(run: Run) -> Plan:
         run.plan = converge.preview(opened(engine, desired), Strategy.ALWAYS).plan
-        return converge.restart(opened(engine, desired), SETTINGS, run.said.append).plan
+        return converge.restart(opened(engine, desired), settings_for(engine), run.said.append).plan
 
     return _run(engine, desired, command)
 

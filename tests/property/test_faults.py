@@ -1,61 +1,139 @@
-"""Faults: an action fails once (transiently or for good), or the process dies between
-two actions. The next reconcile must still converge."""
+"""Faults: an action fails once (transiently or for good), an engine says "done" and
+does nothing, or the process dies between two actions or inside an `up`. The next
+reconcile must still converge, as the oracle (tests/property/oracle.py) judges the
+world.
+
+Each fault is aimed at an operation the world's plan will call (one the run has not
+yet faulted first, else the rarest half of the time), so it fires: every example
+checks that its fault was injected, and every property checks, after its run, that it
+injected a fault into each operation that some plan of the run called.
+"""
 
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler.planner.plan import ActionKind
 from state.model.desired import DesiredState
 from tests.builders import desired as make_desired
 from tests.builders import service
 from tests.memory_engine import Crash, Fault, MemoryEngine
 from tests.property.driver import current_plan, reconcile
+from tests.property.oracle import look, problems
 from tests.property.strategies import worlds
 
-OPERATIONS = ("up", "start", "unpause", "restart", "remove")
+# Rarest first: a plan that restarts a dependent also creates or recreates something.
+OPERATIONS = ("restart", "unpause", "start", "remove", "up")
+CALLS = {
+    ActionKind.CREATE: "up",
+    ActionKind.RECREATE: "up",
+    ActionKind.START: "start",
+    ActionKind.UNPAUSE: "unpause",
+    ActionKind.RESTART: "restart",
+    ActionKind.REMOVE: "remove",
+}
 
 
-@given(worlds(), st.sampled_from(OPERATIONS))
-def test_a_transient_failure_is_retried_within_the_same_run(
-    case: tuple[DesiredState, MemoryEngine], operation: str
-) -> None:
-    desired, engine = case
-    engine.faults.append(Fault(operation, transient=True))
-    result = reconcile(engine, desired)
-    assert result.ok, result.error
-    assert current_plan(engine, desired).is_empty
+def aimed(
+    desired: DesiredState,
+    engine: MemoryEngine,
+    data: st.DataObject,
+    seen: Counter[str],
+    fired: Counter[str],
+) -> str | None:
+    """An operation the plan for this world calls (None: it calls none); `seen` counts
+    the operations plans of the run called."""
+    engine.desired = desired
+    planned = {CALLS[a.kind] for a in current_plan(engine, desired).actions if a.kind in CALLS}
+    seen.update(planned)
+    engine.calls.clear()
+    called = [op for op in OPERATIONS if op in planned]
+    if not called:
+        return None
+    unfired = [op for op in called if not fired[op]]
+    if unfired:  # an operation this run has not yet put a fault into
+        return unfired[0]
+    if data.draw(st.booleans(), label="rarest first"):
+        return called[0]
+    return data.draw(st.sampled_from(called), label="operation")
 
 
-@given(worlds(), st.sampled_from(OPERATIONS))
-def test_after_a_permanent_failure_the_next_run_converges(
-    case: tuple[DesiredState, MemoryEngine], operation: str
-) -> None:
-    desired, engine = case
-    engine.faults.append(Fault(operation, transient=False))
-    result = reconcile(engine, desired)
-    if not result.ok:
-        assert "injected permanent failure" in (result.error or "")
-    again = reconcile(engine, desired)
-    assert again.ok, again.error
-    assert current_plan(engine, desired).is_empty
+def every_operation_fired(fired: Counter[str], seen: Counter[str]) -> None:
+    """Each operation some plan of the run called got a fault that fired."""
+    missing = [op for op in OPERATIONS if seen[op] and not fired[op]]
+    assert not missing, f"no fault fired into {missing} in this run: {dict(fired)}"
 
 
-@given(worlds(), st.integers(0, 6))
-def test_after_dying_between_two_actions_the_next_run_converges(
-    case: tuple[DesiredState, MemoryEngine], writes_before_death: int
-) -> None:
-    desired, engine = case
-    engine.crash_after_writes = writes_before_death
-    with contextlib.suppress(Crash):  # the process "died": nothing after that ran
-        reconcile(engine, desired)
-    engine.crash_after_writes = None
-    result = reconcile(engine, desired)
-    assert result.ok, result.error
-    assert current_plan(engine, desired).is_empty
+def test_a_transient_failure_is_retried_within_the_same_run() -> None:
+    fired: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+
+    @given(worlds(), st.data())
+    def prop(case: tuple[DesiredState, MemoryEngine], data: st.DataObject) -> None:
+        desired, engine = case
+        operation = aimed(desired, engine, data, seen, fired)
+        if operation is None:
+            return
+        before = look(engine)
+        engine.faults.append(Fault(operation, transient=True))
+        result = reconcile(engine, desired)
+        assert operation in engine.fired, (operation, engine.calls)
+        fired[operation] += 1
+        assert result.ok, result.error
+        assert problems(desired, before, look(engine)) == []
+
+    prop()
+    every_operation_fired(fired, seen)
+
+
+def test_after_a_permanent_failure_the_next_run_converges() -> None:
+    fired: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+
+    @given(worlds(), st.data())
+    def prop(case: tuple[DesiredState, MemoryEngine], data: st.DataObject) -> None:
+        desired, engine = case
+        operation = aimed(desired, engine, data, seen, fired)
+        if operation is None:
+            return
+        before = look(engine)
+        engine.faults.append(Fault(operation, transient=False))
+        result = reconcile(engine, desired)
+        assert operation in engine.fired, (operation, engine.calls)
+        fired[operation] += 1
+        if not result.ok:
+            assert "injected permanent failure" in (result.error or "")
+        again = reconcile(engine, desired)
+        assert again.ok, again.error
+        assert problems(desired, before, look(engine)) == []
+
+    prop()
+    every_operation_fired(fired, seen)
+
+
+def test_after_dying_between_two_actions_or_inside_an_up_the_next_run_converges() -> None:
+    fired: Counter[str] = Counter()
+
+    @given(worlds(), st.integers(0, 6), st.booleans())
+    def prop(case: tuple[DesiredState, MemoryEngine], writes: int, inside_up: bool) -> None:
+        desired, engine = case
+        before = look(engine)
+        engine.crash_after_writes, engine.crash_inside_up = writes, inside_up
+        with contextlib.suppress(Crash):  # the process "died": nothing after that ran
+            reconcile(engine, desired)
+        fired.update(f for f in engine.fired if f.startswith("crash"))
+        engine.crash_after_writes = None
+        result = reconcile(engine, desired)
+        assert result.ok, result.error
+        assert problems(desired, before, look(engine)) == []
+
+    prop()
+    assert fired["crash inside up"] and sum(fired.values()) > fired["crash inside up"], fired
 
 
 def test_a_crash_really_interrupts_the_apply() -> None:
@@ -69,20 +147,31 @@ def test_a_crash_really_interrupts_the_apply() -> None:
     assert not current_plan(engine, state).is_empty
 
 
-@given(worlds(), st.sampled_from(OPERATIONS))
-def test_apply_succeeds_only_when_a_fresh_plan_is_empty(
-    case: tuple[DesiredState, MemoryEngine], operation: str
-) -> None:
+def test_apply_succeeds_only_when_a_fresh_plan_is_empty() -> None:
     """An engine that says "done" and does nothing: the final check must notice (or a
     later call meets what the lie left, as Docker would: a container left paused that
     `up` must start is refused)."""
-    desired, engine = case
-    engine.silent.add(operation)
-    result = reconcile(engine, desired)
-    engine.silent.clear()
-    if result.ok:
-        assert current_plan(engine, desired).is_empty
-    else:
-        error = result.error or ""
-        lie_met = operation == "unpause" and "cannot start a paused container" in error
-        assert "did not converge" in error or lie_met, error
+    fired: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+
+    @given(worlds(), st.data())
+    def prop(case: tuple[DesiredState, MemoryEngine], data: st.DataObject) -> None:
+        desired, engine = case
+        operation = aimed(desired, engine, data, seen, fired)
+        if operation is None:
+            return
+        before = look(engine)
+        engine.silent.add(operation)
+        result = reconcile(engine, desired)
+        engine.silent.clear()
+        assert f"silent {operation}" in engine.fired, (operation, engine.calls)
+        fired[operation] += 1
+        if result.ok:
+            assert problems(desired, before, look(engine)) == []
+        else:
+            error = result.error or ""
+            lie_met = operation == "unpause" and "cannot start a paused container" in error
+            assert "did not converge" in error or lie_met, error
+
+    prop()
+    every_operation_fired(fired, seen)

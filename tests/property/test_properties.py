@@ -7,6 +7,7 @@ mutants.py (`just mutants`) show that each one can fail.
 from __future__ import annotations
 
 import random
+import re
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,27 +23,54 @@ from state.engine import (
 from state.model.desired import DesiredState
 from state.model.observed import ObservedState, observe
 from tests.memory_engine import MemoryEngine
-from tests.property.driver import current_plan, reconcile
+from tests.property.driver import Run, reconcile
+from tests.property.oracle import look, problems
 from tests.property.strategies import PROJECT, worlds
 
 
-@given(worlds())
+def failed_for_a_failing_service(engine: MemoryEngine, run: Run) -> bool:
+    """A run may fail only for what the world makes fail: a one-shot that exits 1, or
+    (the gate on) a healthcheck that fails or a crash loop; and it must name that
+    service."""
+    looping = {
+        c.service for c in engine.containers_by_id.values() if c.status.value == "restarting"
+    }
+    failing = engine.failing_runs | (engine.failing_health | looping if engine.gate else set())
+    if any(re.search(rf"\b{name}\b", run.error or "") for name in failing):
+        return True  # the gate's failure names the service
+    # "did not converge": what is still pending is only the failing services' containers
+    pending = [line for line in run.said if line.startswith("Still pending")]
+    named = set(re.findall(rf"{PROJECT}-([a-z-]+?)-\d+", "\n".join(pending)))
+    return bool(named) and named <= failing
+
+
+@given(worlds(hard=True))
 def test_convergence(case: tuple[DesiredState, MemoryEngine]) -> None:
-    """Applying plan(D, O) to O yields O' with plan(D, O') empty."""
+    """Applying plan(D, O) to O yields a world the oracle (tests/property/oracle.py, not
+    the planner) calls converged; or fails naming the service the world makes fail."""
     desired, engine = case
+    before = look(engine)
     result = reconcile(engine, desired)
-    assert result.ok, result.error
-    assert current_plan(engine, desired).actions == ()
+    if not result.ok:
+        assert failed_for_a_failing_service(engine, result), result.error
+        return
+    assert problems(desired, before, look(engine)) == []
 
 
-@given(worlds())
+@given(worlds(hard=True))
 def test_idempotence(case: tuple[DesiredState, MemoryEngine]) -> None:
     """Applying twice equals applying once; an empty plan makes no write at all."""
     desired, engine = case
-    reconcile(engine, desired)
+    before = look(engine)
+    first = reconcile(engine, desired)
+    if not first.ok:
+        assert failed_for_a_failing_service(engine, first), first.error
+        return
     once = engine.snapshot()
     writes = len(engine.writes)
     second = reconcile(engine, desired)
+    assert second.ok, second.error
+    assert problems(desired, before, look(engine)) == []
     assert second.plan.is_empty
     assert len(engine.writes) == writes
     assert engine.snapshot() == once
@@ -114,10 +142,14 @@ def test_minimality(case: tuple[DesiredState, MemoryEngine], data: st.DataObject
 
 @given(worlds())
 def test_order_dependencies_are_up_first(case: tuple[DesiredState, MemoryEngine]) -> None:
-    """No container is started before what it depends on is running."""
+    """No container is started before what it depends on is running: in the world
+    drawn, and in an empty one (the whole project brought up from nothing)."""
     desired, engine = case
     reconcile(engine, desired)
     assert engine.order_violations == []
+    fresh = MemoryEngine(desired, probed_health=True)
+    reconcile(fresh, desired)
+    assert fresh.order_violations == []
 
 
 @given(worlds())
@@ -193,3 +225,77 @@ def test_boundaries_named_volumes_are_never_removed(
     switched = desired.model_copy(update={"services": {}})  # every service gone from the files
     reconcile(engine, switched)
     assert engine.volumes_made >= volumes
+
+
+def _ours(engine: MemoryEngine) -> dict[str, tuple[str, int, ContainerStatus, str]]:
+    return {
+        cid: (c.service, c.started, c.status, c.name)
+        for cid, c in engine.containers_by_id.items()
+        if c.project == PROJECT and c.labels.get(ONEOFF_LABEL) != "True"
+    }
+
+
+@given(worlds())
+def test_restart_true_dependents_restart_when_their_dependency_is_new(
+    case: tuple[DesiredState, MemoryEngine],
+) -> None:
+    """Compose's `depends_on: {X: {restart: true}}`: when X gets a new container, a
+    dependent that was running untouched is restarted. Judged from the world: which
+    services got new container ids, and whose StartedAt moved."""
+    desired, engine = case
+    before = _ours(engine)
+    result = reconcile(engine, desired)
+    if not result.ok:
+        return
+    after = _ours(engine)
+    renewed = {after[cid][0] for cid in after.keys() - before.keys()}
+    for name, spec in desired.services.items():
+        mine_before = {cid: v for cid, v in before.items() if v[0] == name}
+        mine_after = {cid for cid, v in after.items() if v[0] == name}
+        untouched = (
+            mine_before
+            and mine_before.keys() == mine_after
+            and len(mine_before) == spec.replicas
+            and all(v[2] is ContainerStatus.RUNNING for v in mine_before.values())
+        )
+        triggers = [d.service for d in spec.depends_on if d.restart and d.service in renewed]
+        if untouched and triggers:
+            for cid, (_, started, _, _) in mine_before.items():
+                assert after[cid][1] != started, (name, "not restarted after", triggers)
+
+
+@given(worlds())
+def test_writes_stay_within_the_plan(case: tuple[DesiredState, MemoryEngine]) -> None:
+    """An apply changes containers only of the services its plan names: nothing else
+    is created, started, stopped, renamed or removed. On the world drawn; then,
+    converged, with one container of a long-running service removed by hand (its
+    create must not run the completed one-shots again, nor touch anything else)."""
+    desired, engine = case
+    first = writes_within_the_plan(desired, engine)
+    once = {d.service for s in desired.services.values() for d in s.depends_on}
+    victims = sorted(
+        (c.service, c.id)
+        for c in engine.containers_by_id.values()
+        if c.project == PROJECT
+        and c.labels.get(ONEOFF_LABEL) != "True"
+        and c.service in desired.services
+        and c.service not in once
+    )
+    if first.ok and victims:
+        engine.disturb_remove(victims[0][1])
+        writes_within_the_plan(desired, engine)
+
+
+def writes_within_the_plan(desired: DesiredState, engine: MemoryEngine) -> Run:
+    engine.found()  # time passes before the run: what was due has happened
+    before = _ours(engine)
+    result = reconcile(engine, desired)
+    after = _ours(engine)
+    touched = {
+        (before.get(cid) or after[cid])[0]
+        for cid in before.keys() | after.keys()
+        if before.get(cid) != after.get(cid)
+    }
+    named = {a.service for a in result.plan.actions}
+    assert touched <= named, (touched - named, result.plan.actions)
+    return result

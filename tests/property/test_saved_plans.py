@@ -82,10 +82,32 @@ def test_any_change_between_save_and_apply_is_refused_and_touches_nothing(
                 engine.disturb_remove(victim)
             else:
                 engine.disturb_label(victim, CONFIG_HASH_LABEL, "changed-out-of-band")
+        engine.found()  # time passes after the disturbance: a health probe, a one-shot ends
         writes, before = len(engine.writes), engine.snapshot()
         # A one-shot set running runs to completion again: that disturbance changed nothing.
         assume(seen_by_docker(engine) != seen)
         assert run(engine, "apply", str(out), "--plan") == 1
+        assert run(engine, "apply", str(out)) == 1
+    assert engine.writes[writes:] == []
+    assert engine.snapshot() == before
+
+
+@given(worlds(), st.data())
+def test_a_plan_saved_before_the_scale_changed_is_refused(
+    case: tuple[DesiredState, MemoryEngine], data: st.DataObject
+) -> None:
+    """A scale edited between save and apply changes no container, hash or image (what
+    the fingerprint holds), only what a fresh plan would do: apply must compare the
+    saved actions with a fresh plan's and refuse, touching nothing."""
+    desired, engine = case
+    assume(desired.services)
+    with tempfile.TemporaryDirectory() as directory:
+        out = save(engine, directory)
+        name = data.draw(st.sampled_from(sorted(desired.services)))
+        spec = desired.services[name]
+        scaled = spec.model_copy(update={"replicas": spec.replicas + 1})
+        engine.desired = desired.model_copy(update={"services": {**desired.services, name: scaled}})
+        writes, before = len(engine.writes), engine.snapshot()
         assert run(engine, "apply", str(out)) == 1
     assert engine.writes[writes:] == []
     assert engine.snapshot() == before
