@@ -36,12 +36,15 @@ def project(tmp_path: Path) -> Iterator[SyntheticProject]:
 
 
 def up_calls(calls: list[str], verb: str = "up") -> list[list[str]]:
-    """The services of each `compose ... VERB` call, in the order named."""
+    """The services of each `compose ... up` call, in the order named: those that start
+    them ("up"), or those that only create them (`up --no-start`: "create")."""
     found = []
     for call in calls:
         words = call.split()
-        if words[:1] == ["compose"] and verb in words:
-            found.append([w for w in words[words.index(verb) + 1 :] if not w.startswith("-")])
+        if words[:1] != ["compose"] or "up" not in words:
+            continue
+        if ("--no-start" in words) == (verb == "create"):
+            found.append([w for w in words[words.index("up") + 1 :] if not w.startswith("-")])
     return [[w for w in services if w != "never"] for services in found]  # --pull never
 
 
