@@ -32,7 +32,7 @@ from typing import Protocol, assert_never, runtime_checkable
 
 from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
 from reconciler.planner.plan import COMPLETES, Action, ActionKind, one_shots
-from state.engine import SERVICE_LABEL, ContainerEngine, ContainerStatus, Recreate
+from state.engine import ContainerEngine, ContainerStatus, Recreate
 from state.errors import EngineError, ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedContainer, observe
@@ -125,10 +125,12 @@ class EngineRunner:
             self.engine.up(services, recreate=Recreate.NEVER)
             return
         self.engine.create(services)
+        observed = observe(self.engine, self.desired.project)  # the project's, no one-offs
         created = [
             c.id
-            for c in self.engine.containers(self.desired.project)
-            if c.labels.get(SERVICE_LABEL) in services and c.status is ContainerStatus.CREATED
+            for service in services
+            for c in observed.of(service)
+            if c.status is ContainerStatus.CREATED
         ]
         if created:
             self.engine.start(created)
