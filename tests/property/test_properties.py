@@ -22,6 +22,8 @@ from state.engine import (
 )
 from state.model.desired import DesiredState
 from state.model.observed import ObservedState, observe
+from tests.builders import desired as make_desired
+from tests.builders import service
 from tests.memory_engine import MemoryEngine
 from tests.property.driver import Run, reconcile
 from tests.property.oracle import look, problems
@@ -150,6 +152,17 @@ def test_order_dependencies_are_up_first(case: tuple[DesiredState, MemoryEngine]
     fresh = MemoryEngine(desired, probed_health=True)
     reconcile(fresh, desired)
     assert fresh.order_violations == []
+    # And a chain whose kinds interleave: web -> api -> db, with db and web stopped and
+    # api missing. One wave's actions go by kind (starts together, then one `up`), so
+    # only waves keep web from starting before api exists.
+    chain = make_desired(
+        service("db"), service("api", depends_on=["db"]), service("web", depends_on=["api"])
+    )
+    world = MemoryEngine(chain, probed_health=True)
+    for stopped in ("db", "web"):
+        world.add(stopped, status=ContainerStatus.EXITED)
+    reconcile(world, chain)
+    assert world.order_violations == []
 
 
 @given(worlds())
