@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -258,3 +259,12 @@ def fingerprint(stack: PlainStack) -> list[tuple[Any, ...]]:
         (c["Id"], c["State"]["Status"], c["State"]["StartedAt"], tuple(c["Config"]["Env"]))
         for c in stack.containers()
     )
+
+
+_PREDICTED = re.compile(r"\s+down ~[\d.]+ s (from .*)$")
+
+
+def action_words(line: str) -> list[str]:
+    """A plan's action line as words, without its predicted downtime (`down ~N s from
+    config`), which varies with the service's history."""
+    return _PREDICTED.sub("", line).split()

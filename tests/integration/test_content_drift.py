@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.plain_stack import PlainStack, fingerprint, reconcile
+from tests.integration.plain_stack import PlainStack, action_words, fingerprint, reconcile
 
 COMPOSE = """\
 x-service: &service
@@ -123,7 +123,8 @@ def test_each_kind_of_content_edit_recreates_exactly_its_service(small: PlainSta
         path.write_text(path.read_text() + "# edited\n")
         planned = reconcile(small, "--plan")
         assert planned.returncode == 2, planned.stdout + planned.stderr
-        recreates = [line.split() for line in planned.stdout.splitlines() if "~ recreate" in line]
+        shown = planned.stdout.splitlines()
+        recreates = [action_words(line) for line in shown if "~ recreate" in line]
         assert recreates == [
             ["~", "recreate", f"{small.name}-{user}-1", "content", "of", file, "changed"]
         ], planned.stdout
@@ -169,7 +170,7 @@ def test_an_env_file_edit_recreates_its_service_and_converges(small: PlainStack)
     env_file.write_text("GREETING=bonjour\n")
     planned = reconcile(small, "--plan")
     assert planned.returncode == 2, planned.stdout + planned.stderr
-    recreates = [line.split() for line in planned.stdout.splitlines() if "~ recreate" in line]
+    recreates = [action_words(line) for line in planned.stdout.splitlines() if "~ recreate" in line]
     assert recreates == [["~", "recreate", f"{small.name}-plain-1", "configuration", "changed"]]
     applied = reconcile(small, "--no-wait")
     assert applied.returncode == 0, applied.stdout + applied.stderr
