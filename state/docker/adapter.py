@@ -45,9 +45,10 @@ class DockerEngine(ComposeSide):
         listed = self._listed(f"{PROJECT_LABEL}={project}")
         if not listed:
             return []
-        # One request per container, as `docker container inspect ID...` makes.
+        # One request per container, as `docker container inspect ID...` makes; one
+        # removed since the list (Compose recreating it meanwhile) is simply not there.
         paths = [f"/containers/{item['Id']}/json" for item in listed]
-        return records_of(self.api_get(*paths, what="docker container inspect"))
+        return records_of(self.api_get(*paths, what="docker container inspect", gone_ok=True))
 
     def _listed(self, *labels: str, ids: Sequence[str] = ()) -> list[dict[str, Any]]:
         """`GET /containers/json?all=1` with label (and id) filters: the summaries."""

@@ -68,9 +68,11 @@ class EngineAPI:
         self.requests = 0
         self._timeout_message = timeout_message  # (what, limit) -> the CLI path's message
 
-    def get(self, *paths: str, what: str, bound: float) -> list[Any]:
+    def get(self, *paths: str, what: str, bound: float, gone_ok: bool = False) -> list[Any]:
         """The JSON of each GET `paths` (one connection, in order), within `bound` seconds
-        in all; the CLI path's error for a refusal, a failure or no answer in time."""
+        in all; the CLI path's error for a refusal, a failure or no answer in time.
+        `gone_ok`: a path answered 404 (a container removed since it was listed, as
+        Compose does while it recreates) is left out, not an error."""
         deadline = time.monotonic() + bound
         connection = _UnixConnection(self.path, bound)
         answers = []
@@ -86,6 +88,8 @@ class EngineAPI:
                 connection.request("GET", path)
                 response = connection.getresponse()
                 body = response.read()
+                if response.status == 404 and gone_ok:
+                    continue
                 if response.status >= 400:
                     raise self._refused(what, response.status, body)
                 answers.append(json.loads(body))

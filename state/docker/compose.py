@@ -69,13 +69,13 @@ class ComposeSide:
             self._api = EngineAPI(path, self.commands.timeout_message) if path else None
         return self._api if isinstance(self._api, EngineAPI) else None
 
-    def api_get(self, *paths: str, what: str) -> list[Any]:
+    def api_get(self, *paths: str, what: str, gone_ok: bool = False) -> list[Any]:
         """One read over the Engine API (as many requests as `paths`), counted as one
-        engine call, bounded as a CLI read is."""
+        engine call, bounded as a CLI read is (`gone_ok`: see EngineAPI.get)."""
         api = self.api
         assert api is not None, "api_get without an Engine API (check .api first)"
         self.commands.count_read()
-        return api.get(*paths, what=what, bound=self.timeouts.read)
+        return api.get(*paths, what=what, bound=self.timeouts.read, gone_ok=gone_ok)
 
     @property
     def calls(self) -> int:
