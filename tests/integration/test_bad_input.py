@@ -341,7 +341,14 @@ ROWS: list[Row] = [
         ("env", "PATH"),
         env={"PATH": "<notools>", "RECONCILE_NO_CACHE": "1"},
     ),
-    Row("no-tools-on-path-stop", ["stop"], ("docker", "PATH"), env={"PATH": "<notools>"}),
+    # Reads go over the Engine API (no program needed); the stop's write needs docker.
+    # --take-over: the shared project was made from the template's checkout.
+    Row(
+        "no-tools-on-path-stop",
+        ["stop", "--take-over"],
+        ("docker", "PATH"),
+        env={"PATH": "<notools>"},
+    ),
     Row("compose-plugin-missing", [], ("compose", "just engine"), env={"DOCKER_CONFIG": "<empty>"}),
     Row(
         "engine-unreachable",
