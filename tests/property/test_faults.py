@@ -155,6 +155,20 @@ def test_after_dying_between_two_actions_or_inside_an_up_the_next_run_converges(
         assert problems(desired, before, look(engine)) == []
 
     prop()
+    # A recreate by `up` killed inside it, once whatever was drawn (the worlds reach one
+    # only when the drawn write count lands on an `up`).
+    state = make_desired(service("db", config_hash="new"))
+    engine = MemoryEngine(state, probed_health=True)
+    engine.add("db", config_hash="old")
+    before = look(engine)
+    engine.crash_after_writes, engine.crash_inside_up = 0, True
+    with contextlib.suppress(Crash):
+        reconcile(engine, state)
+    fired.update(f for f in engine.fired if f.startswith("crash"))
+    engine.crash_after_writes = None
+    result = reconcile(engine, state)
+    assert result.ok, result.error
+    assert problems(state, before, look(engine)) == []
     assert fired["crash inside up"] and sum(fired.values()) > fired["crash inside up"], fired
 
 
