@@ -185,13 +185,13 @@ def test_a_missing_one_shot_replica_is_made_without_running_the_other_again(
         assert done.returncode == 0, done.stderr
         ids = {name: cid for cid, (_, name, _) in made.containers().items()}
         first, second = ids[f"{name}-migrate-1"], ids[f"{name}-migrate-2"]
-        started = _started_at(first)
+        started = _state(first, "StartedAt")
         subprocess.run(["docker", "rm", second], check=True, capture_output=True)
         code, shown = plan_of(made)
         assert code == 2 and "+ create" in shown and "migrate" in shown, shown
         done = made.reconcile()
         assert done.returncode == 0, done.stderr + done.stdout
-        assert _started_at(first) == started, "the completed replica ran again"
+        assert _state(first, "StartedAt") == started, "the completed replica ran again"
         runs = subprocess.run(
             ["docker", "run", "--rm", "-v", f"{name}_runs:/runs", "spot-busybox:local",
              "cat", "/runs/log"],
@@ -203,9 +203,10 @@ def test_a_missing_one_shot_replica_is_made_without_running_the_other_again(
         PlainStack(directory=tmp_path, app_env="test", name=name).remove_everything()
 
 
-def _started_at(container: str) -> str:
+def _state(container: str, field: str) -> str:
+    """One field of the container's State, as `docker inspect` shows it."""
     return subprocess.run(
-        ["docker", "inspect", "-f", "{{.State.StartedAt}}", container],
+        ["docker", "inspect", "-f", f"{{{{.State.{field}}}}}", container],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
 
@@ -233,20 +234,14 @@ def test_an_unpaused_container_unhealthy_from_its_pause_is_waited_for(tmp_path: 
         (web,) = made.containers()
         subprocess.run(["docker", "pause", web], check=True, capture_output=True)
         for _ in range(60):
-            if _health(web) == "unhealthy":
+            if _state(web, "Health.Status") == "unhealthy":
                 break
             time.sleep(0.5)
-        assert _health(web) == "unhealthy", "the paused container's probes never failed"
+        health = _state(web, "Health.Status")
+        assert health == "unhealthy", "the paused container's probes never failed"
         done = made.reconcile()
         assert done.returncode == 0, done.stderr + done.stdout
-        assert "unpause" in done.stdout and _health(web) == "healthy"
+        assert "unpause" in done.stdout and _state(web, "Health.Status") == "healthy"
         assert plan_of(made)[0] == 0
     finally:
         PlainStack(directory=tmp_path, app_env="test", name=name).remove_everything()
-
-
-def _health(container: str) -> str:
-    return subprocess.run(
-        ["docker", "inspect", "-f", "{{.State.Health.Status}}", container],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
