@@ -8,7 +8,8 @@ at once (non-zero before the timeout, naming the container), or failed by the ti
 What Compose v2.40 does, measured here: it fails at once on a container that exited
 (with any code, 0 included, unless a dependent waits for it with
 `service_completed_successfully`) and on one whose health is `unhealthy`; it waits
-the timeout only for `starting`. reconcile's gate follows that rule; where it ever
+the timeout only for `starting` (and then, v2.40 being racy there, exits 1 or 0: see
+that case). reconcile's gate follows that rule; where it ever
 does otherwise, the case is a strict xfail raising Disagreement (only reconcile's
 side can raise it: a change in Compose's behaviour fails the test outright). None is
 left: every case below agrees.
@@ -166,7 +167,15 @@ def test_an_exit_1_at_once_fails_both_at_once_naming_the_container(make: Make) -
 def test_a_health_still_starting_fails_both_after_the_timeout(make: Make) -> None:
     twins = make("starting", NEVER_HEALTHY.format(start_period="\n      start_period: 10m"))
     compose, ours = run_both(twins, timeout=6)
-    assert compose.returncode != 0 and "application not healthy after 6s" in compose.output
+    assert compose.waited_the_timeout and "Healthy" not in compose.output, compose.output
+    if compose.returncode == 0:
+        # Compose v2.40 tosses a coin here: its wait returned nil whenever the deadline
+        # won the race with its 500 ms poll, so `up --wait` exits 0 after the timeout
+        # now and then (docker/compose 06f4f9d62, "dependency wait timeout
+        # surfaced only by luck", fixed upstream after v2.40). We follow the fixed rule.
+        assert "Waiting" in compose.output.splitlines()[-1], compose.output
+    else:
+        assert "application not healthy after 6s" in compose.output, compose.output
     assert ours.returncode != 0, ours.output
     assert (
         f"not ready after 6 s (--wait-timeout): sick ({twins.reconcile.name}-sick-1: "
