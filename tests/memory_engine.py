@@ -11,14 +11,16 @@ containers after the highest number, scale-down from the top), recreates what
 diverged (config hash or image) or every container of the services named when
 forced, starts what is stopped and, as Compose does, fails on a paused one;
 start/unpause/restart/stop/remove act by id, and `start` of a paused container is
-refused in Docker's words. A one-shot (a service some service waits for with
-`service_completed_successfully`) runs to its end the moment it starts: exit 0, or 1
-for a service in `failing_runs`. Health is `starting` from each start until the next
-read of the containers (one probe), then `healthy`, or `unhealthy` for a service in
-`failing_health` (with `probed_health`; without it, healthy at once). Restart
-policies: a container whose process dies (`die`) comes back under `unless-stopped`
-(the stack's) or `always`, never after a `stop`. Networks are
-created by `up`, and removing one a live container (a one-off too) uses is refused.
+refused in Docker's words. A paused container's probes fail (it is `unhealthy` when
+found paused), and `unpause` keeps that stale health until the next probe. A one-shot
+(a service some service waits for with `service_completed_successfully`) runs to its
+end the moment it starts: exit 0, or 1 for a service in `failing_runs`. Health is
+`starting` from each start until the next read of the containers (one probe), then
+`healthy`, or `unhealthy` for a service in `failing_health` (with `probed_health`;
+without it, healthy at once). Restart policies: a container whose process dies (`die`)
+comes back under `unless-stopped` (the stack's) or `always`, never after a `stop`.
+Networks are created by `up`, and removing one a live container (a one-off too) uses
+is refused.
 It records every call, so tests can check purity and ordering, notes every write made
 while the project's lock is free, and can inject faults (each one that fires is noted
 in `fired`): an operation that fails once (transient or permanent), one that reports
@@ -219,7 +221,7 @@ class MemoryEngine:
         )
         self._set_status(container, status)
         if container.health == "starting":  # a world found as it was left: probed long ago
-            container.health = "unhealthy" if service in self.failing_health else "healthy"
+            container.health = self.probe_of(container)
         self.containers_by_id[container.id] = container
         return container
 
@@ -283,15 +285,20 @@ class MemoryEngine:
         self._moved = False
 
     def probe(self) -> None:
-        """One healthcheck interval: each running container still `starting` becomes
-        healthy, or unhealthy when its service's probe fails; a one-shot found running
-        has finished (exit 0, or 1 for a service in `failing_runs`)."""
+        """One healthcheck interval: each running container with a healthcheck is
+        healthy, or unhealthy when its service's probe fails (whatever it was: `starting`,
+        or a stale word kept through a pause); a one-shot found running has finished
+        (exit 0, or 1 for a service in `failing_runs`)."""
         for c in self.containers_by_id.values():
-            if c.status is ContainerStatus.RUNNING and c.health == "starting":
-                c.health = "unhealthy" if c.service in self.failing_health else "healthy"
+            if c.status is ContainerStatus.RUNNING and c.health is not None:
+                c.health = self.probe_of(c)
             if c.status is ContainerStatus.RUNNING and self._one_shot(c):  # it ran to its end
                 c.status, c.health = ContainerStatus.EXITED, None
                 c.exit_code = int(c.service in self.failing_runs)
+
+    def probe_of(self, container: MemContainer) -> str:
+        """What the container's healthcheck answers: unhealthy for a failing service."""
+        return "unhealthy" if container.service in self.failing_health else "healthy"
 
     def has_project(self, project: str) -> bool:
         self.calls.append(("has_project", (project,)))
@@ -412,7 +419,11 @@ class MemoryEngine:
                     f"docker unpause failed: Error response from daemon: Container "
                     f"{container.id} is not paused"
                 )
-            self._set_status(container, ContainerStatus.RUNNING)
+            # Docker resumes the process as it was: same start, and the health it had
+            # (a long pause fails its probes, so often a stale `unhealthy`) until the
+            # next probe decides.
+            container.status = ContainerStatus.RUNNING
+        self._moved = True
 
     def restart(self, container_ids: Sequence[str]) -> None:
         if not self._write("restart", self._services(container_ids)):
