@@ -62,6 +62,7 @@ WRITES = frozenset(
     {
         "up",
         "create",
+        "create_beside",
         "start",
         "unpause",
         "restart",
@@ -240,6 +241,12 @@ class MemoryEngine:
             }
             if spec.has_healthcheck:
                 raw["healthcheck"] = {"test": ["CMD", "true"]}
+            if spec.update_order:
+                raw["deploy"]["update_config"] = {"order": spec.update_order}
+            if spec.container_name:
+                raw["container_name"] = spec.container_name
+            if spec.ports:
+                raw["ports"] = [p.model_dump() for p in spec.ports]
             if spec.image_id is None:
                 raw["build"] = {"context": "."}
             if spec.content:  # the label the content override gives (state/model/content.py)
@@ -496,7 +503,7 @@ class MemoryEngine:
         if self.crash_after_writes is not None:
             if self.crash_after_writes <= 0:
                 self.crash_after_writes = None
-                if operation == "up" and self.crash_inside_up:
+                if operation in ("up", "create_beside") and self.crash_inside_up:
                     self._dying = True  # `up` dies part-way (see up)
                     self.fired.append("crash inside up")
                     return True
@@ -550,6 +557,34 @@ class MemoryEngine:
             following = 1 + max((int(c.labels[NUMBER_LABEL]) for c in mine), default=0)
             for offset in range(self.desired.services[name].replicas - len(mine)):
                 self._create(name, following + offset, start=False)
+
+    def create_beside(self, service: str, count: int) -> None:
+        """`compose up --no-start --no-deps --no-recreate --scale SERVICE=COUNT SERVICE`:
+        as Compose's `ensureService` under --no-recreate with the scale given: new
+        containers after the highest number until COUNT, not started; an existing one is
+        never recreated nor started (--no-start), whatever its hash; above COUNT, the
+        obsolete then the highest-numbered go (Compose's scale-down)."""
+        if not self._write("create_beside", (service,)):
+            return
+        self.networks_made.add(f"{self.desired.project}_default")
+        spec = self.desired.services[service]
+        mine = self._of(service)
+
+        def obsolete(c: MemContainer) -> bool:
+            return c.labels.get(CONFIG_HASH_LABEL) != spec.config_hash
+
+        ordered = sorted(mine, key=lambda c: (obsolete(c), int(c.labels[NUMBER_LABEL]), c.id))
+        for container in ordered[count:]:
+            self._delete(container)
+        following = 1 + max((int(c.labels[NUMBER_LABEL]) for c in mine), default=0)
+        for offset in range(count - len(mine)):
+            if self._dying:  # the process died with the new container half made
+                self._dying = False
+                raise Crash(f"process died inside create_beside {service}")
+            self._create(service, following + offset, start=False)
+        if self._dying:
+            self._dying = False
+            raise Crash(f"process died at the end of create_beside {service}")
 
     def _create(self, service: str, number: int, *, start: bool = True) -> None:
         spec = self.desired.services[service]

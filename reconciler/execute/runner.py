@@ -10,6 +10,12 @@ one `compose up`, which orders them by depends_on; its starts go wave by wave. B
 bringing anything up, what it depends on outside the batch and the gate would wait
 for is awaited too, as Compose does (a dependency the plan left alone may still be
 starting). While a stage waits for health, prepare() creates later containers.
+A start-first recreate (reconciler/planner/start_first.py) adds the new container
+beside the old one (`up --no-start --no-recreate --scale SVC=n+1`: Compose numbers it
+after the highest), starts it, waits for it alone with the gate's own rule, then
+removes the old one; a new one that never gets ready is removed, and the old one,
+never stopped, keeps serving (NotReady). Killed anywhere in between, the next plan
+finds two containers and keeps the ready one that matches (reconciler/planner/plan.py).
 settle() is the health gate, Compose's `up --wait` rule: it returns once every
 container of the services a wave brought up is ready: healthy (with a healthcheck),
 running (without), or, for a one-shot (a service some service waits for with
@@ -27,12 +33,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, assert_never, runtime_checkable
 
 from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
 from reconciler.planner.plan import COMPLETES, Action, ActionKind, one_shots
-from state.engine import ContainerEngine, ContainerStatus, Recreate
+from state.engine import ContainerEngine, ContainerStatus, CreatesBeside, Recreate
 from state.errors import EngineError, ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedContainer, observe
@@ -69,6 +75,9 @@ class EngineRunner:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     on_ready: Callable[[Sequence[str]], None] = lambda services: None  # the gate saw them ready
+    # A start-first recreate's old container id -> the service's container ids before its
+    # new one was added: a retried call adds none again.
+    _before: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
         services = list(dict.fromkeys(a.service for a in actions))  # a joined batch: in waves
@@ -136,6 +145,53 @@ class EngineRunner:
             self.engine.start(created)
 
     def _recreate(self, services: Sequence[str], actions: Sequence[Action]) -> None:
+        """The start-first recreates one by one (a stage admits none from a later wave:
+        reconciler/execute/stages.py, so they go first), then the rest."""
+        for action in actions:
+            if action.start_first:
+                self._start_first(action)
+        rest = [a for a in actions if not a.start_first]
+        if rest:
+            named = {a.service for a in rest}
+            self._replace([s for s in services if s in named], rest)
+
+    def _start_first(self, action: Action) -> None:
+        """The new container beside the old one, started and awaited alone, then the old
+        one removed. One the gate fails is removed (the old one never stopped)."""
+        assert self.desired is not None and action.container_id is not None
+        old, service = action.container_id, action.service
+        if not isinstance(self.engine, CreatesBeside):  # no way to run two: stop-first
+            self._replace([service], [action.model_copy(update={"start_first": False})])
+            return
+        before = self._before.setdefault(old, self._ids_of(service))
+        self.engine.create_beside(service, len(before) + 1)
+        new = self._ids_of(service) - before
+        created = [
+            c.id
+            for c in observe(self.engine, self.desired.project).of(service)
+            if c.id in new and c.status is ContainerStatus.CREATED
+        ]
+        if created:
+            self.engine.start(created)
+        try:
+            if self.wait:
+                self._gate([service], ids=new)
+        except NotReady as exc:
+            self.engine.remove(sorted(new))
+            self._before.pop(old, None)
+            kept = action.container or old
+            raise NotReady(
+                f"{exc}\nstart-first: the new container was removed; {kept} kept serving",
+                exc.services,
+            ) from None
+        self.engine.remove([old])
+        self._before.pop(old, None)
+
+    def _ids_of(self, service: str) -> frozenset[str]:
+        assert self.desired is not None
+        return frozenset(c.id for c in observe(self.engine, self.desired.project).of(service))
+
+    def _replace(self, services: Sequence[str], actions: Sequence[Action]) -> None:
         """Exactly the planned containers are replaced. A service recreated whole is one
         `up --force-recreate` (numbers kept); one that keeps some containers loses the
         planned ones (a half-renamed leftover included) and gets new ones with
@@ -218,15 +274,26 @@ class EngineRunner:
             return
         desired = self.desired
         services = sorted({a.service for a in actions if a.service in desired.services})
-        once = one_shots(desired)
         # Docker keeps the health a container had when it was paused (probes fail while
         # paused) until its next probe: an unpaused one may still read `unhealthy`.
         stale = {a.container_id for a in actions if a.kind is ActionKind.UNPAUSE}
+        self._gate(services, stale)
+
+    def _gate(
+        self,
+        services: Sequence[str],
+        stale: Set[str | None] = frozenset(),
+        ids: Set[str] | None = None,
+    ) -> None:
+        """Wait until every container of `services` (only `ids`, when given) is ready."""
+        assert self.desired is not None
+        once = one_shots(self.desired)
         deadline = self.clock() + self.wait_timeout
         interval = self.poll_interval
         while True:
-            pending = self._not_ready(services, once)
-            self.on_ready([s for s in services if s not in pending])
+            pending = self._not_ready(services, once, ids)
+            if ids is None:  # the stopwatch's "ready": every container of the service
+                self.on_ready([s for s in services if s not in pending])
             if not pending:
                 return
             failed = {s: mine for s, mine in pending.items() if _any_failed(mine, s in once, stale)}
@@ -238,13 +305,13 @@ class EngineRunner:
             interval = min(interval * 2, self.max_poll)
 
     def _not_ready(
-        self, services: Sequence[str], once: frozenset[str]
+        self, services: Sequence[str], once: frozenset[str], ids: Set[str] | None = None
     ) -> dict[str, tuple[ObservedContainer, ...]]:
         assert self.desired is not None
         observed = observe(self.engine, self.desired.project)
         pending: dict[str, tuple[ObservedContainer, ...]] = {}
         for service in services:
-            mine = observed.of(service)
+            mine = tuple(c for c in observed.of(service) if ids is None or c.id in ids)
             wants_health = self.desired.services[service].has_healthcheck
             if not mine or not all(_ready(c, wants_health, service in once) for c in mine):
                 pending[service] = mine

@@ -57,6 +57,7 @@ class Action(BaseModel):
     old_hash: str | None = None
     new_hash: str | None = None
     new_image: str | None = None  # the image id a created or recreated container runs
+    start_first: bool = False  # a recreate that starts the new one before the old goes
     wave: int = 0
 
 
