@@ -185,3 +185,33 @@ def test_a_fixed_host_port_refuses_start_first_in_the_plan(project: Project) -> 
     line = next(line for line in done.stdout.splitlines() if "~ recreate" in line)
     assert f"start-first refused: host port 127.0.0.1:{port} is fixed; stop-first" in line, line
     assert "recreate (start-first)" not in line
+
+
+def test_killed_with_both_containers_the_next_run_converges_to_one(project: Project) -> None:
+    """SIGKILL while the new container is beside the old one: the next plan sees both
+    and ends with one container of the new configuration, numbered as Compose would."""
+    ((old, _, _, _),) = project.containers()
+    project.write(compose(2, delay=3))
+    running = subprocess.Popen(
+        project.command(), cwd=project.directory, env=project.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(project.containers()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(project.containers()) == 2, "the new container never appeared"
+    finally:
+        running.kill()
+        running.wait()
+    shown = project.reconcile("--plan").stdout
+    print(shown)
+    assert "- remove" in shown, "the next plan sees the extra container"
+    done = project.reconcile()
+    print(done.stdout)
+    assert done.returncode == 0, done.stderr + done.stdout
+    ((new, name, status, number),) = project.containers()
+    assert new != old and "(healthy)" in status
+    assert (number, name) == ("2", f"{project.name}-web-2")
+    assert "VERSION=2" in project.inspect(new, "{{.Config.Env}}")
+    assert project.reconcile("--plan").returncode == 0
