@@ -36,8 +36,9 @@ from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Protocol, assert_never, runtime_checkable
 
+from reconciler.execute.readiness import Explainer, any_failed, ready
 from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
-from reconciler.planner.plan import COMPLETES, Action, ActionKind, one_shots
+from reconciler.planner.plan import Action, ActionKind, one_shots
 from state.engine import ContainerEngine, ContainerStatus, CreatesBeside, Recreate
 from state.errors import EngineError, ReconcilerError
 from state.model.desired import DesiredState
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 _BRINGS_UP = frozenset(
     {ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START, ActionKind.UNPAUSE}
 )
-LOG_LINES = 10
 WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
 
@@ -296,13 +296,17 @@ class EngineRunner:
                 self.on_ready([s for s in services if s not in pending])
             if not pending:
                 return
-            failed = {s: mine for s, mine in pending.items() if _any_failed(mine, s in once, stale)}
+            failed = {s: mine for s, mine in pending.items() if any_failed(mine, s in once, stale)}
             if failed:  # nothing makes them ready: waiting cannot help (as Compose's --wait)
-                raise NotReady(self._failure(failed, once), tuple(failed))
+                raise NotReady(self._words().failure(failed, once), tuple(failed))
             if self.clock() >= deadline:
-                raise NotReady(self._explain(pending, once), tuple(pending))
+                raise NotReady(self._words().explain(pending, once), tuple(pending))
             self.sleep(interval)
             interval = min(interval * 2, self.max_poll)
+
+    def _words(self) -> Explainer:
+        assert self.desired is not None
+        return Explainer(self.engine, self.desired, self.wait_timeout)
 
     def _not_ready(
         self, services: Sequence[str], once: frozenset[str], ids: Set[str] | None = None
@@ -313,98 +317,9 @@ class EngineRunner:
         for service in services:
             mine = tuple(c for c in observed.of(service) if ids is None or c.id in ids)
             wants_health = self.desired.services[service].has_healthcheck
-            if not mine or not all(_ready(c, wants_health, service in once) for c in mine):
+            if not mine or not all(ready(c, wants_health, service in once) for c in mine):
                 pending[service] = mine
         return pending
-
-    def _failure(
-        self, failed: dict[str, tuple[ObservedContainer, ...]], once: frozenset[str]
-    ) -> str:
-        """One part for the services that should run, one for the one-shots that failed."""
-        crashed = {s: mine for s, mine in failed.items() if s not in once}
-        incomplete = {s: mine for s, mine in failed.items() if s in once}
-        parts = [self._explain(crashed, once, "failed to start")] if crashed else []
-        if incomplete:
-            parts.append(self._explain(incomplete, once, "did not complete successfully"))
-        return "\n".join(parts)
-
-    def _explain(
-        self,
-        pending: dict[str, tuple[ObservedContainer, ...]],
-        once: frozenset[str] = frozenset(),
-        headline: str = "",
-    ) -> str:
-        parts = []
-        for service, containers in pending.items():
-            if not containers:
-                parts.append(f"{service}: no container")
-                continue
-            one_shot = service in once
-            first = next((c for c in containers if _failed(c, one_shot)), containers[0])
-            state = first.status.value + (f", {first.health}" if first.health else "")
-            if first.status is ContainerStatus.EXITED:
-                state += f" with code {first.exit_code}"
-            text = f"{service} ({first.name}: {state})"
-            text += self._note(service, first, one_shot)
-            if first.health_output:
-                text += f"\n  last health check: {first.health_output.splitlines()[-1][:300]}"
-            tail = self.engine.log_tail(first.id, LOG_LINES)
-            if tail:
-                text += "\n  last log lines:\n" + "\n".join(
-                    f"    {line}" for line in tail.splitlines()
-                )
-            parts.append(text)
-        headline = headline or f"not ready after {self.wait_timeout:g} s (--wait-timeout)"
-        return f"{headline}: " + "\n".join(parts)
-
-    def _note(self, service: str, container: ObservedContainer, one_shot: bool) -> str:
-        """What the gate expected of a one-shot, or of a service that exited by itself."""
-        assert self.desired is not None
-        if one_shot:
-            waiting = sorted(
-                name
-                for name, spec in self.desired.services.items()
-                if any(d.service == service and d.condition == COMPLETES for d in spec.depends_on)
-            )
-            verb = "waits" if len(waiting) == 1 else "wait"
-            return f"\n  a one-shot: {', '.join(waiting)} {verb} for it to exit with code 0"
-        if container.status is ContainerStatus.EXITED and container.exit_code == 0:
-            return (
-                "\n  it exited by itself: a service should keep running, unless one that "
-                "depends on it waits for it with `condition: service_completed_successfully`"
-            )
-        return ""
-
-
-def _ready(container: ObservedContainer, wants_health: bool, one_shot: bool = False) -> bool:
-    if one_shot:  # judged by its exit alone, as Compose's service_completed_successfully
-        return container.status is ContainerStatus.EXITED and container.exit_code == 0
-    if container.status is not ContainerStatus.RUNNING:
-        return False
-    return container.health == "healthy" if wants_health else True
-
-
-def _failed(container: ObservedContainer, one_shot: bool = False) -> bool:
-    """It will not become ready however long the gate waits: dead; exited (a one-shot: with
-    an error; no restart policy brings it back: that shows as restarting); unhealthy
-    (Compose's --wait fails there too; `starting` may still turn healthy)."""
-    if container.status is ContainerStatus.DEAD:
-        return True
-    if container.status is ContainerStatus.EXITED:
-        return not one_shot or container.exit_code not in (0, None)
-    return not one_shot and container.health == "unhealthy"
-
-
-def _any_failed(
-    containers: Sequence[ObservedContainer], one_shot: bool, stale: Set[str | None] = frozenset()
-) -> bool:
-    """Any of them failed for good; `stale`: ids whose health is not yet their own
-    (just unpaused): `unhealthy` there may still turn healthy, so only the timeout ends it."""
-    return any(
-        _failed(c, one_shot)
-        and not (c.id in stale and c.status is ContainerStatus.RUNNING and c.health == "unhealthy")
-        for c in containers
-    )
 
 
 def _awaited(service: str) -> Action:

@@ -60,6 +60,11 @@ class Action(BaseModel):
     start_first: bool = False  # a recreate that starts the new one before the old goes
     wave: int = 0
 
+    @property
+    def shown_kind(self) -> str:
+        """`recreate (start-first)` for one that starts the new container first."""
+        return f"{self.kind.value} (start-first)" if self.start_first else self.kind.value
+
 
 class Noop(BaseModel):
     """A desired service that needs nothing, and why."""

@@ -67,12 +67,6 @@ def summary(plan: Plan) -> str:
     return ", ".join(shown)
 
 
-def kind_text(action: Action) -> str:
-    """The action's kind as a reader sees it: `recreate (start-first)` for one that starts
-    the new container before it removes the old (reconciler/planner/start_first.py)."""
-    return f"{action.kind.value} (start-first)" if action.start_first else action.kind.value
-
-
 def action_line(action: Action) -> str:
     target = (
         action.service if action.kind is ActionKind.CREATE else action.container or action.service
@@ -82,7 +76,7 @@ def action_line(action: Action) -> str:
     reasons = "; ".join(action.reasons)
     if action.renumbered is not None:  # one replica of several: Compose numbers it anew
         reasons += f" (its replacement is #{action.renumbered})"
-    return f"  {_SYMBOL[action.kind]} {kind_text(action):<9} {target:<32} {reasons}"
+    return f"  {_SYMBOL[action.kind]} {action.shown_kind:<9} {target:<32} {reasons}"
 
 
 def plan_text(snap: Snapshot) -> str:
@@ -335,7 +329,7 @@ def outcome_line(outcome: Outcome) -> str:
     action = outcome.action
     target = action.container or action.service
     line = (
-        f"  {_SYMBOL[action.kind]} {kind_text(action):<9} {target:<32} "
+        f"  {_SYMBOL[action.kind]} {action.shown_kind:<9} {target:<32} "
         f"{_OUTCOME_MARK[outcome.status]:<7} {outcome.seconds:5.1f} s"
     )
     if outcome.status is OutcomeStatus.SKIPPED:
