@@ -163,7 +163,10 @@ class EngineRunner:
         if not isinstance(self.engine, CreatesBeside):  # no way to run two: stop-first
             self._replace([service], [action.model_copy(update={"start_first": False})])
             return
-        before = self._before.setdefault(old, self._ids_of(service))
+        ids = self._ids_of(service)
+        if old not in ids:  # replaced already (a batch retried after a later failure)
+            return
+        before = self._before.setdefault(old, ids)
         self.engine.create_beside(service, len(before) + 1)
         new = self._ids_of(service) - before
         created = [

@@ -208,3 +208,14 @@ def test_killed_at_any_write_the_next_run_converges(
     result = reconcile(engine, state)
     assert result.ok, result.error
     assert problems(state, before, look(engine)) == [], crashed
+
+
+def test_a_batch_retried_after_a_later_failure_does_not_replace_it_twice() -> None:
+    """The batch's start-first recreate is done, then another service's part of the same
+    batch fails for a moment: the batch is performed again; the done one is left as is."""
+    state, engine, _ = _engine(web())
+    runner = EngineRunner(engine, state, wait=False)
+    (action,) = plan(state, observe(engine, state.project)).actions
+    runner.perform(ActionKind.RECREATE, [action])
+    runner.perform(ActionKind.RECREATE, [action])  # the retry
+    assert [c.labels[NUMBER_LABEL] for c in engine.containers_by_id.values()] == ["2"]
