@@ -146,28 +146,29 @@ class EngineRunner:
 
     def _recreate(self, services: Sequence[str], actions: Sequence[Action]) -> None:
         """The start-first recreates one by one (a stage admits none from a later wave:
-        reconciler/execute/stages.py, so they go first), then the rest."""
-        for action in actions:
-            if action.start_first:
-                self._start_first(action)
+        reconciler/execute/stages.py, so they go first), then the rest. A swarm has no
+        container to add: its own update (`stack deploy`) honours update_config.order."""
+        beside = [a for a in actions if a.start_first]
+        if isinstance(self.engine, CreatesBeside):
+            for action in beside:
+                self._start_first(self.engine, action)
+        elif beside:  # a swarm: its own update
+            self.engine.up(sorted({a.service for a in beside}), recreate=Recreate.ALWAYS)
         rest = [a for a in actions if not a.start_first]
         if rest:
             named = {a.service for a in rest}
             self._replace([s for s in services if s in named], rest)
 
-    def _start_first(self, action: Action) -> None:
+    def _start_first(self, engine: CreatesBeside, action: Action) -> None:
         """The new container beside the old one, started and awaited alone, then the old
         one removed. One the gate fails is removed (the old one never stopped)."""
         assert self.desired is not None and action.container_id is not None
         old, service = action.container_id, action.service
-        if not isinstance(self.engine, CreatesBeside):  # no way to run two: stop-first
-            self._replace([service], [action.model_copy(update={"start_first": False})])
-            return
         ids = self._ids_of(service)
         if old not in ids:  # replaced already (a batch retried after a later failure)
             return
         before = self._before.setdefault(old, ids)
-        self.engine.create_beside(service, len(before) + 1)
+        engine.create_beside(service, len(before) + 1)
         new = self._ids_of(service) - before
         created = [
             c.id

@@ -219,3 +219,25 @@ def test_a_batch_retried_after_a_later_failure_does_not_replace_it_twice() -> No
     runner.perform(ActionKind.RECREATE, [action])
     runner.perform(ActionKind.RECREATE, [action])  # the retry
     assert [c.labels[NUMBER_LABEL] for c in engine.containers_by_id.values()] == ["2"]
+
+
+class _Swarmish:
+    """An engine with no way to add a container beside (a swarm's): the rest is memory's."""
+
+    def __init__(self, engine: MemoryEngine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "create_beside":
+            raise AttributeError(name)
+        return getattr(self._engine, name)
+
+
+def test_an_engine_that_cannot_add_one_beside_updates_the_service_itself() -> None:
+    """On a swarm, `stack deploy` honours update_config.order: one forced `up`."""
+    state, engine, old = _engine(web())
+    (action,) = plan(state, observe(engine, state.project)).actions
+    runner = EngineRunner(_Swarmish(engine), state, wait=False)
+    runner.perform(ActionKind.RECREATE, [action])
+    assert engine.writes == [("up", ("web",))]
+    assert old not in engine.containers_by_id
