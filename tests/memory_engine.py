@@ -10,6 +10,8 @@ ids, names, numbers, states, health, env and Compose's labels.
 containers after the highest number, scale-down from the top), recreates what
 diverged (config hash or image) or every container of the services named when
 forced, starts what is stopped and, as Compose does, fails on a paused one;
+`create_beside` (`up --no-start --no-recreate --scale SVC=N`) adds containers after
+the highest number, not started, touching none that exists;
 start/unpause/restart/stop/remove act by id, and `start` of a paused container is
 refused in Docker's words. A one-shot (a service some service waits for with
 `service_completed_successfully`) runs to its end the moment it starts: exit 0, or 1
@@ -28,7 +30,7 @@ container being recreated is left stopped and renamed `<id12>_<name>`.
 
 tests/integration/test_engine_differential.py holds each of these behaviours to the
 real engine, tests/integration/test_numbering.py the numbering; the rest of the
-integration suite never uses it.
+integration suite never uses it (test_numbering.py holds `create_beside` to Compose).
 """
 
 from __future__ import annotations
