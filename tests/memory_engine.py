@@ -29,8 +29,8 @@ number of writes, before a write or, with `crash_inside_up`, inside an `up`: the
 container being recreated is left stopped and renamed `<id12>_<name>`.
 
 tests/integration/test_engine_differential.py holds each of these behaviours to the
-real engine, tests/integration/test_numbering.py the numbering; the rest of the
-integration suite never uses it (test_numbering.py holds `create_beside` to Compose).
+real engine, tests/integration/test_numbering.py the numbering (`create_beside`'s
+too); the rest of the integration suite never uses it.
 """
 
 from __future__ import annotations
