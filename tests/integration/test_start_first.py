@@ -156,6 +156,11 @@ def test_the_old_container_serves_until_the_new_one_is_ready(project: Project) -
     assert all(healthy(s) for s in probe.samples), "a moment with no healthy container"
     print(f"{len(probe.samples)} samples, {len(both)} with both containers; never none healthy")
     assert project.reconcile("--plan").returncode == 0, "converged"
+    receipt = project.reconcile("history", "show", "1").stdout
+    print(receipt)
+    actions, unavailable = receipt.split("unavailable (measured")
+    assert f"~ recreate (start-first) {old_name}" in actions, receipt
+    assert " web " not in unavailable, "a start-first recreate measures no unavailability"
 
 
 def test_a_new_container_never_ready_is_removed_and_the_old_one_untouched(
