@@ -29,7 +29,7 @@ from tests.property.oracle import World, look, problems
 from tests.property.strategies import worlds
 
 # Rarest first: a plan that restarts a dependent also creates or recreates something.
-OPERATIONS = ("restart", "unpause", "create", "start", "remove", "up")
+OPERATIONS = ("restart", "unpause", "create", "create_beside", "start", "remove", "up")
 CALLS = {
     ActionKind.CREATE: "up",
     ActionKind.RECREATE: "up",
@@ -69,7 +69,8 @@ def aimed(
 def calls_of(actions: Sequence[Action], desired: DesiredState) -> set[str]:
     """The engine operations a plan's actions call. A service that keeps containers
     while some are made (a gap filled, one replica replaced) gets them by `create`
-    then `start` by id, not by `up` (reconciler/execute/runner.py)."""
+    then `start` by id, not by `up` (reconciler/execute/runner.py); a start-first
+    recreate adds its new one beside the old (`create_beside`), starts it, removes the old."""
     creates = Counter(a.service for a in actions if a.kind is ActionKind.CREATE)
     recreated = {a.service for a in actions if a.kind is ActionKind.RECREATE}
     called: set[str] = set()
@@ -78,6 +79,8 @@ def calls_of(actions: Sequence[Action], desired: DesiredState) -> set[str]:
         kept = spec and action.service not in recreated and creates[action.service] < spec.replicas
         if action.kind is ActionKind.CREATE and kept:
             called |= {"create", "start"}
+        elif action.kind is ActionKind.RECREATE and action.start_first:  # beside the old
+            called |= {"create_beside", "start", "remove"}
         elif action.kind is ActionKind.RECREATE and action.renumbered is not None:
             called |= {"remove", "create", "start"}
         elif action.kind in CALLS:
