@@ -294,13 +294,13 @@ class MemoryEngine:
         self._moved = False
 
     def probe(self) -> None:
-        """One healthcheck interval: each running container with a healthcheck is
-        healthy, or unhealthy when its service's probe fails (whatever it was: `starting`,
-        or a stale word kept through a pause); a one-shot found running has finished
-        (exit 0, or 1 for a service in `failing_runs`)."""
+        """One healthcheck interval: each running container `starting`, or `unhealthy`
+        (a stale word kept through a pause), becomes healthy, or unhealthy when its
+        service's probe fails; a one-shot found running has finished (exit 0, or 1 for a
+        service in `failing_runs`)."""
         for c in self.containers_by_id.values():
-            if c.status is ContainerStatus.RUNNING and c.health is not None:
-                c.health = self.probe_of(c)
+            if c.status is ContainerStatus.RUNNING and c.health in ("starting", "unhealthy"):
+                c.health = self.probe_of(c)  # a healthy one stays: its probe kept passing
             if c.status is ContainerStatus.RUNNING and self._one_shot(c):  # it ran to its end
                 c.status, c.health = ContainerStatus.EXITED, None
                 c.exit_code = int(c.service in self.failing_runs)
