@@ -428,6 +428,9 @@ class MemoryEngine:
                     f"docker unpause failed: Error response from daemon: Container "
                     f"{container.id} is not paused"
                 )
+            if self._one_shot(container):  # resumed, it runs to its end at once
+                self._set_status(container, ContainerStatus.RUNNING)
+                continue
             # Docker resumes the process as it was: same start, and the health it had
             # (a long pause fails its probes, so often a stale `unhealthy`) until the
             # next probe decides.
