@@ -60,6 +60,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--idle-seconds", type=float, default=20.0, help="idle CPU window")
     parser.add_argument("--planner-sizes", default="1000,2000,5000,10000", help="services")
+    parser.add_argument(
+        "--downtime-repeat", type=int, default=1, help="repetitions of each downtime change"
+    )
     parser.add_argument("--json", type=Path, default=REPO / "bench-results.json", help="output")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
@@ -162,7 +165,9 @@ def main(argv: list[str]) -> int:
         missed = missed or stack_missed
     if "downtime" in sections:
         sizes = [int(n) for n in _csv(args.sizes)]
-        document["downtime"] = downtime.main(sizes, lambda line: print(line, flush=True))
+        document["downtime"] = downtime.main(
+            sizes, args.downtime_repeat, lambda line: print(line, flush=True)
+        )
     document["conditions"]["load_average_after"] = report.conditions()["load_average"]
     report.write_json(args.json, document)
     print(f"wrote {args.json}")

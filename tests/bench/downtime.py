@@ -16,6 +16,7 @@ reported as not honoured, without numbers.
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import tempfile
 import time
@@ -122,31 +123,41 @@ def summarize(samples: list[tuple[float, bool]], since: float, until: float) -> 
     return ProbeStats(len(window), failed, longest * 1000, recovered)
 
 
-def _cell(measured: Measured | None, service: str | None) -> str:
-    if measured is None:
+def _cell(runs: list[Measured], service: str | None) -> str:
+    """Each column's cell: failed/sent summed over the repetitions, the longest gap (its
+    median and maximum over them when there are several); the median wall time."""
+    if not runs:
         return "-"
-    if not measured.honoured:
+    if not all(m.honoured for m in runs):
         return NOT_HONOURED
     if service is None:
-        return f"{measured.wall_s:.1f} s"
-    stats = dict(measured.services).get(service)
-    if stats is None:
+        wall = f"{statistics.median(m.wall_s for m in runs):.1f} s"
+        return wall + (f" (median of {len(runs)})" if len(runs) > 1 else "")
+    found = [dict(m.services)[service] for m in runs if service in dict(m.services)]
+    if not found:
         return "-"
-    gap = f"{stats.longest_gap_ms:.0f} ms" + ("" if stats.recovered else " (not back)")
-    return f"{stats.failed}/{stats.sent} failed, gap {gap}"
+    failed, sent = sum(s.failed for s in found), sum(s.sent for s in found)
+    gaps = [s.longest_gap_ms for s in found]
+    gap = f"{max(gaps):.0f} ms"
+    if len(gaps) > 1:
+        gap = f"med {statistics.median(gaps):.0f}, max {gap}"
+    back = "" if all(s.recovered for s in found) else " (not back)"
+    return f"{failed}/{sent} failed, gap {gap}{back}"
 
 
-def table(size: int, results: dict[str, dict[str, Measured]], services: list[str]) -> str:
+def table(size: int, results: dict[str, dict[str, list[Measured]]], services: list[str]) -> str:
     """One size: per change and published service, each column's failed/sent requests and
     longest gap; then each column's wall time for the change."""
-    width = 30
+    width = 36
+    repeats = max((len(runs) for by in results.values() for runs in by.values()), default=0)
     lines = [
         f"N={size}: downtime per published service, probed every {PROBE_INTERVAL_MS} ms "
-        "by name from the project network; failed/sent requests, longest gap",
+        f"by name from the project network, {repeats} repetition(s); failed/sent requests, "
+        "longest gap (first failed request to the next answered one)",
         f"{'change':<30} {'service':<8} " + " ".join(f"{c:<{width}}" for c in COLUMNS),
     ]
     for scenario in SCENARIOS:
-        by_column = {c: results.get(c, {}).get(scenario) for c in COLUMNS}
+        by_column = {c: results.get(c, {}).get(scenario, []) for c in COLUMNS}
         for index, service in enumerate([*services, None]):
             title = scenario if index == 0 else ""
             name = service or "(wall)"
@@ -226,8 +237,11 @@ def probed(
     return Measured(honoured=True, wall_s=wall, services=stats)
 
 
-def column(root: Path, size: int, which: str, say: Callable[[str], None]) -> dict[str, Measured]:
-    """One column at one size: its own project, brought up in prod, then both changes."""
+def column(
+    root: Path, size: int, which: str, repeat: int, say: Callable[[str], None]
+) -> dict[str, list[Measured]]:
+    """One column at one size: its own project, brought up in prod, then both changes,
+    `repeat` times (back to prod, unmeasured, between repetitions)."""
     start_first = which == "ours start-first"
     label = which.replace(" ", "").replace("-", "").replace("ours", "")
     project = downtime_project.create(root, size, label, start_first)
@@ -238,52 +252,69 @@ def column(root: Path, size: int, which: str, say: Callable[[str], None]) -> dic
         (SCENARIOS[0], lambda: None),
         (SCENARIOS[1], lambda: downtime_project.bump(project, webs[0])),
     )
-    found: dict[str, Measured] = {}
+    found: dict[str, list[Measured]] = {scenario: [] for scenario in SCENARIOS}
     say(f"== N={size} {which}: project {project.name}")
     try:
         tool.up("prod")
-        for scenario, prepare in changes:
-            prepare()
-            plan: tuple[str, ...] = ()
-            if start_first:
-                text = ours.run("--plan", app_env="dev", expect=(0, 2))
-                plan = tuple(line for line in text.splitlines() if "start-first" in line)
-                if START_FIRST_MARK not in text:
-                    tool.switch("dev")  # unmeasured: the next change starts from dev
-                    found[scenario] = Measured(honoured=False, plan=plan)
-                    say(f"  {scenario:<30} {NOT_HONOURED}: {plan[:1]}")
-                    continue
-            measured = probed(project, webs, lambda: tool.switch("dev"))
-            found[scenario] = Measured(True, measured.wall_s, measured.services, plan)
-            ours.plan("dev")  # raises unless the change left the stack converged
-            worst = max(stats.longest_gap_ms for _, stats in measured.services)
-            failed = sum(stats.failed for _, stats in measured.services)
-            say(
-                f"  {scenario:<30} {measured.wall_s:6.1f} s, {failed} failed, gap <= {worst:.0f} ms"
-            )
+        for rep in range(repeat):
+            if rep:
+                tool.switch("prod")  # unmeasured: back to where the env switch starts
+            for scenario, prepare in changes:
+                prepare()
+                found[scenario].append(_change(project, webs, tool, start_first, scenario, say))
+            if not any(m.honoured for runs in found.values() for m in runs):
+                break  # this build recreates stop-first: once is evidence enough
     finally:
         project.remove_everything()
     return found
 
 
-def main(sizes: list[int], say: Callable[[str], None]) -> dict[str, Any]:
+def _change(
+    project: SyntheticProject,
+    webs: list[str],
+    tool: Ours | Compose,
+    start_first: bool,
+    scenario: str,
+    say: Callable[[str], None],
+) -> Measured:
+    """One change to dev under the probe; for the start-first column, only when its plan
+    says `(start-first)` (else applied unmeasured, and reported as not honoured)."""
+    ours = Ours(project)
+    plan: tuple[str, ...] = ()
+    if start_first:
+        text = ours.run("--plan", app_env="dev", expect=(0, 2))
+        plan = tuple(line for line in text.splitlines() if "start-first" in line)
+        if START_FIRST_MARK not in text:
+            tool.switch("dev")  # unmeasured: the next change starts from dev
+            say(f"  {scenario:<30} {NOT_HONOURED}: {plan[:1]}")
+            return Measured(honoured=False, plan=plan)
+    measured = probed(project, webs, lambda: tool.switch("dev"))
+    ours.plan("dev")  # raises unless the change left the stack converged
+    worst = max(stats.longest_gap_ms for _, stats in measured.services)
+    failed = sum(stats.failed for _, stats in measured.services)
+    say(f"  {scenario:<30} {measured.wall_s:6.1f} s, {failed} failed, gap <= {worst:.0f} ms")
+    return Measured(True, measured.wall_s, measured.services, plan)
+
+
+def main(sizes: list[int], repeat: int, say: Callable[[str], None]) -> dict[str, Any]:
     """Every size and column; print each size's table; the JSON section."""
     document: dict[str, Any] = {
         "probe_interval_ms": PROBE_INTERVAL_MS,
         "request_timeout_s": REQUEST_TIMEOUT_S,
+        "repeat": repeat,
         "sizes": {},
     }
     with tempfile.TemporaryDirectory(prefix="spotbench-downtime-") as root:
         for size in sizes:
             started = time.perf_counter()
-            results = {which: column(Path(root), size, which, say) for which in COLUMNS}
+            results = {c: column(Path(root), size, c, repeat, say) for c in COLUMNS}
             webs = downtime_project.published(layout(size))
             say(table(size, results, webs))
             document["sizes"][str(size)] = {
                 "published": webs,
                 "seconds": round(time.perf_counter() - started, 1),
                 "columns": {
-                    which: {scenario: m.as_json() for scenario, m in by.items()}
+                    which: {scenario: [m.as_json() for m in runs] for scenario, runs in by.items()}
                     for which, by in results.items()
                 },
             }

@@ -11,6 +11,7 @@ stateless service: its own WEB_REVISION, which no other service has.
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -86,7 +87,8 @@ def bump(project: SyntheticProject, service: str) -> None:
     """Change `service`'s configuration, and only its: its WEB_REVISION goes up by one."""
     path = project.directory / "compose" / "compose.yaml"
     text = path.read_text()
-    old = f'WEB_REVISION: "{service}-1"'
-    if text.count(old) != 1:
+    found = re.findall(rf'WEB_REVISION: "{service}-(\d+)"', text)
+    if len(found) != 1:
         raise ValueError(f"{service} is not a published service of {path}")
-    path.write_text(text.replace(old, f'WEB_REVISION: "{service}-2"'))
+    old = f'WEB_REVISION: "{service}-{found[0]}"'
+    path.write_text(text.replace(old, f'WEB_REVISION: "{service}-{int(found[0]) + 1}"'))

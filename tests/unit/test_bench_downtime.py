@@ -43,9 +43,9 @@ def test_the_table_shows_each_column_and_the_unhonoured_one_without_numbers() ->
     measured = Measured(True, 12.34, (("s009", ProbeStats(100, 7, 1234.0, True)),))
     down = Measured(True, 3.0, (("s009", ProbeStats(20, 20, 2000.0, False)),))
     results = {
-        "ours stop-first": {"env switch prod -> dev": measured},
-        "ours start-first": {"env switch prod -> dev": Measured(False)},
-        "compose": {"env switch prod -> dev": down},
+        "ours stop-first": {"env switch prod -> dev": [measured]},
+        "ours start-first": {"env switch prod -> dev": [Measured(False)]},
+        "compose": {"env switch prod -> dev": [down]},
     }
     text = table(10, results, ["s009"])
     row = next(line for line in text.splitlines() if line.startswith("env switch"))
@@ -55,6 +55,18 @@ def test_the_table_shows_each_column_and_the_unhonoured_one_without_numbers() ->
     assert "12.3 s" in text
     config = next(line for line in text.splitlines() if line.startswith("config change"))
     assert config.split()[-1] == "-"  # not measured: no numbers invented
+
+
+def test_repetitions_sum_the_requests_and_show_the_median_and_worst_gap() -> None:
+    runs = [
+        Measured(True, wall, (("s009", ProbeStats(100, failed, gap, True)),))
+        for wall, failed, gap in ((10.0, 5, 1000.0), (14.0, 0, 0.0), (11.0, 9, 2500.0))
+    ]
+    text = table(10, {"compose": {"config change of one service": runs}}, ["s009"])
+    row = next(line for line in text.splitlines() if line.startswith("config change"))
+    assert "14/300 failed, gap med 1000, max 2500 ms" in row
+    assert "11.0 s (median of 3)" in text
+    assert "3 repetition(s)" in text
 
 
 def test_the_project_publishes_one_web_service_per_ten_and_bump_changes_only_it(
@@ -74,6 +86,8 @@ def test_the_project_publishes_one_web_service_per_ten_and_bump_changes_only_it(
     downtime_project.bump(project, "s009")
     changed = set(path.read_text().splitlines()) ^ set(before.splitlines())
     assert changed == {'      WEB_REVISION: "s009-1"', '      WEB_REVISION: "s009-2"'}
+    downtime_project.bump(project, "s009")  # each repetition's change is a new one
+    assert 'WEB_REVISION: "s009-3"' in path.read_text()
     with pytest.raises(ValueError, match="s000 is not a published service"):
         downtime_project.bump(project, "s000")
     stop_first = downtime_project.create(tmp_path, 10, "stopfirst", start_first=False)
