@@ -171,7 +171,8 @@ def main(argv: list[str]) -> int:
     document["conditions"]["load_average_after"] = report.conditions()["load_average"]
     report.write_json(args.json, document)
     print(f"wrote {args.json}")
-    return 1 if args.strict and missed else 0
+    failed = bool(document.get("downtime", {}).get("failed"))  # the others raise
+    return 1 if failed or (args.strict and missed) else 0
 
 
 if __name__ == "__main__":

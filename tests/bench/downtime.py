@@ -239,9 +239,10 @@ def probed(
 
 def column(
     root: Path, size: int, which: str, repeat: int, say: Callable[[str], None]
-) -> dict[str, list[Measured]]:
+) -> tuple[dict[str, list[Measured]], str | None]:
     """One column at one size: its own project, brought up in prod, then both changes,
-    `repeat` times (back to prod, unmeasured, between repetitions)."""
+    `repeat` times (back to prod, unmeasured, between repetitions). A command that fails
+    or hangs ends the column: what was measured stays, with the first line of the error."""
     start_first = which == "ours start-first"
     label = which.replace(" ", "").replace("-", "").replace("ours", "")
     project = downtime_project.create(root, size, label, start_first)
@@ -254,6 +255,7 @@ def column(
     )
     found: dict[str, list[Measured]] = {scenario: [] for scenario in SCENARIOS}
     say(f"== N={size} {which}: project {project.name}")
+    error = None
     try:
         tool.up("prod")
         for rep in range(repeat):
@@ -264,9 +266,12 @@ def column(
                 found[scenario].append(_change(project, webs, tool, start_first, scenario, say))
             if not any(m.honoured for runs in found.values() for m in runs):
                 break  # this build recreates stop-first: once is evidence enough
+    except (ToolFailed, subprocess.TimeoutExpired) as exc:
+        error = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+        say(f"  {which} failed: {error}")
     finally:
         project.remove_everything()
-    return found
+    return found, error
 
 
 def _change(
@@ -302,17 +307,27 @@ def main(sizes: list[int], repeat: int, say: Callable[[str], None]) -> dict[str,
         "probe_interval_ms": PROBE_INTERVAL_MS,
         "request_timeout_s": REQUEST_TIMEOUT_S,
         "repeat": repeat,
+        "failed": False,  # a command failed or hung: some cells have no numbers
         "sizes": {},
     }
     with tempfile.TemporaryDirectory(prefix="spotbench-downtime-") as root:
         for size in sizes:
             started = time.perf_counter()
-            results = {c: column(Path(root), size, c, repeat, say) for c in COLUMNS}
+            results: dict[str, dict[str, list[Measured]]] = {}
+            errors: dict[str, str] = {}
+            for which in COLUMNS:
+                results[which], error = column(Path(root), size, which, repeat, say)
+                if error:
+                    errors[which] = error
             webs = downtime_project.published(layout(size))
             say(table(size, results, webs))
+            for which, error in errors.items():
+                say(f"  {which}: failed, its missing cells have no numbers: {error}")
+            document["failed"] = document["failed"] or bool(errors)
             document["sizes"][str(size)] = {
                 "published": webs,
                 "seconds": round(time.perf_counter() - started, 1),
+                "errors": errors,
                 "columns": {
                     which: {scenario: [m.as_json() for m in runs] for scenario, runs in by.items()}
                     for which, by in results.items()
