@@ -149,7 +149,7 @@ def _cell(runs: list[Measured], service: str | None) -> str:
 def table(size: int, results: dict[str, dict[str, list[Measured]]], services: list[str]) -> str:
     """One size: per change and published service, each column's failed/sent requests and
     longest gap; then each column's wall time for the change."""
-    width = 36
+    width = 42
     repeats = max((len(runs) for by in results.values() for runs in by.values()), default=0)
     lines = [
         f"N={size}: downtime per published service, probed every {PROBE_INTERVAL_MS} ms "
