@@ -138,6 +138,8 @@ def _cell(runs: list[Measured], service: str | None) -> str:
     if not found:
         return "-"
     failed, sent = sum(s.failed for s in found), sum(s.sent for s in found)
+    if not failed:
+        return f"0/{sent} failed, no gap"
     gaps = [s.longest_gap_ms for s in found]
     gap = f"{max(gaps):.0f} ms"
     if len(gaps) > 1:

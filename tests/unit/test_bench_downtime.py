@@ -67,6 +67,9 @@ def test_repetitions_sum_the_requests_and_show_the_median_and_worst_gap() -> Non
     assert "14/300 failed, gap med 1000, max 2500 ms" in row
     assert "11.0 s (median of 3)" in text
     assert "3 repetition(s)" in text
+    calm = [Measured(True, 1.0, (("s019", ProbeStats(90, 0, 0.0, True)),))] * 2
+    text = table(10, {"compose": {"config change of one service": calm}}, ["s019"])
+    assert "0/180 failed, no gap" in text
 
 
 def test_the_project_publishes_one_web_service_per_ten_and_bump_changes_only_it(
