@@ -1,11 +1,12 @@
 """`just bench --only downtime`: what a user of each published service sees during a change.
 
 For each size, three copies of the downtime project (tests/bench/downtime_project.py),
-one after another, each under its own project name: `reconcile` on the stop-first
-project, `reconcile` on the start-first project, and `docker compose up -d --wait` on
-the stop-first project (Compose ignores `order` locally). Each is brought up in prod,
-then measured through two changes: the env switch prod -> dev (every service
-recreated) and a config change of one stateless published service. During each, a
+each under its own project name: `reconcile` on the stop-first project, `reconcile` on
+the start-first project, and `docker compose up -d --wait` on the stop-first project
+(Compose ignores `order` locally). All three are brought up in prod; then, one copy at
+a time and in alternating order per repetition, each goes through two changes: the
+env switch prod -> dev (every service recreated) and a config change of one stateless
+published service (back to prod, unmeasured, between repetitions). During each, a
 probe container on the project's network requests every published service by its
 name every PROBE_INTERVAL_MS (what a reverse proxy on that network would see; during a
 start-first recreate the name answers with the old and the new container) and prints
@@ -244,41 +245,74 @@ def probed(
     return Measured(honoured=True, wall_s=wall, services=stats)
 
 
-def column(
-    root: Path, size: int, which: str, repeat: int, say: Callable[[str], None]
-) -> tuple[dict[str, list[Measured]], str | None]:
-    """One column at one size: its own project, brought up in prod, then both changes,
-    `repeat` times (back to prod, unmeasured, between repetitions). A command that fails
-    or hangs ends the column: what was measured stays, with the first line of the error."""
-    start_first = which == "ours start-first"
-    label = which.replace(" ", "").replace("-", "").replace("ours", "")
-    project = downtime_project.create(root, size, label, start_first)
-    ours = Ours(project)
-    tool = Compose(project) if which == "compose" else ours
-    webs = downtime_project.published(project.specs)
-    changes: tuple[tuple[str, Callable[[], None]], ...] = (
-        (SCENARIOS[0], lambda: None),
-        (SCENARIOS[1], lambda: downtime_project.bump(project, webs[0])),
-    )
-    found: dict[str, list[Measured]] = {scenario: [] for scenario in SCENARIOS}
-    say(f"== N={size} {which}: project {project.name}")
-    error = None
+class Column:
+    """One column at one size: its own project, its tool, what it measured, its error.
+    A command that fails or hangs ends the column: what was measured stays, with the
+    first line of the error."""
+
+    def __init__(self, root: Path, size: int, which: str, say: Callable[[str], None]) -> None:
+        self.which, self.size, self.say = which, size, say
+        self.start_first = which == "ours start-first"
+        label = which.replace(" ", "").replace("-", "").replace("ours", "")
+        self.project = downtime_project.create(root, size, label, self.start_first)
+        self.tool: Ours | Compose = (
+            Compose(self.project) if which == "compose" else Ours(self.project)
+        )
+        self.webs = downtime_project.published(self.project.specs)
+        self.found: dict[str, list[Measured]] = {scenario: [] for scenario in SCENARIOS}
+        self.error: str | None = None
+
+    def guarded(self, action: Callable[[], object]) -> None:
+        if self.error:
+            return
+        try:
+            action()
+        except (ToolFailed, subprocess.TimeoutExpired) as exc:
+            self.error = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+            self.say(f"  {self.which} failed: {self.error}")
+
+    def up(self) -> None:
+        self.say(f"== N={self.size} {self.which}: project {self.project.name}")
+        self.guarded(lambda: self.tool.up("prod"))
+
+    def repetition(self, rep: int) -> None:
+        """Both changes once, from prod (back to it, unmeasured, after the first time).
+        A build that does not recreate start-first is shown so once: nothing to repeat."""
+        if rep and not any(m.honoured for runs in self.found.values() for m in runs):
+            return
+        self.say(f"-- N={self.size} {self.which}: repetition {rep + 1}")
+        self.guarded(lambda: self._changes(rep))
+
+    def _changes(self, rep: int) -> None:
+        if rep:
+            self.tool.switch("prod")  # unmeasured: back to where the env switch starts
+        for scenario in SCENARIOS:
+            if scenario != SCENARIOS[0]:
+                downtime_project.bump(self.project, self.webs[0])
+            measured = _change(
+                self.project, self.webs, self.tool, self.start_first, scenario, self.say
+            )
+            self.found[scenario].append(measured)
+
+
+def measure_size(
+    root: Path, size: int, repeat: int, say: Callable[[str], None]
+) -> tuple[dict[str, dict[str, list[Measured]]], dict[str, str]]:
+    """All columns at one size, each brought up first; then repetition by repetition,
+    one column after the other (never two at once), the order reversed every other
+    repetition so a busy patch of a shared machine falls on all of them."""
+    columns = [Column(root, size, which, say) for which in COLUMNS]
     try:
-        tool.up("prod")
+        for column in columns:
+            column.up()
         for rep in range(repeat):
-            if rep:
-                tool.switch("prod")  # unmeasured: back to where the env switch starts
-            for scenario, prepare in changes:
-                prepare()
-                found[scenario].append(_change(project, webs, tool, start_first, scenario, say))
-            if not any(m.honoured for runs in found.values() for m in runs):
-                break  # this build recreates stop-first: once is evidence enough
-    except (ToolFailed, subprocess.TimeoutExpired) as exc:
-        error = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
-        say(f"  {which} failed: {error}")
+            for column in columns if rep % 2 == 0 else columns[::-1]:
+                column.repetition(rep)
     finally:
-        project.remove_everything()
-    return found, error
+        for column in columns:
+            column.project.remove_everything()
+    results = {c.which: c.found for c in columns}
+    return results, {c.which: c.error for c in columns if c.error}
 
 
 def _change(
@@ -320,12 +354,7 @@ def main(sizes: list[int], repeat: int, say: Callable[[str], None]) -> dict[str,
     with tempfile.TemporaryDirectory(prefix="spotbench-downtime-") as root:
         for size in sizes:
             started = time.perf_counter()
-            results: dict[str, dict[str, list[Measured]]] = {}
-            errors: dict[str, str] = {}
-            for which in COLUMNS:
-                results[which], error = column(Path(root), size, which, repeat, say)
-                if error:
-                    errors[which] = error
+            results, errors = measure_size(Path(root), size, repeat, say)
             webs = downtime_project.published(layout(size))
             say(table(size, results, webs))
             for which, error in errors.items():
