@@ -8,7 +8,9 @@ Sections:
 - idle: the real stack's idle CPU in each environment;
 - planner: plan() alone on generated states of 1,000 to 10,000 services;
 - stack: the real stack's stop times against their targets;
-- floor: what `reconcile status` costs before its first engine call, layer by layer.
+- floor: what `reconcile status` costs before its first engine call, layer by layer;
+- downtime: failed requests and the longest gap per published service during an env
+  switch and a config change, reconcile (stop-first, start-first) against Compose.
 Everything measured goes to the JSON file. Timing lives here, never in tests; the
 exit code is 1 only when a command failed (or, with --strict, a target was missed).
 """
@@ -21,13 +23,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.bench import first_line, floor, idle, planner, report, stack
+from tests.bench import downtime, first_line, floor, idle, planner, report, stack
 from tests.bench.scenarios import GROUPS, Result, Runner
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Ours, engine_calls_per_run
 from tests.integration.plain_stack import REPO, require_engine
 
-SECTIONS = ("compare", "floor", "idle", "planner", "stack")
+SECTIONS = ("compare", "floor", "idle", "planner", "stack", "downtime")
 PLAIN_GROUPS = ("noop", "status", "stop-start")
 
 
@@ -58,6 +60,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--idle-seconds", type=float, default=20.0, help="idle CPU window")
     parser.add_argument("--planner-sizes", default="1000,2000,5000,10000", help="services")
+    parser.add_argument(
+        "--downtime-repeat", type=int, default=1, help="repetitions of each downtime change"
+    )
     parser.add_argument("--json", type=Path, default=REPO / "bench-results.json", help="output")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)
@@ -147,7 +152,7 @@ def main(argv: list[str]) -> int:
     missed = False
     if "planner" in sections:
         document["planner"] = planner.main([int(n) for n in _csv(args.planner_sizes)])
-    if set(sections) & {"compare", "idle", "stack"}:
+    if set(sections) & {"compare", "idle", "stack", "downtime"}:
         require_engine()
     if "compare" in sections:
         document["compare"], missed = compare(args)
@@ -158,10 +163,16 @@ def main(argv: list[str]) -> int:
     if "stack" in sections:
         document["stack"], stack_missed = stack.main()
         missed = missed or stack_missed
+    if "downtime" in sections:
+        sizes = [int(n) for n in _csv(args.sizes)]
+        document["downtime"] = downtime.main(
+            sizes, args.downtime_repeat, lambda line: print(line, flush=True)
+        )
     document["conditions"]["load_average_after"] = report.conditions()["load_average"]
     report.write_json(args.json, document)
     print(f"wrote {args.json}")
-    return 1 if args.strict and missed else 0
+    failed = bool(document.get("downtime", {}).get("failed"))  # the others raise
+    return 1 if failed or (args.strict and missed) else 0
 
 
 if __name__ == "__main__":
