@@ -10,16 +10,16 @@ command pays for its own imports only (`just bench --only floor` lists them per 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.cli.adopt import doctor, init
 from reconciler.cli.engines import kits_for
 from reconciler.cli.exit_codes import (
     EXIT_ERROR,
@@ -27,7 +27,6 @@ from reconciler.cli.exit_codes import (
     EXIT_USAGE,
     pending,
 )
-from reconciler.cli.history import history
 from reconciler.cli.options import (
     apply_options,
     confirmer,
@@ -45,19 +44,45 @@ from reconciler.cli.options import (
     yes_option,
 )
 from reconciler.cli.redaction import redacted_output
-from reconciler.cli.targets import named, opened, warn_other_checkout
-from reconciler.cli.watch import watch
-from reconciler.commands import converge
-from reconciler.planner.plan import Strategy
-from reconciler.reads.backend import EngineFactory, Kits
 from state.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.planner.plan import Strategy
+    from reconciler.reads.backend import EngineFactory, Kits
+
+# The commands defined in modules of their own, imported only when invoked (or listed
+# by --help): `reconcile status` never pays for `watch`'s or `init`'s imports.
+LAZY_COMMANDS = {
+    "doctor": "reconciler.cli.adopt:doctor",
+    "history": "reconciler.cli.history:history",
+    "init": "reconciler.cli.adopt:init",
+    "watch": "reconciler.cli.watch:watch",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose LAZY_COMMANDS are imported when first looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = LAZY_COMMANDS.get(cmd_name)
+        if where is not None and cmd_name not in self.commands:
+            module, _, attribute = where.partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 def say(text: str) -> None:
     click.echo(text)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="spot-reconciler", prog_name="reconcile")
 @plan_option
 @click.option("-v", "--verbose", is_flag=True, help="Log every engine call and decision to stderr.")
@@ -91,11 +116,15 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
         if params.get("out") is not None and ctx.invoked_subcommand != "restart":
             raise click.UsageError("--out saves the plan of `reconcile` or `restart` only")
         return EXIT_OK
+    from reconciler.planner.plan import Strategy
+
     return _apply(ctx, params, Strategy.CHANGED, "plan")
 
 
 def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
     from reconciler.cli.json_output import apply_json  # each command imports what it uses
+    from reconciler.cli.targets import opened, warn_other_checkout
+    from reconciler.commands import converge
     from reconciler.reads.fingerprint import inputs
     from reconciler.render import plans
     from reconciler.store.saved_plans import write_saved
@@ -138,6 +167,8 @@ def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
     checks it without acting (exit 2: changes pending).
     """
     from reconciler.cli.json_output import apply_json
+    from reconciler.cli.targets import opened
+    from reconciler.commands import converge
     from reconciler.render import plans
     from reconciler.store.saved_plans import read_saved
 
@@ -166,13 +197,14 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     Works when images are missing or the compose files are broken: it then shows
     what runs and says what it cannot know.
     """
+    from reconciler.cli.targets import opened, warn_other_checkout
+    from reconciler.reads.pipeline import status_of  # not the apply path's modules
     from reconciler.render import status as render_status
-    from reconciler.render.guards import pin_lines
     from reconciler.store import journal
 
     chosen = option(ctx, params, "output_format", "text")
     target = opened(ctx, params)
-    snap = converge.status(target)
+    snap = status_of(target.project, target.source, target.engine)
     warn_other_checkout(snap.observed, target.project.directory)
     back = journal.records(target.project.name)  # rollbacks since the last successful apply
     recipes = (target.project.directory / "Justfile").is_file()  # advise `just up`, or not
@@ -182,6 +214,8 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     click.echo(render_status.status_text(snap, back, recipes))
     table = target.project.table
     if table is not None and table.engines:  # the environment's pins, and this engine
+        from reconciler.render.guards import pin_lines
+
         identity = target.engine.identity()
         click.echo("\n".join(pin_lines(table, target.project.app_env.name, identity)))
     return EXIT_OK
@@ -202,6 +236,7 @@ def stop(ctx: click.Context, /, **params: Any) -> int:
     Needs only the project's name. `just up` (or `just restart`) brings them back.
     """
     from reconciler.cli.json_output import run_teardown
+    from reconciler.cli.targets import named
     from reconciler.commands import teardown
 
     plan_only = planning(ctx, params)
@@ -230,6 +265,8 @@ def restart(ctx: click.Context, /, **params: Any) -> int:
     nothing changed, so a new .env or APP_ENV is picked up for certain. The stops
     and recreates are actions of the plan (`restart --plan` shows them).
     """
+    from reconciler.planner.plan import Strategy
+
     return _apply(ctx, params, Strategy.ALWAYS, "restart")
 
 
@@ -243,6 +280,7 @@ def logs(
     ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any
 ) -> int:
     """Show the services' logs (all services when none is named). Needs only the name."""
+    from reconciler.cli.targets import named
     from reconciler.commands import teardown
 
     return teardown.logs(named(ctx, params), services, follow=follow, tail=tail)
@@ -270,6 +308,7 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
     on a terminal. Needs only the project's name.
     """
     from reconciler.cli.json_output import run_teardown
+    from reconciler.cli.targets import named
     from reconciler.commands import teardown
 
     plan_only = planning(ctx, params)
@@ -299,12 +338,6 @@ def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
         chosen,
         plan_only,
     )
-
-
-cli.add_command(watch)  # reconciler/cli/watch.py: `reconcile watch`
-cli.add_command(init)  # reconciler/cli/adopt.py: `reconcile init`
-cli.add_command(doctor)  # reconciler/cli/adopt.py: `reconcile doctor`
-cli.add_command(history)  # reconciler/cli/history.py: `reconcile history [show N]`
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> int:

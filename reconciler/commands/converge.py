@@ -21,8 +21,8 @@ from reconciler.commands import receipts, rollback
 from reconciler.execute.executor import Runner, execute
 from reconciler.execute.outcome import Applied, ApplyResult, OutcomeStatus
 from reconciler.execute.retry import Policy, default_retrying, retried
-from reconciler.execute.runner import WAIT_TIMEOUT
 from reconciler.execute.stopwatch import Stopwatch, Timed
+from reconciler.execute.timeouts import LOCK_TIMEOUT, WAIT_TIMEOUT
 from reconciler.planner import downtime
 from reconciler.planner.guards import SWITCH, Confirmation, Guard, evaluate
 from reconciler.planner.ownership import other_checkout, taken_over_message
@@ -32,22 +32,20 @@ from reconciler.reads.fingerprint import inputs
 from reconciler.reads.opened import Opened
 from reconciler.reads.pipeline import (
     Remembered,
-    planned,
-    read_both,
     read_desired,
     snapshot,
     snapshot_of,
+    status_of,
 )
 from reconciler.render import plans
 from reconciler.render.guards import confirmed_line
 from reconciler.store.lock import project_lock
 from reconciler.store.saved_plans import SavedPlan, StalePlan, check, fingerprint
-from state.errors import ConfigError, ReconcilerError
+from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedState
 
 Say = Callable[[str], None]
-LOCK_TIMEOUT = 300.0  # seconds to wait for another reconcile of the project (--lock-timeout)
 
 
 class DidNotConverge(ReconcilerError):
@@ -153,11 +151,7 @@ def unconfirmed(confirmation: Confirmation) -> str:
 def status(opened: Opened) -> Snapshot | Unknown:
     """What runs against what should; when the compose files or images make the desired
     state unreadable, what runs and why the rest is unknown. Read-only."""
-    project = opened.project
-    desired, observed = read_both(project, opened.source, opened.engine)
-    if isinstance(desired, ConfigError):
-        return Unknown(project.name, project.app_env, observed, str(desired))
-    return planned(desired, observed)
+    return status_of(opened.project, opened.source, opened.engine)
 
 
 def apply(

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol, assert_never, runtime_checkable
 
 from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
+from reconciler.execute.timeouts import WAIT_TIMEOUT
 from reconciler.planner.plan import COMPLETES, Action, ActionKind, one_shots
 from state.engine import ContainerEngine, ContainerStatus, Recreate
 from state.errors import EngineError, ReconcilerError
@@ -42,7 +43,6 @@ _BRINGS_UP = frozenset(
     {ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START, ActionKind.UNPAUSE}
 )
 LOG_LINES = 10
-WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
 
 @runtime_checkable

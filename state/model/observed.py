@@ -31,7 +31,7 @@ from state.resolve.appenv import VARIABLE
 class ObservedContainer(BaseModel):
     """One container of the project, as planning sees it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str
     name: str
@@ -67,7 +67,7 @@ class ObservedContainer(BaseModel):
 class ObservedState(BaseModel):
     """Every container of one project, sorted by service and number."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     project: str
     containers: tuple[ObservedContainer, ...] = ()

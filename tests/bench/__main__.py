@@ -148,7 +148,8 @@ def main(argv: list[str]) -> int:
     if "planner" in sections:
         document["planner"] = planner.main([int(n) for n in _csv(args.planner_sizes)])
     if set(sections) & {"compare", "idle", "stack"}:
-        require_engine()
+        # compare runs busybox projects only; idle and stack run the real stack
+        require_engine(images=bool(set(sections) & {"idle", "stack"}))
     if "compare" in sections:
         document["compare"], missed = compare(args)
     if "floor" in sections:
