@@ -10,6 +10,7 @@ command pays for its own imports only (`just bench --only floor` lists them per 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import logging
 import os
@@ -345,9 +346,20 @@ def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> 
 
     `engine` (tests) makes the engine port for a project (or, with None, for a
     name-only command), e.g. the in-memory engine; by default the real backends
-    (reconciler/cli/engines.py)."""
-    with redacted_output():  # no secret value reaches stdout, stderr or the -v log
-        return _main(argv, kits_for(engine))
+    (reconciler/cli/engines.py).
+
+    The cyclic garbage collector is off for the command: a command is one short
+    process, and its imports (most of a read's time) would otherwise set off a dozen
+    full collections of objects that all live to the end. `watch`, which runs for
+    days, turns it back on (reconciler/cli/watch.py)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with redacted_output():  # no secret value reaches stdout, stderr or the -v log
+            return _main(argv, kits_for(engine))
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def usage_line(exc: click.UsageError) -> str:
