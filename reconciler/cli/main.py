@@ -35,6 +35,7 @@ from reconciler.cli.options import (
     planning,
     project_options,
     settings_from,
+    waived,
 )
 from reconciler.cli.redaction import redacted_output
 from state.errors import ReconcilerError
@@ -118,12 +119,8 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
 
 
 def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
-    from reconciler.cli.json_output import apply_json  # each command imports what it uses
-    from reconciler.cli.targets import opened, warn_other_checkout
-    from reconciler.commands import converge
-    from reconciler.reads.fingerprint import inputs
-    from reconciler.render import plans
-    from reconciler.store.saved_plans import write_saved
+    from reconciler.cli.targets import opened, warn_other_checkout  # each command imports
+    from reconciler.render import plans  # what it uses; a plan, none of the apply path
 
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
@@ -132,13 +129,21 @@ def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, comma
         raise click.UsageError("--out saves a plan: use it with --plan")
     target = opened(ctx, params)
     if plan_only:
-        snap = converge.preview(target, strategy, settings_from(ctx, params).waived)
+        from reconciler.commands.preview import preview
+
+        snap = preview(target, strategy, waived(ctx, params))
         warn_other_checkout(snap.observed, target.project.directory)
         if out is not None:
+            from reconciler.reads.fingerprint import inputs
+            from reconciler.store.saved_plans import write_saved
+
             backend = target.kit.describe(os.environ)
             write_saved(out, snap, inputs(target.project), strategy, backend)
         click.echo(plans.plan_json(snap, command) if chosen == "json" else plans.plan_text(snap))
         return pending(snap.plan.is_empty)
+    from reconciler.cli.json_output import apply_json
+    from reconciler.commands import converge
+
     settings = settings_from(ctx, params)
     if chosen == "json":
         return apply_json(target, settings, strategy, command)

@@ -125,10 +125,15 @@ def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
         lock_timeout=option(ctx, params, "lock_timeout", LOCK_TIMEOUT),
         rollback=not option(ctx, params, "no_rollback", False),
         take_over=bool(option(ctx, params, "take_over", False)),
-        waived=frozenset(option(ctx, params, "waive", ()) or ()),
+        waived=waived(ctx, params),
         confirm=confirmer(option(ctx, params, "confirm_env"), bool(option(ctx, params, "yes"))),
         notify=command_of(option(ctx, params, "notify") or ""),
     )
+
+
+def waived(ctx: click.Context, params: dict[str, Any]) -> frozenset[str]:
+    """--waive NAME, repeated: the policies waived for this run."""
+    return frozenset(option(ctx, params, "waive", ()) or ())
 
 
 def confirmer(confirm_env: str | None, yes: bool) -> Callable[[Confirmation], bool]:
