@@ -51,8 +51,10 @@ class _Inspect(BaseModel):
     config: _Config = Field(alias="Config")
 
     def record(self) -> ContainerRecord:
+        """The record of this validated document: constructed from its typed fields, not
+        validated again (tests/unit/test_lean_reads.py checks it would be the same)."""
         env = dict(item.split("=", 1) for item in self.config.env or [] if "=" in item)
-        return ContainerRecord(
+        return ContainerRecord.model_construct(
             id=self.id,
             name=self.name.lstrip("/"),
             labels=self.config.labels or {},
