@@ -8,7 +8,9 @@ tests:
   the writes that the apply stage makes, and its logs;
 - Engine: both, which is everything the commands need;
 - CacheableSource: a ComposeSource whose answers reconciler/reads/config_cache.py may
-  keep, because it says what it hands Compose.
+  keep, because it says what it hands Compose;
+- CreatesBeside: an engine that adds a container beside the ones a service has (the
+  start-first recreates of the local Compose backend).
 The records they return are plain frozen data; no live Docker object leaves the
 adapter. Backend names the two adapters (local Compose, a swarm).
 """
@@ -199,6 +201,19 @@ class ContainerEngine(Protocol):
 
     def remove_volumes(self, names: Sequence[str]) -> None:
         """Destroys data: only `down --volumes`, confirmed."""
+        ...
+
+
+@runtime_checkable
+class CreatesBeside(Protocol):
+    """An engine that can add one container beside a service's own (a start-first
+    recreate, reconciler/execute/runner.py): the local Compose backend."""
+
+    def create_beside(self, service: str, count: int) -> None:
+        """`compose up --no-start --no-deps --no-recreate --scale SERVICE=COUNT SERVICE`:
+        SERVICE gets new containers, not started, numbered after its highest (Compose's
+        numbering), until it has COUNT; every container that exists is left as it is,
+        whatever its configuration or state."""
         ...
 
 

@@ -10,15 +10,19 @@ ids, names, numbers, states, health, env and Compose's labels.
 containers after the highest number, scale-down from the top), recreates what
 diverged (config hash or image) or every container of the services named when
 forced, starts what is stopped and, as Compose does, fails on a paused one;
+`create_beside` (`up --no-start --no-recreate --scale SVC=N`) adds containers after
+the highest number, not started, touching none that exists;
 start/unpause/restart/stop/remove act by id, and `start` of a paused container is
-refused in Docker's words. A one-shot (a service some service waits for with
-`service_completed_successfully`) runs to its end the moment it starts: exit 0, or 1
-for a service in `failing_runs`. Health is `starting` from each start until the next
-read of the containers (one probe), then `healthy`, or `unhealthy` for a service in
-`failing_health` (with `probed_health`; without it, healthy at once). Restart
-policies: a container whose process dies (`die`) comes back under `unless-stopped`
-(the stack's) or `always`, never after a `stop`. Networks are
-created by `up`, and removing one a live container (a one-off too) uses is refused.
+refused in Docker's words. A paused container's probes fail (it is `unhealthy` when
+found paused), and `unpause` keeps that stale health until the next probe. A one-shot
+(a service some service waits for with `service_completed_successfully`) runs to its
+end the moment it starts: exit 0, or 1 for a service in `failing_runs`. Health is
+`starting` from each start until the next read of the containers (one probe), then
+`healthy`, or `unhealthy` for a service in `failing_health` (with `probed_health`;
+without it, healthy at once). Restart policies: a container whose process dies (`die`)
+comes back under `unless-stopped` (the stack's) or `always`, never after a `stop`.
+Networks are created by `up`, and removing one a live container (a one-off too) uses
+is refused.
 It records every call, so tests can check purity and ordering, notes every write made
 while the project's lock is free, and can inject faults (each one that fires is noted
 in `fired`): an operation that fails once (transient or permanent), one that reports
@@ -27,8 +31,8 @@ number of writes, before a write or, with `crash_inside_up`, inside an `up`: the
 container being recreated is left stopped and renamed `<id12>_<name>`.
 
 tests/integration/test_engine_differential.py holds each of these behaviours to the
-real engine, tests/integration/test_numbering.py the numbering; the rest of the
-integration suite never uses it.
+real engine, tests/integration/test_numbering.py the numbering (`create_beside`'s
+too); the rest of the integration suite never uses it.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ WRITES = frozenset(
     {
         "up",
         "create",
+        "create_beside",
         "start",
         "unpause",
         "restart",
@@ -219,7 +224,7 @@ class MemoryEngine:
         )
         self._set_status(container, status)
         if container.health == "starting":  # a world found as it was left: probed long ago
-            container.health = "unhealthy" if service in self.failing_health else "healthy"
+            container.health = self.probe_of(container)
         self.containers_by_id[container.id] = container
         return container
 
@@ -240,6 +245,12 @@ class MemoryEngine:
             }
             if spec.has_healthcheck:
                 raw["healthcheck"] = {"test": ["CMD", "true"]}
+            if spec.update_order:
+                raw["deploy"]["update_config"] = {"order": spec.update_order}
+            if spec.container_name:
+                raw["container_name"] = spec.container_name
+            if spec.ports:
+                raw["ports"] = [p.model_dump() for p in spec.ports]
             if spec.image_id is None:
                 raw["build"] = {"context": "."}
             if spec.content:  # the label the content override gives (state/model/content.py)
@@ -283,15 +294,20 @@ class MemoryEngine:
         self._moved = False
 
     def probe(self) -> None:
-        """One healthcheck interval: each running container still `starting` becomes
-        healthy, or unhealthy when its service's probe fails; a one-shot found running
-        has finished (exit 0, or 1 for a service in `failing_runs`)."""
+        """One healthcheck interval: each running container `starting`, or `unhealthy`
+        (a stale word kept through a pause), becomes healthy, or unhealthy when its
+        service's probe fails; a one-shot found running has finished (exit 0, or 1 for a
+        service in `failing_runs`)."""
         for c in self.containers_by_id.values():
-            if c.status is ContainerStatus.RUNNING and c.health == "starting":
-                c.health = "unhealthy" if c.service in self.failing_health else "healthy"
+            if c.status is ContainerStatus.RUNNING and c.health in ("starting", "unhealthy"):
+                c.health = self.probe_of(c)  # a healthy one stays: its probe kept passing
             if c.status is ContainerStatus.RUNNING and self._one_shot(c):  # it ran to its end
                 c.status, c.health = ContainerStatus.EXITED, None
                 c.exit_code = int(c.service in self.failing_runs)
+
+    def probe_of(self, container: MemContainer) -> str:
+        """What the container's healthcheck answers: unhealthy for a failing service."""
+        return "unhealthy" if container.service in self.failing_health else "healthy"
 
     def has_project(self, project: str) -> bool:
         self.calls.append(("has_project", (project,)))
@@ -412,7 +428,14 @@ class MemoryEngine:
                     f"docker unpause failed: Error response from daemon: Container "
                     f"{container.id} is not paused"
                 )
-            self._set_status(container, ContainerStatus.RUNNING)
+            if self._one_shot(container):  # resumed, it runs to its end at once
+                self._set_status(container, ContainerStatus.RUNNING)
+                continue
+            # Docker resumes the process as it was: same start, and the health it had
+            # (a long pause fails its probes, so often a stale `unhealthy`) until the
+            # next probe decides.
+            container.status = ContainerStatus.RUNNING
+        self._moved = True
 
     def restart(self, container_ids: Sequence[str]) -> None:
         if not self._write("restart", self._services(container_ids)):
@@ -496,7 +519,7 @@ class MemoryEngine:
         if self.crash_after_writes is not None:
             if self.crash_after_writes <= 0:
                 self.crash_after_writes = None
-                if operation == "up" and self.crash_inside_up:
+                if operation in ("up", "create_beside") and self.crash_inside_up:
                     self._dying = True  # `up` dies part-way (see up)
                     self.fired.append("crash inside up")
                     return True
@@ -550,6 +573,34 @@ class MemoryEngine:
             following = 1 + max((int(c.labels[NUMBER_LABEL]) for c in mine), default=0)
             for offset in range(self.desired.services[name].replicas - len(mine)):
                 self._create(name, following + offset, start=False)
+
+    def create_beside(self, service: str, count: int) -> None:
+        """`compose up --no-start --no-deps --no-recreate --scale SERVICE=COUNT SERVICE`:
+        as Compose's `ensureService` under --no-recreate with the scale given: new
+        containers after the highest number until COUNT, not started; an existing one is
+        never recreated nor started (--no-start), whatever its hash; above COUNT, the
+        obsolete then the highest-numbered go (Compose's scale-down)."""
+        if not self._write("create_beside", (service,)):
+            return
+        self.networks_made.add(f"{self.desired.project}_default")
+        spec = self.desired.services[service]
+        mine = self._of(service)
+
+        def obsolete(c: MemContainer) -> bool:
+            return c.labels.get(CONFIG_HASH_LABEL) != spec.config_hash
+
+        ordered = sorted(mine, key=lambda c: (obsolete(c), int(c.labels[NUMBER_LABEL]), c.id))
+        for container in ordered[count:]:
+            self._delete(container)
+        following = 1 + max((int(c.labels[NUMBER_LABEL]) for c in mine), default=0)
+        for offset in range(count - len(mine)):
+            if self._dying:  # the process died with the new container half made
+                self._dying = False
+                raise Crash(f"process died inside create_beside {service}")
+            self._create(service, following + offset, start=False)
+        if self._dying:
+            self._dying = False
+            raise Crash(f"process died at the end of create_beside {service}")
 
     def _create(self, service: str, number: int, *, start: bool = True) -> None:
         spec = self.desired.services[service]

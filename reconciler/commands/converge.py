@@ -149,7 +149,7 @@ def apply(
             report(Applied(first, first, (), time.monotonic() - started))
             return first
         if settings.command == "watch":  # the watch found drift: say so before repairing it
-            _drift_found(opened, first, settings, say)
+            drift_found(opened, first, settings, say)
         stopwatch = Stopwatch()
         result = _carry_out(opened, desired, first.plan, back, settings, say, stopwatch)
         final = snapshot(opened.engine, desired)
@@ -247,8 +247,9 @@ def _receipt(
     receipts.announce(receipts.notifier(settings.notify, opened.project), event, document, say)
 
 
-def _drift_found(opened: Opened, snap: Snapshot, settings: ApplySettings, say: Say) -> None:
-    """`drift_found` for the notifier: the plan the watch is about to apply."""
+def drift_found(opened: Opened, snap: Snapshot, settings: ApplySettings, say: Say) -> None:
+    """`drift_found` for the notifier: the plan the watch is about to apply (or, with
+    --plan-only, the one it shows)."""
     notifier = receipts.notifier(settings.notify, opened.project)
     receipts.announce(notifier, "drift_found", receipts.drift(snap, settings.command), say)
 

@@ -88,6 +88,7 @@ def receipt(
             {
                 "wave": o.action.wave,
                 "kind": o.action.kind.value,
+                "start_first": o.action.start_first,
                 "service": o.action.service,
                 "container": o.action.container or f"{o.action.service} #{o.action.number}",
                 "reasons": list(o.action.reasons),

@@ -10,6 +10,12 @@ one `compose up`, which orders them by depends_on; its starts go wave by wave. B
 bringing anything up, what it depends on outside the batch and the gate would wait
 for is awaited too, as Compose does (a dependency the plan left alone may still be
 starting). While a stage waits for health, prepare() creates later containers.
+A start-first recreate (reconciler/planner/start_first.py) adds the new container
+beside the old one (`up --no-start --no-recreate --scale SVC=n+1`: Compose numbers it
+after the highest), starts it, waits for it alone with the gate's own rule, then
+removes the old one; a new one that never gets ready is removed, and the old one,
+never stopped, keeps serving (NotReady). Killed anywhere in between, the next plan
+finds two containers and keeps the ready one that matches (reconciler/planner/plan.py).
 settle() is the health gate, Compose's `up --wait` rule: it returns once every
 container of the services a wave brought up is ready: healthy (with a healthcheck),
 running (without), or, for a one-shot (a service some service waits for with
@@ -27,13 +33,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, assert_never, runtime_checkable
 
+from reconciler.execute.readiness import Explainer, any_failed, ready
 from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
 from reconciler.execute.timeouts import WAIT_TIMEOUT
-from reconciler.planner.plan import COMPLETES, Action, ActionKind, one_shots
-from state.engine import ContainerEngine, ContainerStatus, Recreate
+from reconciler.planner.plan import Action, ActionKind, one_shots
+from state.engine import ContainerEngine, ContainerStatus, CreatesBeside, Recreate
 from state.errors import EngineError, ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedContainer, observe
@@ -42,7 +49,6 @@ log = logging.getLogger(__name__)
 _BRINGS_UP = frozenset(
     {ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START, ActionKind.UNPAUSE}
 )
-LOG_LINES = 10
 
 
 @runtime_checkable
@@ -69,6 +75,9 @@ class EngineRunner:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     on_ready: Callable[[Sequence[str]], None] = lambda services: None  # the gate saw them ready
+    # A start-first recreate's old container id -> the service's container ids before its
+    # new one was added: a retried call adds none again.
+    _before: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def perform(self, kind: ActionKind, actions: Sequence[Action]) -> None:
         services = list(dict.fromkeys(a.service for a in actions))  # a joined batch: in waves
@@ -136,6 +145,57 @@ class EngineRunner:
             self.engine.start(created)
 
     def _recreate(self, services: Sequence[str], actions: Sequence[Action]) -> None:
+        """The start-first recreates one by one (a stage admits none from a later wave:
+        reconciler/execute/stages.py, so they go first), then the rest. A swarm has no
+        container to add: its own update (`stack deploy`) honours update_config.order."""
+        beside = [a for a in actions if a.start_first]
+        if isinstance(self.engine, CreatesBeside):
+            for action in beside:
+                self._start_first(self.engine, action)
+        elif beside:  # a swarm: its own update
+            self.engine.up(sorted({a.service for a in beside}), recreate=Recreate.ALWAYS)
+        rest = [a for a in actions if not a.start_first]
+        if rest:
+            named = {a.service for a in rest}
+            self._replace([s for s in services if s in named], rest)
+
+    def _start_first(self, engine: CreatesBeside, action: Action) -> None:
+        """The new container beside the old one, started and awaited alone, then the old
+        one removed. One the gate fails is removed (the old one never stopped)."""
+        assert self.desired is not None and action.container_id is not None
+        old, service = action.container_id, action.service
+        ids = self._ids_of(service)
+        if old not in ids:  # replaced already (a batch retried after a later failure)
+            return
+        before = self._before.setdefault(old, ids)
+        engine.create_beside(service, len(before) + 1)
+        new = self._ids_of(service) - before
+        created = [
+            c.id
+            for c in observe(self.engine, self.desired.project).of(service)
+            if c.id in new and c.status is ContainerStatus.CREATED
+        ]
+        if created:
+            self.engine.start(created)
+        try:
+            if self.wait:
+                self._gate([service], ids=new)
+        except NotReady as exc:
+            self.engine.remove(sorted(new))
+            self._before.pop(old, None)
+            kept = action.container or old
+            raise NotReady(
+                f"{exc}\nstart-first: the new container was removed; {kept} kept serving",
+                exc.services,
+            ) from None
+        self.engine.remove([old])
+        self._before.pop(old, None)
+
+    def _ids_of(self, service: str) -> frozenset[str]:
+        assert self.desired is not None
+        return frozenset(c.id for c in observe(self.engine, self.desired.project).of(service))
+
+    def _replace(self, services: Sequence[str], actions: Sequence[Action]) -> None:
         """Exactly the planned containers are replaced. A service recreated whole is one
         `up --force-recreate` (numbers kept); one that keeps some containers loses the
         planned ones (a half-renamed leftover included) and gets new ones with
@@ -218,126 +278,52 @@ class EngineRunner:
             return
         desired = self.desired
         services = sorted({a.service for a in actions if a.service in desired.services})
-        once = one_shots(desired)
         # Docker keeps the health a container had when it was paused (probes fail while
         # paused) until its next probe: an unpaused one may still read `unhealthy`.
         stale = {a.container_id for a in actions if a.kind is ActionKind.UNPAUSE}
+        self._gate(services, stale)
+
+    def _gate(
+        self,
+        services: Sequence[str],
+        stale: Set[str | None] = frozenset(),
+        ids: Set[str] | None = None,
+    ) -> None:
+        """Wait until every container of `services` (only `ids`, when given) is ready."""
+        assert self.desired is not None
+        once = one_shots(self.desired)
         deadline = self.clock() + self.wait_timeout
         interval = self.poll_interval
         while True:
-            pending = self._not_ready(services, once)
-            self.on_ready([s for s in services if s not in pending])
+            pending = self._not_ready(services, once, ids)
+            if ids is None:  # the stopwatch's "ready": every container of the service
+                self.on_ready([s for s in services if s not in pending])
             if not pending:
                 return
-            failed = {s: mine for s, mine in pending.items() if _any_failed(mine, s in once, stale)}
+            failed = {s: mine for s, mine in pending.items() if any_failed(mine, s in once, stale)}
             if failed:  # nothing makes them ready: waiting cannot help (as Compose's --wait)
-                raise NotReady(self._failure(failed, once), tuple(failed))
+                raise NotReady(self._words().failure(failed, once), tuple(failed))
             if self.clock() >= deadline:
-                raise NotReady(self._explain(pending, once), tuple(pending))
+                raise NotReady(self._words().explain(pending, once), tuple(pending))
             self.sleep(interval)
             interval = min(interval * 2, self.max_poll)
 
+    def _words(self) -> Explainer:
+        assert self.desired is not None
+        return Explainer(self.engine, self.desired, self.wait_timeout)
+
     def _not_ready(
-        self, services: Sequence[str], once: frozenset[str]
+        self, services: Sequence[str], once: frozenset[str], ids: Set[str] | None = None
     ) -> dict[str, tuple[ObservedContainer, ...]]:
         assert self.desired is not None
         observed = observe(self.engine, self.desired.project)
         pending: dict[str, tuple[ObservedContainer, ...]] = {}
         for service in services:
-            mine = observed.of(service)
+            mine = tuple(c for c in observed.of(service) if ids is None or c.id in ids)
             wants_health = self.desired.services[service].has_healthcheck
-            if not mine or not all(_ready(c, wants_health, service in once) for c in mine):
+            if not mine or not all(ready(c, wants_health, service in once) for c in mine):
                 pending[service] = mine
         return pending
-
-    def _failure(
-        self, failed: dict[str, tuple[ObservedContainer, ...]], once: frozenset[str]
-    ) -> str:
-        """One part for the services that should run, one for the one-shots that failed."""
-        crashed = {s: mine for s, mine in failed.items() if s not in once}
-        incomplete = {s: mine for s, mine in failed.items() if s in once}
-        parts = [self._explain(crashed, once, "failed to start")] if crashed else []
-        if incomplete:
-            parts.append(self._explain(incomplete, once, "did not complete successfully"))
-        return "\n".join(parts)
-
-    def _explain(
-        self,
-        pending: dict[str, tuple[ObservedContainer, ...]],
-        once: frozenset[str] = frozenset(),
-        headline: str = "",
-    ) -> str:
-        parts = []
-        for service, containers in pending.items():
-            if not containers:
-                parts.append(f"{service}: no container")
-                continue
-            one_shot = service in once
-            first = next((c for c in containers if _failed(c, one_shot)), containers[0])
-            state = first.status.value + (f", {first.health}" if first.health else "")
-            if first.status is ContainerStatus.EXITED:
-                state += f" with code {first.exit_code}"
-            text = f"{service} ({first.name}: {state})"
-            text += self._note(service, first, one_shot)
-            if first.health_output:
-                text += f"\n  last health check: {first.health_output.splitlines()[-1][:300]}"
-            tail = self.engine.log_tail(first.id, LOG_LINES)
-            if tail:
-                text += "\n  last log lines:\n" + "\n".join(
-                    f"    {line}" for line in tail.splitlines()
-                )
-            parts.append(text)
-        headline = headline or f"not ready after {self.wait_timeout:g} s (--wait-timeout)"
-        return f"{headline}: " + "\n".join(parts)
-
-    def _note(self, service: str, container: ObservedContainer, one_shot: bool) -> str:
-        """What the gate expected of a one-shot, or of a service that exited by itself."""
-        assert self.desired is not None
-        if one_shot:
-            waiting = sorted(
-                name
-                for name, spec in self.desired.services.items()
-                if any(d.service == service and d.condition == COMPLETES for d in spec.depends_on)
-            )
-            verb = "waits" if len(waiting) == 1 else "wait"
-            return f"\n  a one-shot: {', '.join(waiting)} {verb} for it to exit with code 0"
-        if container.status is ContainerStatus.EXITED and container.exit_code == 0:
-            return (
-                "\n  it exited by itself: a service should keep running, unless one that "
-                "depends on it waits for it with `condition: service_completed_successfully`"
-            )
-        return ""
-
-
-def _ready(container: ObservedContainer, wants_health: bool, one_shot: bool = False) -> bool:
-    if one_shot:  # judged by its exit alone, as Compose's service_completed_successfully
-        return container.status is ContainerStatus.EXITED and container.exit_code == 0
-    if container.status is not ContainerStatus.RUNNING:
-        return False
-    return container.health == "healthy" if wants_health else True
-
-
-def _failed(container: ObservedContainer, one_shot: bool = False) -> bool:
-    """It will not become ready however long the gate waits: dead; exited (a one-shot: with
-    an error; no restart policy brings it back: that shows as restarting); unhealthy
-    (Compose's --wait fails there too; `starting` may still turn healthy)."""
-    if container.status is ContainerStatus.DEAD:
-        return True
-    if container.status is ContainerStatus.EXITED:
-        return not one_shot or container.exit_code not in (0, None)
-    return not one_shot and container.health == "unhealthy"
-
-
-def _any_failed(
-    containers: Sequence[ObservedContainer], one_shot: bool, stale: Set[str | None] = frozenset()
-) -> bool:
-    """Any of them failed for good; `stale`: ids whose health is not yet their own
-    (just unpaused): `unhealthy` there may still turn healthy, so only the timeout ends it."""
-    return any(
-        _failed(c, one_shot)
-        and not (c.id in stale and c.status is ContainerStatus.RUNNING and c.health == "unhealthy")
-        for c in containers
-    )
 
 
 def _awaited(service: str) -> Action:

@@ -5,7 +5,8 @@ later waves that need no health gate before them. A service's actions join when 
 of its dependencies is done (an earlier stage, gated), untouched by the plan, or in
 the stage itself and ready as soon as it runs (no healthcheck, condition
 service_started: the gate would only wait to see it running); never when a
-dependency was held back. A stage is of one sort: creates and recreates (one
+dependency was held back, nor a start-first recreate (the runner does those one by
+one, before the rest of its stage). A stage is of one sort: creates and recreates (one
 `compose up`, which orders its services by depends_on itself), or starts (started
 wave by wave, without a gate between). Pure; each question costs the size of the
 group asked about, so forming the stages of a plan grows linearly with it.
@@ -43,6 +44,8 @@ class Stage:
             return False
         kinds = self.kinds | {a.kind for a in group}
         if not (kinds <= _UP or kinds <= _START):
+            return False
+        if any(a.start_first for a in group):  # done one by one, before the stage's `up`
             return False
         # A recreate makes the one `compose up` force recreation: harmless for what it
         # recreates anyway and for services without a container yet, not otherwise.

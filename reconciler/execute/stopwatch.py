@@ -3,8 +3,10 @@
 `Timed` wraps the apply's runner and notes, per service, the start of the first batch
 that stops, removes or recreates one of its containers (a recreate is stop-first:
 Compose stops the old container before it starts the new one), and the end of the
-batch that brings it back; the health gate (EngineRunner.settle) reports each service
-the first time it sees it ready (`Stopwatch.seen_ready`, polled 0.1 s to 1 s apart).
+batch that brings it back (a start-first recreate does not stop its service: its old
+container serves until the new one is ready); the health gate (EngineRunner.settle)
+reports each service the first time it sees it ready (`Stopwatch.seen_ready`, polled
+0.1 s to 1 s apart).
 A service's measured unavailability is from the first to the last (an upper bound
 for a service that one `compose up` of several recreates after the others: its old
 container served meanwhile); one that was only stopped or removed is down from then
@@ -51,7 +53,7 @@ class Stopwatch:
     def going_down(self, kind: ActionKind, actions: Sequence[Action]) -> None:
         now = self.clock()
         for action in actions:
-            if action.kind in _DOWNS:
+            if action.kind in _DOWNS and not action.start_first:  # start-first: never down
                 self.down.setdefault(action.service, now)
             self.last_kind[action.service] = action.kind
 

@@ -57,7 +57,13 @@ class Action(BaseModel):
     old_hash: str | None = None
     new_hash: str | None = None
     new_image: str | None = None  # the image id a created or recreated container runs
+    start_first: bool = False  # a recreate that starts the new one before the old goes
     wave: int = 0
+
+    @property
+    def shown_kind(self) -> str:
+        """`recreate (start-first)` for one that starts the new container first."""
+        return f"{self.kind.value} (start-first)" if self.start_first else self.kind.value
 
 
 class Noop(BaseModel):

@@ -11,9 +11,9 @@ remove and recreate action:
   here), plus, with a healthcheck, its first check (start_interval when set, else the
   interval; Docker's default 30 s).
 A recreate after the plan's own stop of the container (restart) is not charged the
-stop again. Waves and the plan sum their actions' seconds (service-seconds: parallel
-actions each count). A service asking for `deploy.update_config.order: start-first` is
-told that recreates here are stop-first (start-first is not implemented yet).
+stop again. A start-first recreate (reconciler/planner/start_first.py) is ~0 s: the old
+container serves until the new one is ready. Waves and the plan sum their actions'
+seconds (service-seconds: parallel actions each count).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ INIT_STOP = 0.5  # a process that gets SIGTERM (init: true) stops about this fas
 START = 3.0  # create and start a container through `compose up` (measured: 2.2-5.4 s)
 SAMPLES = 5  # the last measured recreates a median is taken over
 FROM_CONFIG = "from config"
-START_FIRST = "start-first"  # deploy.update_config.order a service may ask for
-NOT_START_FIRST = "(start-first is not done here yet: stop-first)"
+START_FIRST = "start-first: the old container serves until the new one is ready"
 _DOWNS = frozenset({ActionKind.STOP, ActionKind.REMOVE, ActionKind.RECREATE})
 
 
@@ -95,7 +94,9 @@ def predict(
             continue
         spec = services.get(action.service)
         samples = list(history.get(action.service, ()))[:SAMPLES]
-        if action.kind is ActionKind.RECREATE and samples and action.container_id not in stopped:
+        if action.kind is ActionKind.RECREATE and action.start_first:
+            guess = Guess(0.0, START_FIRST)
+        elif action.kind is ActionKind.RECREATE and samples and action.container_id not in stopped:
             guess = Guess(statistics.median(samples), f"from history (median of {len(samples)})")
         elif action.kind is ActionKind.RECREATE:
             stop = 0.0 if action.container_id in stopped else stop_seconds(spec)
@@ -105,9 +106,6 @@ def predict(
             guess = Guess(stop_seconds(spec), FROM_CONFIG)
             if action.kind is ActionKind.STOP and action.container_id:
                 stopped.add(action.container_id)
-        wants_start_first = spec is not None and spec.update_order == START_FIRST
-        if action.kind is ActionKind.RECREATE and wants_start_first:  # not honoured: say so
-            guess = Guess(guess.seconds, f"{guess.source} {NOT_START_FIRST}")
         guesses[index] = guess
     waves: dict[int, float] = {}
     for index, guess in guesses.items():

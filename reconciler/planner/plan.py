@@ -20,6 +20,11 @@ Per service: the lowest-numbered containers up to the scale are kept, one per nu
 (a global service's scale is as many as it has: one per node), the rest removed
 (highest first); missing ones are created with the numbers Compose
 will give them (after the highest kept, never into a gap). Unwanted ones are removed.
+A service asking for `deploy.update_config.order: start-first` that can run twice
+(reconciler/planner/start_first.py) has its recreates marked `start_first`, each
+numbered after the highest the service has (the new container comes beside the old);
+its ready, matching containers are kept first (what an interrupted start-first
+recreate left: the new one stays, the old goes); one that cannot run twice says why.
 A `depends_on: {X: {restart: true}}` dependent restarts when X is (re)created. `stop`
 and `down` plan from the observed state alone. Order: stops and removals first,
 dependents first; then the rest, dependencies first. One wave's actions are
@@ -32,6 +37,7 @@ from __future__ import annotations
 import enum
 from pathlib import PurePath
 
+from reconciler.planner import start_first
 from reconciler.planner.actions import (
     STOPPABLE,
     TEARDOWN,
@@ -101,11 +107,8 @@ def plan(
     actions += _restart_dependents(desired, observed, actions)
     restarted = {a.service for a in actions if a.kind is ActionKind.RESTART}
     noops = [n for n in noops if n.service not in restarted]
-    # Built from validated states and typed values: constructed, not validated again
-    # (tests/unit/test_lean_reads.py checks validation would give the same).
-    return Plan.model_construct(
-        actions=tuple(_order(actions, desired, observed)), noops=tuple(noops)
-    )
+    ordered = tuple(_order(actions, desired, observed))  # not validated again: lean reads
+    return Plan.model_construct(actions=ordered, noops=tuple(noops))
 
 
 def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Plan:
@@ -129,11 +132,17 @@ def _plan_service(
         service = service.model_copy(update={"replicas": len({c.number for c in live})})
     actions: list[Action] = []
     kept: dict[int, ObservedContainer] = {}
+
     # The lowest numbers stay, one per number (a running one first); the rest are extras.
-    # The id breaks the last tie, so the plan never depends on the input's order.
-    for container in sorted(
-        live, key=lambda c: (c.number, not c.running, c.half_renamed, c.name, c.id)
-    ):
+    # The id breaks the last tie, so the plan never depends on the input's order. For a
+    # start-first service, ready containers that match come first: an interrupted
+    # start-first recreate keeps its new container and loses the old one.
+    def rank(c: ObservedContainer) -> tuple[bool, int, bool, bool, str, str]:
+        fresh = wants_start_first and _ready_match(service, c, checkout)
+        return (not fresh, c.number, not c.running, c.half_renamed, c.name, c.id)
+
+    wants_start_first = start_first.wants(service)
+    for container in sorted(live, key=rank):
         if len(kept) < service.replicas and container.number not in kept:
             kept[container.number] = container
         else:
@@ -155,6 +164,14 @@ def _plan_service(
     )
 
 
+def _ready_match(
+    service: DesiredService, container: ObservedContainer, checkout: str | None
+) -> bool:
+    """Running, healthy if it has a healthcheck, and nothing to recreate."""
+    ready = container.running and container.health in (None, "healthy")
+    return ready and not _drift(service, container, checkout)
+
+
 def _numbered(
     service: DesiredService, kept: dict[int, ObservedContainer], actions: list[Action]
 ) -> list[Action]:
@@ -162,10 +179,12 @@ def _numbered(
     them: after the highest number that stays, never into a gap. A service recreated
     whole keeps its numbers (`up --force-recreate`); one that keeps some containers has
     the planned ones removed and new ones created (`up --no-recreate`), so each of those
-    is `renumbered` after the highest that stays."""
+    is `renumbered` after the highest that stays. A start-first recreate creates the new
+    container while the old one is still there: after the highest of them all."""
     recreated = [a for a in actions if a.kind is ActionKind.RECREATE]
-    whole = len(recreated) == len(kept)
-    staying = [n for n in kept if whole or n not in {a.number for a in recreated}]
+    beside = any(a.start_first for a in recreated)
+    whole = len(recreated) == len(kept) and not beside
+    staying = [n for n in kept if whole or beside or n not in {a.number for a in recreated}]
     following = max(staying, default=0) + 1
     numbered: list[Action] = []
     for action in actions:
@@ -196,14 +215,16 @@ def _decide(
 ) -> list[Action] | NoopReason:
     """The decision ladder for one container of a wanted service: actions or a no-op reason."""
     drift = _drift(service, container, checkout)
-    if strategy is Strategy.ALWAYS:
+    if strategy is Strategy.ALWAYS:  # restart stops first, whatever the update order
         stop = [_action(ActionKind.STOP, service.name, container, ("restart: stop first",))]
         return [
             *(stop if container.status in STOPPABLE else []),
             _recreate(service, container, drift or ("restart requested",)),
         ]
     if drift:
-        return [_recreate(service, container, drift)]
+        refused = start_first.note(service)
+        recreate = _recreate(service, container, (*drift, *([refused] if refused else [])))
+        return [recreate.model_copy(update={"start_first": start_first.allowed(service)})]
     match container.status:
         case ContainerStatus.PAUSED:  # Docker refuses to start a paused container
             return [_action(ActionKind.UNPAUSE, service.name, container, ("paused",))]

@@ -65,8 +65,11 @@ def receipt_text(project: str, number: int, total: int, receipt: Mapping[str, An
         lines.append(f"  error:     {str(receipt['error']).splitlines()[0]}")
     lines.append("actions:")
     for action in receipt.get("actions") or ():
+        kind = f"{action.get('kind', '?')}" + (
+            " (start-first)" if action.get("start_first") else ""
+        )
         lines.append(
-            f"  {_MARK.get(str(action.get('kind')), '?')} {action.get('kind', '?'):<9} "
+            f"  {_MARK.get(str(action.get('kind')), '?')} {kind:<9} "
             f"{action.get('container')!s:<32} {action.get('status')!s:<11} "
             f"{float(action.get('seconds') or 0):5.1f} s  {'; '.join(action.get('reasons') or ())}"
         )

@@ -19,8 +19,9 @@ from state.resolve.appenv import ResolvedAppEnv
 
 # 2: the stop kind, NoopReason values; 3: "rolled back", status rollbacks; 4: the unpause
 # kind; 5: "guards" (the guardrails' verdict) in plans and teardowns; 6: "downtime" (the
-# predicted unavailability) per action and for the plan
-SCHEMA_VERSION = 6
+# predicted unavailability) per action and for the plan; 7: "start_first" per action (a
+# recreate that starts the new container before it removes the old)
+SCHEMA_VERSION = 7
 
 _SYMBOL = {
     ActionKind.STOP: "x",
@@ -75,7 +76,7 @@ def action_line(action: Action) -> str:
     reasons = "; ".join(action.reasons)
     if action.renumbered is not None:  # one replica of several: Compose numbers it anew
         reasons += f" (its replacement is #{action.renumbered})"
-    return f"  {_SYMBOL[action.kind]} {action.kind.value:<9} {target:<32} {reasons}"
+    return f"  {_SYMBOL[action.kind]} {action.shown_kind:<9} {target:<32} {reasons}"
 
 
 def plan_text(snap: Snapshot) -> str:
@@ -223,6 +224,7 @@ def _action_json(action: Action) -> dict[str, Any]:
         "reasons": list(action.reasons),
         "old_hash": action.old_hash,
         "new_hash": action.new_hash,
+        "start_first": action.start_first,
     }
 
 
@@ -327,7 +329,7 @@ def outcome_line(outcome: Outcome) -> str:
     action = outcome.action
     target = action.container or action.service
     line = (
-        f"  {_SYMBOL[action.kind]} {action.kind.value:<9} {target:<32} "
+        f"  {_SYMBOL[action.kind]} {action.shown_kind:<9} {target:<32} "
         f"{_OUTCOME_MARK[outcome.status]:<7} {outcome.seconds:5.1f} s"
     )
     if outcome.status is OutcomeStatus.SKIPPED:

@@ -33,7 +33,7 @@ from reconciler.reads.opened import Opened, ProjectOptions, open_project
 from reconciler.render import plans
 from reconciler.store.lock import LockBusy
 from reconciler.watch.inputs import InputFiles, input_paths
-from reconciler.watch.loop import Kind, Result, Timing, Trigger, Watch, plan_key
+from reconciler.watch.loop import Kind, PlanKey, Result, Timing, Trigger, Watch, plan_key
 from state.docker.events import ContainerEvent, StreamLost
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
@@ -127,6 +127,7 @@ class PipelinePasses:
     settings: converge.ApplySettings
     say: Callable[[str], None]
     on_project: Callable[[ComposeProject, DesiredState | None], None]
+    _told: PlanKey | None = None  # the drift last told to the notifier by a preview
 
     def _open(self) -> Opened:
         opened = open_project(self.options, self.kits, "watch")
@@ -140,9 +141,12 @@ class PipelinePasses:
             self.on_project(opened.project, snap.desired)
         except ReconcilerError as exc:
             return Result(Kind.FAILED, (("error", str(exc)),), f"cannot plan: {exc}")
-        text = plans.plan_text(snap)
+        text, key = plans.plan_text(snap), plan_key(snap)
         kind = Kind.CONVERGED if snap.plan.is_empty else Kind.PENDING
-        return Result(kind, plan_key(snap), plan_text=text)
+        if kind is Kind.PENDING and key != self._told:  # --plan-only: drift, told once
+            converge.drift_found(opened, snap, self.settings, self.say)
+        self._told = key if kind is Kind.PENDING else None
+        return Result(kind, key, plan_text=text)
 
     def apply(self) -> Result:
         applied: list[Any] = []

@@ -277,6 +277,12 @@ class ComposeSide:
         another service is made (`compose create` would also make their dependencies')."""
         self._converge("up", "--no-start", "--no-deps", "--no-recreate", services=services)
 
+    def create_beside(self, service: str, count: int) -> None:
+        """New containers of SERVICE beside the ones it has, until it has COUNT, not
+        started, numbered after its highest (state/engine.py: CreatesBeside)."""
+        scale = ("--scale", f"{service}={count}")
+        self._converge("up", "--no-start", "--no-deps", "--no-recreate", *scale, services=[service])
+
     def _converge(self, verb: str, *flags: str, services: Sequence[str]) -> None:
         images.prepare(self, self.project.name, services)
         self._compose(

@@ -80,6 +80,7 @@ class DesiredService(BaseModel):
     health_interval: float | None = None  # healthcheck interval (None: Docker's 30 s)
     health_start_interval: float | None = None  # start_interval, during start_period
     update_order: str | None = None  # deploy.update_config.order (start-first, stop-first)
+    container_name: str | None = None  # a fixed name: one container at a time
 
 
 class DesiredState(BaseModel):
@@ -230,6 +231,7 @@ def _service(
         health_interval=seconds((raw.get("healthcheck") or {}).get("interval")),
         health_start_interval=seconds((raw.get("healthcheck") or {}).get("start_interval")),
         update_order=(deploy.get("update_config") or {}).get("order"),
+        container_name=raw.get("container_name") or None,
     )
 
 

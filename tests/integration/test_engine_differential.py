@@ -11,10 +11,12 @@ ids changed, the daemon's words when it refuses. Numbering has its own file
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,16 @@ COMPOSE = """services:
     healthcheck:
       test: ["CMD", "false"]
       interval: 10s
+      retries: 1
+  dozer:
+    image: spot-busybox:local
+    pull_policy: never
+    init: true
+    command: ["sleep", "3600"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 2s
+      timeout: 1s
       retries: 1
 """
 Row = tuple[str, int, str, str | None]
@@ -168,6 +180,30 @@ def test_paused_is_refused_by_start_and_by_up(twins: Twins) -> None:
     assert twins.rows(twins.real)[0][2] == twins.rows(twins.memory)[0][2] == "running"
 
 
+def test_unpause_keeps_the_stale_health_until_the_next_probe(twins: Twins) -> None:
+    """A paused container's probes fail (Docker cannot exec in it), so it turns
+    `unhealthy`; unpause resumes it with that word until the next probe says healthy."""
+    twins.both(lambda e: e.up(["dozer"], recreate=Recreate.CHANGED))
+    assert twins.rows(twins.memory) == [("dozer", 1, "running", "starting")]  # one probe
+    healthy = twins.settled_real(lambda rows: rows == [("dozer", 1, "running", "healthy")])
+    assert healthy == twins.rows(twins.memory) == [("dozer", 1, "running", "healthy")]
+    real_id, memory_id = twins.id_of(twins.real, "dozer", 1), twins.id_of(twins.memory, "dozer", 1)
+    subprocess.run(["docker", "pause", real_id], check=True, capture_output=True)
+    twins.memory.disturb_status(memory_id, ContainerStatus.PAUSED)
+    paused = twins.settled_real(lambda rows: rows[0][3] == "unhealthy")
+    assert paused == twins.rows(twins.memory) == [("dozer", 1, "paused", "unhealthy")]
+    unpaused_at = time.time()
+    assert twins.both(lambda e: e.unpause([twins.id_of(e, "dozer", 1)])) == [None, None]
+    real = twins.rows(twins.real)
+    memory_first, memory_next = twins.rows(twins.memory), twins.rows(twins.memory)
+    assert memory_first == [("dozer", 1, "running", "unhealthy")]  # stale, as it was
+    assert memory_next == [("dozer", 1, "running", "healthy")]  # its next probe decides
+    # The real probe runs every 2 s: if one ran between the unpause and the read, the
+    # real engine is a probe ahead of the memory's first read.
+    assert real == (memory_next if _probed_since(real_id, unpaused_at) else memory_first)
+    assert twins.settled_real(lambda rows: rows[0][3] == "healthy") == memory_next
+
+
 def test_force_recreate_replaces_the_services_named_keeping_numbers(twins: Twins) -> None:
     twins.both(lambda e: e.up(["app", "sick"], recreate=Recreate.CHANGED))
     before = {id(e): (twins.ids(e, "app"), twins.ids(e, "sick")) for e in twins.engines}
@@ -213,6 +249,21 @@ def test_a_network_a_one_off_uses_cannot_be_removed(twins: Twins) -> None:
         == refused[1]
         == "error while removing network: network N id ID has active endpoints"
     )
+
+
+def _probed_since(container_id: str, moment: float) -> bool:
+    """Whether a health probe of the real container started after `moment` (epoch s)."""
+    probes = json.loads(_inspect(container_id, "{{json .State.Health.Log}}"))
+    return any(_epoch(probe["Start"]) > moment for probe in probes)
+
+
+def _epoch(timestamp: str) -> float:
+    """Docker's RFC 3339 time with nanoseconds (2026-12-02T15:20:01.123456789Z), in s."""
+    found = re.fullmatch(r"(.{19})(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", timestamp)
+    assert found, f"not a Docker timestamp: {timestamp}"
+    whole, fraction, zone = found.groups()
+    moment = datetime.fromisoformat(whole + ("+00:00" if zone == "Z" else zone))
+    return moment.timestamp() + float("0." + (fraction or "0"))
 
 
 def _inspect(container_id: str, template: str) -> str:

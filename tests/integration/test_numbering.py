@@ -165,3 +165,21 @@ def test_reconcile_plans_the_numbers_compose_gives_and_then_rests(twins: Twins) 
     twins.scale(1)
     assert twins.reconcile() == []
     twins.assert_same([4])
+
+
+def test_create_beside_numbers_and_leaves_the_others_alike(twins: Twins) -> None:
+    """`up --no-start --no-deps --no-recreate --scale worker=N worker` (a start-first
+    recreate's new container): after the highest number, not started; a stopped one
+    stays stopped, nothing is recreated, on both engines."""
+    twins.scale(2)
+    twins.up()
+    twins.stop(1)
+    for engine in twins.engines:
+        engine.create_beside(SERVICE, 3)  # type: ignore[attr-defined]
+    real, memory = twins.numbers()
+    assert real == memory == [(1, "exited"), (2, "running"), (3, "created")]
+    twins.remove(2)
+    for engine in twins.engines:
+        engine.create_beside(SERVICE, 4)  # type: ignore[attr-defined]
+    real, memory = twins.numbers()
+    assert real == memory == [(1, "exited"), (3, "created"), (4, "created"), (5, "created")]

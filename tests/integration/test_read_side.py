@@ -56,7 +56,7 @@ def test_env_file_switch_to_dev_is_planned_and_nothing_is_touched(prod_stack: Pl
         result = reconcile(prod_stack, "--plan", "--format", "json")
         assert result.returncode == 2, result.stderr
         document = json.loads(result.stdout)
-        assert document["schema_version"] == 6
+        assert document["schema_version"] == 7
         assert document["app_env"]["source"] == "env file"
         by_kind: dict[str, dict[str, list[str]]] = {}
         for action in document["actions"]:

@@ -76,6 +76,8 @@ def desired_states(
                 replicas=draw(st.sampled_from((1, 1, 1, 2, 3, 0))),
                 has_healthcheck=healthcheck,
                 volumes=(f"{name}-data",) if draw(st.booleans()) else (),
+                # start-first recreates (reconciler/planner/start_first.py) for some
+                update_order=draw(st.sampled_from((None, None, "start-first"))),
             )
         )
     known = set(names) | set(draw(st.lists(st.sampled_from(POOL), max_size=3)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import given
@@ -24,12 +24,12 @@ from state.model.desired import DesiredState
 from tests.builders import desired as make_desired
 from tests.builders import service
 from tests.memory_engine import Crash, Fault, MemoryEngine
-from tests.property.driver import current_plan, reconcile
-from tests.property.oracle import look, problems
+from tests.property.driver import Run, current_plan, reconcile
+from tests.property.oracle import World, look, problems
 from tests.property.strategies import worlds
 
 # Rarest first: a plan that restarts a dependent also creates or recreates something.
-OPERATIONS = ("restart", "unpause", "create", "start", "remove", "up")
+OPERATIONS = ("restart", "unpause", "create", "create_beside", "start", "remove", "up")
 CALLS = {
     ActionKind.CREATE: "up",
     ActionKind.RECREATE: "up",
@@ -69,7 +69,8 @@ def aimed(
 def calls_of(actions: Sequence[Action], desired: DesiredState) -> set[str]:
     """The engine operations a plan's actions call. A service that keeps containers
     while some are made (a gap filled, one replica replaced) gets them by `create`
-    then `start` by id, not by `up` (reconciler/execute/runner.py)."""
+    then `start` by id, not by `up` (reconciler/execute/runner.py); a start-first
+    recreate adds its new one beside the old (`create_beside`), starts it, removes the old."""
     creates = Counter(a.service for a in actions if a.kind is ActionKind.CREATE)
     recreated = {a.service for a in actions if a.kind is ActionKind.RECREATE}
     called: set[str] = set()
@@ -78,6 +79,8 @@ def calls_of(actions: Sequence[Action], desired: DesiredState) -> set[str]:
         kept = spec and action.service not in recreated and creates[action.service] < spec.replicas
         if action.kind is ActionKind.CREATE and kept:
             called |= {"create", "start"}
+        elif action.kind is ActionKind.RECREATE and action.start_first:  # beside the old
+            called |= {"create_beside", "start", "remove"}
         elif action.kind is ActionKind.RECREATE and action.renumbered is not None:
             called |= {"remove", "create", "start"}
         elif action.kind in CALLS:
@@ -91,7 +94,14 @@ def every_operation_fired(fired: Counter[str], seen: Counter[str]) -> None:
     assert not missing, f"no fault fired into {missing} in this run: {dict(fired)}"
 
 
-def test_a_transient_failure_is_retried_within_the_same_run() -> None:
+Inject = Callable[[MemoryEngine, str], str]  # arm a fault; the word `fired` will hold
+Judge = Callable[[DesiredState, MemoryEngine, Run, World], None]
+
+
+def fault_in_each_operation(inject: Inject, judge: Judge) -> None:
+    """The property over generated worlds: one fault aimed at an operation the plan
+    calls, `inject`ed, fired (checked), then the run `judge`d; afterwards, every
+    operation some plan of the run called got a fault that fired."""
     fired: Counter[str] = Counter()
     seen: Counter[str] = Counter()
 
@@ -102,40 +112,41 @@ def test_a_transient_failure_is_retried_within_the_same_run() -> None:
         if operation is None:
             return
         before = look(engine)
-        engine.faults.append(Fault(operation, transient=True))
+        word = inject(engine, operation)
         result = reconcile(engine, desired)
-        assert operation in engine.fired, (operation, engine.calls)
+        assert word in engine.fired, (operation, engine.calls)
         fired[operation] += 1
-        assert result.ok, result.error
-        assert problems(desired, before, look(engine)) == []
+        judge(desired, engine, result, before)
 
     prop()
     every_operation_fired(fired, seen)
 
 
-def test_after_a_permanent_failure_the_next_run_converges() -> None:
-    fired: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
+def test_a_transient_failure_is_retried_within_the_same_run() -> None:
+    def inject(engine: MemoryEngine, operation: str) -> str:
+        engine.faults.append(Fault(operation, transient=True))
+        return operation
 
-    @given(worlds(), st.data())
-    def prop(case: tuple[DesiredState, MemoryEngine], data: st.DataObject) -> None:
-        desired, engine = case
-        operation = aimed(desired, engine, data, seen, fired)
-        if operation is None:
-            return
-        before = look(engine)
+    def judge(desired: DesiredState, engine: MemoryEngine, result: Run, before: World) -> None:
+        assert result.ok, result.error
+        assert problems(desired, before, look(engine)) == []
+
+    fault_in_each_operation(inject, judge)
+
+
+def test_after_a_permanent_failure_the_next_run_converges() -> None:
+    def inject(engine: MemoryEngine, operation: str) -> str:
         engine.faults.append(Fault(operation, transient=False))
-        result = reconcile(engine, desired)
-        assert operation in engine.fired, (operation, engine.calls)
-        fired[operation] += 1
+        return operation
+
+    def judge(desired: DesiredState, engine: MemoryEngine, result: Run, before: World) -> None:
         if not result.ok:
             assert "injected permanent failure" in (result.error or "")
         again = reconcile(engine, desired)
         assert again.ok, again.error
         assert problems(desired, before, look(engine)) == []
 
-    prop()
-    every_operation_fired(fired, seen)
+    fault_in_each_operation(inject, judge)
 
 
 def test_after_dying_between_two_actions_or_inside_an_up_the_next_run_converges() -> None:
@@ -187,27 +198,20 @@ def test_apply_succeeds_only_when_a_fresh_plan_is_empty() -> None:
     """An engine that says "done" and does nothing: the final check must notice (or a
     later call meets what the lie left, as Docker would: a container left paused that
     `up` must start is refused)."""
-    fired: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
 
-    @given(worlds(), st.data())
-    def prop(case: tuple[DesiredState, MemoryEngine], data: st.DataObject) -> None:
-        desired, engine = case
-        operation = aimed(desired, engine, data, seen, fired)
-        if operation is None:
-            return
-        before = look(engine)
+    def inject(engine: MemoryEngine, operation: str) -> str:
         engine.silent.add(operation)
-        result = reconcile(engine, desired)
+        return f"silent {operation}"
+
+    def judge(desired: DesiredState, engine: MemoryEngine, result: Run, before: World) -> None:
         engine.silent.clear()
-        assert f"silent {operation}" in engine.fired, (operation, engine.calls)
-        fired[operation] += 1
         if result.ok:
             assert problems(desired, before, look(engine)) == []
         else:
             error = result.error or ""
-            lie_met = operation == "unpause" and "cannot start a paused container" in error
+            lie_met = "silent unpause" in engine.fired and (
+                "cannot start a paused container" in error
+            )
             assert "did not converge" in error or lie_met, error
 
-    prop()
-    every_operation_fired(fired, seen)
+    fault_in_each_operation(inject, judge)

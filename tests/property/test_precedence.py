@@ -19,8 +19,19 @@ TABLE = load_table(REPO / "compose")
 
 level = st.one_of(st.none(), st.just(""), st.sampled_from(sorted(TABLE.names)))
 noise = st.lists(
-    st.sampled_from(["# comment", "", "FOO=bar", "export X=1", "APP_ENVX=dev", "XAPP_ENV=test"]),
-    max_size=4,
+    st.sampled_from(
+        [
+            "# comment",
+            "",
+            "  ",
+            "NOEQUALS",
+            "FOO=bar",
+            "export X=1",
+            "APP_ENVX=dev",
+            "XAPP_ENV=test",
+        ]
+    ),
+    max_size=5,
 )
 
 

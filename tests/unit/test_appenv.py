@@ -190,40 +190,6 @@ def test_env_file_is_not_written_and_os_environ_untouched(tmp_path: Path) -> Non
     assert (env_file.read_bytes(), env_file.stat().st_mtime_ns, dict(os.environ)) == before
 
 
-level = st.one_of(st.none(), st.just(""), st.sampled_from(NAMES))
-junk = st.lists(
-    st.sampled_from(
-        [
-            "# comment",
-            "",
-            "FOO=bar",
-            "export X=1",
-            "  ",
-            "NOEQUALS",
-            "APP_ENVX=dev",
-            "XAPP_ENV=test",
-        ]
-    ),
-    max_size=5,
-)
-
-
-@given(process=level, dotenv=level, before=junk, after=junk)
-def test_resolved_value_is_the_highest_set_level(
-    tmp_path_factory: pytest.TempPathFactory,
-    process: str | None,
-    dotenv: str | None,
-    before: list[str],
-    after: list[str],
-) -> None:
-    env_file = tmp_path_factory.mktemp("env") / ".env"
-    lines = [*before, *([f"APP_ENV={dotenv}"] if dotenv is not None else []), *after]
-    env_file.write_text("\n".join(lines) + "\n")
-    process_env = {"APP_ENV": process} if process is not None else {}
-    expected = process or dotenv or "prod"
-    assert resolve_file(TABLE, process_env, env_file).name == expected
-
-
 @given(value=st.text(min_size=1).filter(lambda v: v not in NAMES and "\x00" not in v))
 def test_any_other_value_raises_the_documented_error(
     tmp_path_factory: pytest.TempPathFactory, value: str

@@ -108,7 +108,7 @@ def test_plan_json_keys_are_pinned() -> None:
         "guards",
         "downtime",  # 6: the predicted unavailability
     }
-    assert document["schema_version"] == 6
+    assert document["schema_version"] == 7
     assert set(document["summary"]) == {k.value for k in ActionKind}
     assert set(document["actions"][0]) == {
         "wave",
@@ -120,6 +120,7 @@ def test_plan_json_keys_are_pinned() -> None:
         "reasons",
         "old_hash",
         "new_hash",
+        "start_first",  # 7: a recreate that starts the new container first
         "downtime",
     }
 
@@ -173,7 +174,7 @@ def test_teardown_json_keys_are_pinned() -> None:
         "guards",
     }
     assert (document["schema_version"], document["command"], document["converged"]) == (
-        6,
+        7,
         "down",
         False,
     )
@@ -271,7 +272,7 @@ def test_apply_json_keys_are_pinned_and_progress_goes_to_stderr(
     assert code == 0
     assert set(document) == APPLY_KEYS
     assert (document["schema_version"], document["command"], document["project"]) == (
-        6,
+        7,
         "apply",
         "spot",
     )
@@ -292,6 +293,7 @@ def test_apply_json_keys_are_pinned_and_progress_goes_to_stderr(
         "reasons",
         "old_hash",
         "new_hash",
+        "start_first",
         "status",
         "seconds",
         "error",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.commands import receipts
-from reconciler.planner.downtime import FROM_CONFIG, START, predict
+from reconciler.planner.downtime import FROM_CONFIG, START, START_FIRST, predict
 from reconciler.planner.plan import ActionKind, Strategy, plan
 from reconciler.planner.snapshot import Snapshot
 from reconciler.render import plans
@@ -67,12 +67,23 @@ def test_a_restart_charges_the_stop_once() -> None:
     assert [found.actions[i].seconds for i in range(2)] == [5.0, START]
 
 
-def test_a_start_first_service_is_told_its_recreate_is_stop_first() -> None:
+def test_a_start_first_recreate_is_predicted_at_zero_saying_why() -> None:
     wanted = desired(service("web", env="dev", update_order="start-first"), env="dev")
     switch = plan(wanted, observed(container("web")))
     guess = predict(wanted, switch).actions[0]
-    assert guess.source == "from config (start-first is not done here yet: stop-first)"
-    assert guess.seconds == 10.0 + START  # the stop counts: the old one stops first
+    assert (guess.seconds, guess.source) == (0.0, START_FIRST)
+    assert "old container serves until the new one is ready" in guess.source
+
+
+def test_a_start_first_service_that_cannot_run_twice_is_charged_the_stop() -> None:
+    spec = service("web", env="dev", update_order="start-first", container_name="web")
+    wanted = desired(spec, env="dev")
+    switch = plan(wanted, observed(container("web")))
+    guess = predict(wanted, switch).actions[0]
+    assert (guess.seconds, guess.source) == (10.0 + START, FROM_CONFIG)
+    assert switch.actions[0].reasons[-1] == (
+        "start-first refused: container_name web fixes one name; stop-first"
+    )
 
 
 def test_nothing_down_nothing_predicted() -> None:
@@ -99,7 +110,7 @@ def test_the_plan_shows_each_prediction_and_its_sum_in_text_and_json() -> None:
     assert f"Predicted unavailability: ~{total:.0f} s in total (summed over services); " in text
     assert f"longest cron ~{11.0 + START:.0f} s." in text
     document = json.loads(plans.plan_json(snap))
-    assert document["schema_version"] == 6
+    assert document["schema_version"] == 7
     db = next(a for a in document["actions"] if a["service"] == "db")
     assert db["downtime"] == {"seconds": 0.5 + START + 2.0, "from": FROM_CONFIG}
     assert document["downtime"]["total_seconds"] == total

@@ -8,15 +8,21 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from reconciler.notify import hook
+from reconciler.reads.backend import Kits
+from reconciler.reads.opened import Opened, ProjectOptions
 from reconciler.store import history, places
+from reconciler.watch.feed import PipelinePasses
+from reconciler.watch.loop import Kind
 from state import secrets
-from tests.unit.test_rollback import BAD, BROKEN_HASH, GOOD, Sick, apply
+from state.model.desired import DesiredState
+from tests.unit.test_rollback import BAD, BROKEN_HASH, GOOD, Sick, apply, opened, settings
 
 
 @pytest.fixture(autouse=True)
@@ -125,3 +131,41 @@ def test_the_command_is_split_as_a_shell_would_and_run_without_one() -> None:
         "@-",
         "https://hooks.example/x y",
     )
+
+
+@dataclass
+class Previewing(PipelinePasses):
+    """The watch's passes on the in-memory world instead of a project on disk."""
+
+    world: Sick = field(default_factory=lambda: Sick(GOOD))
+    wanted: DesiredState = GOOD
+
+    def _open(self) -> Opened:
+        self.world.desired = self.wanted
+        return opened(self.world, self.wanted)
+
+
+def test_a_plan_only_watch_tells_each_drift_once(tmp_path: Path) -> None:
+    """`watch --plan-only` previews on every poll: the notifier hears of a drift when it
+    appears, not on every poll, and again only once it came back after converging."""
+    out = tmp_path / "events.jsonl"
+    world = Sick(GOOD)
+    assert apply(world, GOOD)[0] is None
+    passes = Previewing(
+        ProjectOptions(),
+        cast(Kits, None),
+        settings(notify=capture(out)),
+        say=lambda _line: None,
+        on_project=lambda _project, _desired: None,
+        world=world,
+        wanted=BAD,
+    )
+    assert [passes.preview().kind for _ in range(3)] == [Kind.PENDING] * 3
+    assert [e["event"] for e in payloads(out)] == ["drift_found"]
+    assert apply(world, BAD)[0] is None  # repaired by someone else
+    assert passes.preview().kind is Kind.CONVERGED
+    assert apply(world, GOOD)[0] is None  # and drifted again
+    assert passes.preview().kind is Kind.PENDING
+    found = payloads(out)
+    assert [e["event"] for e in found] == ["drift_found", "drift_found"]
+    assert [a["service"] for a in found[-1]["actions"]] == ["api"]

@@ -52,6 +52,10 @@ class Sick(MemoryEngine):
         if container.labels.get(CONFIG_HASH_LABEL) in self.sick:
             container.health = "unhealthy"
 
+    def probe_of(self, container: MemContainer) -> str:
+        sick = container.labels.get(CONFIG_HASH_LABEL) in self.sick
+        return "unhealthy" if sick else super().probe_of(container)
+
     def engines(
         self, crash_at: int | None = None
     ) -> Callable[[ComposeProject | None], MemoryEngine]:

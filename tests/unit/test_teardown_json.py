@@ -58,7 +58,7 @@ def test_keys_are_pinned_and_progress_goes_to_stderr(
     assert code == 0
     assert set(document) == KEYS
     assert (document["schema_version"], document["command"], document["project"]) == (
-        6,
+        7,
         command,
         "spot",
     )
