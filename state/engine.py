@@ -24,6 +24,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from state.backend import Backend
+
+__all__ = ["Backend"]  # re-exported: state/backend.py
+
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
@@ -31,13 +35,6 @@ ONEOFF_LABEL = "com.docker.compose.oneoff"
 CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 DEPENDS_ON_LABEL = "com.docker.compose.depends_on"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"  # the project directory Compose used
-
-
-class Backend(enum.StrEnum):
-    """Where a project runs: local Compose, or a swarm (the environment table's `backend`)."""
-
-    COMPOSE = "compose"
-    SWARM = "swarm"
 
 
 class Recreate(enum.StrEnum):
@@ -64,7 +61,7 @@ class EngineIdentity(BaseModel):
     """Which engine a command talks to: its endpoint, context, and the daemon's identity
     (`docker info`'s ID and Name): what the environment table's pins match."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     endpoint: str
     context: str | None = None
@@ -79,7 +76,7 @@ class EngineIdentity(BaseModel):
 class ContainerRecord(BaseModel):
     """One container as the engine reports it, reduced to what planning needs."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str
     name: str

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from reconciler.execute.runner import EngineRunner
-from reconciler.execute.swarm_runner import SwarmRunner
-from reconciler.reads.backend import BackendKit, EngineFactory, Kits
-from state.docker.adapter import DockerEngine
-from state.engine import Backend
-from state.swarm.adapter import DEFAULT_REGISTRY, REGISTRY_VARIABLE, SwarmEngine
+from reconciler.reads.backend import BackendKit, EngineFactory, Kits, engine_runner
+from state.backend import Backend
 from state.swarm.manager import DEFAULT_MANAGER, MANAGER_VARIABLE
+
+if TYPE_CHECKING:
+    from reconciler.execute.runner import EngineRunner
+    from state.engine import Engine
+    from state.resolve.project import ComposeProject
 
 
 def swarm_configured(environ: Mapping[str, str]) -> bool:
@@ -34,19 +36,43 @@ def swarm_configured(environ: Mapping[str, str]) -> bool:
 
 def swarm_described(environ: Mapping[str, str]) -> str:
     """The swarm a saved plan was made for: its manager and the registry its nodes pull from."""
+    from state.swarm.adapter import DEFAULT_REGISTRY, REGISTRY_VARIABLE
+
     manager = environ.get(MANAGER_VARIABLE) or DEFAULT_MANAGER
     return (
         f"swarm (manager {manager}, registry {environ.get(REGISTRY_VARIABLE) or DEFAULT_REGISTRY})"
     )
 
 
+# Each backend's adapter and runner are imported when a command first uses them: a
+# command on local Compose never imports the swarm's, and a read never imports a runner.
+
+
+def docker_engine(project: ComposeProject | None) -> Engine:
+    from state.docker.adapter import DockerEngine
+
+    return DockerEngine(project)
+
+
+def swarm_engine(project: ComposeProject | None) -> Engine:
+    from state.swarm.adapter import SwarmEngine
+
+    return SwarmEngine(project)
+
+
+def swarm_runner(*args: Any, **kwargs: Any) -> EngineRunner:
+    from reconciler.execute.swarm_runner import SwarmRunner
+
+    return SwarmRunner(*args, **kwargs)
+
+
 def real_kits() -> Kits:
     return {
-        Backend.COMPOSE: BackendKit(Backend.COMPOSE, DockerEngine, EngineRunner, watchable=True),
+        Backend.COMPOSE: BackendKit(Backend.COMPOSE, docker_engine, engine_runner, watchable=True),
         Backend.SWARM: BackendKit(
             Backend.SWARM,
-            SwarmEngine,
-            SwarmRunner,
+            swarm_engine,
+            swarm_runner,
             watchable=False,
             configured=swarm_configured,
             describe=swarm_described,
@@ -58,4 +84,4 @@ def kits_for(engine: EngineFactory | None) -> Kits:
     """The real backends, or (tests) one Compose backend on the factory given."""
     if engine is None:
         return real_kits()
-    return {Backend.COMPOSE: BackendKit(Backend.COMPOSE, engine, EngineRunner)}
+    return {Backend.COMPOSE: BackendKit(Backend.COMPOSE, engine, engine_runner)}

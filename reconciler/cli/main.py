@@ -9,17 +9,16 @@ command pays for its own imports only (`just bench --only floor` lists them per 
 
 from __future__ import annotations
 
-import dataclasses
+import gc
+import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.cli.adopt import doctor, init
 from reconciler.cli.engines import kits_for
 from reconciler.cli.exit_codes import (
     EXIT_ERROR,
@@ -27,37 +26,60 @@ from reconciler.cli.exit_codes import (
     EXIT_USAGE,
     pending,
 )
-from reconciler.cli.history import history
 from reconciler.cli.options import (
     apply_options,
-    confirmer,
     format_option,
-    lock_option,
-    name_options,
-    notify_option,
     option,
     out_option,
     plan_option,
     planning,
     project_options,
     settings_from,
-    take_over_option,
-    yes_option,
+    waived,
 )
 from reconciler.cli.redaction import redacted_output
-from reconciler.cli.targets import named, opened, warn_other_checkout
-from reconciler.cli.watch import watch
-from reconciler.commands import converge
-from reconciler.planner.plan import Strategy
-from reconciler.reads.backend import EngineFactory, Kits
 from state.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.planner.plan import Strategy
+    from reconciler.reads.backend import EngineFactory, Kits
+
+# The commands defined in modules of their own, imported only when invoked (or listed
+# by --help): `reconcile status` never pays for `watch`'s or `init`'s imports.
+LAZY_COMMANDS = {
+    "doctor": "reconciler.cli.adopt:doctor",
+    "down": "reconciler.cli.teardown:down",
+    "history": "reconciler.cli.history:history",
+    "init": "reconciler.cli.adopt:init",
+    "logs": "reconciler.cli.teardown:logs",
+    "stop": "reconciler.cli.teardown:stop",
+    "watch": "reconciler.cli.watch:watch",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose LAZY_COMMANDS are imported when first looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = LAZY_COMMANDS.get(cmd_name)
+        if where is not None and cmd_name not in self.commands:
+            module, _, attribute = where.partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 def say(text: str) -> None:
     click.echo(text)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="spot-reconciler", prog_name="reconcile")
 @plan_option
 @click.option("-v", "--verbose", is_flag=True, help="Log every engine call and decision to stderr.")
@@ -91,14 +113,14 @@ def cli(ctx: click.Context, /, verbose: bool, **params: Any) -> int:
         if params.get("out") is not None and ctx.invoked_subcommand != "restart":
             raise click.UsageError("--out saves the plan of `reconcile` or `restart` only")
         return EXIT_OK
+    from reconciler.planner.plan import Strategy
+
     return _apply(ctx, params, Strategy.CHANGED, "plan")
 
 
 def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, command: str) -> int:
-    from reconciler.cli.json_output import apply_json  # each command imports what it uses
-    from reconciler.reads.fingerprint import inputs
-    from reconciler.render import plans
-    from reconciler.store.saved_plans import write_saved
+    from reconciler.cli.targets import opened, warn_other_checkout  # each command imports
+    from reconciler.render import plans  # what it uses; a plan, none of the apply path
 
     plan_only = planning(ctx, params)
     chosen = option(ctx, params, "output_format", "text")
@@ -107,13 +129,21 @@ def _apply(ctx: click.Context, params: dict[str, Any], strategy: Strategy, comma
         raise click.UsageError("--out saves a plan: use it with --plan")
     target = opened(ctx, params)
     if plan_only:
-        snap = converge.preview(target, strategy, settings_from(ctx, params).waived)
+        from reconciler.commands.preview import preview
+
+        snap = preview(target, strategy, waived(ctx, params))
         warn_other_checkout(snap.observed, target.project.directory)
         if out is not None:
+            from reconciler.reads.fingerprint import inputs
+            from reconciler.store.saved_plans import write_saved
+
             backend = target.kit.describe(os.environ)
             write_saved(out, snap, inputs(target.project), strategy, backend)
         click.echo(plans.plan_json(snap, command) if chosen == "json" else plans.plan_text(snap))
         return pending(snap.plan.is_empty)
+    from reconciler.cli.json_output import apply_json
+    from reconciler.commands import converge
+
     settings = settings_from(ctx, params)
     if chosen == "json":
         return apply_json(target, settings, strategy, command)
@@ -138,6 +168,8 @@ def apply_saved(ctx: click.Context, /, plan_file: Path, **params: Any) -> int:
     checks it without acting (exit 2: changes pending).
     """
     from reconciler.cli.json_output import apply_json
+    from reconciler.cli.targets import opened
+    from reconciler.commands import converge
     from reconciler.render import plans
     from reconciler.store.saved_plans import read_saved
 
@@ -166,13 +198,14 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     Works when images are missing or the compose files are broken: it then shows
     what runs and says what it cannot know.
     """
+    from reconciler.cli.targets import opened, warn_other_checkout
+    from reconciler.reads.pipeline import status_of  # not the apply path's modules
     from reconciler.render import status as render_status
-    from reconciler.render.guards import pin_lines
     from reconciler.store import journal
 
     chosen = option(ctx, params, "output_format", "text")
     target = opened(ctx, params)
-    snap = converge.status(target)
+    snap = status_of(target.project, target.source, target.engine)
     warn_other_checkout(snap.observed, target.project.directory)
     back = journal.records(target.project.name)  # rollbacks since the last successful apply
     recipes = (target.project.directory / "Justfile").is_file()  # advise `just up`, or not
@@ -182,38 +215,11 @@ def status(ctx: click.Context, /, **params: Any) -> int:
     click.echo(render_status.status_text(snap, back, recipes))
     table = target.project.table
     if table is not None and table.engines:  # the environment's pins, and this engine
+        from reconciler.render.guards import pin_lines
+
         identity = target.engine.identity()
         click.echo("\n".join(pin_lines(table, target.project.app_env.name, identity)))
     return EXIT_OK
-
-
-@cli.command()
-@plan_option
-@project_options
-@format_option
-@lock_option
-@take_over_option
-@yes_option
-@notify_option
-@click.pass_context
-def stop(ctx: click.Context, /, **params: Any) -> int:
-    """Stop every container of the project (all profiles), keeping them.
-
-    Needs only the project's name. `just up` (or `just restart`) brings them back.
-    """
-    from reconciler.cli.json_output import run_teardown
-    from reconciler.commands import teardown
-
-    plan_only = planning(ctx, params)
-    chosen = option(ctx, params, "output_format", "text")
-    target, settings = named(ctx, params), settings_from(ctx, params)
-    return run_teardown(
-        lambda say, report: teardown.stop(
-            target, settings, say, plan_only=plan_only, report=report
-        ),
-        chosen,
-        plan_only,
-    )
 
 
 @cli.command()
@@ -230,81 +236,9 @@ def restart(ctx: click.Context, /, **params: Any) -> int:
     nothing changed, so a new .env or APP_ENV is picked up for certain. The stops
     and recreates are actions of the plan (`restart --plan` shows them).
     """
+    from reconciler.planner.plan import Strategy
+
     return _apply(ctx, params, Strategy.ALWAYS, "restart")
-
-
-@cli.command()
-@click.argument("services", nargs=-1)
-@click.option("-f", "--follow", is_flag=True, help="Keep streaming new log lines.")
-@click.option("--tail", default=None, help="Only this many lines per container (or 'all').")
-@name_options
-@click.pass_context
-def logs(
-    ctx: click.Context, /, services: tuple[str, ...], follow: bool, tail: str | None, **params: Any
-) -> int:
-    """Show the services' logs (all services when none is named). Needs only the name."""
-    from reconciler.commands import teardown
-
-    return teardown.logs(named(ctx, params), services, follow=follow, tail=tail)
-
-
-@cli.command()
-@click.option(
-    "--volumes",
-    is_flag=True,
-    help="Also remove the project's named volumes: DESTROYS DATA (needs --yes).",
-)
-@click.option("--yes", is_flag=True, help="Confirm --volumes without asking.")
-@plan_option
-@project_options
-@format_option
-@lock_option
-@take_over_option
-@notify_option
-@click.pass_context
-def down(ctx: click.Context, /, volumes: bool, yes: bool, **params: Any) -> int:
-    """Remove the project's containers and networks; keep its volumes (its data).
-
-    One-off containers (`docker compose run`) are left alone. With --volumes the
-    named volumes go too, which destroys the data: that needs --yes, or a typed yes
-    on a terminal. Needs only the project's name.
-    """
-    from reconciler.cli.json_output import run_teardown
-    from reconciler.commands import teardown
-
-    plan_only = planning(ctx, params)
-    chosen = option(ctx, params, "output_format", "text")
-
-    def confirm(names: Sequence[str]) -> bool:
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            return False
-        return click.confirm(
-            f"This destroys the data in {', '.join(names)}. Continue?", default=False
-        )
-
-    target = named(ctx, params)
-    settings = dataclasses.replace(settings_from(ctx, params), confirm=confirmer(None, yes))
-    return run_teardown(
-        lambda say, report: teardown.down(
-            target,
-            settings,
-            say,
-            volumes=volumes,
-            confirm=confirm,
-            plan_only=plan_only,
-            report=report,
-        ),
-        chosen,
-        plan_only,
-    )
-
-
-cli.add_command(watch)  # reconciler/cli/watch.py: `reconcile watch`
-cli.add_command(init)  # reconciler/cli/adopt.py: `reconcile init`
-cli.add_command(doctor)  # reconciler/cli/adopt.py: `reconcile doctor`
-cli.add_command(history)  # reconciler/cli/history.py: `reconcile history [show N]`
 
 
 def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> int:
@@ -312,9 +246,20 @@ def main(argv: list[str] | None = None, engine: EngineFactory | None = None) -> 
 
     `engine` (tests) makes the engine port for a project (or, with None, for a
     name-only command), e.g. the in-memory engine; by default the real backends
-    (reconciler/cli/engines.py)."""
-    with redacted_output():  # no secret value reaches stdout, stderr or the -v log
-        return _main(argv, kits_for(engine))
+    (reconciler/cli/engines.py).
+
+    The cyclic garbage collector is off for the command: a command is one short
+    process, and its imports (most of a read's time) would otherwise set off a dozen
+    full collections of objects that all live to the end. `watch`, which runs for
+    days, turns it back on (reconciler/cli/watch.py)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with redacted_output():  # no secret value reaches stdout, stderr or the -v log
+            return _main(argv, kits_for(engine))
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def usage_line(exc: click.UsageError) -> str:

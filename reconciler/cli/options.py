@@ -11,16 +11,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler.commands.converge import LOCK_TIMEOUT, ApplySettings
-from reconciler.execute.runner import WAIT_TIMEOUT
-from reconciler.notify.hook import command_of
-from reconciler.planner.guards import DESTRUCTIVE, SWITCH, Confirmation
-from reconciler.reads.opened import ProjectOptions
-from state.engine import Backend
+from reconciler.execute.timeouts import LOCK_TIMEOUT, WAIT_TIMEOUT
+from state.backend import Backend
+
+if TYPE_CHECKING:  # imported where used: a command pays only for what it runs
+    from reconciler.commands.converge import ApplySettings
+    from reconciler.planner.guards import Confirmation
+    from reconciler.reads.opened import ProjectOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 _PROJECT_KEYS = ("project_name", "project_directory", "env_file")
@@ -104,6 +105,8 @@ def option(ctx: click.Context, params: dict[str, Any], key: str, default: Any = 
 
 
 def project_of(ctx: click.Context, params: dict[str, Any]) -> ProjectOptions:
+    from reconciler.reads.opened import ProjectOptions
+
     backend = option(ctx, params, "backend")
     return ProjectOptions(
         **{key: option(ctx, params, key) for key in _PROJECT_KEYS},
@@ -113,16 +116,24 @@ def project_of(ctx: click.Context, params: dict[str, Any]) -> ProjectOptions:
 
 
 def settings_from(ctx: click.Context, params: dict[str, Any]) -> ApplySettings:
+    from reconciler.commands.converge import ApplySettings
+    from reconciler.notify.hook import command_of
+
     return ApplySettings(
         wait=not option(ctx, params, "no_wait", False),
         wait_timeout=option(ctx, params, "wait_timeout", WAIT_TIMEOUT),
         lock_timeout=option(ctx, params, "lock_timeout", LOCK_TIMEOUT),
         rollback=not option(ctx, params, "no_rollback", False),
         take_over=bool(option(ctx, params, "take_over", False)),
-        waived=frozenset(option(ctx, params, "waive", ()) or ()),
+        waived=waived(ctx, params),
         confirm=confirmer(option(ctx, params, "confirm_env"), bool(option(ctx, params, "yes"))),
         notify=command_of(option(ctx, params, "notify") or ""),
     )
+
+
+def waived(ctx: click.Context, params: dict[str, Any]) -> frozenset[str]:
+    """--waive NAME, repeated: the policies waived for this run."""
+    return frozenset(option(ctx, params, "waive", ()) or ())
 
 
 def confirmer(confirm_env: str | None, yes: bool) -> Callable[[Confirmation], bool]:
@@ -131,6 +142,8 @@ def confirmer(confirm_env: str | None, yes: bool) -> Callable[[Confirmation], bo
     the project for a destructive plan); never a guess."""
 
     def confirm(confirmation: Confirmation) -> bool:
+        from reconciler.planner.guards import DESTRUCTIVE, SWITCH
+
         if confirmation.kind == SWITCH and confirm_env == confirmation.target:
             return True
         if confirmation.kind == DESTRUCTIVE and yes:

@@ -7,6 +7,7 @@ the loop and its wiring are reconciler/watch/loop.py and reconciler/watch/feed.p
 from __future__ import annotations
 
 import dataclasses
+import gc
 from typing import Any
 
 import click
@@ -63,6 +64,8 @@ def watch(ctx: click.Context, /, backoff: float, backoff_max: float, **params: A
     Ctrl-C (SIGINT), 0 on SIGTERM.
     """
     from reconciler.watch.feed import run_watch  # the event loop: only this command's
+
+    gc.enable()  # main() turned it off for a short command; a watch runs for days
 
     # As `reconcile` applies (rollback included, --no-rollback honoured); no lock wait.
     settings = dataclasses.replace(

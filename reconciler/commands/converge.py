@@ -10,7 +10,6 @@ plan means "did not converge" and exit 1.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -18,36 +17,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.commands import receipts, rollback
+from reconciler.commands.preview import guarded as guarded
+from reconciler.commands.preview import predicted as predicted
+from reconciler.commands.preview import preview as preview
 from reconciler.execute.executor import Runner, execute
 from reconciler.execute.outcome import Applied, ApplyResult, OutcomeStatus
-from reconciler.execute.retry import Policy, default_retrying, retried
-from reconciler.execute.runner import WAIT_TIMEOUT
+from reconciler.execute.retry import Policy, default_retrying
 from reconciler.execute.stopwatch import Stopwatch, Timed
-from reconciler.planner import downtime
-from reconciler.planner.guards import SWITCH, Confirmation, Guard, evaluate
+from reconciler.execute.timeouts import LOCK_TIMEOUT, WAIT_TIMEOUT
+from reconciler.planner.guards import SWITCH, Confirmation, Guard
 from reconciler.planner.ownership import other_checkout, taken_over_message
-from reconciler.planner.plan import ActionKind, Plan, Strategy
+from reconciler.planner.plan import Plan, Strategy
 from reconciler.planner.snapshot import Snapshot, Unknown
 from reconciler.reads.fingerprint import inputs
 from reconciler.reads.opened import Opened
 from reconciler.reads.pipeline import (
     Remembered,
-    planned,
-    read_both,
     read_desired,
     snapshot,
-    snapshot_of,
+    status_of,
 )
 from reconciler.render import plans
 from reconciler.render.guards import confirmed_line
 from reconciler.store.lock import project_lock
 from reconciler.store.saved_plans import SavedPlan, StalePlan, check, fingerprint
-from state.errors import ConfigError, ReconcilerError
+from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedState
 
 Say = Callable[[str], None]
-LOCK_TIMEOUT = 300.0  # seconds to wait for another reconcile of the project (--lock-timeout)
 
 
 class DidNotConverge(ReconcilerError):
@@ -78,43 +76,6 @@ class ApplySettings:
     confirm: Callable[[Confirmation], bool] = lambda confirmation: False  # --yes, typed
     command: str = "reconcile"  # what the history's receipts name (`watch` for its passes)
     notify: tuple[str, ...] = ()  # --notify CMD: told each outcome (reconciler/notify/hook.py)
-
-
-def preview(opened: Opened, strategy: Strategy, waived: frozenset[str] = frozenset()) -> Snapshot:
-    """`--plan`: what apply (or restart) would do, and what its guardrails say. Changes
-    nothing."""
-    snap = snapshot_of(opened.project, opened.source, opened.engine, strategy)
-    return predicted(guarded(snap, opened, waived))
-
-
-def predicted(snap: Snapshot) -> Snapshot:
-    """`snap` with each action's predicted unavailability, from the project's history or
-    the services' configuration (reconciler/planner/downtime.py)."""
-    recreated = {a.service for a in snap.plan.actions if a.kind is ActionKind.RECREATE}
-    samples = receipts.measured(snap.desired.project, recreated)
-    return dataclasses.replace(snap, downtime=downtime.predict(snap.desired, snap.plan, samples))
-
-
-def guarded(
-    snap: Snapshot, opened: Opened, waived: frozenset[str], volumes: tuple[str, ...] = ()
-) -> Snapshot:
-    """`snap` with the guardrails' verdict (reconciler/planner/guards.py); the engine is
-    asked who it is only when the table names engines."""
-    table = opened.project.table
-    if table is None:  # no environment table: no guardrail is declared
-        return snap
-    identity = retried(opened.engine.identity) if table.engines else None
-    verdict = evaluate(
-        table,
-        opened.project.app_env.name,
-        identity,
-        snap.desired,
-        snap.observed,
-        snap.plan,
-        waived=waived,
-        volumes_removed=volumes,
-    )
-    return dataclasses.replace(snap, guard=verdict)
 
 
 def enforce(guard: Guard | None, settings: ApplySettings, say: Say) -> None:
@@ -153,11 +114,7 @@ def unconfirmed(confirmation: Confirmation) -> str:
 def status(opened: Opened) -> Snapshot | Unknown:
     """What runs against what should; when the compose files or images make the desired
     state unreadable, what runs and why the rest is unknown. Read-only."""
-    project = opened.project
-    desired, observed = read_both(project, opened.source, opened.engine)
-    if isinstance(desired, ConfigError):
-        return Unknown(project.name, project.app_env, observed, str(desired))
-    return planned(desired, observed)
+    return status_of(opened.project, opened.source, opened.engine)
 
 
 def apply(

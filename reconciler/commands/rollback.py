@@ -26,8 +26,9 @@ from typing import Any
 
 from reconciler.execute.outcome import ApplyResult, Outcome, OutcomeStatus
 from reconciler.execute.retry import Policy, retried
-from reconciler.execute.runner import WAIT_TIMEOUT, EngineRunner, NotReady
+from reconciler.execute.runner import EngineRunner, NotReady
 from reconciler.execute.stages import Stage
+from reconciler.execute.timeouts import WAIT_TIMEOUT
 from reconciler.planner.plan import Action, ActionKind, Plan
 from reconciler.planner.snapshot import Snapshot
 from reconciler.reads.backend import EngineFactory

@@ -38,6 +38,7 @@ from typing import Protocol, assert_never, runtime_checkable
 
 from reconciler.execute.readiness import Explainer, any_failed, ready
 from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
+from reconciler.execute.timeouts import WAIT_TIMEOUT
 from reconciler.planner.plan import Action, ActionKind, one_shots
 from state.engine import ContainerEngine, ContainerStatus, CreatesBeside, Recreate
 from state.errors import EngineError, ReconcilerError
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 _BRINGS_UP = frozenset(
     {ActionKind.CREATE, ActionKind.RECREATE, ActionKind.START, ActionKind.UNPAUSE}
 )
-WAIT_TIMEOUT = 120.0  # seconds for each wave to become healthy (--wait-timeout)
 
 
 @runtime_checkable

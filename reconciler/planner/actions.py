@@ -45,7 +45,7 @@ class NoopReason(enum.StrEnum):
 class Action(BaseModel):
     """One explicit change to one container, with why."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: ActionKind
     service: str
@@ -69,7 +69,7 @@ class Action(BaseModel):
 class Noop(BaseModel):
     """A desired service that needs nothing, and why."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     service: str
     reason: NoopReason
@@ -78,7 +78,7 @@ class Noop(BaseModel):
 class Plan(BaseModel):
     """The ordered actions (grouped in waves) and the no-ops."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     actions: tuple[Action, ...] = ()
     noops: tuple[Noop, ...] = ()

@@ -100,14 +100,15 @@ def plan(
         )
         actions += service_actions
         if noop:
-            noops.append(Noop(service=name, reason=noop))
+            noops.append(Noop.model_construct(service=name, reason=noop))
     for container in observed.containers:
         if container.service not in desired.services:
             actions.append(_remove_unwanted(container, desired))
     actions += _restart_dependents(desired, observed, actions)
     restarted = {a.service for a in actions if a.kind is ActionKind.RESTART}
     noops = [n for n in noops if n.service not in restarted]
-    return Plan(actions=_order(actions, desired, observed), noops=tuple(noops))
+    ordered = tuple(_order(actions, desired, observed))  # not validated again: lean reads
+    return Plan.model_construct(actions=ordered, noops=tuple(noops))
 
 
 def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Plan:
@@ -116,7 +117,7 @@ def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Pla
     assert kind in TEARDOWN, kind
     targets = [c for c in observed.containers if kind is ActionKind.REMOVE or c.status in STOPPABLE]
     actions = [_action(kind, c.service, c, (reason,)) for c in targets]
-    return Plan(actions=_order(actions, None, observed))
+    return Plan.model_construct(actions=tuple(_order(actions, None, observed)), noops=())
 
 
 def _plan_service(

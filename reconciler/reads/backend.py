@@ -17,14 +17,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from reconciler.execute.runner import EngineRunner
 from reconciler.reads.placement import Placement, place
-from state.engine import Backend, Engine
+from state.backend import Backend
 from state.errors import ReconcilerError
-from state.resolve.project import ComposeProject
 
-EngineFactory = Callable[[ComposeProject | None], Engine]  # None: a name-only command
+if TYPE_CHECKING:
+    from reconciler.execute.runner import EngineRunner
+    from state.engine import Engine
+    from state.resolve.project import ComposeProject
+
+EngineFactory = Callable[["ComposeProject | None"], "Engine"]  # None: a name-only command
+RunnerFactory = Callable[..., "EngineRunner"]  # the EngineRunner class, or one like it
+
+
+def engine_runner(*args: Any, **kwargs: Any) -> EngineRunner:
+    """The local engine's Runner, imported when an apply first needs one."""
+    from reconciler.execute.runner import EngineRunner
+
+    return EngineRunner(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,7 @@ class BackendKit:
 
     backend: Backend
     engine: EngineFactory
-    runner: type[EngineRunner] = EngineRunner
+    runner: RunnerFactory = engine_runner
     watchable: bool = True  # the watch follows the local engine's events
     configured: Callable[[Mapping[str, str]], bool] = lambda environ: True
     describe: Callable[[Mapping[str, str]], str] = lambda environ: "compose"  # for a saved plan

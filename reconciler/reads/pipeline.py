@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler.execute.retry import retried
 from reconciler.planner.plan import Strategy, plan
-from reconciler.planner.snapshot import Snapshot
+from reconciler.planner.snapshot import Snapshot, Unknown
 from reconciler.reads.table_checks import check_table
 from state.engine import ComposeSource, ContainerEngine
 from state.errors import ConfigError
@@ -70,6 +70,17 @@ def snapshot_of(
     if isinstance(desired, ConfigError):
         raise desired
     return planned(desired, observed, strategy)
+
+
+def status_of(
+    project: ComposeProject, source: ComposeSource, engine: ContainerEngine
+) -> Snapshot | Unknown:
+    """What runs against what should (`status`); when the compose files or images make
+    the desired state unreadable, what runs and why the rest is unknown. Read-only."""
+    desired, observed = read_both(project, source, engine)
+    if isinstance(desired, ConfigError):
+        return Unknown(project.name, project.app_env, observed, str(desired))
+    return planned(desired, observed)
 
 
 def planned(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from state.engine import Backend
+from state.backend import Backend
 from state.errors import EngineError, ReconcilerError
 
 RunsOn = Callable[[Backend], bool]  # does the project run there? EngineError: can't tell

@@ -41,7 +41,7 @@ class StalePlan(ReconcilerError):
 
 
 class ContainerPrint(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     status: str
@@ -52,7 +52,7 @@ class ContainerPrint(BaseModel):
 class Inputs(BaseModel):
     """What the project's files and environment gave: digests only."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     directory: str
     files: dict[str, str]  # path relative to the project directory -> sha256
@@ -60,7 +60,7 @@ class Inputs(BaseModel):
 
 
 class Fingerprint(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     project: str
     directory: str
@@ -76,7 +76,7 @@ class Fingerprint(BaseModel):
 
 
 class SavedPlan(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     schema_version: Literal[2] = SCHEMA_VERSION
     kind: Literal["reconcile-saved-plan"] = KIND

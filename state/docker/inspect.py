@@ -17,25 +17,25 @@ from state.errors import PermanentError
 
 
 class _Probe(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     output: str = Field(default="", alias="Output")
 
 
 class _Health(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     status: str = Field(alias="Status")
     log: list[_Probe] | None = Field(default=None, alias="Log")
 
 
 class _State(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     status: ContainerStatus = Field(alias="Status")
     exit_code: int | None = Field(default=None, alias="ExitCode")
     health: _Health | None = Field(default=None, alias="Health")
 
 
 class _Config(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     labels: dict[str, str] | None = Field(default=None, alias="Labels")
     env: list[str] | None = Field(default=None, alias="Env")
 
@@ -43,7 +43,7 @@ class _Config(BaseModel):
 class _Inspect(BaseModel):
     """The part of `docker container inspect` we read; tolerant of everything else."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     id: str = Field(alias="Id")
     name: str = Field(alias="Name")
     image: str = Field(alias="Image")
@@ -51,8 +51,10 @@ class _Inspect(BaseModel):
     config: _Config = Field(alias="Config")
 
     def record(self) -> ContainerRecord:
+        """The record of this validated document: constructed from its typed fields, not
+        validated again (tests/unit/test_lean_reads.py checks it would be the same)."""
         env = dict(item.split("=", 1) for item in self.config.env or [] if "=" in item)
-        return ContainerRecord(
+        return ContainerRecord.model_construct(
             id=self.id,
             name=self.name.lstrip("/"),
             labels=self.config.labels or {},

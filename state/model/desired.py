@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the models must stay importable without the resolve stage's
 class Dependency(BaseModel):
     """One `depends_on` entry."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     service: str
     restart: bool = False
@@ -44,7 +44,7 @@ class Dependency(BaseModel):
 class Published(BaseModel):
     """One published port: where on the host, and the container's port."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     host_ip: str = ""  # "": every address
     published: str = ""
@@ -54,7 +54,7 @@ class Published(BaseModel):
 class DesiredService(BaseModel):
     """One service as it should run."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     image: str
@@ -86,7 +86,7 @@ class DesiredService(BaseModel):
 class DesiredState(BaseModel):
     """The whole project as it should run in one environment."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     project: str
     app_env: ResolvedAppEnv

@@ -31,7 +31,7 @@ from state.resolve.appenv import VARIABLE
 class ObservedContainer(BaseModel):
     """One container of the project, as planning sees it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str
     name: str
@@ -67,7 +67,7 @@ class ObservedContainer(BaseModel):
 class ObservedState(BaseModel):
     """Every container of one project, sorted by service and number."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     project: str
     containers: tuple[ObservedContainer, ...] = ()
@@ -99,7 +99,10 @@ def observe(engine: ContainerEngine, project: str) -> ObservedState:
         and SERVICE_LABEL in record.labels
     ]
     containers.sort(key=lambda c: (c.service, c.number, c.name))
-    return ObservedState(project=project, containers=tuple(containers))
+    # Built from the engine port's records (validated by the adapter as they were
+    # read) with typed values: constructed, not validated again
+    # (tests/unit/test_lean_reads.py checks validation would give the same).
+    return ObservedState.model_construct(project=project, containers=tuple(containers))
 
 
 def _observed(record: ContainerRecord) -> ObservedContainer:
@@ -108,7 +111,7 @@ def _observed(record: ContainerRecord) -> ObservedContainer:
         number = int(labels.get(NUMBER_LABEL, "1"))
     except ValueError:
         number = 1
-    return ObservedContainer(
+    return ObservedContainer.model_construct(
         id=record.id,
         name=record.name,
         service=labels[SERVICE_LABEL],

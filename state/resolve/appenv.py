@@ -27,7 +27,7 @@ class Source(enum.StrEnum):
 class ResolvedAppEnv(BaseModel):
     """The active environment's name and where it was set."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     source: Source

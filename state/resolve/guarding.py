@@ -35,7 +35,7 @@ Rule = Literal[
 class EngineSpec(BaseModel):
     """An engine the table knows, and what may run on it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     endpoint: str | None = None  # as DOCKER_HOST writes it: unix:///..., ssh://..., tcp://...
     context: str | None = None  # a docker context's name
@@ -55,7 +55,7 @@ class EngineSpec(BaseModel):
 class ConfirmSpec(BaseModel):
     """Where destructive plans need a confirmation besides production engines."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     environments: tuple[EnvName, ...] = ()
     stop_share: float = Field(default=0.5, gt=0, le=1)  # stopping more than this share
@@ -64,7 +64,7 @@ class ConfirmSpec(BaseModel):
 class PolicySpec(BaseModel):
     """One rule of the team's, for some environments."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: Name
     rule: Rule

@@ -38,7 +38,7 @@ class ComposeProject(BaseModel):
     Compose's project directory, which holds the table (default: `directory/compose`,
     this repository's layout). `compose_files`, when given, win over the table's."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     directory: Path
     env_file: Path

@@ -46,7 +46,7 @@ ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9.
 class Environment(BaseModel):
     """One row of the table: how Compose is called for this APP_ENV, and on what backend."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: EnvName
     description: str = ""
@@ -68,7 +68,7 @@ class Environment(BaseModel):
 class EnvironmentTable(BaseModel):
     """All environments, plus which one applies when APP_ENV is set nowhere."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     default: EnvName
     environments: dict[EnvName, Environment] = Field(min_length=1)

@@ -18,6 +18,7 @@ exit code is 1 only when a command failed (or, with --strict, a target was misse
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -141,7 +142,27 @@ def compare_plain(
     return by_size, first, missed
 
 
+STATE_VARIABLES = ("RECONCILE_LOCK_DIR", "RECONCILE_STATE_DIR", "RECONCILE_CACHE_DIR")
+
+
+def own_state_dirs(root: Path) -> None:
+    """The bench's reconcile runs keep their locks, journals, history and caches under
+    `root`, never in the user's ~/.local/state or ~/.cache: every command this process
+    starts inherits them (0700, as the tool requires of its places)."""
+    for variable in STATE_VARIABLES:
+        place = root / variable.removeprefix("RECONCILE_").removesuffix("_DIR").lower()
+        place.mkdir(mode=0o700)
+        os.environ[variable] = str(place)
+
+
 def main(argv: list[str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="spotbench-state-") as root:
+        os.chmod(root, 0o700)
+        own_state_dirs(Path(root))
+        return run(argv)
+
+
+def run(argv: list[str]) -> int:
     args = parse(argv)
     sections = _csv(args.only)
     unknown = set(sections) - set(SECTIONS)
@@ -153,7 +174,8 @@ def main(argv: list[str]) -> int:
     if "planner" in sections:
         document["planner"] = planner.main([int(n) for n in _csv(args.planner_sizes)])
     if set(sections) & {"compare", "idle", "stack", "downtime"}:
-        require_engine()
+        # compare and downtime run busybox projects only; idle and stack the real stack
+        require_engine(images=bool(set(sections) & {"idle", "stack"}))
     if "compare" in sections:
         document["compare"], missed = compare(args)
     if "floor" in sections:

@@ -12,6 +12,7 @@ once.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -138,7 +139,9 @@ class SyntheticProject:
         """Every container, network and volume carrying the project's label.
 
         On a loaded engine a network can still count a removed container's endpoint
-        for a moment: each kind is retried until nothing with the label is left."""
+        for a moment, or for good (Docker 20.10 leaves a stale endpoint behind: "has
+        active endpoints"): each kind is retried until nothing with the label is left,
+        and a network that would not go has its endpoints disconnected by force first."""
         label = f"label=com.docker.compose.project={self.name}"
         for kind, remove in (
             ("container", ["rm", "-f"]),
@@ -154,6 +157,24 @@ class SyntheticProject:
                     break
                 if attempt:
                     time.sleep(1)
+                    if kind == "network":
+                        for network in names:
+                            _disconnect_all(network)
                 subprocess.run(["docker", kind, *remove, *names], capture_output=True)
             else:
                 print(f"left behind: {kind}s labelled {label}", file=sys.stderr)
+
+
+def _disconnect_all(network: str) -> None:
+    """Force every endpoint off `network`, the stale ones of removed containers too."""
+    found = subprocess.run(
+        ["docker", "network", "inspect", network, "--format", "{{json .Containers}}"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    endpoints = json.loads(found) if found.startswith("{") else {}
+    for key, endpoint in endpoints.items():
+        name = endpoint.get("Name") or key  # a stale endpoint is known by its id only
+        subprocess.run(
+            ["docker", "network", "disconnect", "--force", network, name], capture_output=True
+        )

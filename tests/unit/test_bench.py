@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.store.places import cache_directory, lock_directory, state_directory
 from state.resolve.table import load_table
+from tests.bench.__main__ import STATE_VARIABLES, own_state_dirs
 from tests.bench.stats import Samples, ratio
 from tests.bench.synthetic import SyntheticProject, layout
 
@@ -50,3 +52,15 @@ def test_samples_report_median_and_spread() -> None:
 def test_names_sort_in_creation_order(size: int) -> None:
     names = [s.name for s in layout(size)]
     assert names == sorted(names)
+
+
+def test_the_bench_keeps_its_state_out_of_the_users_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in STATE_VARIABLES:  # restored after the test, whatever was set
+        monkeypatch.setenv(variable, "/nowhere")
+    own_state_dirs(tmp_path)
+    places = (lock_directory(), state_directory(), cache_directory())
+    assert all(place.parent == tmp_path for place in places)
+    assert len(set(places)) == 3
+    assert all(place.stat().st_mode & 0o077 == 0 for place in places)

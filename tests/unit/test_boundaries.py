@@ -1,6 +1,7 @@
 """Layer boundaries, folder by folder: dependencies run one way, with no circles.
 
-state: process, the port (engine, errors, secrets) -> resolve -> model -> docker -> swarm.
+state: backend (a name) -> process, the port (engine, errors, secrets) -> resolve -> model
+  -> docker -> swarm.
 reconciler: planner -> store -> execute -> reads | render -> commands -> watch -> cli.
 An import may only go down this order (or stay in its folder, without a circle there);
 the planner imports nothing that does I/O; the renderer loads no engine code; `state`
@@ -24,6 +25,7 @@ PACKAGES = ("state", "reconciler")
 RANK = {
     "state.process": 0,
     "state.engine": 0,
+    "state.backend": -1,  # a name only: below the port that re-exports it
     "state.errors": 0,
     "state.secrets": 0,
     "state.resolve": 1,
