@@ -125,6 +125,15 @@ def _waves(plan: Plan, downtime: Prediction | None = None) -> list[str]:
     return lines
 
 
+# A teardown's unavailability is not a number of seconds: it lasts until someone acts.
+TEARDOWN_DOWNTIME = {
+    "stop": "Predicted unavailability: each service stopped stays down until it is "
+    "started again (`reconcile`).",
+    "down": "Predicted unavailability: each service removed stays down until the next "
+    "`reconcile` recreates it.",
+}
+
+
 def teardown_text(teardown: Teardown) -> str:
     """The plan of `stop` or `down`: its containers by wave, then networks and volumes."""
     lines = [f"project {teardown.project} · {teardown.command}"]
@@ -150,6 +159,8 @@ def teardown_text(teardown: Teardown) -> str:
             f"{len(teardown.volumes)} volume(s)",
         ]
     lines.append(f"Plan: {', '.join(counts)}.")
+    if not teardown.plan.is_empty:
+        lines.append(TEARDOWN_DOWNTIME[teardown.command])
     return "\n".join([*lines, *guard_lines(teardown.guard)])
 
 

@@ -203,8 +203,18 @@ def broken_world() -> BrokenFiles:
 @pytest.mark.parametrize(
     ("argv", "code", "expected"),
     [
-        (["stop", "--plan"], 2, "Plan: 2 to stop."),
-        (["down", "--plan"], 2, "Plan: 2 to remove, 0 network(s), 0 volume(s)."),
+        (
+            ["stop", "--plan"],
+            2,
+            "Plan: 2 to stop.\nPredicted unavailability: each service "
+            "stopped stays down until it is started again",
+        ),
+        (
+            ["down", "--plan"],
+            2,
+            "Plan: 2 to remove, 0 network(s), 0 volume(s).\nPredicted "
+            "unavailability: each service removed stays down until the next `reconcile`",
+        ),
         (["stop"], 0, "x stop      spot-api-1"),
         (["down"], 0, "Removed 2 container(s) and 0 network(s)."),
         (["status"], 0, "Cannot tell what should run: docker compose config failed"),
