@@ -158,7 +158,7 @@ def test_a_second_apply_changes_nothing(swarm_stack: SwarmStack) -> None:
 def test_prod_to_dev_shows_why_and_keeps_the_db_data(swarm_stack: SwarmStack) -> None:
     planned = swarm_stack.reconcile("dev", "--plan")
     assert planned.returncode == 2
-    nlp = [line for line in planned.stdout.splitlines() if "analyzer-nlp" in line]
+    nlp = [line for line in planned.stdout.splitlines() if "_analyzer-nlp." in line]
     assert len(nlp) == 3 and all("APP_ENV prod -> dev; image changed" in line for line in nlp)
     assert (
         "create    adminer" in planned.stdout
