@@ -122,23 +122,25 @@ def fault_in_each_operation(inject: Inject, judge: Judge) -> None:
     every_operation_fired(fired, seen)
 
 
-def test_a_transient_failure_is_retried_within_the_same_run() -> None:
+def failing(*, transient: bool) -> Inject:
+    """Arm an engine failure of the operation: once (transient) or for good."""
+
     def inject(engine: MemoryEngine, operation: str) -> str:
-        engine.faults.append(Fault(operation, transient=True))
+        engine.faults.append(Fault(operation, transient=transient))
         return operation
 
+    return inject
+
+
+def test_a_transient_failure_is_retried_within_the_same_run() -> None:
     def judge(desired: DesiredState, engine: MemoryEngine, result: Run, before: World) -> None:
         assert result.ok, result.error
         assert problems(desired, before, look(engine)) == []
 
-    fault_in_each_operation(inject, judge)
+    fault_in_each_operation(failing(transient=True), judge)
 
 
 def test_after_a_permanent_failure_the_next_run_converges() -> None:
-    def inject(engine: MemoryEngine, operation: str) -> str:
-        engine.faults.append(Fault(operation, transient=False))
-        return operation
-
     def judge(desired: DesiredState, engine: MemoryEngine, result: Run, before: World) -> None:
         if not result.ok:
             assert "injected permanent failure" in (result.error or "")
@@ -146,7 +148,7 @@ def test_after_a_permanent_failure_the_next_run_converges() -> None:
         assert again.ok, again.error
         assert problems(desired, before, look(engine)) == []
 
-    fault_in_each_operation(inject, judge)
+    fault_in_each_operation(failing(transient=False), judge)
 
 
 def test_after_dying_between_two_actions_or_inside_an_up_the_next_run_converges() -> None:
