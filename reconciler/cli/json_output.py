@@ -20,6 +20,7 @@ from reconciler.planner.plan import Strategy
 from reconciler.planner.snapshot import Teardown
 from reconciler.reads.opened import Opened
 from reconciler.render import plans
+from reconciler.render import teardown as teardown_render
 from reconciler.store.saved_plans import SavedPlan
 from state.errors import ReconcilerError
 
@@ -80,5 +81,9 @@ def run_teardown(
     teardown = run(_say, lambda teardown, result: None)
     if not plan_only:
         return EXIT_OK
-    click.echo(plans.teardown_json(teardown) if chosen == "json" else plans.teardown_text(teardown))
+    click.echo(
+        plans.teardown_json(teardown)
+        if chosen == "json"
+        else teardown_render.teardown_text(teardown)
+    )
     return pending(teardown.is_empty)

@@ -30,7 +30,7 @@ from reconciler.planner.plan import ActionKind, teardown_plan
 from reconciler.planner.snapshot import Teardown
 from reconciler.reads.opened import Named
 from reconciler.reads.pipeline import read_observed
-from reconciler.render import plans
+from reconciler.render import teardown as teardown_render
 from reconciler.store.lock import project_lock
 from state.engine import ONEOFF_LABEL
 from state.errors import ConfigError, ReconcilerError
@@ -90,7 +90,7 @@ def down(
             retried(lambda: engine.remove_networks(teardown.networks), settings.retrying)
         if teardown.volumes:
             retried(lambda: engine.remove_volumes(teardown.volumes), settings.retrying)
-    say(plans.teardown_done(teardown))
+    say(teardown_render.teardown_done(teardown))
     return teardown
 
 
@@ -139,7 +139,7 @@ def _guarded(named: Named, teardown: Teardown, settings: ApplySettings) -> Teard
 def _tear_down(
     named: Named, teardown: Teardown, settings: ApplySettings, say: Say, report: TornDown
 ) -> None:
-    say(plans.teardown_text(teardown))
+    say(teardown_render.teardown_text(teardown))
     enforce(teardown.guard, settings, say)
     if teardown.plan.is_empty:
         report(teardown, ApplyResult(()))

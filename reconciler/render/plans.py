@@ -1,6 +1,7 @@
 """Render: turn plans and outcomes into text for people or versioned JSON for scripts.
 
-The last stage of the pipeline (status has its own module, render/status.py).
+The last stage of the pipeline (status has its own module, render/status.py, and
+the text of stop and down render/teardown.py).
 Nothing else prints; commands hand their results here. JSON documents carry
 `schema_version`; bump it when a key changes meaning.
 """
@@ -84,7 +85,7 @@ def plan_text(snap: Snapshot) -> str:
     if snap.plan.is_empty:
         lines.append(f"No changes. The stack matches {snap.desired.app_env.target()}.")
         return "\n".join([*lines, *guard_lines(snap.guard)])
-    lines += _waves(snap.plan, snap.downtime)
+    lines += wave_lines(snap.plan, snap.downtime)
     unchanged = [n for n in snap.plan.noops if n.reason is NoopReason.IN_SYNC]
     noted = [n for n in snap.plan.noops if n.reason is not NoopReason.IN_SYNC]
     for noop in noted:
@@ -111,7 +112,7 @@ def _seconds(value: float) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _waves(plan: Plan, downtime: Prediction | None = None) -> list[str]:
+def wave_lines(plan: Plan, downtime: Prediction | None = None) -> list[str]:
     lines = []
     guesses = downtime.actions if downtime is not None else {}
     index = {id(a): n for n, a in enumerate(plan.actions)}
@@ -123,65 +124,6 @@ def _waves(plan: Plan, downtime: Prediction | None = None) -> list[str]:
             suffix = f"   down ~{_seconds(guess.seconds)} s {guess.source}" if guess else ""
             lines.append(action_line(action) + suffix)
     return lines
-
-
-# A teardown's unavailability is not a number of seconds: it lasts until someone acts.
-TEARDOWN_DOWNTIME = {
-    "stop": "Predicted unavailability: each service stopped stays down until it is "
-    "started again (`reconcile`).",
-    "down": "Predicted unavailability: each service removed stays down until the next "
-    "`reconcile` recreates it.",
-}
-
-
-def teardown_text(teardown: Teardown) -> str:
-    """The plan of `stop` or `down`: its containers by wave, then networks and volumes."""
-    lines = [f"project {teardown.project} · {teardown.command}"]
-    if teardown.plan.is_empty and teardown.command == "stop":
-        return "\n".join([*lines, "Nothing to stop."])
-    lines += _waves(teardown.plan)
-    lines += [f"  - {'network':<9} {n:<32} down" for n in teardown.networks]
-    lines += [
-        f"  = {'network':<9} {n:<32} kept: one-off containers still use it"
-        for n in teardown.kept_networks
-    ]
-    lines += [f"  - {'volume':<9} {v:<32} down --volumes: DESTROYS DATA" for v in teardown.volumes]
-    lines += [
-        f"  = {'volume':<9} {v:<32} kept (`down --volumes --yes` destroys it)"
-        for v in teardown.kept_volumes
-    ]
-    if teardown.command == "stop":
-        counts = [f"{teardown.plan.count(ActionKind.STOP)} to stop"]
-    else:
-        counts = [
-            f"{teardown.plan.count(ActionKind.REMOVE)} to remove",
-            f"{len(teardown.networks)} network(s)",
-            f"{len(teardown.volumes)} volume(s)",
-        ]
-    lines.append(f"Plan: {', '.join(counts)}.")
-    if not teardown.plan.is_empty:
-        lines.append(TEARDOWN_DOWNTIME[teardown.command])
-    return "\n".join([*lines, *guard_lines(teardown.guard)])
-
-
-def teardown_done(teardown: Teardown) -> str:
-    """What `down` did, and what it kept."""
-    lines = [
-        f"Removed {teardown.plan.count(ActionKind.REMOVE)} container(s) and "
-        f"{len(teardown.networks)} network(s)."
-    ]
-    if teardown.volumes:
-        lines.append(f"Removed volume(s): {', '.join(teardown.volumes)}")
-    if teardown.kept_networks:
-        lines.append(
-            f"Kept network(s): {', '.join(teardown.kept_networks)} (one-off containers use them)"
-        )
-    if teardown.kept_volumes:
-        lines.append(
-            f"Kept volume(s): {', '.join(teardown.kept_volumes)} "
-            "(`down --volumes --yes` destroys them)"
-        )
-    return "\n".join(lines)
 
 
 def teardown_json(teardown: Teardown) -> str:

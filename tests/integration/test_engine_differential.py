@@ -223,7 +223,12 @@ def test_a_process_that_dies_comes_back_a_stopped_one_does_not(twins: Twins) -> 
     subprocess.run(["kill", "-9", pid], check=True)  # the process dies; nobody stopped it
     twins.memory.die(memory_id)
     deadline = time.monotonic() + 20
-    while _inspect(real_id, "{{.RestartCount}}") == "0" and time.monotonic() < deadline:
+
+    def back() -> bool:  # restarted, and done restarting ("restarting" comes first)
+        state = _inspect(real_id, "{{.RestartCount}} {{.State.Status}}")
+        return state.split()[0] != "0" and state.endswith(" running")
+
+    while not back() and time.monotonic() < deadline:
         time.sleep(0.3)
     real = (_inspect(real_id, "{{.State.Status}}"), int(_inspect(real_id, "{{.RestartCount}}")))
     memory = twins.memory.containers_by_id[memory_id]
