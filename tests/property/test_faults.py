@@ -151,21 +151,29 @@ def test_after_a_permanent_failure_the_next_run_converges() -> None:
     fault_in_each_operation(failing(transient=False), judge)
 
 
+def crash_then_converge(
+    engine: MemoryEngine, desired: DesiredState, writes: int, inside_up: bool, fired: Counter[str]
+) -> None:
+    """Die after `writes` writes (or inside that `up`), noting the crash in `fired`; the
+    next run must converge, as the oracle judges the world."""
+    before = look(engine)
+    engine.crash_after_writes, engine.crash_inside_up = writes, inside_up
+    with contextlib.suppress(Crash):  # the process "died": nothing after that ran
+        reconcile(engine, desired)
+    fired.update(f for f in engine.fired if f.startswith("crash"))
+    engine.crash_after_writes = None
+    result = reconcile(engine, desired)
+    assert result.ok, result.error
+    assert problems(desired, before, look(engine)) == []
+
+
 def test_after_dying_between_two_actions_or_inside_an_up_the_next_run_converges() -> None:
     fired: Counter[str] = Counter()
 
     @given(worlds(), st.integers(0, 6), st.booleans())
     def prop(case: tuple[DesiredState, MemoryEngine], writes: int, inside_up: bool) -> None:
         desired, engine = case
-        before = look(engine)
-        engine.crash_after_writes, engine.crash_inside_up = writes, inside_up
-        with contextlib.suppress(Crash):  # the process "died": nothing after that ran
-            reconcile(engine, desired)
-        fired.update(f for f in engine.fired if f.startswith("crash"))
-        engine.crash_after_writes = None
-        result = reconcile(engine, desired)
-        assert result.ok, result.error
-        assert problems(desired, before, look(engine)) == []
+        crash_then_converge(engine, desired, writes, inside_up, fired)
 
     prop()
     # A recreate by `up` killed inside it, once whatever was drawn (the worlds reach one
@@ -173,15 +181,7 @@ def test_after_dying_between_two_actions_or_inside_an_up_the_next_run_converges(
     state = make_desired(service("db", config_hash="new"))
     engine = MemoryEngine(state, probed_health=True)
     engine.add("db", config_hash="old")
-    before = look(engine)
-    engine.crash_after_writes, engine.crash_inside_up = 0, True
-    with contextlib.suppress(Crash):
-        reconcile(engine, state)
-    fired.update(f for f in engine.fired if f.startswith("crash"))
-    engine.crash_after_writes = None
-    result = reconcile(engine, state)
-    assert result.ok, result.error
-    assert problems(state, before, look(engine)) == []
+    crash_then_converge(engine, state, 0, True, fired)
     assert fired["crash inside up"] and sum(fired.values()) > fired["crash inside up"], fired
 
 
