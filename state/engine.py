@@ -11,7 +11,8 @@ tests:
   keep, because it says what it hands Compose;
 - CreatesBeside: an engine that adds a container beside the ones a service has (the
   start-first recreates of the local Compose backend).
-The records they return are plain frozen data; no live Docker object leaves the
+The records they return are plain frozen dataclasses (a read loads no validator); no
+live Docker object leaves the
 adapter. Backend names the two adapters (local Compose, a swarm).
 """
 
@@ -19,10 +20,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
-
-from pydantic import BaseModel, ConfigDict
 
 from state.backend import Backend
 
@@ -57,11 +57,10 @@ class ContainerStatus(enum.StrEnum):
     DEAD = "dead"
 
 
-class EngineIdentity(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class EngineIdentity:
     """Which engine a command talks to: its endpoint, context, and the daemon's identity
     (`docker info`'s ID and Name): what the environment table's pins match."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     endpoint: str
     context: str | None = None
@@ -73,10 +72,9 @@ class EngineIdentity(BaseModel):
         return f"{self.endpoint}{named}"
 
 
-class ContainerRecord(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ContainerRecord:
     """One container as the engine reports it, reduced to what planning needs."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str
     name: str

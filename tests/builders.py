@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from state.engine import ContainerStatus
 from state.model.desired import Dependency, DesiredService, DesiredState
@@ -72,7 +72,7 @@ def container(
         number=number,
         status=status,
         app_env=env,
-        config_hash=f"hash-{service_name}-{env}" if config_hash is ... else config_hash,
+        config_hash=f"hash-{service_name}-{env}" if config_hash is ... else cast(str, config_hash),
         image_id=image_id,
         depends_on=tuple(depends_on),
         **extra,

@@ -61,6 +61,7 @@ from state.engine import (
 from state.errors import PermanentError, TransientError
 from state.model import content
 from state.model.desired import DesiredService, DesiredState
+from state.stored import as_json
 
 WRITES = frozenset(
     {
@@ -250,7 +251,7 @@ class MemoryEngine:
             if spec.container_name:
                 raw["container_name"] = spec.container_name
             if spec.ports:
-                raw["ports"] = [p.model_dump() for p in spec.ports]
+                raw["ports"] = [as_json(p) for p in spec.ports]
             if spec.image_id is None:
                 raw["build"] = {"context": "."}
             if spec.content:  # the label the content override gives (state/model/content.py)

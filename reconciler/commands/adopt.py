@@ -20,7 +20,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -171,7 +171,7 @@ def _chosen(
 def _row(
     project: ComposeProject, engines: Callable[[ComposeProject], ComposeSource], wanted: Wanted
 ) -> Row:
-    variant = project.model_copy(update={"default_profiles": wanted.profiles})
+    variant = replace(project, default_profiles=wanted.profiles)
     try:
         model = engines(variant).compose_model()
     except ReconcilerError as exc:

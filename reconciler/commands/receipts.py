@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 import socket
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -26,6 +27,7 @@ from reconciler.store import history
 from state.errors import ReconcilerError
 from state.resolve.appenv import ResolvedAppEnv
 from state.resolve.project import ComposeProject
+from state.stored import as_json
 
 CONVERGED = "converged"
 FAILED = "failed"
@@ -36,7 +38,8 @@ NOT_CONVERGED = "did not converge"
 def digest(plan: Plan) -> str:
     """The plan's digest: the same actions give the same digest (`history show` and
     `--plan --format json` name it)."""
-    return "sha256:" + hashlib.sha256(plan.model_dump_json().encode()).hexdigest()[:16]
+    text = json.dumps(as_json(plan), separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def result_of(outcomes: Sequence[Outcome], error: str | None, converged: bool) -> str:

@@ -8,11 +8,11 @@ store them. No logic beyond lookups; nothing here does I/O.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from functools import cached_property
 
-from pydantic import BaseModel, ConfigDict
-
 from state.engine import ContainerStatus
+from state.stored import STRICT
 
 
 class ActionKind(enum.StrEnum):
@@ -42,10 +42,11 @@ class NoopReason(enum.StrEnum):
     COMPLETED = "completed"  # a one-shot that exited 0 (reconciler/planner/plan.py)
 
 
-class Action(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Action:
     """One explicit change to one container, with why."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__ = STRICT  # read back by state/stored.py
 
     kind: ActionKind
     service: str
@@ -66,19 +67,21 @@ class Action(BaseModel):
         return f"{self.kind.value} (start-first)" if self.start_first else self.kind.value
 
 
-class Noop(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Noop:
     """A desired service that needs nothing, and why."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__ = STRICT  # read back by state/stored.py
 
     service: str
     reason: NoopReason
 
 
-class Plan(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Plan:
     """The ordered actions (grouped in waves) and the no-ops."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__ = STRICT  # read back by state/stored.py
 
     actions: tuple[Action, ...] = ()
     noops: tuple[Noop, ...] = ()

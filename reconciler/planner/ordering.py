@@ -9,6 +9,7 @@ a dependency chain is computed without recursion, so a chain of any length is fi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from reconciler.planner.actions import KIND_ORDER, TEARDOWN, Action
 from state.model.desired import DesiredState
@@ -36,10 +37,10 @@ def order(
             wave = top - teardown[action.service]
         else:
             wave = top + 1 + bring_up[action.service]
-        waves.append(action.model_copy(update={"wave": wave}))
+        waves.append(replace(action, wave=wave))
     used = sorted({a.wave for a in waves})
     renumber = {old: new for new, old in enumerate(used, start=1)}
-    ordered = [a.model_copy(update={"wave": renumber[a.wave]}) for a in waves]
+    ordered = [replace(a, wave=renumber[a.wave]) for a in waves]
     ordered.sort(
         key=lambda a: (
             a.wave,

@@ -35,7 +35,9 @@ Plan, ...) is reconciler/planner/actions.py, re-exported here.
 from __future__ import annotations
 
 import enum
+from dataclasses import replace
 from pathlib import PurePath
+from typing import Any
 
 from reconciler.planner import start_first
 from reconciler.planner.actions import (
@@ -100,7 +102,7 @@ def plan(
         )
         actions += service_actions
         if noop:
-            noops.append(Noop.model_construct(service=name, reason=noop))
+            noops.append(Noop(service=name, reason=noop))
     for container in observed.containers:
         if container.service not in desired.services:
             actions.append(_remove_unwanted(container, desired))
@@ -108,7 +110,7 @@ def plan(
     restarted = {a.service for a in actions if a.kind is ActionKind.RESTART}
     noops = [n for n in noops if n.service not in restarted]
     ordered = tuple(_order(actions, desired, observed))  # not validated again: lean reads
-    return Plan.model_construct(actions=ordered, noops=tuple(noops))
+    return Plan(actions=ordered, noops=tuple(noops))
 
 
 def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Plan:
@@ -117,7 +119,7 @@ def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Pla
     assert kind in TEARDOWN, kind
     targets = [c for c in observed.containers if kind is ActionKind.REMOVE or c.status in STOPPABLE]
     actions = [_action(kind, c.service, c, (reason,)) for c in targets]
-    return Plan.model_construct(actions=tuple(_order(actions, None, observed)), noops=())
+    return Plan(actions=tuple(_order(actions, None, observed)), noops=())
 
 
 def _plan_service(
@@ -129,7 +131,7 @@ def _plan_service(
 ) -> tuple[list[Action], NoopReason | None]:
     live = [c for c in containers if c.status is not ContainerStatus.REMOVING]
     if service.global_mode and live:  # one per node on a swarm: as many as there are
-        service = service.model_copy(update={"replicas": len({c.number for c in live})})
+        service = replace(service, replicas=len({c.number for c in live}))
     actions: list[Action] = []
     kept: dict[int, ObservedContainer] = {}
 
@@ -189,7 +191,7 @@ def _numbered(
     numbered: list[Action] = []
     for action in actions:
         if action.kind is ActionKind.RECREATE and not whole:
-            action = action.model_copy(update={"renumbered": following})
+            action = replace(action, renumbered=following)
             following += 1
         numbered.append(action)
     numbered += [
@@ -224,7 +226,7 @@ def _decide(
     if drift:
         refused = start_first.note(service)
         recreate = _recreate(service, container, (*drift, *([refused] if refused else [])))
-        return [recreate.model_copy(update={"start_first": start_first.allowed(service)})]
+        return [replace(recreate, start_first=start_first.allowed(service))]
     match container.status:
         case ContainerStatus.PAUSED:  # Docker refuses to start a paused container
             return [_action(ActionKind.UNPAUSE, service.name, container, ("paused",))]
@@ -301,7 +303,7 @@ def _action(
     service: str,
     container: ObservedContainer,
     reasons: tuple[str, ...],
-    **extra: str | None,
+    **extra: Any,
 ) -> Action:
     return Action(
         kind=kind,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from reconciler.execute.retry import retried
@@ -46,7 +47,7 @@ def attach(project: ComposeProject, source: ComposeSource) -> ComposeProject:
         return project
     path = write_override(content.override(found))
     source.use_content_override(path)
-    return project.model_copy(update={"content_override": path})
+    return replace(project, content_override=path)
 
 
 def _may_use_files(project: ComposeProject) -> bool:

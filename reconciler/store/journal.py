@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from reconciler.store.atomic import Kind, write_kept
 from reconciler.store.places import (
     STATE_DIR_VARIABLE,
@@ -32,6 +30,7 @@ from reconciler.store.places import (
 from state.docker.endpoint import engine_endpoint
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
+from state.stored import as_json, validated
 
 KIND = "reconcile-journal"
 SCHEMA_VERSION = 1
@@ -99,7 +98,7 @@ def save(project: str, desired: DesiredState, model: Mapping[str, Any]) -> None:
         "kind": KIND,
         "schema_version": SCHEMA_VERSION,
         "at": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "desired": desired.model_dump(mode="json"),
+        "desired": as_json(desired),
         "model": model,
     }
     write_record(project_directory(project) / "journal.json", json.dumps(document))
@@ -113,8 +112,8 @@ def load(project: str) -> Saved | None:
     if raw.get("schema_version") != SCHEMA_VERSION:
         return None
     try:
-        desired = DesiredState.model_validate(raw["desired"])
-    except (KeyError, ValidationError):
+        desired = validated(DesiredState, raw["desired"])
+    except (KeyError, ValueError):
         return None
     if desired.project != project or not isinstance(raw.get("model"), dict):
         return None

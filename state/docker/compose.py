@@ -16,6 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ class ComposeSide:
     def use_content_override(self, path: Path) -> None:
         """The content stage's override as the last `-f` from now on (nothing was asked
         of Compose with the new options yet: the lines and the model are built anew)."""
-        self._project = self.project.model_copy(update={"content_override": path})
+        self._project = replace(self.project, content_override=path)
         self.compose_options = ComposeOptions.of(self._project)
         with self._building, self._modelling:
             self._lines = None

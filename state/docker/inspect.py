@@ -1,74 +1,20 @@
 """The Docker adapter's parse step: `docker container inspect` JSON -> ContainerRecord.
 
 Part of the adapter (state/docker/adapter.py runs the command, this reads its output):
-tolerant alias models that ignore every key we do not read, and no I/O, so the parse
-is tested on captured JSON (tests/fixtures/inspect/).
+it reads the few keys planning needs, checks each one's type, ignores every other key,
+and does no I/O, so the parse is tested on captured JSON (tests/fixtures/inspect/).
+Plain code, no validator library: this runs on every read (`status`, every plan), and
+a document of the wrong shape is an engine's fault, reported in one line.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from state.engine import ContainerRecord, ContainerStatus
 from state.errors import PermanentError
-
-
-class _Probe(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    output: str = Field(default="", alias="Output")
-
-
-class _Health(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    status: str = Field(alias="Status")
-    log: list[_Probe] | None = Field(default=None, alias="Log")
-
-
-class _State(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    status: ContainerStatus = Field(alias="Status")
-    exit_code: int | None = Field(default=None, alias="ExitCode")
-    health: _Health | None = Field(default=None, alias="Health")
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    labels: dict[str, str] | None = Field(default=None, alias="Labels")
-    env: list[str] | None = Field(default=None, alias="Env")
-
-
-class _Inspect(BaseModel):
-    """The part of `docker container inspect` we read; tolerant of everything else."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-    id: str = Field(alias="Id")
-    name: str = Field(alias="Name")
-    image: str = Field(alias="Image")
-    state: _State = Field(alias="State")
-    config: _Config = Field(alias="Config")
-
-    def record(self) -> ContainerRecord:
-        """The record of this validated document: constructed from its typed fields, not
-        validated again (tests/unit/test_lean_reads.py checks it would be the same)."""
-        env = dict(item.split("=", 1) for item in self.config.env or [] if "=" in item)
-        return ContainerRecord.model_construct(
-            id=self.id,
-            name=self.name.lstrip("/"),
-            labels=self.config.labels or {},
-            status=self.state.status,
-            health=self.state.health.status if self.state.health else None,
-            health_output=(
-                self.state.health.log[-1].output.strip()
-                if self.state.health and self.state.health.log
-                else None
-            ),
-            exit_code=self.state.exit_code,
-            env=env,
-            image_id=self.image,
-        )
 
 
 def parse_inspect(payload: str) -> list[ContainerRecord]:
@@ -84,6 +30,80 @@ def records_of(items: list[Any]) -> list[ContainerRecord]:
     """Inspect documents (the CLI's array, or the Engine API's one per container) ->
     records."""
     try:
-        return [_Inspect.model_validate(item).record() for item in items]
-    except (ValueError, ValidationError) as exc:
+        if not isinstance(items, list):
+            raise ValueError(f"a list of documents expected, got {type(items).__name__}")
+        return [_record(item) for item in items]
+    except ValueError as exc:
         raise PermanentError(f"unexpected `docker inspect` output: {exc}") from None
+
+
+def _record(document: object) -> ContainerRecord:
+    item = _mapping(document, "document")
+    state = _mapping(item.get("State"), "State")
+    config = _mapping(item.get("Config"), "Config")
+    health = _optional_mapping(state.get("Health"), "State.Health")
+    log = health.get("Log") if health is not None else None
+    if log is not None and not isinstance(log, list):
+        raise ValueError(f"State.Health.Log: a list expected, got {type(log).__name__}")
+    last = _mapping(log[-1], "State.Health.Log entry") if log else None
+    env = _strings(config.get("Env"), "Config.Env")
+    return ContainerRecord(
+        id=_text(item.get("Id"), "Id"),
+        name=_text(item.get("Name"), "Name").lstrip("/"),
+        labels=_labels(config.get("Labels")),
+        status=_status(state.get("Status")),
+        health=_text(health.get("Status"), "State.Health.Status") if health is not None else None,
+        health_output=_text(last.get("Output", ""), "Output").strip() if last is not None else None,
+        exit_code=_exit_code(state.get("ExitCode")),
+        env=dict(entry.split("=", 1) for entry in env if "=" in entry),
+        image_id=_text(item.get("Image"), "Image"),
+    )
+
+
+def _mapping(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: an object expected, got {type(value).__name__}")
+    return value
+
+
+def _optional_mapping(value: object, where: str) -> Mapping[str, Any] | None:
+    return None if value is None else _mapping(value, where)
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: a string expected, got {type(value).__name__}")
+    return value
+
+
+def _strings(value: object, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where}: a list of strings expected")
+    return value
+
+
+def _labels(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    labels = _mapping(value, "Config.Labels")
+    if not all(isinstance(v, str) for v in labels.values()):
+        raise ValueError("Config.Labels: string values expected")
+    return dict(labels)
+
+
+def _status(value: object) -> ContainerStatus:
+    try:
+        return ContainerStatus(_text(value, "State.Status"))
+    except ValueError:
+        known = ", ".join(s.value for s in ContainerStatus)
+        raise ValueError(f"State.Status {value!r} is none of {known}") from None
+
+
+def _exit_code(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"State.ExitCode: an integer expected, got {type(value).__name__}")
+    return value

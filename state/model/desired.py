@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from state import secrets
 from state.engine import ComposeSource
@@ -26,35 +25,39 @@ from state.model import content
 from state.model.images import Need, image_name, needs
 from state.process.concurrent import reads_concurrently, together
 from state.resolve.appenv import VARIABLE, ResolvedAppEnv
+from state.stored import STRICT
 
 if TYPE_CHECKING:  # the models must stay importable without the resolve stage's I/O
     from state.resolve.project import ComposeProject
 
 
-class Dependency(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Dependency:
     """One `depends_on` entry."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__ = STRICT  # read back by state/stored.py
 
     service: str
     restart: bool = False
     condition: str = "service_started"  # or service_healthy, service_completed_successfully
 
 
-class Published(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Published:
     """One published port: where on the host, and the container's port."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__ = STRICT  # read back by state/stored.py
 
     host_ip: str = ""  # "": every address
     published: str = ""
     target: int = 0
 
 
-class DesiredService(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class DesiredService:
     """One service as it should run."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__ = STRICT  # read back by state/stored.py
 
     name: str
     image: str
@@ -64,7 +67,7 @@ class DesiredService(BaseModel):
     app_env: str | None
     volumes: tuple[str, ...] = ()
     has_healthcheck: bool = False
-    replicas: int = Field(default=1, ge=0)
+    replicas: int = 1  # >= 0: _service refuses a negative count
     global_mode: bool = False  # `deploy.mode: global`: one per node on a swarm
     # What the policies read (reconciler/planner/policies.py):
     ports: tuple[Published, ...] = ()
@@ -72,7 +75,7 @@ class DesiredService(BaseModel):
     privileged: bool = False
     cap_add: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
-    content: dict[str, str] = Field(default_factory=dict)  # file -> digest (state/model/content.py)
+    content: dict[str, str] = field(default_factory=dict)  # file -> digest (state/model/content.py)
     image_note: str | None = None  # `image X will be pulled`: what creating it brings
     # What the downtime prediction reads (reconciler/planner/downtime.py), in seconds:
     stop_grace: float | None = None  # stop_grace_period (None: Docker's 10 s)
@@ -83,10 +86,11 @@ class DesiredService(BaseModel):
     container_name: str | None = None  # a fixed name: one container at a time
 
 
-class DesiredState(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class DesiredState:
     """The whole project as it should run in one environment."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__ = STRICT  # read back by state/stored.py
 
     project: str
     app_env: ResolvedAppEnv
@@ -182,7 +186,10 @@ def _service(
             f"Compose gave no config hash for service {name!r}: check the compose files"
         )
     deploy = raw.get("deploy") or {}
-    replicas = raw.get("scale", deploy.get("replicas", 1))
+    count = raw.get("scale", deploy.get("replicas", 1))
+    replicas = int(count) if count is not None else 1
+    if replicas < 0:
+        raise ConfigError(f"service {name!r} asks for {replicas} replicas: give it 0 or more")
     environment = raw.get("environment") or {}
     secrets.remember(environment)
     return DesiredService(
@@ -206,7 +213,7 @@ def _service(
         ),
         has_healthcheck=bool(raw.get("healthcheck"))
         and not (raw.get("healthcheck") or {}).get("disable"),
-        replicas=int(replicas if replicas is not None else 1),
+        replicas=replicas,
         global_mode=deploy.get("mode") == "global",
         ports=tuple(
             Published(

@@ -8,9 +8,8 @@ sees them, so nothing can touch them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cached_property
-
-from pydantic import BaseModel, ConfigDict
 
 from state.engine import (
     CONFIG_HASH_LABEL,
@@ -28,10 +27,9 @@ from state.model.content import recorded
 from state.resolve.appenv import VARIABLE
 
 
-class ObservedContainer(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ObservedContainer:
     """One container of the project, as planning sees it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str
     name: str
@@ -45,7 +43,9 @@ class ObservedContainer(BaseModel):
     config_hash: str | None = None
     image_id: str
     depends_on: tuple[str, ...] = ()
-    content: dict[str, str] = {}  # file -> digest, as recorded (state/model/content.py)
+    content: dict[str, str] = field(
+        default_factory=dict
+    )  # file -> digest, as recorded (state/model/content.py)
     working_dir: str | None = None  # the project directory Compose made it from
 
     @property
@@ -64,10 +64,9 @@ class ObservedContainer(BaseModel):
         )
 
 
-class ObservedState(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ObservedState:
     """Every container of one project, sorted by service and number."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     project: str
     containers: tuple[ObservedContainer, ...] = ()
@@ -99,10 +98,7 @@ def observe(engine: ContainerEngine, project: str) -> ObservedState:
         and SERVICE_LABEL in record.labels
     ]
     containers.sort(key=lambda c: (c.service, c.number, c.name))
-    # Built from the engine port's records (validated by the adapter as they were
-    # read) with typed values: constructed, not validated again
-    # (tests/unit/test_lean_reads.py checks validation would give the same).
-    return ObservedState.model_construct(project=project, containers=tuple(containers))
+    return ObservedState(project=project, containers=tuple(containers))
 
 
 def _observed(record: ContainerRecord) -> ObservedContainer:
@@ -111,7 +107,7 @@ def _observed(record: ContainerRecord) -> ObservedContainer:
         number = int(labels.get(NUMBER_LABEL, "1"))
     except ValueError:
         number = 1
-    return ObservedContainer.model_construct(
+    return ObservedContainer(
         id=record.id,
         name=record.name,
         service=labels[SERVICE_LABEL],

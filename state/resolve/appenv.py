@@ -8,9 +8,10 @@ every header and error, so each command can say why it acts on that environment.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from state.stored import STRICT
 
 VARIABLE = "APP_ENV"
 
@@ -24,10 +25,11 @@ class Source(enum.StrEnum):
     NO_TABLE = "no table"  # the project has no environment table: APP_ENV means nothing
 
 
-class ResolvedAppEnv(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ResolvedAppEnv:
     """The active environment's name and where it was set."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__ = STRICT  # read back by state/stored.py
 
     name: str
     source: Source

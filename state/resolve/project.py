@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from state.engine import Backend
 from state.resolve.appenv import VARIABLE, ResolvedAppEnv
@@ -31,14 +30,13 @@ PROFILES_VARIABLE = "COMPOSE_PROFILES"
 __all__ = ["COMPOSE_DIR", "TABLE_FILE", "ComposeProject", "load_project", "project_from"]
 
 
-class ComposeProject(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ComposeProject:
     """Everything needed to call Compose for one project in one environment.
 
     `directory` is the project's own (its `.env`, its name); `compose_directory` is
     Compose's project directory, which holds the table (default: `directory/compose`,
     this repository's layout). `compose_files`, when given, win over the table's."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     directory: Path
     env_file: Path
@@ -53,8 +51,8 @@ class ComposeProject(BaseModel):
     default_profiles: tuple[str, ...] = ()  # without a table: COMPOSE_PROFILES
     read_env_files: tuple[Path, ...] | None = None  # None: env_file, if it is a file
     # The env files' variables as read (once): Compose interpolates with them where the
-    # process environment leaves a variable unset. Never dumped: they may be secrets.
-    env_values: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
+    # process environment leaves a variable unset. Never shown: they may be secrets.
+    env_values: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def compose_dir(self) -> Path:
@@ -183,7 +181,7 @@ def project_from(
         return variables[key] if key in variables else inputs.lookup(key)
 
     name = name_of(inputs, explicit=explicit_name, files=project.files, lookup=lookup)
-    return project.model_copy(update={"name": name})
+    return replace(project, name=name)
 
 
 def _profiles(inputs: ProjectInputs) -> tuple[str, ...]:

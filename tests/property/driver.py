@@ -16,6 +16,7 @@ reconciler/reads/config_cache.py as the Docker adapter's do (`Cacheable`).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from state.model.desired import DesiredState
 from state.model.observed import observe
 from state.resolve.project import COMPOSE_DIR, ComposeProject
 from state.resolve.table import load_table
+from state.stored import as_json
 from tests.memory_engine import MemoryEngine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +87,7 @@ def project_for(desired: DesiredState) -> ComposeProject:
 def _write_files(directory: Path, desired: DesiredState) -> None:
     """Every compose file of the table holds `desired` (rewritten only when it differs:
     the cache's key also reads the files' mtimes)."""
-    text = desired.model_dump_json()
+    text = json.dumps(as_json(desired))
     for environment in TABLE.environments.values():
         for name in environment.files:
             path = directory / COMPOSE_DIR / name

@@ -47,11 +47,7 @@ def no_dependency_order() -> None:
     _wrap(
         p,
         "_order",
-        lambda orig: (
-            lambda actions, d, o: tuple(
-                a.model_copy(update={"wave": 1}) for a in orig(actions, d, o)
-            )
-        ),
+        lambda orig: lambda actions, d, o: tuple(replace(a, wave=1) for a in orig(actions, d, o)),
     )
 
 
@@ -64,9 +60,7 @@ def teardown_dependencies_first() -> None:
             removal_waves = sorted({a.wave for a in result if a.kind is p.ActionKind.REMOVE})
             flip = dict(zip(removal_waves, reversed(removal_waves), strict=True))
             flipped = [
-                a.model_copy(update={"wave": flip.get(a.wave, a.wave)})
-                if a.kind is p.ActionKind.REMOVE
-                else a
+                replace(a, wave=flip.get(a.wave, a.wave)) if a.kind is p.ActionKind.REMOVE else a
                 for a in result
             ]
             return tuple(sorted(flipped, key=lambda a: a.wave))
@@ -110,10 +104,7 @@ def unsorted_plan() -> None:
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def order(actions: Any, d: Any, o: Any) -> Any:
             waves = {(a.service, a.number, a.container_id): a.wave for a in orig(actions, d, o)}
-            kept = [
-                a.model_copy(update={"wave": waves[(a.service, a.number, a.container_id)]})
-                for a in actions
-            ]
+            kept = [replace(a, wave=waves[(a.service, a.number, a.container_id)]) for a in actions]
             return tuple(sorted(kept, key=lambda a: a.wave))  # stable: input order within a wave
 
         return order
@@ -148,7 +139,7 @@ def fill_the_gap() -> None:
             taken = {c.number for c in containers if c.id not in removed}
             free = (n for n in range(1, 1000) if n not in taken)
             return [
-                a.model_copy(update={"number": next(free)}) if a.kind is p.ActionKind.CREATE else a
+                replace(a, number=next(free)) if a.kind is p.ActionKind.CREATE else a
                 for a in actions
             ], noop
 
@@ -225,7 +216,7 @@ def skip_final_check() -> None:
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def verify(result: Any, remaining: Any, say: Any) -> None:
-            orig(result, remaining.model_copy(update={"actions": ()}), say)
+            orig(result, replace(remaining, actions=()), say)
 
         return verify
 
@@ -354,9 +345,7 @@ def paused_started() -> None:
             decided = orig(*args)
             if isinstance(decided, list):
                 return [
-                    a.model_copy(update={"kind": p.ActionKind.START})
-                    if a.kind is p.ActionKind.UNPAUSE
-                    else a
+                    replace(a, kind=p.ActionKind.START) if a.kind is p.ActionKind.UNPAUSE else a
                     for a in decided
                 ]
             return decided

@@ -4,6 +4,8 @@ then the stack converges and a second run changes nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,33 +23,29 @@ def with_content(draw: st.DrawFn) -> DesiredState:
     """A desired state whose services each use up to two content files."""
     desired = draw(desired_states(allow_restart=False))
     services = {
-        name: spec.model_copy(
-            update={
-                "content": {
-                    f: "d0" for f in draw(st.lists(st.sampled_from(FILES), unique=True, max_size=2))
-                }
-            }
+        name: replace(
+            spec,
+            content={
+                f: "d0" for f in draw(st.lists(st.sampled_from(FILES), unique=True, max_size=2))
+            },
         )
         for name, spec in desired.services.items()
     }
-    return desired.model_copy(update={"services": services})
+    return replace(desired, services=services)
 
 
 def edited(desired: DesiredState, file: str) -> DesiredState:
     """What Compose says after `file` is edited: its users' digest and label change, so
     their config hash does too (the label is part of the service's configuration)."""
     services = {
-        name: spec.model_copy(
-            update={
-                "content": {**spec.content, file: "d1"},
-                "config_hash": f"{spec.config_hash}+{file}",
-            }
+        name: replace(
+            spec, content={**spec.content, file: "d1"}, config_hash=f"{spec.config_hash}+{file}"
         )
         if file in spec.content
         else spec
         for name, spec in desired.services.items()
     }
-    return desired.model_copy(update={"services": services})
+    return replace(desired, services=services)
 
 
 @given(with_content(), st.sampled_from(FILES))

@@ -6,6 +6,7 @@ unconfirmed or policy-blocked plan leaves the engine exactly as it was.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -44,8 +45,8 @@ def test_a_blocked_plan_changes_nothing_and_deciding_it_calls_no_engine(
     # A service that says another APP_ENV: the policy, when drawn, finds it.
     if desired.services:
         name = sorted(desired.services)[0]
-        odd = desired.services[name].model_copy(update={"app_env": "staging"})
-        desired = desired.model_copy(update={"services": {**desired.services, name: odd}})
+        odd = replace(desired.services[name], app_env="staging")
+        desired = replace(desired, services={**desired.services, name: odd})
         engine.desired = desired
     before = engine.snapshot()
     calls = len(engine.calls)
@@ -56,7 +57,7 @@ def test_a_blocked_plan_changes_nothing_and_deciding_it_calls_no_engine(
     )
     assert len(engine.calls) - calls == reads + 1  # the identity only: deciding is pure
     blocked = bool(verdict.refusal or verdict.blocking or verdict.confirmations)
-    project = project_for(desired).model_copy(update={"table": table})
+    project = replace(project_for(desired), table=table)
     opened = Opened(project, kit(engine), engine, engine)
     writes = len(engine.writes)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -205,7 +206,7 @@ def test_purity_deterministic_under_permutation(
     rnd.shuffle(containers)
     services = list(desired.services.items())
     rnd.shuffle(services)
-    shuffled_desired = desired.model_copy(update={"services": dict(services)})
+    shuffled_desired = replace(desired, services=dict(services))
     shuffled = ObservedState(project=observed.project, containers=tuple(containers))
     assert plan(shuffled_desired, shuffled) == plan(desired, observed)
 
@@ -235,7 +236,7 @@ def test_boundaries_named_volumes_are_never_removed(
     desired, engine = case
     reconcile(engine, desired)
     volumes = set(engine.volumes_made)
-    switched = desired.model_copy(update={"services": {}})  # every service gone from the files
+    switched = replace(desired, services={})  # every service gone from the files
     reconcile(engine, switched)
     assert engine.volumes_made >= volumes
 

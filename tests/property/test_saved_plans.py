@@ -10,6 +10,7 @@ never an action) says the same.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import assume, given
@@ -105,8 +106,8 @@ def test_a_plan_saved_before_the_scale_changed_is_refused(
         out = save(engine, directory)
         name = data.draw(st.sampled_from(sorted(desired.services)))
         spec = desired.services[name]
-        scaled = spec.model_copy(update={"replicas": spec.replicas + 1})
-        engine.desired = desired.model_copy(update={"services": {**desired.services, name: scaled}})
+        scaled = replace(spec, replicas=spec.replicas + 1)
+        engine.desired = replace(desired, services={**desired.services, name: scaled})
         writes, before = len(engine.writes), engine.snapshot()
         assert run(engine, "apply", str(out)) == 1
     assert engine.writes[writes:] == []

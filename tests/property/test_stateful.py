@@ -9,6 +9,8 @@ reconcile the oracle (tests/property/oracle.py) must call the world converged.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
@@ -37,14 +39,13 @@ class ReconcilerMachine(RuleBasedStateMachine):
     @rule(env=st.sampled_from(ENVS))
     def switch_app_env(self, env: str) -> None:
         services = {
-            name: s.model_copy(update={"app_env": env, "config_hash": f"{name}-{env}-x"})
+            name: replace(s, app_env=env, config_hash=f"{name}-{env}-x")
             for name, s in self.desired.services.items()
         }
-        self.desired = self.desired.model_copy(
-            update={
-                "app_env": ResolvedAppEnv(name=env, source=Source.COMMAND_LINE),
-                "services": services,
-            }
+        self.desired = replace(
+            self.desired,
+            app_env=ResolvedAppEnv(name=env, source=Source.COMMAND_LINE),
+            services=services,
         )
         self.reconcile()
 
@@ -53,10 +54,8 @@ class ReconcilerMachine(RuleBasedStateMachine):
     def edit_service(self, data: st.DataObject) -> None:
         name = data.draw(st.sampled_from(sorted(self.desired.services)))
         spec = self.desired.services[name]
-        edited = spec.model_copy(update={"config_hash": spec.config_hash + "'"})
-        self.desired = self.desired.model_copy(
-            update={"services": {**self.desired.services, name: edited}}
-        )
+        edited = replace(spec, config_hash=spec.config_hash + "'")
+        self.desired = replace(self.desired, services={**self.desired.services, name: edited})
         self.reconcile()
 
     @rule(name=st.sampled_from(POOL), replicas=st.integers(0, 2))
@@ -72,11 +71,10 @@ class ReconcilerMachine(RuleBasedStateMachine):
             app_env=env,
             replicas=replicas,
         )
-        self.desired = self.desired.model_copy(
-            update={
-                "services": {**self.desired.services, name: new},
-                "known_services": self.desired.known_services | {name},
-            }
+        self.desired = replace(
+            self.desired,
+            services={**self.desired.services, name: new},
+            known_services=self.desired.known_services | {name},
         )
         self.reconcile()
 
@@ -88,8 +86,8 @@ class ReconcilerMachine(RuleBasedStateMachine):
         if not removable:
             return
         name = data.draw(st.sampled_from(removable))
-        self.desired = self.desired.model_copy(
-            update={"services": {k: v for k, v in self.desired.services.items() if k != name}}
+        self.desired = replace(
+            self.desired, services={k: v for k, v in self.desired.services.items() if k != name}
         )
         self.reconcile()
 

@@ -27,6 +27,7 @@ RANK = {
     "state.engine": 0,
     "state.backend": -1,  # a name only: below the port that re-exports it
     "state.errors": 0,
+    "state.stored": 0,  # the records as JSON: every layer stores or reads them
     "state.secrets": 0,
     "state.resolve": 1,
     "state.model": 2,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -249,7 +250,7 @@ class Source:
         return {"x:local": "sha256:x"}
 
     def use_content_override(self, path: Path) -> None:
-        self.project = self.project.model_copy(update={"content_override": path})
+        self.project = replace(self.project, content_override=path)
 
 
 def test_attach_adds_the_override_and_the_desired_state_carries_the_digests(

@@ -8,6 +8,7 @@ touched, unless confirmed or waived, which the plan shows."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def test_each_rule_finds_what_it_forbids(
     ).policies
     clean = desired(service("web"))
     assert violations(policies, clean) == ()
-    bad = desired(service("web").model_copy(update=changes))
+    bad = desired(replace(service("web"), **changes))
     (violation,) = violations(policies, bad)
     assert found in str(violation) and str(violation).startswith("blocked by policy p: web ")
     assert violations(policies, bad, frozenset({"p"}))[0].waived

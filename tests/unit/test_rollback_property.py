@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -83,7 +84,7 @@ def test_a_failed_apply_leaves_every_broken_service_on_its_previous_hash(
         assert all(c.health != "unhealthy" for c in world.containers_by_id.values())
         saved = journal.load(good.project)
         assert saved is not None  # the journal keeps the good state, as the checkout read it
-        assert saved.desired.model_copy(update={"checkout": None}) == good
+        assert replace(saved.desired, checkout=None) == good
 
         assert apply(world, good)[0] is None  # back to the good state: nothing left over
         assert hashes(world) == {n: s.config_hash for n, s in good.services.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -161,7 +162,7 @@ def test_each_changed_field_is_named(now: Fingerprint, line: str) -> None:
 
 def test_the_source_of_app_env_alone_counts() -> None:
     env_file = ResolvedAppEnv(name="prod", source=Source.ENV_FILE, path=Path(".env"), line=1)
-    want = BASE.desired.model_copy(update={"app_env": env_file})
+    want = replace(BASE.desired, app_env=env_file)
     now = fingerprint(
         Snapshot(desired=want, observed=BASE.observed, plan=BASE.plan), INPUTS, "compose"
     )

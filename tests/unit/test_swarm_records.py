@@ -7,13 +7,14 @@ plan a swarm gets (in sync, APP_ENV drift, replicas, a stopped service, a pendin
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from reconciler.planner.plan import ActionKind, plan
 from state.engine import CONFIG_HASH_LABEL, NUMBER_LABEL, SERVICE_LABEL, ContainerStatus
 from state.model.desired import DesiredService, DesiredState
 from state.model.observed import ObservedState, _observed
-from state.resolve.appenv import ResolvedAppEnv
+from state.resolve.appenv import ResolvedAppEnv, Source
 from state.swarm.records import (
     ServiceStatus,
     Task,
@@ -63,7 +64,7 @@ def task(name: str, slot: int, state: str = "running", error: str = "") -> Task:
 def desired(name: str, replicas: int = 1, app_env: str = "prod") -> DesiredState:
     return DesiredState(
         project="demo",
-        app_env=ResolvedAppEnv(name=app_env, source="command line"),
+        app_env=ResolvedAppEnv(name=app_env, source=Source.COMMAND_LINE),
         profiles=(),
         services={
             name: DesiredService(
@@ -227,11 +228,7 @@ def global_service(name: str) -> dict[str, Any]:
 def test_a_global_service_keeps_one_slot_per_node() -> None:
     """`deploy.mode: global` runs one task per node: none of them is an extra replica."""
     want = desired("agent")
-    want = want.model_copy(
-        update={
-            "services": {"agent": want.services["agent"].model_copy(update={"global_mode": True})}
-        }
-    )
+    want = replace(want, services={"agent": replace(want.services["agent"], global_mode=True)})
     on_three_nodes = [task("agent", n) for n in (1, 2, 3)]
     seen = observed(records("demo", [global_service("agent")], on_three_nodes))
     assert len(seen.containers) == 3

@@ -15,7 +15,7 @@ from reconciler.execute.runner import NotReady
 from reconciler.execute.swarm_runner import SwarmRunner, UpdateRolledBack
 from reconciler.planner.plan import Action, ActionKind
 from state.model.desired import DesiredService, DesiredState
-from state.resolve.appenv import ResolvedAppEnv
+from state.resolve.appenv import ResolvedAppEnv, Source
 from state.swarm.records import ServiceStatus
 
 NOW = time.time()
@@ -59,7 +59,7 @@ class Scripted:
 def gate(engine: Scripted, timeout: float = 10.0) -> SwarmRunner:
     desired = DesiredState(
         project="demo",
-        app_env=ResolvedAppEnv(name="prod", source="command line"),
+        app_env=ResolvedAppEnv(name="prod", source=Source.COMMAND_LINE),
         profiles=(),
         services={
             "api": DesiredService(
