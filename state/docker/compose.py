@@ -23,6 +23,7 @@ from typing import Any
 from state.docker import images
 from state.docker.api import EngineAPI, socket_path
 from state.docker.args import CommandLines, ComposeOptions, drop_flag, with_tag
+from state.docker.compose_model import checked
 from state.docker.errors import names_a_fix
 from state.docker.run import Commands, missing_program
 from state.docker.timeouts import Timeouts
@@ -147,8 +148,8 @@ class ComposeSide:
 
     # -- ComposeSource -------------------------------------------------------------
     def compose_model(self) -> dict[str, Any]:
-        model: dict[str, Any] = json.loads(self._model_text())
-        return model
+        """Compose's model, its read part validated (state/docker/compose_model.py)."""
+        return checked(json.loads(self._model_text()))
 
     def _model_text(self) -> str:
         """`config --format json`, read once per engine (config_hashes reads it too)."""
