@@ -15,6 +15,7 @@ from the table.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -144,7 +145,8 @@ def load_table(compose_dir: Path, cache: TableCache | None = None) -> Environmen
         data = _validated(content, path)
         table = table_from(data)
         if cache is not None:
-            cache.write(key, data)
+            with contextlib.suppress(Exception):  # a cache only saves time
+                cache.write(key, data)
     for env in table.environments.values():
         for name in env.files:
             if not (compose_dir / name).is_file():
@@ -161,11 +163,11 @@ def _kept(cache: TableCache | None, key: str) -> EnvironmentTable | None:
     """The table kept under `key`, or None (no cache, no entry, or not of this shape)."""
     if cache is None:
         return None
-    data = cache.read(key)
     try:
+        data = cache.read(key)
         return table_from(data) if isinstance(data, dict) else None
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None  # checksummed but not what this version writes: validate afresh
+    except Exception:  # checksummed but not of this shape, or a failing cache: validate
+        return None
 
 
 def _validated(content: bytes, path: Path) -> dict[str, Any]:
