@@ -30,7 +30,7 @@ from state.errors import ConfigError, ReconcilerError
 from state.resolve.appenv import VARIABLE
 from state.resolve.inputs import ProjectInputs
 from state.resolve.project import ComposeProject
-from state.resolve.table import TABLE_FILE, EnvironmentTable
+from state.resolve.table import TABLE_FILE, validated_table
 
 DEFAULT_NAME = "prod"
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -112,7 +112,7 @@ def init(
     rows = tuple(_row(project, engines, w) for w in wanted)
     files = tuple(os.path.relpath(f, project.compose_dir) for f in project.files)
     text = render(project, rows, files)
-    EnvironmentTable.model_validate(tomllib.loads(text))  # as every command will load it
+    validated_table(tomllib.loads(text))  # as every command will load it
     write_kept(path, text, Kind.USER_FILE)
     return Written(path, rows, files, _notes(project, wanted, app_env))
 

@@ -30,6 +30,7 @@ from reconciler.store.places import (
     private_directory,
     state_directory,
 )
+from reconciler.store.table_cache import table_cache
 from state.docker.endpoint import engine_endpoint
 from state.engine import ONEOFF_LABEL
 from state.errors import ReconcilerError
@@ -152,7 +153,7 @@ def _project(options: ProjectOptions, inputs: list[ProjectInputs]) -> str:
 
 
 def _table(inputs: ProjectInputs, options: ProjectOptions, project: list[ComposeProject]) -> str:
-    table = table_of(inputs)
+    table = table_of(inputs, table_cache())
     project.append(project_from(inputs, table, options.project_name))
     resolved = project[0]
     if table is None:

@@ -22,15 +22,14 @@ Entries live in a directory only the user can use (`compose-cache` in the cache
 directory, reconciler/store/places.py). The model holds the services' environment
 values (passwords included) in clear, so each entry is written 0600 there, atomically,
 and removed once unused for a week (prune). Each entry carries a checksum of its name and
-content (sealed): a corrupted one is read afresh from Compose and rewritten, never
-trusted. RECONCILE_NO_CACHE=1 turns the cache off.
+content (sealed, reconciler/store/sealed.py): a corrupted one is read afresh from
+Compose and rewritten, never trusted. RECONCILE_NO_CACHE=1 turns the cache off.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import importlib.util
 import json
 import os
@@ -44,14 +43,16 @@ from typing import Any
 from reconciler.store.atomic import Kind, write_kept
 from reconciler.store.places import (
     CACHE_DIR_VARIABLE,
+    NO_CACHE_VARIABLE,
     compose_cache_directory,
     private_directory,
 )
+from reconciler.store.sealed import read_sealed, sealed
 from state.engine import CacheableSource, ComposeSource
 from state.errors import ReconcilerError
 from state.resolve.project import ComposeProject
 
-DISABLE_VARIABLE = "RECONCILE_NO_CACHE"
+DISABLE_VARIABLE = NO_CACHE_VARIABLE
 _VERSION = "3"  # 3: entries carry a checksum (sealed)
 _PLUGIN_DIRS = (
     "~/.docker/cli-plugins",
@@ -264,16 +265,12 @@ class CachedSource:
     def entry(self, part: str, read: Callable[[], Any]) -> Any:
         path = self._directory / f"{self._key}.{part}.json"
         try:
-            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), encoding="utf-8") as stored:
-                info = os.fstat(stored.fileno())
-                if info.st_uid == os.geteuid() and not info.st_mode & 0o077:
-                    value = unsealed(path.name, stored.read())
-                    self.hits += 1
-                    with contextlib.suppress(OSError):
-                        os.utime(stored.fileno())  # used: kept by the pruning
-                    return value
+            value = read_sealed(path)
         except (OSError, ValueError):
             pass  # absent, not the user's alone, or corrupted: read afresh, rewrite
+        else:
+            self.hits += 1
+            return value
         value = read()
         self._store(path, value)
         return value
@@ -284,25 +281,6 @@ class CachedSource:
         except Exception:  # a cache that cannot be written is only a slower run
             return
         prune(self._directory)
-
-
-def sealed(name: str, value: Any) -> str:
-    """An entry's text: a checksum line (of its file name and the JSON), then the JSON."""
-    payload = json.dumps(value)
-    return f"{_checksum(name, payload)}\n{payload}"
-
-
-def unsealed(name: str, text: str) -> Any:
-    """The value of an entry's text; ValueError when its checksum does not match (a
-    truncated, edited or bit-flipped entry, or one copied under another key's name)."""
-    checksum, _, payload = text.partition("\n")
-    if not hmac.compare_digest(checksum, _checksum(name, payload)):
-        raise ValueError(f"compose-cache entry {name} is corrupted")
-    return json.loads(payload)
-
-
-def _checksum(name: str, payload: str) -> str:
-    return hashlib.sha256(f"{name}\n{payload}".encode()).hexdigest()
 
 
 def prune(directory: Path, now: float | None = None) -> None:

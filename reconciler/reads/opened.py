@@ -1,8 +1,9 @@
 """What one command acts on, each input read once (resolve -> the engine, before desire).
 
 `open_project` finds the project as Compose does and reads its env files
-(state/resolve/inputs.py) and, when it has one, its environment table, resolves APP_ENV
-and the project, chooses the backend (reconciler/reads/backend.py), builds its engine,
+(state/resolve/inputs.py) and, when it has one, its environment table (validated once
+per edit: reconciler/store/table_cache.py), resolves APP_ENV and the project, chooses
+the backend (reconciler/reads/backend.py), builds its engine,
 consults the config cache (reconciler/reads/config_cache.py) and attaches the content
 override (reconciler/reads/content.py): once each. `open_name` does the same for the
 commands that need only the project's name (stop, down, logs), which must work when the
@@ -19,6 +20,7 @@ from pathlib import Path
 from reconciler.reads.backend import BackendKit, Kits, choose
 from reconciler.reads.config_cache import cached
 from reconciler.reads.content import attach
+from reconciler.store.table_cache import table_cache
 from state.engine import Backend, ComposeSource, Engine
 from state.errors import ReconcilerError
 from state.resolve.inputs import ProjectInputs, gather
@@ -94,7 +96,7 @@ def open_project(options: ProjectOptions, kits: Kits, command: str) -> Opened:
     """Resolve the project, choose its backend, build its engine: ConfigError on bad
     input, RunsElsewhere when applying here would start a second copy."""
     inputs = inputs_of(options)
-    project = project_from(inputs, table_of(inputs), options.project_name)
+    project = project_from(inputs, table_of(inputs, table_cache()), options.project_name)
     kit, note = choose(
         kits,
         command,
@@ -119,7 +121,7 @@ def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
     name: str | None = None
     project: ComposeProject | None = None
     try:
-        project = project_from(inputs, table_of(inputs), options.project_name)
+        project = project_from(inputs, table_of(inputs, table_cache()), options.project_name)
     except ReconcilerError:
         pass  # a broken table: the backend is unknown, where the project runs is not
     else:

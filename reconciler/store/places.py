@@ -7,7 +7,9 @@ one check that makes it safe to use (store stage: what a later run reads back).
   `state/` in RECONCILE_LOCK_DIR when that is set, else $XDG_STATE_HOME/reconcile;
   one directory per project and engine, named as its lock is;
 - cache (`compose-cache/`: what `docker compose config` answered; `content/`: the
-  content stage's override files): RECONCILE_CACHE_DIR, else the lock directory.
+  content stage's override files; `tables/`: validated environment tables):
+  RECONCILE_CACHE_DIR, else the lock directory; RECONCILE_NO_CACHE=1 turns off the
+  two caches (compose-cache, tables).
 Each directory must be the user's alone (created 0700; refused when another user owns
 it or may write it): another local user could otherwise block or redirect the lock,
 or read and replace what the tool reads back. The files in them are written whole
@@ -28,6 +30,7 @@ from state.errors import ReconcilerError
 LOCK_DIR_VARIABLE = "RECONCILE_LOCK_DIR"
 STATE_DIR_VARIABLE = "RECONCILE_STATE_DIR"
 CACHE_DIR_VARIABLE = "RECONCILE_CACHE_DIR"
+NO_CACHE_VARIABLE = "RECONCILE_NO_CACHE"
 DIRECTORY_VARIABLES = (LOCK_DIR_VARIABLE, STATE_DIR_VARIABLE, CACHE_DIR_VARIABLE)
 
 
@@ -76,6 +79,10 @@ def cache_directory(environ: Mapping[str, str] | None = None) -> Path:
 
 def compose_cache_directory(environ: Mapping[str, str] | None = None) -> Path:
     return cache_directory(environ) / "compose-cache"
+
+
+def table_cache_directory(environ: Mapping[str, str] | None = None) -> Path:
+    return cache_directory(environ) / "tables"
 
 
 def content_directory(environ: Mapping[str, str] | None = None) -> Path:

@@ -23,7 +23,13 @@ from state.resolve.discovery import COMPOSE_DIR, Found
 from state.resolve.inputs import ProjectInputs, gather
 from state.resolve.naming import project_name as name_of
 from state.resolve.precedence import resolve, without_table
-from state.resolve.table import TABLE_FILE, Environment, EnvironmentTable, load_table
+from state.resolve.table import (
+    TABLE_FILE,
+    Environment,
+    EnvironmentTable,
+    TableCache,
+    load_table,
+)
 
 PROFILES_VARIABLE = "COMPOSE_PROFILES"
 
@@ -138,10 +144,11 @@ def load_project(
     return project_from(inputs, table_of(inputs), project_name)
 
 
-def table_of(inputs: ProjectInputs) -> EnvironmentTable | None:
-    """The environment table where the project was found, if there is one."""
+def table_of(inputs: ProjectInputs, cache: TableCache | None = None) -> EnvironmentTable | None:
+    """The environment table where the project was found, if there is one (`cache`: where
+    the tables validated before are kept, reconciler/store/table_cache.py)."""
     found = inputs.found or Found.layout(inputs.directory)
-    return load_table(found.table.parent) if found.table is not None else None
+    return load_table(found.table.parent, cache) if found.table is not None else None
 
 
 def project_from(

@@ -1,131 +1,68 @@
-"""The environment table (environments.toml), validated at load.
+"""The environment table (environments.toml): frozen records, validated once per edit.
 
 Resolve stage: what each APP_ENV means to Compose (files, profiles, variables). The
 table is data; no code branches on an environment's name. It sits in Compose's project
 directory, beside the compose files its `files` name (state/resolve/discovery.py finds
 it); `description` is optional everywhere.
+
+pydantic checks what the user wrote (state/resolve/table_schema.py, imported only
+then); what it accepted is kept in a cache the caller hands in (TableCache:
+reconciler/store/table_cache.py), keyed by the file's bytes and the schema, so an
+unchanged table is rebuilt from its JSON without importing pydantic. The checks of the
+files the table names run on every load: they are cheap, and those files change apart
+from the table.
 """
 
 from __future__ import annotations
 
-import difflib
-import tomllib
-from collections.abc import Iterable
+import contextlib
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Annotated
+from typing import Any, Protocol, TypeVar
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
-
-from state.engine import Backend
-from state.errors import ConfigError, where_and_why
+from state.backend import Backend
+from state.errors import ConfigError
 from state.resolve.guarding import ConfirmSpec, EngineSpec, PolicySpec
 
 TABLE_FILE = "environments.toml"
-
-# Variables the reconciler sets itself: in `variables` they would be silently overridden.
-SET_ELSEWHERE = {
-    "APP_ENV": "set by the reconciler itself",
-    "COMPOSE_PROFILES": "set from the environment's `profiles`: list them there",
-    "COMPOSE_FILE": "set from the environment's `files`: list them there",
-    "COMPOSE_PROJECT_NAME": "the project's name: use --project-name or .env",
-    "COMPOSE_DISABLE_ENV_FILE": "set by the reconciler itself (it reads .env as Compose does)",
-}
-
-EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
-VarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
-ServiceName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")]
+# Part of every cache key, with the schema module's source: bump it when the records or
+# their JSON form change shape, so no entry of the old shape is read back.
+SCHEMA_VERSION = "1"
+_SCHEMA_SOURCE = Path(__file__).with_name("table_schema.py")
 
 
-class Environment(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Environment:
     """One row of the table: how Compose is called for this APP_ENV, and on what backend."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    name: EnvName
+    name: str
     description: str = ""
-    files: tuple[str, ...] = Field(min_length=1)
+    files: tuple[str, ...]
     profiles: tuple[str, ...] = ()
-    variables: dict[VarName, str] = Field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
     backend: Backend = Backend.COMPOSE  # where it runs: local Compose, or a swarm
     engines: tuple[str, ...] = ()  # pinned: it runs only on these (state/resolve/guarding.py)
     notify: str = ""  # a command told each apply's outcome (reconciler/notify/hook.py)
 
-    @model_validator(mode="after")
-    def _no_variable_the_reconciler_sets(self) -> Environment:
-        for name in sorted(self.variables):
-            if name in SET_ELSEWHERE:
-                raise ValueError(f"{name} is {SET_ELSEWHERE[name]}, not in `variables`")
-        return self
 
-
-class EnvironmentTable(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentTable:
     """All environments, plus which one applies when APP_ENV is set nowhere."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    default: EnvName
-    environments: dict[EnvName, Environment] = Field(min_length=1)
+    default: str
+    environments: dict[str, Environment]
     # service -> files whose content the service's containers depend on (a dependency
     # list baked into its image, say): an edit recreates them (state/model/content.py).
-    content: dict[ServiceName, tuple[str, ...]] = Field(default_factory=dict)
+    content: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The command that makes this project's images, named in the error when an image is
     # neither on the engine nor pullable nor buildable (state/model/desired.py).
     build_images: str = ""
     # Guardrails (state/resolve/guarding.py): engines, confirmations, policies.
-    engines: dict[str, EngineSpec] = Field(default_factory=dict)
-    confirm: ConfirmSpec = Field(default_factory=ConfirmSpec)
+    engines: dict[str, EngineSpec] = field(default_factory=dict)
+    confirm: ConfirmSpec = field(default_factory=ConfirmSpec)
     policies: tuple[PolicySpec, ...] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _name_each_environment(cls, data: object) -> object:
-        if isinstance(data, dict) and isinstance(data.get("environments"), dict):
-            named = {
-                key: {"name": key, **value} if isinstance(value, dict) else value
-                for key, value in data["environments"].items()
-            }
-            data = {**data, "environments": named}
-        return data
-
-    @model_validator(mode="after")
-    def _default_is_listed(self) -> EnvironmentTable:
-        if self.default not in self.environments:
-            raise ValueError(f"default {self.default!r} is not one of the environments")
-        return self
-
-    @model_validator(mode="after")
-    def _guards_name_what_exists(self) -> EnvironmentTable:
-        known = set(self.environments)
-        for env in self.environments.values():
-            for pinned in env.engines:
-                if pinned not in self.engines:
-                    where = f"environments.{env.name}.engines"
-                    raise ValueError(_unknown("engine", pinned, self.engines, where))
-        for engine_name, spec in self.engines.items():
-            for env_name in spec.allow:
-                if env_name not in known:
-                    where = f"engines.{engine_name}.allow"
-                    raise ValueError(_unknown("environment", env_name, known, where))
-        for env_name in self.confirm.environments:
-            if env_name not in known:
-                raise ValueError(_unknown("environment", env_name, known, "confirm.environments"))
-        seen: set[str] = set()
-        for policy in self.policies:
-            if policy.name in seen:
-                raise ValueError(f"two policies are named {policy.name!r}: give each its own name")
-            seen.add(policy.name)
-            for env_name in policy.environments:
-                if env_name not in known:
-                    where = f"policies {policy.name!r}.environments"
-                    raise ValueError(_unknown("environment", env_name, known, where))
-        return self
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -135,28 +72,81 @@ class EnvironmentTable(BaseModel):
         return self.environments[name]
 
 
-def _unknown(kind: str, name: str, known: Iterable[str], where: str) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"{where} names {kind} {name!r}, which the table does not define{hint}"
+class TableCache(Protocol):
+    """Where validated tables are kept between runs, by key (the caller's choice of
+    place and policy); neither method raises: a miss or a failed write only costs time."""
+
+    def read(self, key: str) -> Any:
+        """The value written under `key`, or None."""
+
+    def write(self, key: str, value: Any) -> None:
+        """Keep `value` (JSON data) under `key`."""
 
 
-def load_table(compose_dir: Path) -> EnvironmentTable:
-    """Read and validate `<compose_dir>/environments.toml`; ConfigError if it is malformed."""
+def validated_table(raw: object, source: str = "the table") -> EnvironmentTable:
+    """`raw` (a parsed environments.toml) validated by the schema, as records;
+    ConfigError naming `source` and the first key at fault."""
+    from state.resolve.table_schema import validated
+
+    return table_from(validated(raw, source))
+
+
+def table_from(data: Mapping[str, Any]) -> EnvironmentTable:
+    """The records of a validated table's JSON form (the schema's, or the cache's)."""
+    return EnvironmentTable(
+        default=data["default"],
+        environments={
+            name: _record(Environment, row, backend=Backend(row["backend"]))
+            for name, row in data["environments"].items()
+        },
+        content={service: tuple(names) for service, names in data["content"].items()},
+        build_images=data["build_images"],
+        engines={name: _record(EngineSpec, spec) for name, spec in data["engines"].items()},
+        confirm=_record(ConfirmSpec, data["confirm"]),
+        policies=tuple(_record(PolicySpec, policy) for policy in data["policies"]),
+    )
+
+
+Record = TypeVar("Record")
+
+
+def _record(kind: type[Record], row: Mapping[str, Any], **typed: Any) -> Record:
+    """A flat record from its JSON row: every list a tuple (no record field is a list)."""
+    names = {f.name for f in fields(kind)}  # type: ignore[arg-type]
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in row.items() if k in names}
+    return kind(**{**values, **typed})
+
+
+def table_key(content: bytes) -> str:
+    """The cache key of a table file's bytes: they and the schema that accepted them."""
+    try:
+        schema = hashlib.sha256(_SCHEMA_SOURCE.read_bytes()).hexdigest()
+    except OSError:
+        schema = "-"
+    head = f"reconcile environment-table {SCHEMA_VERSION} {schema}\n".encode()
+    return hashlib.sha256(head + content).hexdigest()
+
+
+def load_table(compose_dir: Path, cache: TableCache | None = None) -> EnvironmentTable:
+    """Read `<compose_dir>/environments.toml`, validated (or as validated before, from
+    `cache`); ConfigError if it is malformed or names a file that is not there."""
     path = compose_dir / TABLE_FILE
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             f"{path} not found: run from the project directory or pass --project-directory"
         ) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path} cannot be read: {exc}; fix the file") from None
-    try:
-        table = EnvironmentTable.model_validate(raw)
-    except ValidationError as exc:
-        where, why = where_and_why(exc.errors())
-        raise ConfigError(f"{path} is malformed at {where}: {why}; fix the table") from None
+    key = table_key(content) if cache is not None else ""
+    table = _kept(cache, key)
+    if table is None:
+        data = _validated(content, path)
+        table = table_from(data)
+        if cache is not None:
+            with contextlib.suppress(Exception):  # a cache only saves time
+                cache.write(key, data)
     for env in table.environments.values():
         for name in env.files:
             if not (compose_dir / name).is_file():
@@ -167,6 +157,31 @@ def load_table(compose_dir: Path) -> EnvironmentTable:
                 )
     _check_content(table, compose_dir, path)
     return table
+
+
+def _kept(cache: TableCache | None, key: str) -> EnvironmentTable | None:
+    """The table kept under `key`, or None (no cache, no entry, or not of this shape)."""
+    if cache is None:
+        return None
+    try:
+        data = cache.read(key)
+        return table_from(data) if isinstance(data, dict) else None
+    except Exception:  # checksummed but not of this shape, or a failing cache: validate
+        return None
+
+
+def _validated(content: bytes, path: Path) -> dict[str, Any]:
+    """The file parsed (as `read_text` decodes it) and checked: its JSON form."""
+    import tomllib
+
+    from state.resolve.table_schema import validated
+
+    try:
+        text = content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        raw = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}; fix the file") from None
+    return validated(raw, str(path))
 
 
 def _check_content(table: EnvironmentTable, compose_dir: Path, path: Path) -> None:

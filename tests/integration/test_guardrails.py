@@ -6,6 +6,7 @@ ones, and the integration tests refuse to run on a production engine."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -181,7 +182,7 @@ def test_the_shipped_policies_pass_prod_and_fail_devs_dev_only_ones() -> None:
         desired = desire(project, DockerEngine(project))
         assert project.table is not None
         shipped = project.table.policies
-        for_all = [p.model_copy(update={"environments": (app_env,)}) for p in shipped]
+        for_all = [dataclasses.replace(p, environments=(app_env,)) for p in shipped]
         found = {v.policy for v in violations(for_all, desired)}
         assert found == expected, (app_env, violations(for_all, desired))
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.reads.config_cache import DISABLE_VARIABLE, unsealed
+from reconciler.reads.config_cache import DISABLE_VARIABLE
+from reconciler.store.sealed import unsealed
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Compose
 

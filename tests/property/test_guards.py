@@ -18,7 +18,7 @@ from reconciler.reads.opened import Opened
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import observe
-from state.resolve.table import EnvironmentTable
+from state.resolve.table import EnvironmentTable, validated_table
 from tests.memory_engine import MemoryEngine
 from tests.property.driver import SETTINGS, TABLE, kit, project_for
 from tests.property.strategies import ENVS, worlds
@@ -32,8 +32,8 @@ def guarded_tables(draw: st.DrawFn) -> EnvironmentTable:
     policies = []
     if draw(st.booleans()):  # every service of a world publishes nothing: this one fires
         policies.append({"name": "env", "rule": "app-env-matches", "environments": list(ENVS)})
-    raw = {**TABLE.model_dump(mode="json"), "engines": engines, "policies": policies}
-    return EnvironmentTable.model_validate(raw)
+    raw = {**dataclasses.asdict(TABLE), "engines": engines, "policies": policies}
+    return validated_table(raw)
 
 
 @given(worlds(), guarded_tables())

@@ -7,6 +7,7 @@ touched, unless confirmed or waived, which the plan shows."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from reconciler.planner.policies import violations
 from state.engine import EngineIdentity
 from state.model.desired import Published
 from state.resolve.project import COMPOSE_DIR
-from state.resolve.table import EnvironmentTable
+from state.resolve.table import EnvironmentTable, validated_table
 from tests.builders import container, desired, observed, service
 from tests.memory_engine import MemoryEngine
 
@@ -31,7 +32,7 @@ HERE = EngineIdentity(endpoint="unix:///var/run/docker.sock", daemon_name="prod-
 
 
 def table(**extra: Any) -> EnvironmentTable:
-    return EnvironmentTable.model_validate(
+    return validated_table(
         {
             "default": "prod",
             "environments": {
@@ -65,12 +66,8 @@ def test_an_environment_a_production_engine_does_not_allow_is_refused() -> None:
 
 def test_an_environment_pinned_elsewhere_is_refused_here() -> None:
     pinned = table(engines={"lab": {"endpoint": "ssh://lab"}})
-    pinned = pinned.model_copy(
-        update={"environments": {
-            **pinned.environments,
-            "prod": pinned.environments["prod"].model_copy(update={"engines": ("lab",)}),
-        }}
-    )  # fmt: skip
+    prod = dataclasses.replace(pinned.environments["prod"], engines=("lab",))
+    pinned = dataclasses.replace(pinned, environments={**pinned.environments, "prod": prod})
     want = desired(service("web"))
     verdict = evaluate(pinned, "prod", HERE, want, observed(), plan(want, observed()))
     assert verdict.refusal and "runs only on engine lab" in verdict.refusal
