@@ -2,9 +2,10 @@
 
 `docker compose ps` is one Go process; `reconcile status` is a Python interpreter that
 imports its CLI (click and the plain records it builds; pydantic only on a cache miss)
-and then reads the engine over its socket. This section times each layer alone, best of several runs, so
-the status row of the comparison can be read against what no change to our code can
-remove: the interpreter, the libraries the user chose, and one docker client call.
+and then reads the engine over its socket. This section times each layer alone, best of
+several runs, so the status row of the comparison can be read against what no change
+to our code can remove: the interpreter, the libraries the user chose, and one docker
+client call.
 Then every command's own import cost (each imports only what it uses) and its time
 to exit on a directory holding no project.
 """
