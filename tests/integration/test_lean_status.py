@@ -1,7 +1,9 @@
 """`reconcile status` takes the lean path, and the path stays honest (issue 23).
 
 A synthetic project brought up by Compose; then `reconcile status` in its own process,
-as a user runs it. Lean: it imports none of the modules only other commands use (the
+as a user runs it. Lean: on warm caches neither it nor a no-op `--plan` imports pydantic
+(what they read was validated when it was cached), and status imports none of the
+modules only other commands use (the
 apply path, the swarm, python-on-whales, tenacity, rich, the other commands' CLI),
 checked on `python -X importtime`, which lists every module the process imported.
 Honest: its output with the compose-config cache answering is the output with the
@@ -29,6 +31,8 @@ from tests.bench.tools import Compose
 # Modules status must not import: other commands' (apply, plan, teardown, watch, init),
 # the other backend's, and the libraries only writes or a drawn table use.
 NOT_FOR_STATUS = (
+    "pydantic",  # the records are dataclasses; pydantic checks only what a cache miss reads
+    "pydantic_core",
     "python_on_whales",
     "tenacity",
     "rich",
@@ -76,7 +80,11 @@ def places(tmp_path: Path) -> dict[str, str]:
 
 
 def status(
-    project: SyntheticProject, places: dict[str, str], *flags: str, **extra: str
+    project: SyntheticProject,
+    places: dict[str, str],
+    *flags: str,
+    command: str = "status",
+    **extra: str,
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "RECONCILE_"))},
@@ -84,9 +92,9 @@ def status(
         "APP_ENV": "prod",
         **extra,
     }
-    command = [sys.executable, *flags, "-m", "reconciler", "status"]
-    command += ["--project-name", project.name, "--project-directory", str(project.directory)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    argv = [sys.executable, *flags, "-m", "reconciler", command]
+    argv += ["--project-name", project.name, "--project-directory", str(project.directory)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -109,6 +117,20 @@ def test_status_imports_none_of_what_only_other_commands_use(
     )
     assert unwanted == []
     assert "in sync" in done.stdout
+
+
+def test_a_no_op_plan_on_warm_caches_loads_no_validator(
+    project: SyntheticProject, places: dict[str, str]
+) -> None:
+    """The no-op `--plan` reads what status reads: with the table and the compose model
+    validated once (the first run) and cached, its second run imports no pydantic."""
+    status(project, places)
+    done = status(project, places, "-X", "importtime", command="--plan")
+    imported = set(IMPORTED.findall(done.stderr))
+    assert "reconciler.reads.pipeline" in imported, "no import was listed: the check is void"
+    assert not {"pydantic", "pydantic_core"} & imported
+    cold = status(project, places, "-X", "importtime", command="--plan", RECONCILE_NO_CACHE="1")
+    assert "pydantic" in set(IMPORTED.findall(cold.stderr))  # a miss validates what it reads
 
 
 def test_status_with_the_cache_answering_says_what_it_says_without_it(
