@@ -3,9 +3,9 @@
 A synthetic project brought up by Compose; then `reconcile status` in its own process,
 as a user runs it. Lean: on warm caches neither it nor a no-op `--plan` imports pydantic
 (what they read was validated when it was cached), and status imports none of the
-modules only other commands use (the
-apply path, the swarm, python-on-whales, tenacity, rich, the other commands' CLI),
-checked on `python -X importtime`, which lists every module the process imported.
+modules only other commands use (the apply path, the swarm, python-on-whales,
+tenacity, rich, the other commands' CLI), checked on `python -X importtime`, which
+lists every module the process imported.
 Honest: its output with the compose-config cache answering is the output with the
 cache off (everything read from Compose and validated afresh), and a cache whose
 entries were corrupted is detected by their checksums, read afresh from Compose and
