@@ -21,7 +21,13 @@ def _cell(result: Result, which: str) -> str:
     return f"{samples.median:7.2f} ±{samples.spread:5.2f}"
 
 
-def size_table(size: int, repeat: int, results: dict[str, Result], calls: list[str] | None) -> str:
+def size_table(
+    size: int,
+    repeat: int,
+    results: dict[str, Result],
+    calls: list[str] | None,
+    plain: bool = False,
+) -> str:
     """One size: median and spread (max - min) of each tool, the ratio, the target."""
     lines = [
         f"N={size}: {repeat} repetition(s), tools alternating; wall seconds, median ±(max-min);"
@@ -33,8 +39,9 @@ def size_table(size: int, repeat: int, results: dict[str, Result], calls: list[s
         if result is None:
             continue
         r = ratio(result.ours, result.compose)
-        target = f"<= {scenario.target:.1f}x" if scenario.target else "-"
-        verdict = "" if not scenario.target else ("ok" if r <= scenario.target else "MISS")
+        wanted = scenario.target_on(plain)
+        target = f"<= {wanted:.2f}x" if wanted else "-"
+        verdict = "" if not wanted else ("ok" if r <= wanted else "MISS")
         lines.append(
             f"{scenario.title:<24} {_cell(result, 'ours'):>14} {_cell(result, 'compose'):>14} "
             f"{r:6.2f}x {cpu_ratio(result.ours, result.compose):6.2f}x  {target} {verdict}"
@@ -80,7 +87,10 @@ def conditions() -> dict[str, Any]:
 
 
 def comparison_json(
-    repeat: int, by_size: dict[int, dict[str, Result]], calls: dict[int, list[str]]
+    repeat: int,
+    by_size: dict[int, dict[str, Result]],
+    calls: dict[int, list[str]],
+    plain: bool = False,
 ) -> dict[str, Any]:
     sizes: dict[str, Any] = {}
     for n, results in sorted(by_size.items()):
@@ -92,7 +102,7 @@ def comparison_json(
                     "title": r.scenario.title,
                     "ours_command": r.scenario.ours,
                     "compose_command": r.scenario.compose,
-                    "target_ratio": r.scenario.target,
+                    "target_ratio": r.scenario.target_on(plain),
                     "ratio": round(ratio(r.ours, r.compose), 3),
                     "cpu_ratio": round(cpu_ratio(r.ours, r.compose), 3),
                     "ours": r.ours.as_json(),

@@ -22,11 +22,18 @@ class Scenario:
     title: str
     ours: str
     compose: str
-    target: float | None  # the issue's ratio target, ours / Compose
+    target: float | None  # issue 23's ratio target, ours / Compose (None: reported only)
+    plain_target: float | None = None  # on the plain project, where it differs
+
+    def target_on(self, plain: bool) -> float | None:
+        return self.plain_target if plain and self.plain_target is not None else self.target
 
 
+# Issue 23: a no-op plan at most half of Compose's no-op `up -d` on the bench project
+# (its healthchecks make Compose's own no-op slow), 1.5x on the plain one; the env
+# switch is reported (its order is kept on purpose; the downtime bench judges it).
 SCENARIOS = (
-    Scenario("noop-plan", "no-op plan", "reconcile --plan", "compose up -d", 1.5),
+    Scenario("noop-plan", "no-op plan", "reconcile --plan", "compose up -d", 0.5, 1.5),
     Scenario("noop-apply", "no-op apply", "reconcile", "compose up -d --wait", None),
     Scenario("status", "status", "reconcile status", "compose ps", 1.5),
     Scenario(
@@ -34,18 +41,18 @@ SCENARIOS = (
         "env switch prod -> dev",
         "APP_ENV=dev reconcile",
         "compose up -d --wait --remove-orphans",
-        1.1,
+        None,
     ),
     Scenario(
         "switch-to-prod",
         "env switch dev -> prod",
         "APP_ENV=prod reconcile",
         "compose up ... + compose rm -sf (dev profile)",
-        1.1,
+        None,
     ),
-    Scenario("stop", "stop all", "reconcile stop", "compose stop", 1.1),
-    Scenario("start", "start after stop", "reconcile", "compose up -d --wait", 1.1),
-    Scenario("first-up", "first up", "reconcile", "compose up -d --wait", 1.1),
+    Scenario("stop", "stop all", "reconcile stop", "compose stop", 1.05),
+    Scenario("start", "start after stop", "reconcile", "compose up -d --wait", 1.05),
+    Scenario("first-up", "first up", "reconcile", "compose up -d --wait", 1.05),
 )
 BY_KEY = {s.key: s for s in SCENARIOS}
 GROUPS = ("first-up", "noop", "status", "stop-start", "switch")

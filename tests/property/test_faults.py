@@ -61,8 +61,8 @@ def aimed(
     rarest = data.draw(st.booleans(), label="rarest first")
     drawn = data.draw(st.sampled_from(called), label="operation")
     unfired = [op for op in called if not fired[op]]
-    if unfired:  # an operation this run has not yet put a fault into
-        return unfired[0]
+    if unfired:  # an operation this run has not yet put a fault into, the rarest seen
+        return min(unfired, key=lambda op: seen[op])  # first: one seen once is not missed
     return called[0] if rarest else drawn
 
 
