@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK, pending
-from reconciler.commands import converge
-from reconciler.commands.teardown import TornDown
-from reconciler.execute.outcome import Applied, ApplyResult
-from reconciler.planner.plan import Strategy
-from reconciler.planner.snapshot import Teardown
-from reconciler.reads.opened import Opened
 from reconciler.render import plans
 from reconciler.render import teardown as teardown_render
-from reconciler.store.saved_plans import SavedPlan
 from state.errors import ReconcilerError
+
+if TYPE_CHECKING:  # names only: `stop --plan` and `down --plan` load no apply path here
+    from reconciler.commands import converge
+    from reconciler.commands.teardown import TornDown
+    from reconciler.execute.outcome import Applied, ApplyResult
+    from reconciler.planner.plan import Strategy
+    from reconciler.planner.snapshot import Teardown
+    from reconciler.reads.opened import Opened
+    from reconciler.store.saved_plans import SavedPlan
 
 
 def apply_json(
@@ -34,6 +37,8 @@ def apply_json(
 ) -> int:
     """Apply with exactly one JSON document on stdout (progress goes to stderr), printed
     when the apply failed or did not converge too, with the exit code in it."""
+    from reconciler.commands import converge
+
     name = "apply" if command == "plan" else command
     applied: list[Applied] = []
     try:

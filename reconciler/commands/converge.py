@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.commands import receipts, rollback
 from reconciler.commands.preview import guarded as guarded
@@ -29,7 +30,6 @@ from reconciler.planner.guards import SWITCH, Confirmation, Guard
 from reconciler.planner.ownership import other_checkout, taken_over_message
 from reconciler.planner.plan import Plan, Strategy
 from reconciler.planner.snapshot import Snapshot, Unknown
-from reconciler.reads.fingerprint import inputs
 from reconciler.reads.opened import Opened
 from reconciler.reads.pipeline import (
     Remembered,
@@ -40,10 +40,12 @@ from reconciler.reads.pipeline import (
 from reconciler.render import plans
 from reconciler.render.guards import confirmed_line
 from reconciler.store.lock import project_lock
-from reconciler.store.saved_plans import SavedPlan, StalePlan, check, fingerprint
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedState
+
+if TYPE_CHECKING:
+    from reconciler.store.saved_plans import SavedPlan
 
 Say = Callable[[str], None]
 
@@ -197,6 +199,8 @@ def _finish_rollback(back: rollback.Rollback, saved: SavedPlan | None) -> None:
     finishing it would change what the plan was made from: refused then."""
     left = back.unfinished() if saved is not None and back.enabled else {}
     if left:
+        from reconciler.store.saved_plans import StalePlan
+
         raise StalePlan(
             f"the saved plan cannot be applied: a killed run left a rollback of "
             f"{', '.join(sorted(left))} unfinished; nothing was changed: "
@@ -258,6 +262,10 @@ def checked(snap: Snapshot, opened: Opened, saved: SavedPlan) -> Snapshot:
     """`snap`, planned afresh, when its actions are exactly the saved plan's and nothing in
     the saved fingerprint changed; else StalePlan naming what differs (or ConfigError: a
     plan of another project). Terraform's rule for a saved plan."""
+    # Here, not at the top: only a saved plan loads its schema (pydantic), not stop/down.
+    from reconciler.reads.fingerprint import inputs
+    from reconciler.store.saved_plans import check, fingerprint
+
     now = fingerprint(snap, inputs(opened.project), opened.kit.describe(os.environ))
     check(saved, now, snap.plan)
     return snap
