@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -111,13 +112,15 @@ class Rollback:
     retrying: Policy
     say: Say
     compose_dir: Path | None = None  # Compose's project directory of the apply
-    saved: Saved | None = None
     possible: frozenset[str] = field(default_factory=frozenset)
     blocked: dict[str, str] = field(default_factory=dict)  # service -> why it cannot go back
     failure: str = ""
 
-    def __post_init__(self) -> None:
-        self.saved = journal.load(self.project)
+    @cached_property
+    def saved(self) -> Saved | None:
+        """The journal's last good configuration, read when first needed: a no-op apply
+        never reads it, nor loads the validator a stored record is read back with."""
+        return journal.load(self.project)
 
     def unfinished(self) -> dict[str, str]:
         """The services a killed run left rolling back, and why they were."""
