@@ -190,6 +190,17 @@ class DockerEngine(ComposeSide):
             self._docker("volume", "rm", *names, what="docker volume rm", bound=bound)
 
     def _labelled(self, kind: str, project: str) -> list[str]:
+        """The names of the project's networks or volumes: over the socket when it is
+        local (`down --plan` then runs no docker process), else `docker KIND ls`."""
+        if self.api is not None:
+            path = f"/{kind}s?filters={filters(label=[f'{PROJECT_LABEL}={project}'])}"
+            (listed,) = self.api_get(path, what=f"docker {kind} ls")
+            found = (listed.get("Volumes") or []) if kind == "volume" else listed
+            return sorted(str(item["Name"]) for item in found)
+        return self.labelled_by_cli(kind, project)
+
+    def labelled_by_cli(self, kind: str, project: str) -> list[str]:
+        """The CLI path of networks() and volumes()."""
         out = self._docker(
             kind,
             "ls",

@@ -44,6 +44,22 @@ def engine_of(project: SyntheticProject, monkeypatch: pytest.MonkeyPatch) -> Doc
     return DockerEngine(load_project(project.directory, project_name=project.name))
 
 
+def test_both_paths_read_the_same_networks_and_volumes(
+    project: SyntheticProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    volume = f"{project.name}_data"  # labelled as Compose labels a named volume
+    label = f"com.docker.compose.project={project.name}"
+    subprocess.run(["docker", "volume", "create", "--label", label, volume], check=True)
+    engine = engine_of(project, monkeypatch)
+    assert engine.api is not None, "the local socket was not chosen for the reads"
+    assert engine.volumes(project.name) == [volume]
+    networks = engine.networks(project.name)
+    assert networks == [f"{project.name}_default"]  # Compose's own, labelled
+    assert networks == engine.labelled_by_cli("network", project.name)
+    assert engine.volumes(project.name) == engine.labelled_by_cli("volume", project.name)
+    assert engine.api.requests == 3  # one request each, no docker process
+
+
 def test_both_paths_read_the_same_containers(
     project: SyntheticProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
