@@ -16,7 +16,8 @@ nor is one whose directory holds more than TREE_LIMIT files (a project's data be
 compose file). The image ids are not cached (images change without any file changing):
 `image ls` always runs. What the source built for those inputs (python-on-whales'
 command lines) is kept too, keyed also by the installed python-on-whales, so a hit does
-not pay its import.
+not pay its import; so are a name-only engine's (stop, down, logs by name: warm_named),
+keyed by the environment and the binaries alone.
 
 Entries live in a directory only the user can use (`compose-cache` in the cache
 directory, reconciler/store/places.py). The model holds the services' environment
@@ -131,6 +132,45 @@ def inputs_digest(
         add("env", key, value)
     for key, value in sorted(project.process_variables().items()):
         add("set", key, value)
+    _add_programs(add, environ)
+    return digest.hexdigest()
+
+
+def warm_named(source: object) -> None:
+    """A name-only engine (stop, down, restart, logs by name) handed the command lines
+    python-on-whales built for the same environment before: it reads no project files
+    there, only DOCKER_*, COMPOSE_*, PATH and the binaries, so those key the entry, and
+    a hit saves its import (~80 ms of a command that runs one `docker stop`)."""
+    environ = os.environ
+    if environ.get(DISABLE_VARIABLE, "") not in ("", "0") or not isinstance(
+        source, CacheableSource
+    ):
+        return
+    digest = hashlib.sha256(f"reconcile named-commands {_VERSION}\n".encode())
+
+    def add(*parts: object) -> None:
+        digest.update(json.dumps([str(part) for part in parts]).encode() + b"\n")
+
+    add("options", *source.compose_inputs())
+    for key, value in sorted(compose_environment(environ, (), ()).items()):
+        add("env", key, value)
+    _add_programs(add, environ)
+    directory = compose_cache_directory(environ)
+    try:
+        private_directory(
+            directory,
+            kind="cache directory",
+            variable=CACHE_DIR_VARIABLE,
+            threat="replace the docker command line",
+        )
+    except ReconcilerError:
+        return
+    view = CachedSource(source, directory, digest.hexdigest())
+    view.warm()
+
+
+def _add_programs(add: Callable[..., None], environ: Mapping[str, str]) -> None:
+    """The docker binary, the Compose plugin and python-on-whales, by path, size, mtime."""
     docker = shutil.which("docker", path=environ.get("PATH"))
     config_dir = environ.get("DOCKER_CONFIG")
     plugin_dirs = ([f"{config_dir}/cli-plugins"] if config_dir else []) + list(_PLUGIN_DIRS)
@@ -141,7 +181,6 @@ def inputs_digest(
         add("plugin", *_stat(plugin))
     whales = importlib.util.find_spec("python_on_whales")  # found, not imported
     add("python-on-whales", *_stat(Path(whales.origin)) if whales and whales.origin else "-")
-    return digest.hexdigest()
 
 
 def compose_environment(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.reads.backend import BackendKit, Kits, choose
-from reconciler.reads.config_cache import cached
+from reconciler.reads.config_cache import cached, warm_named
 from reconciler.reads.content import attach
 from reconciler.store.table_cache import table_cache
 from state.engine import Backend, ComposeSource, Engine
@@ -139,4 +139,6 @@ def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
         why=why,
         environ=os.environ,
     )
-    return Named(name, kit, kit.engine(None), inputs.directory, note, project)
+    engine = kit.engine(None)
+    warm_named(engine)
+    return Named(name, kit, engine, inputs.directory, note, project)

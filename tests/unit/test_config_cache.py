@@ -345,3 +345,50 @@ def test_entries_unused_for_a_week_or_beyond_the_limit_are_pruned(tmp_path: Path
     kept = sorted(p.name for p in tmp_path.iterdir())
     assert len(kept) == KEEP_ENTRIES and "k0000.model.json" in kept
     assert f"k{KEEP_ENTRIES + 4:04}.model.json" not in kept
+
+
+class NameOnlySource(CountingSource):
+    """A name-only engine (stop, down, logs by name): no files, only the environment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.built = 0
+        self.used: CommandLines | None = None
+
+    def compose_inputs(self) -> list[str]:
+        return ["name-only"]
+
+    def command_lines(self) -> CommandLines:
+        self.built += 1
+        return CommandLines(("docker",), ("docker", "compose"))
+
+    def warm_state(self) -> dict[str, Any]:
+        lines = self.command_lines()
+        return {"docker": list(lines.docker), "compose": list(lines.compose)}
+
+    def use_warm_state(self, state: Mapping[str, Any]) -> None:
+        self.used = CommandLines.of(state["docker"], state["compose"])
+
+
+def test_a_name_only_engine_gets_its_command_lines_from_the_cache(
+    checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.reads.config_cache import warm_named
+
+    first, second = NameOnlySource(), NameOnlySource()
+    warm_named(first)
+    warm_named(second)
+    assert (first.built, second.built) == (1, 0)  # python-on-whales built them once
+    assert second.used == first.used == first.command_lines()
+    monkeypatch.setenv("DOCKER_HOST", "unix:///elsewhere.sock")  # what the lines depend on
+    third = NameOnlySource()
+    warm_named(third)
+    assert third.built == 1
+    monkeypatch.setenv("UNRELATED", "x")  # a variable docker does not read
+    fourth = NameOnlySource()
+    warm_named(fourth)
+    assert fourth.built == 0
+    monkeypatch.setenv(DISABLE_VARIABLE, "1")
+    off = NameOnlySource()
+    warm_named(off)
+    assert (off.built, off.used) == (0, None)  # left to build them when it needs them
