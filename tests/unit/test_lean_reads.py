@@ -32,6 +32,7 @@ from state.engine import (
     ContainerRecord,
     ContainerStatus,
 )
+from state.errors import PermanentError
 from state.model.observed import observe
 from state.stored import as_json, validated
 from tests.builders import PROJECT, container, desired, observed, service
@@ -59,11 +60,35 @@ def test_records_from_inspect_documents_are_as_validated(fixture: Path) -> None:
         assert isinstance(record.status, ContainerStatus)
 
 
-def test_a_document_the_adapter_refuses_is_still_refused() -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        (("State", "Status"), "not-a-state", "State.Status"),
+        (("Id",), None, "Id"),
+        (("Config", "Labels"), {"a": 1}, "Config.Labels"),
+        (("Config", "Env"), "A=1", "Config.Env"),
+        (("State", "ExitCode"), "0", "State.ExitCode"),
+        (("State", "Health"), {"Log": []}, "State.Health.Status"),
+        (("Config",), [], "Config"),
+    ],
+)
+def test_a_document_of_the_wrong_shape_is_refused_naming_the_key(
+    key: tuple[str, ...], value: object, named: str
+) -> None:
     document: dict[str, Any] = json.loads(sorted(FIXTURES.glob("*.json"))[0].read_text())[0]
-    document["State"]["Status"] = "not-a-state"
-    with pytest.raises(Exception, match="unexpected `docker inspect` output"):
+    parent = document
+    for part in key[:-1]:
+        parent = parent[part]
+    parent[key[-1]] = value
+    with pytest.raises(PermanentError, match=f"unexpected `docker inspect` output: {named}"):
         records_of([document])
+
+
+def test_keys_that_may_be_null_are_read_as_absent() -> None:
+    document: dict[str, Any] = json.loads(sorted(FIXTURES.glob("*.json"))[0].read_text())[0]
+    document["Config"]["Labels"] = document["Config"]["Env"] = document["State"]["Health"] = None
+    (record,) = records_of([document])
+    assert (record.labels, record.env, record.health, record.health_output) == ({}, {}, None, None)
 
 
 class Records:
