@@ -139,8 +139,9 @@ def test_the_other_previews_load_no_validator_either(
     project: SyntheticProject, places: dict[str, str], command: str
 ) -> None:
     """What a teardown or restart would do is a read too: no pydantic, no python-on-whales
-    (networks and volumes are listed over the socket), so its first line comes soon."""
-    status(project, places)
+    (networks and volumes are listed over the socket), so its first line comes soon.
+    Warm: the same preview ran before (its docker command line is cached then)."""
+    status(project, places, command=command)
     done = status(project, places, "-X", "importtime", command=command)
     imported = set(IMPORTED.findall(done.stderr))
     assert "reconciler.cli.main" in imported, "no import was listed: the check is void"
