@@ -12,8 +12,8 @@ tests:
 - CreatesBeside: an engine that adds a container beside the ones a service has (the
   start-first recreates of the local Compose backend).
 The records they return are plain frozen dataclasses (a read loads no validator); no
-live Docker object leaves the
-adapter. Backend names the two adapters (local Compose, a swarm).
+live Docker object leaves the adapter. Backend names the two adapters (local Compose,
+a swarm).
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def plan(
     actions += _restart_dependents(desired, observed, actions)
     restarted = {a.service for a in actions if a.kind is ActionKind.RESTART}
     noops = [n for n in noops if n.service not in restarted]
-    ordered = tuple(_order(actions, desired, observed))  # not validated again: lean reads
+    ordered = tuple(_order(actions, desired, observed))
     return Plan(actions=ordered, noops=tuple(noops))
 
 

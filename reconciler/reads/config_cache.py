@@ -54,7 +54,7 @@ from state.errors import ReconcilerError
 from state.resolve.project import ComposeProject
 
 DISABLE_VARIABLE = NO_CACHE_VARIABLE
-_VERSION = "3"  # 3: entries carry a checksum (sealed)
+_VERSION = "4"  # 3: entries carry a checksum (sealed); 4: the model validated first
 _PLUGIN_DIRS = (
     "~/.docker/cli-plugins",
     "/usr/local/lib/docker/cli-plugins",

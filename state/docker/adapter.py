@@ -26,7 +26,7 @@ from state.docker.events import ContainerEvent, DockerEvents, StreamLost, pump
 from state.docker.inspect import parse_inspect, records_of
 from state.docker.logs import stream_project_logs
 from state.engine import ONEOFF_LABEL, PROJECT_LABEL, Backend, ContainerRecord, EngineIdentity
-from state.errors import ContainerGone, EngineTimeout
+from state.errors import ContainerGone, EngineTimeout, PermanentError
 from state.process.concurrent import together
 
 log = logging.getLogger(__name__)
@@ -195,8 +195,11 @@ class DockerEngine(ComposeSide):
         if self.api is not None:
             path = f"/{kind}s?filters={filters(label=[f'{PROJECT_LABEL}={project}'])}"
             (listed,) = self.api_get(path, what=f"docker {kind} ls")
-            found = (listed.get("Volumes") or []) if kind == "volume" else listed
-            return sorted(str(item["Name"]) for item in found)
+            try:
+                found = (listed.get("Volumes") or []) if kind == "volume" else listed
+                return sorted(str(item["Name"]) for item in found)
+            except (AttributeError, KeyError, TypeError):
+                raise PermanentError(f"unexpected answer to `docker {kind} ls`") from None
         return self.labelled_by_cli(kind, project)
 
     def labelled_by_cli(self, kind: str, project: str) -> list[str]:

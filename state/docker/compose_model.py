@@ -1,7 +1,7 @@
 """The part of Compose's resolved model the desire stage reads, checked as Compose answers.
 
-`docker compose config --format json` is input the tool did not write: each key that
-state/model/desired.py, images.py and content.py read is validated here by pydantic
+`docker compose config --format json` is input the tool did not write: each service key
+that state/model/desired.py and images.py read is validated here by pydantic
 (imported only here) when Compose answers, before the model is used or cached
 (reconciler/reads/config_cache.py keeps only what passed, so a cache hit is not checked
 again). Every other key is allowed and left alone; the model is returned unchanged.

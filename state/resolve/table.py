@@ -27,10 +27,15 @@ from state.errors import ConfigError
 from state.resolve.guarding import ConfirmSpec, EngineSpec, PolicySpec
 
 TABLE_FILE = "environments.toml"
-# Part of every cache key, with the schema module's source: bump it when the records or
-# their JSON form change shape, so no entry of the old shape is read back.
+# Part of every cache key, with the source of the modules that decide what a table may
+# say (the schema, the guardrails' rule names, the backends): bump it when the records
+# or their JSON form change shape, so no entry of the old shape is read back.
 SCHEMA_VERSION = "1"
-_SCHEMA_SOURCE = Path(__file__).with_name("table_schema.py")
+_SCHEMA_SOURCES = (
+    Path(__file__).with_name("table_schema.py"),
+    Path(__file__).with_name("guarding.py"),
+    Path(__file__).parents[1] / "backend.py",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,10 +124,13 @@ def _record(kind: type[Record], row: Mapping[str, Any], **typed: Any) -> Record:
 
 def table_key(content: bytes) -> str:
     """The cache key of a table file's bytes: they and the schema that accepted them."""
+    digest = hashlib.sha256()
     try:
-        schema = hashlib.sha256(_SCHEMA_SOURCE.read_bytes()).hexdigest()
-    except OSError:
-        schema = "-"
+        for source in _SCHEMA_SOURCES:
+            digest.update(source.read_bytes())
+    except OSError:  # no sources (bytecode only): keyed by the installed version instead
+        digest.update(_installed_version().encode())
+    schema = digest.hexdigest()
     head = f"reconcile environment-table {SCHEMA_VERSION} {schema}\n".encode()
     return hashlib.sha256(head + content).hexdigest()
 
@@ -193,3 +201,13 @@ def _check_content(table: EnvironmentTable, compose_dir: Path, path: Path) -> No
                     f"{path}: content of service {service!r} names {name!r}, which is not a "
                     f"file in {compose_dir}: create that file or fix the `[content]` table"
                 )
+
+
+def _installed_version() -> str:
+    """The installed tool's version: what keys the table cache when no source is there."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("spot-reconciler")
+    except PackageNotFoundError:
+        return "unknown"

@@ -308,3 +308,24 @@ def test_the_records_have_the_schemas_fields_and_defaults(
         assert required[0] == required[1], name
         if not info.is_required():
             assert have == want, name
+
+
+def test_the_key_follows_every_module_that_decides_what_a_table_may_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release that renames a policy rule (guarding.py) or a backend (backend.py), or
+    edits the schema, reads no entry the old code accepted."""
+    import state.resolve.table as table
+
+    sources = []
+    for name in ("table_schema.py", "guarding.py", "backend.py"):
+        copy = tmp_path / name
+        copy.write_text(f"# {name}\n")
+        sources.append(copy)
+    monkeypatch.setattr(table, "_SCHEMA_SOURCES", tuple(sources))
+    before = table_key(b"default = 'prod'\n")
+    for source in sources:
+        source.write_text(source.read_text() + "# edited\n")
+        after = table_key(b"default = 'prod'\n")
+        assert after != before, f"{source.name} is not in the key"
+        before = after
