@@ -26,9 +26,10 @@ from reconciler.execute.outcome import Applied, ApplyResult, OutcomeStatus
 from reconciler.execute.retry import Policy, default_retrying
 from reconciler.execute.stopwatch import Stopwatch, Timed
 from reconciler.execute.timeouts import LOCK_TIMEOUT, WAIT_TIMEOUT
+from reconciler.planner.actions import TEARDOWN
 from reconciler.planner.guards import SWITCH, Confirmation, Guard
 from reconciler.planner.ownership import other_checkout, taken_over_message
-from reconciler.planner.plan import Plan, Strategy
+from reconciler.planner.plan import Plan, Strategy, one_shots
 from reconciler.planner.snapshot import Snapshot, Unknown
 from reconciler.reads.opened import Opened
 from reconciler.reads.pipeline import (
@@ -40,6 +41,7 @@ from reconciler.reads.pipeline import (
 from reconciler.render import plans
 from reconciler.render.guards import confirmed_line
 from reconciler.store.lock import project_lock
+from state.engine import ContainerStatus
 from state.errors import ReconcilerError
 from state.model.desired import DesiredState
 from state.model.observed import ObservedState
@@ -161,7 +163,7 @@ def apply(
         command = "apply" if saved else "restart" if strategy is Strategy.ALWAYS else None
         _receipt(opened, applied, stopwatch, settings, say, command or settings.command)
     report(applied)
-    _verify(result, final.plan, say)
+    _verify(result, final.plan, say, _exited_since(first, final, opened, settings))
     say(plans.converged_line(final, time.monotonic() - started))
     return final
 
@@ -291,11 +293,35 @@ def execute_plan(plan: Plan, runner: Runner, settings: ApplySettings, say: Say) 
     )
 
 
-def _verify(result: ApplyResult, remaining: Plan, say: Say) -> None:
+def _exited_since(first: Snapshot, final: Snapshot, opened: Opened, settings: ApplySettings) -> str:
+    """The gate's words for containers this apply brought up that exited by themselves
+    after the gate saw them running (a process that ends at once can still read
+    `running` on the gate's first look; Compose's --wait looks 0.5 s later): "" if none."""
+    if not settings.wait:
+        return ""
+    from reconciler.execute.readiness import Explainer, failed
+
+    gone = (ContainerStatus.EXITED, ContainerStatus.DEAD)  # not unhealthy: it may recover
+    once = one_shots(final.desired)
+    brought_up = {a.service for a in first.plan.actions if a.kind not in TEARDOWN}
+    exited = {
+        service: mine
+        for service in sorted(brought_up & set(final.desired.services))
+        if (mine := final.observed.of(service))
+        and any(c.status in gone and failed(c, service in once) for c in mine)
+    }
+    if not exited:
+        return ""
+    return Explainer(opened.engine, final.desired, settings.wait_timeout).failure(exited, once)
+
+
+def _verify(result: ApplyResult, remaining: Plan, say: Say, exited: str = "") -> None:
     if not remaining.is_empty:
         say("Still pending:\n" + "\n".join(plans.action_line(a) for a in remaining.actions))
     if not result.ok:
         raise ApplyFailed(result.error if result.rolled_back else f"apply failed: {result.error}")
+    if exited:
+        raise ApplyFailed(f"apply failed: {exited}")
     if not remaining.is_empty:
         raise DidNotConverge(
             f"did not converge: {plans.summary(remaining)} still pending; run `just up` again "
