@@ -163,7 +163,8 @@ def apply(
         command = "apply" if saved else "restart" if strategy is Strategy.ALWAYS else None
         _receipt(opened, applied, stopwatch, settings, say, command or settings.command)
     report(applied)
-    _verify(result, final.plan, say, _exited_since(first, final, opened, settings))
+    exited = _exited_since(first, final, opened, settings) if result.ok else ""
+    _verify(result, final.plan, say, exited)
     say(plans.converged_line(final, time.monotonic() - started))
     return final
 
