@@ -43,14 +43,13 @@ from typing import Any
 
 from reconciler.store.atomic import Kind, write_kept
 from reconciler.store.places import (
-    CACHE_DIR_VARIABLE,
     NO_CACHE_VARIABLE,
+    caching_off,
     compose_cache_directory,
-    private_directory,
+    private_cache,
 )
 from reconciler.store.sealed import read_sealed, sealed
 from state.engine import CacheableSource, ComposeSource
-from state.errors import ReconcilerError
 from state.resolve.project import ComposeProject
 
 DISABLE_VARIABLE = NO_CACHE_VARIABLE
@@ -85,22 +84,14 @@ def cached(project: ComposeProject, source: ComposeSource) -> ComposeSource:
     nothing the key misses) and none disabled it. Consulted once per command: the view
     it returns is re-keyed, not rebuilt, when the content stage adds its override."""
     environ = os.environ
-    if environ.get(DISABLE_VARIABLE, "") not in ("", "0") or not isinstance(
-        source, CacheableSource
-    ):
+    if caching_off(environ) or not isinstance(source, CacheableSource):
         return source
     tree = _tree(project.compose_dir, limit=TREE_LIMIT)  # walked once: the checks and the key
     if tree is None or reads_outside(project, tree):
         return source
-    directory = compose_cache_directory(environ)
-    try:  # never trusted unless it is the user's alone
-        private_directory(
-            directory,
-            kind="cache directory",
-            variable=CACHE_DIR_VARIABLE,
-            threat="replace what Compose answered",
-        )
-    except ReconcilerError:
+    threat = "replace what Compose answered"
+    directory = private_cache(compose_cache_directory(environ), environ, threat)
+    if directory is None:
         return source
     view = CachedSource(source, directory, inputs_digest(project, environ, source, tree))
     view.warm()
@@ -142,9 +133,7 @@ def warm_named(source: object) -> None:
     there, only DOCKER_*, COMPOSE_*, PATH and the binaries, so those key the entry, and
     a hit saves its import (~80 ms of a command that runs one `docker stop`)."""
     environ = os.environ
-    if environ.get(DISABLE_VARIABLE, "") not in ("", "0") or not isinstance(
-        source, CacheableSource
-    ):
+    if caching_off(environ) or not isinstance(source, CacheableSource):
         return
     digest = hashlib.sha256(f"reconcile named-commands {_VERSION}\n".encode())
 
@@ -155,15 +144,9 @@ def warm_named(source: object) -> None:
     for key, value in sorted(compose_environment(environ, (), ()).items()):
         add("env", key, value)
     _add_programs(add, environ)
-    directory = compose_cache_directory(environ)
-    try:
-        private_directory(
-            directory,
-            kind="cache directory",
-            variable=CACHE_DIR_VARIABLE,
-            threat="replace the docker command line",
-        )
-    except ReconcilerError:
+    threat = "replace the docker command line"
+    directory = private_cache(compose_cache_directory(environ), environ, threat)
+    if directory is None:
         return
     view = CachedSource(source, directory, digest.hexdigest())
     view.warm()

@@ -139,3 +139,22 @@ def private_directory(
             f"{stat.S_IMODE(info.st_mode):o}): run `chmod {chmod} {directory}` or {fix}"
         )
     return directory
+
+
+def caching_off(environ: Mapping[str, str]) -> bool:
+    """RECONCILE_NO_CACHE set (to anything but 0): every cache reads afresh."""
+    return environ.get(NO_CACHE_VARIABLE, "") not in ("", "0")
+
+
+def private_cache(directory: Path, environ: Mapping[str, str], threat: str) -> Path | None:
+    """`directory` for a cache's entries, when caching is on and it is the user's alone
+    (made so if new); None otherwise, and the caller reads afresh: a cache never fails
+    a command. `threat`: what another user could do with entries put there."""
+    if caching_off(environ):
+        return None
+    try:
+        return private_directory(
+            directory, kind="cache directory", variable=CACHE_DIR_VARIABLE, threat=threat
+        )
+    except ReconcilerError:
+        return None

@@ -18,14 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.store.atomic import Kind, write_kept
-from reconciler.store.places import (
-    CACHE_DIR_VARIABLE,
-    NO_CACHE_VARIABLE,
-    private_directory,
-    table_cache_directory,
-)
+from reconciler.store.places import private_cache, table_cache_directory
 from reconciler.store.sealed import read_sealed, sealed
-from state.errors import ReconcilerError
 
 KEEP_ENTRIES = 16  # the newest entries kept: one per version of each table in use
 
@@ -33,18 +27,9 @@ KEEP_ENTRIES = 16  # the newest entries kept: one per version of each table in u
 def table_cache(environ: Mapping[str, str] | None = None) -> TableCache | None:
     """The cache for this run's environment (None: turned off, or no private place)."""
     env = os.environ if environ is None else environ
-    if env.get(NO_CACHE_VARIABLE, "") not in ("", "0"):
-        return None
-    try:  # never trusted unless it is the user's alone
-        directory = private_directory(
-            table_cache_directory(env),
-            kind="cache directory",
-            variable=CACHE_DIR_VARIABLE,
-            threat="replace the environment table the tool reads",
-        )
-    except (ReconcilerError, OSError):
-        return None
-    return TableCache(directory)
+    threat = "replace the environment table the tool reads"
+    directory = private_cache(table_cache_directory(env), env, threat)
+    return TableCache(directory) if directory is not None else None
 
 
 class TableCache:
