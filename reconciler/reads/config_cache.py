@@ -29,7 +29,6 @@ Compose and rewritten, never trusted. RECONCILE_NO_CACHE=1 turns the cache off.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
@@ -48,6 +47,7 @@ from reconciler.store.places import (
     compose_cache_directory,
     private_cache,
 )
+from reconciler.store.sealed import prune as sealed_prune
 from reconciler.store.sealed import read_sealed, sealed
 from state.engine import CacheableSource, ComposeSource
 from state.resolve.project import ComposeProject
@@ -308,12 +308,5 @@ class CachedSource:
 def prune(directory: Path, now: float | None = None) -> None:
     """Drop entries unused for KEEP_DAYS, and the oldest beyond KEEP_ENTRIES: keys change
     with every input (a new shell's variables too), and entries hold secrets in clear."""
-    try:
-        entries = sorted(((p.stat().st_mtime, p) for p in directory.glob("*.json")), reverse=True)
-    except OSError:
-        return
     oldest = (time.time() if now is None else now) - KEEP_DAYS * 86400
-    for index, (used, path) in enumerate(entries):
-        if used < oldest or index >= KEEP_ENTRIES:
-            with contextlib.suppress(OSError):
-                path.unlink()
+    sealed_prune(directory, "*.json", KEEP_ENTRIES, oldest)

@@ -50,3 +50,16 @@ def read_sealed(path: Path) -> Any:
 
 def _checksum(name: str, payload: str) -> str:
     return hashlib.sha256(f"{name}\n{payload}".encode()).hexdigest()
+
+
+def prune(directory: Path, pattern: str, keep: int, oldest: float | None = None) -> None:
+    """Drop the entries matching `pattern` beyond the `keep` used last, and (`oldest`, a
+    time) any last used before it. Reading an entry marks it used (read_sealed)."""
+    try:
+        entries = sorted(((p.stat().st_mtime, p) for p in directory.glob(pattern)), reverse=True)
+    except OSError:
+        return
+    for index, (used, path) in enumerate(entries):
+        if index >= keep or (oldest is not None and used < oldest):
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -11,7 +11,6 @@ an unusable directory or a failed write only means validating again next time.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from reconciler.store.atomic import Kind, write_kept
 from reconciler.store.places import private_cache, table_cache_directory
+from reconciler.store.sealed import prune as sealed_prune
 from reconciler.store.sealed import read_sealed, sealed
 
 KEEP_ENTRIES = 16  # the newest entries kept: one per version of each table in use
@@ -58,12 +58,4 @@ class TableCache:
 
 def prune(directory: Path, keep: int = KEEP_ENTRIES) -> None:
     """Drop all but the `keep` entries used last: each edit of a table makes a new one."""
-    try:
-        entries = sorted(
-            ((p.stat().st_mtime, p) for p in directory.glob("*.table.json")), reverse=True
-        )
-    except OSError:
-        return
-    for _, path in entries[keep:]:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    sealed_prune(directory, "*.table.json", keep)
