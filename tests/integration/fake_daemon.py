@@ -24,6 +24,7 @@ class FakeDaemon:
         self.outage_over = threading.Event()
         self._lock = threading.Lock()
         self._held: list[socket.socket] = []
+        self._timer: threading.Timer | None = None
         self._closed = False
         self._listen()
 
@@ -34,6 +35,14 @@ class FakeDaemon:
     def outage_on(self, request: bytes, seconds: float) -> None:
         """At the first request naming `request`: drop every connection, be gone `seconds`."""
         self._trigger, self._outage = request, seconds
+
+    def end_outage(self) -> None:
+        """Come back now, however long the outage was meant to last."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            self._come_back()
 
     def close(self) -> None:
         """Gone for good (the test is over)."""
@@ -90,9 +99,13 @@ class FakeDaemon:
         self._drop()
         timer = threading.Timer(self._outage, self._come_back)
         timer.daemon = True
+        with self._lock:
+            self._timer = timer
         timer.start()
 
     def _come_back(self) -> None:
+        with self._lock:
+            self._timer = None
         if not self._closed:
             self._listen()
         self.outage_over.set()
