@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.reads.backend import BackendKit, EngineFactory, Kits, engine_runner
 from state.backend import Backend
-from state.swarm.manager import DEFAULT_MANAGER, MANAGER_VARIABLE
+from state.swarm.address import DEFAULT_MANAGER, MANAGER_VARIABLE
 
 if TYPE_CHECKING:
     from reconciler.execute.runner import EngineRunner

@@ -18,7 +18,6 @@ seconds (service-seconds: parallel actions each count).
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -97,6 +96,8 @@ def predict(
         if action.kind is ActionKind.RECREATE and action.start_first:
             guess = Guess(0.0, START_FIRST)
         elif action.kind is ActionKind.RECREATE and samples and action.container_id not in stopped:
+            import statistics  # here: only a project with history needs it
+
             guess = Guess(statistics.median(samples), f"from history (median of {len(samples)})")
         elif action.kind is ActionKind.RECREATE:
             stop = 0.0 if action.container_id in stopped else stop_seconds(spec)

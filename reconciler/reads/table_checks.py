@@ -9,7 +9,6 @@ name. Pure: it looks at what Compose answered, nothing else.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from state.errors import ConfigError
@@ -40,5 +39,7 @@ def check_table(project: ComposeProject, desired: DesiredState, declared: frozen
 
 
 def _closest(name: str, candidates: Iterable[str]) -> str:
+    import difflib  # here: only a refusal suggests a name
+
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

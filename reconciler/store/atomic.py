@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import secrets
 from pathlib import Path
 
 
@@ -85,7 +84,7 @@ def write_atomically(
 
 def temporary_name(path: Path) -> Path:
     """A fresh name beside `path` for one writer's partial file (hidden, `.partial`)."""
-    return path.with_name(f".{path.name[:120]}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+    return path.with_name(f".{path.name[:120]}.{os.getpid()}.{os.urandom(4).hex()}.partial")
 
 
 def _create_beside(path: Path, mode: int | None) -> tuple[int, Path]:

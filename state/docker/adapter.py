@@ -15,19 +15,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from state.docker.api import filters
 from state.docker.args import batches, with_tag
 from state.docker.compose import ComposeSide
 from state.docker.endpoint import context_name, engine_endpoint
 from state.docker.errors import first_line
-from state.docker.events import ContainerEvent, DockerEvents, StreamLost, pump
 from state.docker.inspect import parse_inspect, records_of
-from state.docker.logs import stream_project_logs
 from state.engine import ONEOFF_LABEL, PROJECT_LABEL, Backend, ContainerRecord, EngineIdentity
 from state.errors import ContainerGone, EngineTimeout, PermanentError
 from state.process.concurrent import together
+
+if TYPE_CHECKING:  # the watch's events and `logs` load their modules when they run
+    from state.docker.events import ContainerEvent, DockerEvents, StreamLost
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,8 @@ class DockerEngine(ComposeSide):
         self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
     ) -> int:
         """`compose -p PROJECT logs` to this terminal, secrets masked (state/docker/logs.py)."""
+        from state.docker.logs import stream_project_logs
+
         records = self.containers(project)
         return stream_project_logs(
             self.commands, records, project, services, follow=follow, tail=tail
@@ -233,6 +236,8 @@ class DockerEngine(ComposeSide):
     ) -> None:
         """Hand the project's container events to `put` until `stop` is set (the watch's
         feed, in its own thread; state/docker/events.py)."""
+        from state.docker.events import pump
+
         pump(self.commands, project, put, stop, docker=self.command_lines().docker, started=started)
 
     # -- what the swarm backend asks of the local engine (state/swarm/adapter.py) ------

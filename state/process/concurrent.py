@@ -14,8 +14,10 @@ the caller is interrupted while it waits, the commands still running are ended.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 def reads_concurrently(engine: object) -> bool:
@@ -26,6 +28,8 @@ def together(*reads: Callable[[], Any], concurrent: bool = True) -> list[Any]:
     """Each read's result, in order; the first failure (by order) is raised once all ended."""
     if len(reads) <= 1 or not concurrent:
         return [read() for read in reads]
+    from concurrent.futures import ThreadPoolExecutor  # here: a single read needs no pool
+
     with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="read") as pool:
         futures: list[Future[Any]] = [pool.submit(read) for read in reads]
         try:

@@ -13,8 +13,6 @@ the one Compose would resolve from the same file. The file is never written and
 
 from __future__ import annotations
 
-import difflib
-
 from state.errors import ConfigError
 from state.resolve.appenv import VARIABLE, ResolvedAppEnv, Source
 from state.resolve.envfile import escape_non_ascii
@@ -64,6 +62,8 @@ def _invalid_message(resolved: ResolvedAppEnv, table: EnvironmentTable) -> str:
         f"environment: use one of {names}"
     )
     candidate = value.strip().lower()
+    import difflib  # here: only a refusal suggests a name
+
     close = difflib.get_close_matches(candidate, table.names, n=1, cutoff=0.6)
     if close:
         message += f" (did you mean {close[0]!r}?)"

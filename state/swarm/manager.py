@@ -19,10 +19,9 @@ from state.docker.errors import classify, first_line
 from state.docker.timeouts import UNBOUNDED, Timeouts
 from state.errors import EngineTimeout, PermanentError, TransientError
 from state.process.bounded import run_bounded
+from state.swarm.address import DEFAULT_MANAGER, MANAGER_VARIABLE
 
 log = logging.getLogger(__name__)
-MANAGER_VARIABLE = "SWARM_MANAGER_HOST"
-DEFAULT_MANAGER = "unix:///run/spot-swarm/manager.sock"
 
 
 class Manager:

@@ -17,7 +17,7 @@ from reconciler.reads.placement import ACTING, Placement, RunsElsewhere, place
 from state.engine import ONEOFF_LABEL, Backend, ContainerRecord, ContainerStatus
 from state.errors import EngineError, TransientError
 from state.swarm.adapter import SwarmEngine
-from state.swarm.manager import MANAGER_VARIABLE
+from state.swarm.address import MANAGER_VARIABLE
 
 APPLYING = ("cli", "restart", "apply", "watch")  # click's names: `reconcile` is the group
 WHY = "APP_ENV=dev (from .env:1) uses compose"
