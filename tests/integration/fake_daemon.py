@@ -9,6 +9,7 @@ touched.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from pathlib import Path
@@ -50,12 +51,12 @@ class FakeDaemon:
         self._drop()
 
     def _drop(self) -> None:
-        self._server.close()
+        _hang_up(self._server)
         self.path.unlink(missing_ok=True)
         with self._lock:
             held, self._held = self._held, []
         for sock in held:
-            sock.close()
+            _hang_up(sock)
 
     def _listen(self) -> None:
         self._server = socket.socket(socket.AF_UNIX)
@@ -109,3 +110,13 @@ class FakeDaemon:
         if not self._closed:
             self._listen()
         self.outage_over.set()
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """End a connection as a restarting daemon does. close() alone is not enough: while a
+    pump thread is blocked in recv() on the socket, Linux keeps it open (no FIN, no
+    reset), and the client waits out its whole read bound; shutdown() ends it at once
+    and wakes the blocked thread (an accept() on the listening socket too)."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
