@@ -87,22 +87,20 @@ def test_sized_and_chunked_answers_share_one_connection(serve: Serve) -> None:
     assert server.requests[0].startswith(b"GET /v1.41/info HTTP/1.1\r\nHost: docker\r\n")
 
 
-def test_an_answer_cut_short_is_a_bad_answer_not_a_short_body(serve: Serve) -> None:
-    server = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n[1, 2", hold=False)
+@pytest.mark.parametrize(
+    ("answer", "hold", "named"),
+    [
+        # cut short: a bad answer, never a short body taken for the whole
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n[1, 2", False, "mid-answer"),
+        (b"SSH-2.0-OpenSSH\r\n\r\n", True, "not an HTTP answer"),
+    ],
+)
+def test_a_bad_answer_is_named(serve: Serve, answer: bytes, hold: bool, named: str) -> None:
+    server = serve(answer, hold=hold)
     connection = Connection(str(server.path), timeout=5)
     try:
-        with pytest.raises(BadAnswer, match="mid-answer"):
+        with pytest.raises(BadAnswer, match=named):
             connection.get("/containers/json")
-    finally:
-        connection.close()
-
-
-def test_an_answer_that_is_not_http_is_named(serve: Serve) -> None:
-    server = serve(b"SSH-2.0-OpenSSH\r\n\r\n")
-    connection = Connection(str(server.path), timeout=5)
-    try:
-        with pytest.raises(BadAnswer, match="not an HTTP answer"):
-            connection.get("/info")
     finally:
         connection.close()
 
