@@ -25,9 +25,11 @@ from reconciler.commands.converge import (
 from reconciler.execute.outcome import ApplyResult
 from reconciler.execute.retry import retried
 from reconciler.execute.stopwatch import Stopwatch, Timed
+from reconciler.planner.actions import ActionKind
 from reconciler.planner.guards import evaluate
-from reconciler.planner.plan import ActionKind, teardown_plan
 from reconciler.planner.snapshot import Teardown
+from reconciler.planner.teardown import teardown_plan
+from reconciler.reads.declared import declared_dependencies
 from reconciler.reads.opened import Named
 from reconciler.reads.pipeline import read_observed
 from reconciler.render import teardown as teardown_render
@@ -57,9 +59,16 @@ def stop(
 
 
 def _stop_plan(named: Named) -> Teardown:
+    return _planned(named, "stop", ActionKind.STOP, "stop requested")
+
+
+def _planned(named: Named, command: str, kind: ActionKind, reason: str) -> Teardown:
+    """The teardown of every container `kind` applies to, dependents first by their
+    labels and the compose files."""
     observed = read_observed(named.engine, named.name)
-    plan = teardown_plan(observed, ActionKind.STOP, "stop requested")
-    return Teardown("stop", named.name, observed, plan)
+    declared = declared_dependencies(named)
+    plan = teardown_plan(observed, kind, reason, declared)
+    return Teardown(command, named.name, observed, plan)
 
 
 def down(
@@ -96,7 +105,7 @@ def down(
 
 def _down_plan(named: Named, settings: ApplySettings, volumes: bool) -> Teardown:
     engine, name = named.engine, named.name
-    observed = read_observed(engine, name)
+    planned = _planned(named, "down", ActionKind.REMOVE, "down")
     oneoffs = [
         r
         for r in retried(lambda: engine.containers(name), settings.retrying)
@@ -104,11 +113,8 @@ def _down_plan(named: Named, settings: ApplySettings, volumes: bool) -> Teardown
     ]
     networks = retried(lambda: engine.networks(name), settings.retrying)
     existing = retried(lambda: engine.volumes(name), settings.retrying)
-    return Teardown(
-        "down",
-        name,
-        observed,
-        teardown_plan(observed, ActionKind.REMOVE, "down"),
+    return dataclasses.replace(
+        planned,
         networks=() if oneoffs else tuple(networks),
         kept_networks=tuple(networks) if oneoffs else (),
         volumes=tuple(existing) if volumes else (),

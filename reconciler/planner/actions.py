@@ -10,9 +10,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from state.engine import ContainerStatus
 from state.stored import STRICT
+
+if TYPE_CHECKING:
+    from state.model.observed import ObservedContainer
 
 
 class ActionKind(enum.StrEnum):
@@ -110,3 +114,22 @@ class Plan:
             if action.container_id:
                 index.setdefault(action.container_id, action)
         return index
+
+
+def action_on(
+    kind: ActionKind,
+    service: str,
+    container: ObservedContainer,
+    reasons: tuple[str, ...],
+    **extra: Any,
+) -> Action:
+    """An action of `kind` on one observed container."""
+    return Action(
+        kind=kind,
+        service=service,
+        number=container.number,
+        reasons=reasons,
+        container=container.name,
+        container_id=container.id,
+        **extra,
+    )

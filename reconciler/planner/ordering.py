@@ -1,9 +1,16 @@
 """Ordering: assign each planned action its wave (plan stage).
 
-Teardown first, dependents first (the deepest dependent of the removed services goes
-first, so nothing loses what it needs while up); then the bring-up, dependencies
-first. One wave's actions are independent and may run together. Pure; the depth of
-a dependency chain is computed without recursion, so a chain of any length is fine.
+Teardown first, dependents first, in Compose's order: a service goes as soon as every
+removed service that depends on it is gone (so nothing loses what it needs while up,
+and one with no dependents goes in the first wave, beside the deepest dependents);
+then the bring-up, dependencies first: a service comes up in the wave after its
+deepest dependency. One wave's actions are independent and may run together.
+
+Who depends on whom: the desired state's depends_on, each container's depends_on label,
+and, for a teardown without a desired state, what the compose files declare when they
+could be read (`declared`): a container created by `up --no-deps` carries no label for
+a dependency outside that call, which Compose drops. Pure; the depth of a dependency
+chain is computed without recursion, so a chain of any length is fine.
 """
 
 from __future__ import annotations
@@ -17,24 +24,26 @@ from state.model.observed import ObservedState
 
 
 def order(
-    actions: Iterable[Action], desired: DesiredState | None, observed: ObservedState
+    actions: Iterable[Action],
+    desired: DesiredState | None,
+    observed: ObservedState,
+    declared: Mapping[str, Iterable[str]] | None = None,
 ) -> tuple[Action, ...]:
-    """Assign waves: teardown (dependents first), then bring-up (dependencies first)."""
+    """Assign waves: teardown (dependents first), then bring-up (dependencies first).
+    `declared`: service -> the services it depends on, from the compose files."""
     actions = list(actions)
     wanted = set(desired.services) if desired else set()
-    depends = {name: set(desired.dependencies(name)) for name in wanted if desired}
-    for container in observed.containers:
-        depends.setdefault(container.service, set()).update(container.depends_on)
-
+    depends = _depends(desired, observed, declared)
     removed = {a.service for a in actions if a.kind in TEARDOWN}
-    teardown = levels(removed, lambda s: depends.get(s, set()) & removed)
+    waits = _waits(removed, depends)
+    teardown = levels(removed, lambda s: set(waits[s]))
     top = max(teardown.values(), default=-1)
 
     bring_up = levels(wanted, lambda s: depends[s] & wanted)
     waves: list[Action] = []
     for action in actions:
         if action.kind in TEARDOWN:
-            wave = top - teardown[action.service]
+            wave = teardown[action.service]
         else:
             wave = top + 1 + bring_up[action.service]
         waves.append(replace(action, wave=wave))
@@ -51,6 +60,39 @@ def order(
         )
     )
     return tuple(ordered)
+
+
+def teardown_waits(
+    services: Iterable[str],
+    observed: ObservedState,
+    declared: Mapping[str, Iterable[str]] | None = None,
+) -> dict[str, frozenset[str]]:
+    """For a teardown of `services`: each one -> those of them that depend on it, which
+    must be gone first (the edges its waves come from; reconciler/execute/flow.py)."""
+    return _waits(set(services), _depends(None, observed, declared))
+
+
+def _depends(
+    desired: DesiredState | None,
+    observed: ObservedState,
+    declared: Mapping[str, Iterable[str]] | None,
+) -> dict[str, set[str]]:
+    """Service -> what it depends on: the desired state's, the labels', the files'."""
+    wanted = desired.services if desired else {}
+    depends = {name: set(desired.dependencies(name)) for name in wanted if desired}
+    for container in observed.containers:
+        depends.setdefault(container.service, set()).update(container.depends_on)
+    for service, dependencies in (declared or {}).items():
+        depends.setdefault(service, set()).update(dependencies)
+    return depends
+
+
+def _waits(removed: set[str], depends: Mapping[str, set[str]]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {service: set() for service in removed}
+    for service in removed:
+        for dependency in depends.get(service, set()) & removed:
+            found[dependency].add(service)
+    return {service: frozenset(waiting) for service, waiting in found.items()}
 
 
 def levels(nodes: set[str], edges: Callable[[str], set[str]]) -> Mapping[str, int]:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import enum
 from dataclasses import replace
 from pathlib import PurePath
-from typing import Any
 
 from reconciler.planner import start_first
 from reconciler.planner.actions import (
@@ -48,8 +47,10 @@ from reconciler.planner.actions import (
     Noop,
     NoopReason,
     Plan,
+    action_on,
 )
 from reconciler.planner.ordering import order as _order
+from reconciler.planner.teardown import teardown_plan
 from state.engine import ContainerStatus
 from state.model.desired import DesiredService, DesiredState
 from state.model.observed import ObservedContainer, ObservedState
@@ -113,15 +114,6 @@ def plan(
     return Plan(actions=ordered, noops=tuple(noops))
 
 
-def teardown_plan(observed: ObservedState, kind: ActionKind, reason: str) -> Plan:
-    """`stop` (STOP every running container) or `down` (REMOVE every container), from
-    the observed state alone: they need no desired state. No side effects."""
-    assert kind in TEARDOWN, kind
-    targets = [c for c in observed.containers if kind is ActionKind.REMOVE or c.status in STOPPABLE]
-    actions = [_action(kind, c.service, c, (reason,)) for c in targets]
-    return Plan(actions=tuple(_order(actions, None, observed)), noops=())
-
-
 def _plan_service(
     service: DesiredService,
     containers: tuple[ObservedContainer, ...],
@@ -148,7 +140,8 @@ def _plan_service(
         if len(kept) < service.replicas and container.number not in kept:
             kept[container.number] = container
         else:
-            actions.append(_action(ActionKind.REMOVE, service.name, container, ("extra replica",)))
+            extra = action_on(ActionKind.REMOVE, service.name, container, ("extra replica",))
+            actions.append(extra)
     reasons_for_noop: list[NoopReason] = []
     for current in kept.values():
         decided = _decide(service, current, strategy, one_shot, checkout)
@@ -218,7 +211,7 @@ def _decide(
     """The decision ladder for one container of a wanted service: actions or a no-op reason."""
     drift = _drift(service, container, checkout)
     if strategy is Strategy.ALWAYS:  # restart stops first, whatever the update order
-        stop = [_action(ActionKind.STOP, service.name, container, ("restart: stop first",))]
+        stop = [action_on(ActionKind.STOP, service.name, container, ("restart: stop first",))]
         return [
             *(stop if container.status in STOPPABLE else []),
             _recreate(service, container, drift or ("restart requested",)),
@@ -229,18 +222,18 @@ def _decide(
         return [replace(recreate, start_first=start_first.allowed(service))]
     match container.status:
         case ContainerStatus.PAUSED:  # Docker refuses to start a paused container
-            return [_action(ActionKind.UNPAUSE, service.name, container, ("paused",))]
+            return [action_on(ActionKind.UNPAUSE, service.name, container, ("paused",))]
         case ContainerStatus.EXITED if one_shot and container.exit_code == 0:
             return NoopReason.COMPLETED
         case ContainerStatus.EXITED if one_shot:
             why = f"exited with code {container.exit_code}"
-            return [_action(ActionKind.START, service.name, container, (why,))]
+            return [action_on(ActionKind.START, service.name, container, (why,))]
         case ContainerStatus.EXITED:
-            return [_action(ActionKind.START, service.name, container, ("stopped out of band",))]
+            return [action_on(ActionKind.START, service.name, container, ("stopped out of band",))]
         case ContainerStatus.CREATED:  # on a swarm, why its task is not running (node down)
             why = f"not running: {container.health_output}" if container.health_output else ""
             reason = why or "created, never started"
-            return [_action(ActionKind.START, service.name, container, (reason,))]
+            return [action_on(ActionKind.START, service.name, container, (reason,))]
         case ContainerStatus.RESTARTING:
             return NoopReason.RESTARTING
         case _:
@@ -282,7 +275,7 @@ def _changed_content(service: DesiredService, container: ObservedContainer) -> l
 def _recreate(
     service: DesiredService, container: ObservedContainer, reasons: tuple[str, ...]
 ) -> Action:
-    return _action(
+    return action_on(
         ActionKind.RECREATE,
         service.name,
         container,
@@ -298,28 +291,10 @@ def _image_note(service: DesiredService) -> tuple[str, ...]:
     return (service.image_note,) if service.image_note else ()
 
 
-def _action(
-    kind: ActionKind,
-    service: str,
-    container: ObservedContainer,
-    reasons: tuple[str, ...],
-    **extra: Any,
-) -> Action:
-    return Action(
-        kind=kind,
-        service=service,
-        number=container.number,
-        reasons=reasons,
-        container=container.name,
-        container_id=container.id,
-        **extra,
-    )
-
-
 def _remove_unwanted(container: ObservedContainer, desired: DesiredState) -> Action:
     in_files = container.service in desired.known_services
     reason = f"not in {desired.app_env.profiles_of()}" if in_files else "not in the compose files"
-    return _action(ActionKind.REMOVE, container.service, container, (reason,))
+    return action_on(ActionKind.REMOVE, container.service, container, (reason,))
 
 
 def _restart_dependents(
@@ -340,7 +315,7 @@ def _restart_dependents(
         for container in observed.of(name):
             if container.running and container.id not in busy:
                 restarts.append(
-                    _action(
+                    action_on(
                         ActionKind.RESTART,
                         name,
                         container,

@@ -7,8 +7,9 @@ the backend (reconciler/reads/backend.py), builds its engine,
 consults the config cache (reconciler/reads/config_cache.py) and attaches the content
 override (reconciler/reads/content.py): once each. `open_name` does the same for the
 commands that need only the project's name (stop, down, logs), which must work when the
-table or the compose files are broken: the table is read only to learn the backend, and
-a broken one leaves it unknown. Read-only; no Docker code here.
+table or the compose files are broken: the table is read only to learn the backend (a
+broken one leaves it unknown), and stop and down consult the config cache for the
+order the files declare (reconciler/reads/declared.py). Read-only; no Docker code here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from state.resolve.inputs import ProjectInputs, gather
 from state.resolve.naming import project_name
 from state.resolve.project import ComposeProject, project_from, table_of
 from state.resolve.table import TABLE_FILE
+
+READS_FILES = frozenset({"stop", "down"})  # name-only commands that order by the files
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Named:
     checkout: Path  # the project directory this command runs from
     note: str = ""
     project: ComposeProject | None = None  # when the table could be read (its guardrails)
+    # stop and down: the compose files' answers through the config cache, when the table
+    # could be read (they order the teardown: reconciler/reads/declared.py)
+    source: ComposeSource | None = None
 
 
 def inputs_of(options: ProjectOptions, *, tables: bool = True) -> ProjectInputs:
@@ -139,6 +145,9 @@ def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
         why=why,
         environ=os.environ,
     )
+    if project is not None and command in READS_FILES:
+        engine = kit.engine(project)
+        return Named(name, kit, engine, inputs.directory, note, project, cached(project, engine))
     engine = kit.engine(None)
     warm_named(engine)
     return Named(name, kit, engine, inputs.directory, note, project)

@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -270,3 +271,12 @@ def action_words(line: str) -> list[str]:
     """A plan's action line as words, without its predicted downtime (`down ~N s from
     config`), which varies with the service's history."""
     return _PREDICTED.sub("", line).split()
+
+
+def moment(text: str) -> datetime:
+    """Docker's RFC 3339 time (nanoseconds, trailing zeros trimmed, Z) as a datetime."""
+    found = re.fullmatch(r"(.*?:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text.strip())
+    assert found, f"not a Docker time: {text!r}"
+    head, fraction, zone = found.groups()
+    zone = "+00:00" if zone == "Z" else zone
+    return datetime.fromisoformat(f"{head}.{(fraction or '0')[:6]:0<6}{zone}")

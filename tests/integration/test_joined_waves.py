@@ -11,7 +11,6 @@ needs no health (s007 with wave 1), then what s000's health gates.
 from __future__ import annotations
 
 import json
-import re
 import socket
 import subprocess
 import uuid
@@ -23,7 +22,7 @@ import pytest
 
 from tests.bench.synthetic import SyntheticProject
 from tests.bench.tools import Ours, engine_calls
-from tests.integration.plain_stack import PlainStack, reconcile
+from tests.integration.plain_stack import PlainStack, moment, reconcile
 
 
 @pytest.fixture
@@ -46,15 +45,6 @@ def up_calls(calls: list[str], verb: str = "up") -> list[list[str]]:
         if ("--no-start" in words) == (verb == "create"):
             found.append([w for w in words[words.index("up") + 1 :] if not w.startswith("-")])
     return [[w for w in services if w != "never"] for services in found]  # --pull never
-
-
-def moment(text: str) -> datetime:
-    """Docker's RFC 3339 time (nanoseconds, trailing zeros trimmed, Z) as a datetime."""
-    found = re.fullmatch(r"(.*?:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text.strip())
-    assert found, f"not a Docker time: {text!r}"
-    head, fraction, zone = found.groups()
-    zone = "+00:00" if zone == "Z" else zone
-    return datetime.fromisoformat(f"{head}.{(fraction or '0')[:6]:0<6}{zone}")
 
 
 def started_at(project: SyntheticProject, *services: str) -> list[datetime]:

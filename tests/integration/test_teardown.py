@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
+
+import pytest
 
 from state.resolve.naming import normalise
 from tests.integration.plain_stack import (
@@ -133,3 +136,64 @@ def test_two_checkouts_are_two_stacks(tmp_path: Path) -> None:
     finally:
         first.remove_everything()
         second.remove_everything()
+
+
+GATED = """\
+services:
+  db:
+    image: spot-busybox:local
+    pull_policy: never
+    init: true
+    command: ["sleep", "2147483647"]
+    healthcheck: {test: ["CMD", "true"], interval: 1s, timeout: 2s, retries: 3}
+  api:  # no init: sleep as PID 1 ignores SIGTERM, so api takes its whole grace to stop
+    image: spot-busybox:local
+    pull_policy: never
+    command: ["sleep", "2147483647"]
+    stop_grace_period: 1s
+    depends_on: {db: {condition: service_healthy}}
+"""
+
+
+def died(name: str, since: float) -> list[str]:
+    """The project's services in the order their containers died since `since`."""
+    window = ["--since", f"{since:.3f}", "--until", f"{time.time():.3f}"]
+    only = ["--filter", f"label=com.docker.compose.project={name}", "--filter", "event=die"]
+    service = '{{index .Actor.Attributes "com.docker.compose.service"}}'
+    out = subprocess.run(
+        ["docker", "events", *window, *only, "--format", service],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return out.split()
+
+
+def test_stop_and_down_go_dependents_first_where_a_later_wave_left_no_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """api waits for db's health, so an apply creates it in a later `up --no-deps api`,
+    whose depends_on label Compose writes without db. Ours must still stop api (slow:
+    1 s) before db (at once), as `docker compose stop` does with the files."""
+    monkeypatch.setenv("RECONCILE_LOCK_DIR", str(tmp_path / "locks"))
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose/compose.yaml").write_text(GATED)
+    (tmp_path / "compose/environments.toml").write_text(
+        'default = "prod"\n\n[environments.prod]\ndescription = "gated"\nfiles = ["compose.yaml"]\n'
+    )
+    stack = PlainStack(tmp_path, "prod", f"spotit-order-{uuid.uuid4().hex[:6]}")
+    try:
+        for command in (("stop",), ("down",)):
+            applied = reconcile(stack, app_env="prod")
+            assert applied.returncode == 0, applied.stdout + applied.stderr
+            since = time.time()
+            result = reconcile(stack, *command, app_env="prod")
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert died(stack.name, since) == ["api", "db"], command
+
+        reconcile(stack, app_env="prod")  # the oracle: Compose's own stop, with the files
+        since = time.time()
+        stack.compose("stop")
+        assert died(stack.name, since) == ["api", "db"]
+    finally:
+        stack.remove_everything()

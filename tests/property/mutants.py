@@ -72,12 +72,13 @@ def teardown_dependencies_first() -> None:
 
 def drift_only_starts() -> None:
     import reconciler.planner.plan as p
+    from reconciler.planner.actions import action_on
 
     _wrap(
         p,
         "_recreate",
         lambda orig: (
-            lambda service, container, reasons: p._action(
+            lambda service, container, reasons: action_on(
                 p.ActionKind.START, service.name, container, reasons
             )
         ),
@@ -114,6 +115,7 @@ def unsorted_plan() -> None:
 
 def restart_forever() -> None:
     import reconciler.planner.plan as p
+    from reconciler.planner.actions import action_on
 
     def make(orig: Callable[..., Any]) -> Callable[..., Any]:
         def restarts(desired: Any, observed: Any, actions: Any) -> Any:
@@ -121,7 +123,7 @@ def restart_forever() -> None:
             busy = {a.service for a in actions}
             for c in observed.containers:
                 if c.running and c.service in desired.services and c.service not in busy:
-                    return [*result, p._action(p.ActionKind.RESTART, c.service, c, ("again",))]
+                    return [*result, action_on(p.ActionKind.RESTART, c.service, c, ("again",))]
             return result
 
         return restarts

@@ -394,8 +394,38 @@ def test_stop_plans_a_stop_for_each_running_container_dependents_first() -> None
         STOP,
         "stop requested",
     )
-    assert waves(result.actions) == [["stop:api"], ["stop:cache", "stop:db"]]
+    assert waves(result.actions) == [["stop:api", "stop:cache"], ["stop:db"]]
     assert result.noops == ()
+
+
+def test_teardown_goes_in_composes_order_a_service_once_its_dependents_are_gone() -> None:
+    # Compose stops a service as soon as what depends on it has stopped: one with no
+    # dependents (worker) goes at once, beside the deepest dependent, not with db last.
+    result = teardown_plan(
+        observed(
+            container("db"),
+            container("api", depends_on=["db"]),
+            container("web", depends_on=["api"]),
+            container("cron", depends_on=["db"]),
+            container("worker"),
+        ),
+        STOP,
+        "stop requested",
+    )
+    assert waves(result.actions) == [
+        ["stop:cron", "stop:web", "stop:worker"],
+        ["stop:api"],
+        ["stop:db"],
+    ]
+
+
+def test_teardown_orders_by_the_compose_files_where_a_label_is_missing() -> None:
+    # `up --no-deps api` (a later stage of an apply) labels api without db: Compose drops
+    # dependencies outside the call. What the files declare restores the edge.
+    containers = observed(container("db"), container("api"))
+    assert waves(teardown_plan(containers, REMOVE, "down").actions) == [["remove:api", "remove:db"]]
+    result = teardown_plan(containers, REMOVE, "down", declared={"api": ["db"], "gone": ["db"]})
+    assert waves(result.actions) == [["remove:api"], ["remove:db"]]
 
 
 def test_down_plans_a_removal_of_every_container_whatever_its_state() -> None:
