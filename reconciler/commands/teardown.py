@@ -27,14 +27,16 @@ from reconciler.execute.retry import retried
 from reconciler.execute.stopwatch import Stopwatch, Timed
 from reconciler.planner.actions import ActionKind
 from reconciler.planner.guards import evaluate
+from reconciler.planner.ordering import teardown_waits
 from reconciler.planner.snapshot import Teardown
 from reconciler.planner.teardown import teardown_plan
 from reconciler.reads.declared import declared_dependencies
 from reconciler.reads.opened import Named
 from reconciler.reads.pipeline import read_observed
+from reconciler.render import plans
 from reconciler.render import teardown as teardown_render
 from reconciler.store.lock import project_lock
-from state.engine import ONEOFF_LABEL
+from state.engine import ONEOFF_LABEL, Backend
 from state.errors import ConfigError, ReconcilerError
 
 TornDown = Callable[[Teardown, ApplyResult], None]  # what stop or down did, for --format json
@@ -64,11 +66,12 @@ def _stop_plan(named: Named) -> Teardown:
 
 def _planned(named: Named, command: str, kind: ActionKind, reason: str) -> Teardown:
     """The teardown of every container `kind` applies to, dependents first by their
-    labels and the compose files."""
+    labels and the compose files, with who waits for whom (the flow's order)."""
     observed = read_observed(named.engine, named.name)
     declared = declared_dependencies(named)
     plan = teardown_plan(observed, kind, reason, declared)
-    return Teardown(command, named.name, observed, plan)
+    waits = teardown_waits({a.service for a in plan.actions}, observed, declared)
+    return Teardown(command, named.name, observed, plan, waits=waits)
 
 
 def down(
@@ -152,7 +155,19 @@ def _tear_down(
         return
     started, stopwatch = time.monotonic(), Stopwatch()
     runner = Timed(named.kit.runner(named.engine, None, wait=False), stopwatch)
-    result = execute_plan(teardown.plan, runner, settings, say)
+    from reconciler.execute.flow import flow, flows  # here: `--plan` needs no threads
+
+    if named.kit.backend is Backend.COMPOSE and flows(teardown.plan):  # as Compose walks it
+        say("Applying:")
+        result = flow(
+            teardown.plan,
+            runner,
+            teardown.waits,
+            retrying=settings.retrying,
+            on_outcome=lambda outcome: say(plans.outcome_line(outcome)),
+        )
+    else:
+        result = execute_plan(teardown.plan, runner, settings, say)
     document = receipts.receipt(
         command=teardown.command,
         project=named.name,

@@ -8,7 +8,8 @@ reconciler/execute/outcome.py's Applied. No engine code here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from reconciler.planner.downtime import Prediction
 from reconciler.planner.guards import Guard
@@ -43,6 +44,8 @@ class Teardown:
     volumes: tuple[str, ...] = ()  # to remove: `down --volumes` only
     kept_volumes: tuple[str, ...] = ()
     guard: Guard | None = None
+    # service -> the services to be gone before it (reconciler/execute/flow.py)
+    waits: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:

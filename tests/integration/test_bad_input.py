@@ -341,12 +341,14 @@ ROWS: list[Row] = [
         ("env", "PATH"),
         env={"PATH": "<notools>", "RECONCILE_NO_CACHE": "1"},
     ),
-    # Reads go over the Engine API (no program needed); the stop's write needs docker.
+    # Reads go over the Engine API (no program needed); the stop's write needs docker,
+    # run as every call of an engine with a project is (`env VAR=value docker`: stop
+    # reads the files' depends_on), so env is the first program missing.
     # --take-over: the shared project was made from the template's checkout.
     Row(
         "no-tools-on-path-stop",
         ["stop", "--take-over"],
-        ("docker", "PATH"),
+        ("env", "PATH"),
         env={"PATH": "<notools>"},
     ),
     Row("compose-plugin-missing", [], ("compose", "just engine"), env={"DOCKER_CONFIG": "<empty>"}),
