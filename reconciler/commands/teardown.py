@@ -38,6 +38,7 @@ from reconciler.render import teardown as teardown_render
 from reconciler.store.lock import project_lock
 from state.engine import ONEOFF_LABEL, Backend
 from state.errors import ConfigError, ReconcilerError
+from state.model.observed import ObservedState, observed_of
 
 TornDown = Callable[[Teardown, ApplyResult], None]  # what stop or down did, for --format json
 
@@ -61,13 +62,15 @@ def stop(
 
 
 def _stop_plan(named: Named) -> Teardown:
-    return _planned(named, "stop", ActionKind.STOP, "stop requested")
+    observed = read_observed(named.engine, named.name)
+    return _planned(named, observed, "stop", ActionKind.STOP, "stop requested")
 
 
-def _planned(named: Named, command: str, kind: ActionKind, reason: str) -> Teardown:
+def _planned(
+    named: Named, observed: ObservedState, command: str, kind: ActionKind, reason: str
+) -> Teardown:
     """The teardown of every container `kind` applies to, dependents first by their
     labels and the compose files, with who waits for whom (the flow's order)."""
-    observed = read_observed(named.engine, named.name)
     declared = declared_dependencies(named)
     plan = teardown_plan(observed, kind, reason, declared)
     waits = teardown_waits({a.service for a in plan.actions}, observed, declared)
@@ -108,12 +111,9 @@ def down(
 
 def _down_plan(named: Named, settings: ApplySettings, volumes: bool) -> Teardown:
     engine, name = named.engine, named.name
-    planned = _planned(named, "down", ActionKind.REMOVE, "down")
-    oneoffs = [
-        r
-        for r in retried(lambda: engine.containers(name), settings.retrying)
-        if r.labels.get(ONEOFF_LABEL) == "True"
-    ]
+    records = retried(lambda: engine.containers(name), settings.retrying)  # one-offs too
+    planned = _planned(named, observed_of(name, records), "down", ActionKind.REMOVE, "down")
+    oneoffs = [r for r in records if r.labels.get(ONEOFF_LABEL) == "True"]
     networks = retried(lambda: engine.networks(name), settings.retrying)
     existing = retried(lambda: engine.volumes(name), settings.retrying)
     return dataclasses.replace(

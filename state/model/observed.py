@@ -8,6 +8,7 @@ sees them, so nothing can touch them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -90,9 +91,14 @@ class ObservedState:
 
 def observe(engine: ContainerEngine, project: str) -> ObservedState:
     """Snapshot the project's containers (one-offs and other projects excluded)."""
+    return observed_of(project, engine.containers(project))
+
+
+def observed_of(project: str, records: Sequence[ContainerRecord]) -> ObservedState:
+    """The snapshot `observe` makes, from records already listed."""
     containers = [
         _observed(record)
-        for record in engine.containers(project)
+        for record in records
         if record.labels.get(PROJECT_LABEL) == project
         and record.labels.get(ONEOFF_LABEL, "False") != "True"
         and SERVICE_LABEL in record.labels
