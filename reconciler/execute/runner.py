@@ -24,8 +24,9 @@ naming the service, its last health output and the last lines of its log: at onc
 for a container that nothing will make ready (exited, with any code for a service
 that should keep running and a non-zero one for a one-shot; dead; `unhealthy`), after
 --wait-timeout for one still `starting`, running without being healthy, or a one-shot
-still running. It polls fast (0.1 s), then backs off (doubling to 1 s): a fast
-service is seen ready at once, a slow one costs few engine reads.
+still running. It polls fast (0.1 s), then backs off (doubling to 0.5 s, the tick of
+Compose's own wait): a fast service is seen ready at once, a slow one at most 0.5 s
+after it is (a healthcheck's first probe comes `interval` after the start).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class EngineRunner:
     wait: bool = True
     wait_timeout: float = WAIT_TIMEOUT
     poll_interval: float = 0.1  # the first wait; doubled after each poll, up to max_poll
-    max_poll: float = 1.0
+    max_poll: float = 0.5
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     on_ready: Callable[[Sequence[str]], None] = lambda services: None  # the gate saw them ready

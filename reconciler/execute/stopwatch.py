@@ -6,7 +6,7 @@ Compose stops the old container before it starts the new one), and the end of th
 batch that brings it back (a start-first recreate does not stop its service: its old
 container serves until the new one is ready); the health gate (EngineRunner.settle)
 reports each service the first time it sees it ready (`Stopwatch.seen_ready`, polled
-0.1 s to 1 s apart).
+0.1 s to 0.5 s apart).
 A service's measured unavailability is from the first to the last (an upper bound
 for a service that one `compose up` of several recreates after the others: its old
 container served meanwhile); one that was only stopped or removed is down from then
