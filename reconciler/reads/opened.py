@@ -29,7 +29,8 @@ from state.resolve.naming import project_name
 from state.resolve.project import ComposeProject, project_from, table_of
 from state.resolve.table import TABLE_FILE
 
-READS_FILES = frozenset({"stop", "down"})  # name-only commands that order by the files
+# Name-only commands that order by the files (on Compose: the swarm removes services)
+READS_FILES = frozenset({"stop", "down"})
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def open_name(options: ProjectOptions, kits: Kits, command: str) -> Named:
         why=why,
         environ=os.environ,
     )
-    if project is not None and command in READS_FILES:
+    if project is not None and command in READS_FILES and kit.backend is Backend.COMPOSE:
         engine = kit.engine(project)
         return Named(name, kit, engine, inputs.directory, note, project, cached(project, engine))
     engine = kit.engine(None)
