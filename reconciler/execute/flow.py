@@ -77,8 +77,8 @@ def flow(
         """The services `done` held that may go now; those it blocks are skipped."""
         ready = []
         for service in sorted(pending):
-            if done not in pending[service]:
-                continue
+            if service not in pending or done not in pending[service]:
+                continue  # skipped meanwhile (below), or not held by `done`
             if failed is not None:
                 del pending[service]
                 for action in batches[service]:

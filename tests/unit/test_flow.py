@@ -138,3 +138,22 @@ def test_what_nothing_waits_on_goes_as_one_batch() -> None:
         ("db-1",),
         ("web-1",),
     ]
+
+
+def test_a_failure_skips_each_waiting_service_once_where_waits_meet() -> None:
+    # a depends on b and c, b on c: a goes first, then b, then c. a fails: b waits on
+    # it, c on both; each is skipped once, and neither runs.
+    world = observed(
+        container("a", depends_on=["b", "c"]), container("b", depends_on=["c"]), container("c")
+    )
+    planned, waits = stop_all(world)
+    assert waits == {"a": frozenset(), "b": {"a"}, "c": {"a", "b"}}
+    runner = Runner(fail="a")
+    result = flow(planned, runner, waits, retrying=quick_retrying)
+    status = {o.action.service: o.status for o in result.outcomes}
+    assert status == {
+        "a": OutcomeStatus.FAILED,
+        "b": OutcomeStatus.SKIPPED,
+        "c": OutcomeStatus.SKIPPED,
+    }
+    assert len(result.outcomes) == 3 and runner.started == ["a"]
