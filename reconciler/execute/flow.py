@@ -83,13 +83,13 @@ def flow(
                 del pending[service]
                 for action in batches[service]:
                     record(skipped(action, failed))
-                ready += release(service, failed)  # and what waits on it, in turn
+                release(service, failed)  # and what waits on it, in turn
                 continue
             pending[service].discard(done)
             if not pending[service]:
                 del pending[service]
                 ready.append(service)
-        return [s for s in ready if failed is None]
+        return ready  # none after a failure: what it held is skipped
 
     def launches(ready: list[str]) -> list[tuple[str, ...]]:
         """The ready services as batches: one each for those something waits on (their
