@@ -7,6 +7,7 @@ error type `classify` picks, with `first_line` and `fix_for` as its message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from state.errors import ContainerGone, EngineError, PermanentError, TransientError
@@ -106,6 +107,9 @@ def _rule(stderr: str) -> _Rule | None:
     return next((rule for rule in _RULES if any(map(found, rule.markers))), None)
 
 
+_PROGRESS = re.compile(r"(Container|Network|Volume|Image) \S+ +[A-Z][a-z]+$")
+
+
 def classify(stderr: str) -> type[EngineError]:
     """The error type for Docker's stderr: TransientError only if a retry can succeed."""
     rule = _rule(stderr)
@@ -130,8 +134,13 @@ def first_line(stderr: str) -> str:
         for line in stderr.splitlines()
         if line.strip() and not line.strip().lower().startswith(("run 'docker --help'", "usage:"))
     ]
-    # docker's closing summary ("Error: failed to start containers: ID") names no reason.
-    reasons = [line for line in lines if not line.lower().startswith("error: failed to")] or lines
+    # docker's closing summary ("Error: failed to start containers: ID") names no reason,
+    # nor does Compose's progress ("Container NAME  Error"): the reason follows it.
+    reasons = [
+        line
+        for line in lines
+        if not line.lower().startswith("error: failed to") and not _PROGRESS.match(line)
+    ] or lines
     daemon = [line for line in reasons if "error response from daemon" in line.lower()]
     errors = [line for line in reasons if "error" in line.lower()]
     return (daemon or errors or reasons or ["(no message)"])[-1]

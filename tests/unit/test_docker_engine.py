@@ -67,6 +67,10 @@ def test_engine_errors_are_classified_and_carry_their_fix() -> None:
     assert first_line(" Container x Creating\nError response from daemon: boom\n") == (
         "Error response from daemon: boom"
     )
+    # Compose's progress line says "Error"; its reason comes after it.
+    waited = " Container p-db-1  Waiting\n Container p-db-1  Error\n"
+    reason = "dependency failed to start: container p-db-1 is unhealthy"
+    assert first_line(f"{waited}{reason}\n") == reason
 
 
 DAEMON_FIX = (
