@@ -9,7 +9,10 @@ ids, names, numbers, states, health, env and Compose's labels.
 `up --no-deps [--force-recreate]` numbers and scales exactly as Compose does (new
 containers after the highest number, scale-down from the top), recreates what
 diverged (config hash or image) or every container of the services named when
-forced, starts what is stopped and, as Compose does, fails on a paused one;
+forced, starts what is stopped and, as Compose does, fails on a paused one; it
+waits, as Compose's `up` does, for a dependency among its services to be healthy
+or completed (a probe) before starting what needs it, and fails in Compose's words
+when the dependency never will be (what needs it is left created, not started);
 `create_beside` (`up --no-start --no-recreate --scale SVC=N`) adds containers after
 the highest number, not started, touching none that exists;
 start/unpause/restart/stop/remove act by id, and `start` of a paused container is
@@ -374,6 +377,12 @@ class MemoryEngine:
         for name in self._dependencies_first(services):
             spec = self.desired.services[name]
             mine = self._of(name)
+            unmet = self._unmet_condition(name, services)
+            if unmet:  # Compose created its containers, and starts none of them
+                following = 1 + max((int(c.labels[NUMBER_LABEL]) for c in mine), default=0)
+                for offset in range(spec.replicas - len(mine)):
+                    self._create(name, following + offset, start=False)
+                raise PermanentError(f"docker compose up failed: {unmet}")
 
             def obsolete(c: MemContainer, spec: DesiredService = spec) -> bool:
                 if recreate is Recreate.NEVER:
@@ -671,6 +680,33 @@ class MemoryEngine:
         for name in services:
             visit(name)
         return ordered
+
+    def _unmet_condition(self, service: str, chosen: Sequence[str]) -> str | None:
+        """Compose's waitDependencies, before `up` starts `service`: each dependency among
+        the services of this `up` meets its condition (healthy; completed with code 0).
+        Compose waits while it is starting or running (time passes: one probe); what it
+        says when the dependency never will, or None."""
+        spec = self.desired.services.get(service)
+        for dependency in spec.depends_on if spec else ():
+            if dependency.service not in chosen or dependency.condition == "service_started":
+                continue
+            theirs = self._of(dependency.service)
+            if any(c.health == "starting" or self._running_one_shot(c) for c in theirs):
+                self.probe()
+            for c in theirs:
+                if dependency.condition == COMPLETES:
+                    if c.exit_code:
+                        return (
+                            f'service "{dependency.service}" didn\'t complete successfully: '
+                            f"exit {c.exit_code}"
+                        )
+                elif c.health != "healthy":
+                    why = "has no healthcheck configured" if c.health is None else "is unhealthy"
+                    return f"dependency failed to start: container {c.name} {why}"
+        return None
+
+    def _running_one_shot(self, container: MemContainer) -> bool:
+        return container.status is ContainerStatus.RUNNING and self._one_shot(container)
 
     def _check_dependencies_up(self, service: str) -> None:
         """Order property: whatever `service` depends on is up (a one-shot: completed, or

@@ -6,27 +6,23 @@ Compose's own; starts, unpauses, restarts, stops and removals take container ids
 container whose service is in no compose file cannot be addressed by Compose).
 Teardown plans (stop, down) need no desired state: they bring nothing up.
 A joined stage (reconciler/execute/stages.py) spans waves: its creates and recreates are
-one `compose up`, which orders them by depends_on; its starts go wave by wave. Before
-bringing anything up, what it depends on outside the batch and the gate would wait
-for is awaited too, as Compose does (a dependency the plan left alone may still be
-starting). While a stage waits for health, prepare() creates later containers.
+one `compose up`, which orders them by depends_on and waits for their conditions; its
+starts go as Compose's `start` walks the graph (reconciler/execute/start_flow.py).
+Before bringing anything up, what it depends on outside the batch and the gate would
+wait for is awaited too, as Compose does (a dependency the plan left alone may still
+be starting). While a stage waits for health, prepare() creates later containers.
 A start-first recreate (reconciler/planner/start_first.py) adds the new container
 beside the old one (`up --no-start --no-recreate --scale SVC=n+1`: Compose numbers it
 after the highest), starts it, waits for it alone with the gate's own rule, then
 removes the old one; a new one that never gets ready is removed, and the old one,
 never stopped, keeps serving (NotReady). Killed anywhere in between, the next plan
 finds two containers and keeps the ready one that matches (reconciler/planner/plan.py).
-settle() is the health gate, Compose's `up --wait` rule: it returns once every
-container of the services a wave brought up is ready: healthy (with a healthcheck),
-running (without), or, for a one-shot (a service some service waits for with
-`service_completed_successfully`, reconciler/planner/plan.py), exited with code 0. It fails
-naming the service, its last health output and the last lines of its log: at once
-for a container that nothing will make ready (exited, with any code for a service
-that should keep running and a non-zero one for a one-shot; dead; `unhealthy`), after
---wait-timeout for one still `starting`, running without being healthy, or a one-shot
-still running. It polls fast (0.1 s), then backs off (doubling to 0.5 s, the tick of
-Compose's own wait): a fast service is seen ready at once, a slow one at most 0.5 s
-after it is (a healthcheck's first probe comes `interval` after the start).
+settle() is the health gate, Compose's `up --wait` rule: every container of the
+services a wave brought up is healthy (with a healthcheck), running (without), or,
+for a one-shot (reconciler/planner/plan.py), exited with code 0. It fails naming the
+service, its last health output and log lines: at once for a container nothing will
+make ready (exited, dead, `unhealthy`), after --wait-timeout for one still starting.
+It polls fast (0.1 s), then backs off to 0.5 s, the tick of Compose's own wait.
 """
 
 from __future__ import annotations
@@ -38,7 +34,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, assert_never, runtime_checkable
 
 from reconciler.execute.readiness import Explainer, any_failed, ready
-from reconciler.execute.stages import Stage, by_wave, fresh_creates, gated
+from reconciler.execute.stages import Stage, fresh_creates, gated
+from reconciler.execute.start_flow import Pace, groups_of, needs_of, start_flow
 from reconciler.execute.timeouts import WAIT_TIMEOUT
 from reconciler.planner.plan import Action, ActionKind, one_shots
 from state.engine import ContainerEngine, ContainerStatus, CreatesBeside, Recreate
@@ -93,8 +90,7 @@ class EngineRunner:
             case ActionKind.UNPAUSE:
                 self.engine.unpause(ids)
             case ActionKind.START:
-                for wave in by_wave(actions):  # a joined stage: in order
-                    self._start(wave)
+                self._start(actions)
             case ActionKind.RESTART:
                 self.engine.restart(ids)
             case ActionKind.STOP:
@@ -241,13 +237,26 @@ class EngineRunner:
             self.settle([_awaited(name) for name in sorted(needed)])
 
     def _start(self, actions: Sequence[Action]) -> None:
-        ids = [a.container_id for a in actions if a.container_id]
-        if ids:
-            self.engine.start(ids)
+        """One wave's containers at once; a joined stage's in order, as Compose's `start`
+        goes (reconciler/execute/start_flow.py)."""
+        if len({a.wave for a in actions}) == 1:
+            ids = [a.container_id for a in actions if a.container_id]
+            if ids:
+                self.engine.start(ids)
+            return
+        assert self.desired is not None
+        groups = groups_of(actions)
+        needs = needs_of(self.desired, list(groups))
+        pace = Pace(self.clock, self.sleep, self.wait_timeout, self.poll_interval, self.max_poll)
+
+        def look(services: Sequence[str], deadline: float) -> set[str]:
+            return set(services) - set(self._look(services, deadline))
+
+        start_flow(groups, needs, self.engine.start, look, pace)
 
     def stage(self, wave: Sequence[Action]) -> Stage | None:
         """A stage later actions may join (reconciler/execute/stages.py); none for a teardown."""
-        return Stage(self.desired, wave) if self.desired is not None else None
+        return None if self.desired is None else Stage(self.desired, wave, waits_within=self.wait)
 
     def prepare(self, stage: Sequence[Action], later: Sequence[Sequence[Action]]) -> None:
         """While `stage` waits for health, create (not start) the containers of the later
@@ -291,23 +300,32 @@ class EngineRunner:
         ids: Set[str] | None = None,
     ) -> None:
         """Wait until every container of `services` (only `ids`, when given) is ready."""
-        assert self.desired is not None
-        once = one_shots(self.desired)
         deadline = self.clock() + self.wait_timeout
         interval = self.poll_interval
-        while True:
-            pending = self._not_ready(services, once, ids)
-            if ids is None:  # the stopwatch's "ready": every container of the service
-                self.on_ready([s for s in services if s not in pending])
-            if not pending:
-                return
-            failed = {s: mine for s, mine in pending.items() if any_failed(mine, s in once, stale)}
-            if failed:  # nothing makes them ready: waiting cannot help (as Compose's --wait)
-                raise NotReady(self._words().failure(failed, once), tuple(failed))
-            if self.clock() >= deadline:
-                raise NotReady(self._words().explain(pending, once), tuple(pending))
+        while self._look(services, deadline, stale, ids):
             self.sleep(interval)
             interval = min(interval * 2, self.max_poll)
+
+    def _look(
+        self,
+        services: Sequence[str],
+        deadline: float,
+        stale: Set[str | None] = frozenset(),
+        ids: Set[str] | None = None,
+    ) -> dict[str, tuple[ObservedContainer, ...]]:
+        """One look of the gate: the services not ready yet; NotReady when one never
+        will be, or the deadline has passed."""
+        assert self.desired is not None
+        once = one_shots(self.desired)
+        pending = self._not_ready(services, once, ids)
+        if ids is None:  # the stopwatch's "ready": every container of the service
+            self.on_ready([s for s in services if s not in pending])
+        failed = {s: mine for s, mine in pending.items() if any_failed(mine, s in once, stale)}
+        if failed:  # nothing makes them ready: waiting cannot help (as Compose's --wait)
+            raise NotReady(self._words().failure(failed, once), tuple(failed))
+        if pending and self.clock() >= deadline:
+            raise NotReady(self._words().explain(pending, once), tuple(pending))
+        return pending
 
     def _words(self) -> Explainer:
         assert self.desired is not None

@@ -7,9 +7,13 @@ the stage itself and ready as soon as it runs (no healthcheck, condition
 service_started: the gate would only wait to see it running); never when a
 dependency was held back, nor a start-first recreate (the runner does those one by
 one, before the rest of its stage). A stage is of one sort: creates and recreates (one
-`compose up`, which orders its services by depends_on itself), or starts (started
-wave by wave, without a gate between). Pure; each question costs the size of the
-group asked about, so forming the stages of a plan grows linearly with it.
+`compose up`, which orders its services by depends_on itself), or starts (started in
+order, reconciler/execute/start_flow.py). A stage that `waits_within` (the gate is on)
+also admits what waits for a healthy or completed dependency in it, as Compose does,
+where the stage's own call honours that condition: creates that make every container
+of their service (Compose's `up` waits for the condition before it starts the
+dependent), and starts (the start flow waits for it). Pure; each question costs the
+size of the group asked about, so forming the stages of a plan grows linearly with it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from collections.abc import Sequence
 from reconciler.planner.actions import Action, ActionKind
 from state.model.desired import Dependency, DesiredState
 
+STARTED = "service_started"  # the condition Compose meets as soon as the dependency runs
+
 _UP = frozenset({ActionKind.CREATE, ActionKind.RECREATE})  # what one `compose up` does
 _START = frozenset({ActionKind.START})
 
@@ -26,8 +32,11 @@ _START = frozenset({ActionKind.START})
 class Stage:
     """A stage being formed from its first wave: what the join rule needs of it."""
 
-    def __init__(self, desired: DesiredState, wave: Sequence[Action]) -> None:
+    def __init__(
+        self, desired: DesiredState, wave: Sequence[Action], *, waits_within: bool = False
+    ) -> None:
         self.desired = desired
+        self.waits_within = waits_within
         self.actions: list[Action] = []
         self.services: set[str] = set()
         self.kinds: set[ActionKind] = set()
@@ -54,9 +63,25 @@ class Stage:
         for dependency in services[name].depends_on:
             if dependency.service in self.held:
                 return False
-            if dependency.service in self.services and gated(self.desired, dependency):
+            if (
+                dependency.service in self.services
+                and gated(self.desired, dependency)
+                and not self._honours(dependency, kinds, group)
+            ):
                 return False
         return True
+
+    def _honours(
+        self, dependency: Dependency, kinds: set[ActionKind], group: Sequence[Action]
+    ) -> bool:
+        """Whether the stage's own call waits for `dependency` as the gate would: its
+        condition (healthy, completed) is one Compose waits for, and the stage starts
+        (the start flow) or creates whole services only (one `compose up`)."""
+        if not self.waits_within or dependency.condition == STARTED:
+            return False
+        if kinds <= _START:
+            return True
+        return kinds == {ActionKind.CREATE} and not self.not_fresh and self._fresh(group)
 
     def add(self, group: Sequence[Action]) -> None:
         self.actions += group

@@ -72,6 +72,30 @@ COMPOSE = """services:
       interval: 2s
       timeout: 1s
       retries: 1
+  patient:
+    image: spot-busybox:local
+    pull_policy: never
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      dozer: {condition: service_healthy}
+  sickly:
+    image: spot-busybox:local
+    pull_policy: never
+    init: true
+    command: ["sleep", "3600"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      timeout: 1s
+      retries: 1
+  needy:
+    image: spot-busybox:local
+    pull_policy: never
+    init: true
+    command: ["sleep", "3600"]
+    depends_on:
+      sickly: {condition: service_healthy}
 """
 Row = tuple[str, int, str, str | None]
 
@@ -86,7 +110,9 @@ class Twins:
         project = load_project(directory, project_name=name, process_env={})
         self.real = DockerEngine(project)
         self.desired: DesiredState = desire(project, self.real)
-        self.memory = MemoryEngine(self.desired, failing_health={"sick"}, probed_health=True)
+        self.memory = MemoryEngine(
+            self.desired, failing_health={"sick", "sickly"}, probed_health=True
+        )
 
     @property
     def engines(self) -> tuple[ContainerEngine, MemoryEngine]:
@@ -165,6 +191,31 @@ def test_health_starts_as_starting_then_a_probe_decides(twins: Twins) -> None:
     real = twins.settled_real(no_health_starting)
     assert real == twins.rows(twins.memory)
     assert {(s, h) for s, _, _, h in real} == {("app", "healthy"), ("sick", "unhealthy")}
+
+
+def test_one_up_waits_for_a_healthy_dependency_and_fails_on_an_unhealthy_one(
+    twins: Twins,
+) -> None:
+    """Compose's `up` starts what waits for a healthy dependency among its services only
+    once it is healthy; one whose dependency turns unhealthy is left created, and the
+    `up` fails in Compose's words (the runner lets one `up` span such waves)."""
+    assert twins.both(lambda e: e.up(["dozer", "patient"], recreate=Recreate.CHANGED)) == [
+        None,
+        None,
+    ]
+    waited = [("dozer", 1, "running", "healthy"), ("patient", 1, "running", None)]
+    assert twins.rows(twins.real) == twins.rows(twins.memory) == waited
+    said = []
+    for engine in twins.engines:
+        with pytest.raises(ReconcilerError) as failed:
+            engine.up(["sickly", "needy"], recreate=Recreate.CHANGED)
+        said.append(str(failed.value))
+    words = [re.search(r"dependency failed to start: container \S+ (.*)", w) for w in said]
+    assert [w and w.group(1) for w in words] == ["is unhealthy", "is unhealthy"], said
+    left = [[r for r in twins.rows(e) if r[0] in ("needy", "sickly")] for e in twins.engines]
+    assert (
+        left[0] == left[1] == [("needy", 1, "created", None), ("sickly", 1, "running", "unhealthy")]
+    )
 
 
 def test_paused_is_refused_by_start_and_by_up(twins: Twins) -> None:

@@ -172,9 +172,10 @@ def died(name: str, since: float) -> list[str]:
 def test_stop_and_down_go_dependents_first_where_a_later_wave_left_no_label(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """api waits for db's health, so an apply creates it in a later `up --no-deps api`,
-    whose depends_on label Compose writes without db. Ours must still stop api (slow:
-    1 s) before db (at once), as `docker compose stop` does with the files."""
+    """api waits for db's health; an apply without the gate (--no-wait) creates it in a
+    later `up --no-deps api`, whose depends_on label Compose writes without db. Ours
+    must still stop api (slow: 1 s) before db (at once), as `docker compose stop` does
+    with the files."""
     monkeypatch.setenv("RECONCILE_LOCK_DIR", str(tmp_path / "locks"))
     (tmp_path / "compose").mkdir()
     (tmp_path / "compose/compose.yaml").write_text(GATED)
@@ -184,8 +185,14 @@ def test_stop_and_down_go_dependents_first_where_a_later_wave_left_no_label(
     stack = PlainStack(tmp_path, "prod", f"spotit-order-{uuid.uuid4().hex[:6]}")
     try:
         for command in (("stop",), ("down",)):
-            applied = reconcile(stack, app_env="prod")
+            applied = reconcile(stack, "--no-wait", app_env="prod")
             assert applied.returncode == 0, applied.stdout + applied.stderr
+            (api,) = [
+                c["Config"]["Labels"]
+                for c in stack.containers()
+                if c["Config"]["Labels"]["com.docker.compose.service"] == "api"
+            ]
+            assert "db" not in api.get("com.docker.compose.depends_on", "")
             since = time.time()
             result = reconcile(stack, *command, app_env="prod")
             assert result.returncode == 0, result.stdout + result.stderr

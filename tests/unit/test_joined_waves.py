@@ -154,7 +154,7 @@ def test_a_failure_in_the_first_wave_skips_the_waves_joined_to_it() -> None:
     }
 
 
-def test_starts_join_too_and_go_wave_by_wave() -> None:
+def test_starts_join_too_and_go_in_dependency_order() -> None:
     stopped = ContainerStatus.EXITED
     world = observed(*(container(s, status=stopped) for s in ("a", "b", "c", "head")))
     state = desired(*(s for s in CHAIN.services.values() if s.name != "after-head"))
@@ -168,7 +168,60 @@ def test_starts_join_too_and_go_wave_by_wave() -> None:
     assert len(stages(plan(state, world).waves(), engine_runner)) == 1
     result = execute(plan(state, world), engine_runner, retrying=quick_retrying)
     assert result.ok
-    assert started == [["a", "head"], ["b"], ["c"]]  # one stage, in dependency order
+    flat = [name for call in started for name in call]
+    assert sorted(flat) == ["a", "b", "c", "head"]  # one stage, each started once
+    assert flat.index("a") < flat.index("b") < flat.index("c")  # in dependency order
+    assert ["a"] in started  # b waits on it: started alone, so its end releases b
+
+
+HEALTHY = Dependency(service="head", condition="service_healthy")
+
+
+def gated_chain(condition: str = "service_healthy") -> DesiredState:
+    return desired(
+        HEAD,
+        service("after-head", depends_on=[Dependency(service="head", condition=condition)]),
+    )
+
+
+def gate_on(state: DesiredState) -> EngineRunner:
+    return EngineRunner(engine=None, desired=state, wait=True)  # type: ignore[arg-type]
+
+
+def test_with_the_gate_on_a_fresh_up_waits_for_health_inside_one_compose_up() -> None:
+    # Compose's `up` waits for service_healthy itself: one stage, one `up`, as Compose's.
+    state = gated_chain()
+    assert [services_of(s) for s in stages(waves_of(state), gate_on(state))] == [
+        ["head", "after-head"]
+    ]
+    # With the gate off (--no-wait), or waiting on a healthchecked service only for its
+    # start (the gate waits for its health, Compose's `up` would not), it stays a gate.
+    assert len(stages(waves_of(state), runner(state))) == 2
+    started_only = gated_chain("service_started")
+    assert len(stages(waves_of(started_only), gate_on(started_only))) == 2
+
+
+def test_a_recreate_or_a_kept_container_keeps_the_health_gate_between_waves() -> None:
+    # A recreate behind a new dependency: the old dependent keeps serving until the new
+    # dependency is healthy (the env switch's order), so no one forced `up` of both.
+    state = gated_chain()
+    old = observed(*(container(s, config_hash="old") for s in ("head", "after-head")))
+    assert len(stages(waves_of(state, old), gate_on(state))) == 2
+    # A dependent that keeps a container (one replica missing) is created beside it, not
+    # by an `up` that would wait: the gate stays.
+    two = desired(HEAD, service("after-head", depends_on=[HEALTHY], replicas=2))
+    kept = observed(container("after-head", number=1))
+    assert len(stages(waves_of(two, kept), gate_on(two))) == 2
+
+
+def test_with_the_gate_on_starts_behind_a_healthy_dependency_join_the_start_flow() -> None:
+    state = gated_chain()
+    stopped = observed(
+        *(container(s, status=ContainerStatus.EXITED) for s in ("head", "after-head"))
+    )
+    assert [services_of(s) for s in stages(waves_of(state, stopped), gate_on(state))] == [
+        ["head", "after-head"]
+    ]
 
 
 def test_a_rollback_takes_back_what_was_recreated_with_the_failed_service() -> None:
