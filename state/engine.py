@@ -85,6 +85,7 @@ class ContainerRecord:
     exit_code: int | None = None
     env: Mapping[str, str]
     image_id: str
+    tty: bool = False  # its logs come raw, not multiplexed (state/docker/api_logs.py)
 
 
 class ComposeSource(Protocol):

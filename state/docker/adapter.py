@@ -219,10 +219,17 @@ class DockerEngine(ComposeSide):
     def stream_logs(
         self, project: str, services: Sequence[str], *, follow: bool, tail: str | None
     ) -> int:
-        """`compose -p PROJECT logs` to this terminal, secrets masked (state/docker/logs.py)."""
+        """The logs as `compose -p PROJECT logs` prints them, secrets masked: read over
+        the Engine API when it need not follow (state/docker/api_logs.py), else Compose's
+        own (state/docker/logs.py)."""
+        records = self.containers(project)
+        if not follow and self.api is not None:
+            from state.docker.api_logs import print_logs
+
+            bound = self.timeouts.whole_project
+            return print_logs(self.api, records, project, services, tail=tail, bound=bound)
         from state.docker.logs import stream_project_logs
 
-        records = self.containers(project)
         return stream_project_logs(
             self.commands, records, project, services, follow=follow, tail=tail
         )

@@ -2,7 +2,8 @@
 starts one `docker` process.
 
 Only the reads that build the observed state and the image ids (list and inspect the
-project's containers, list the images, `info`) come here, and only when the engine is
+project's containers, list the images, `info`; the logs `reconcile logs` prints when
+it does not follow, state/docker/api_logs.py) come here, and only when the engine is
 the local socket (unix://, no docker context): `socket_path` says so, else the adapter
 (state/docker/adapter.py) keeps the CLI. Writes stay python-on-whales' command lines.
 Each read has the CLI path's bound (one deadline for all its requests: EngineTimeout
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from state.docker.endpoint import context_name, engine_endpoint
@@ -54,9 +55,21 @@ class EngineAPI:
         in all; the CLI path's error for a refusal, a failure or no answer in time.
         `gone_ok`: a path answered 404 (a container removed since it was listed, as
         Compose does while it recreates) is left out, not an error."""
+        try:
+            return [
+                json.loads(body)
+                for _, body in self.bodies(*paths, what=what, bound=bound, gone_ok=gone_ok)
+            ]
+        except ValueError as exc:
+            raise PermanentError(f"unexpected answer to {what}: {exc}") from None
+
+    def bodies(
+        self, *paths: str, what: str, bound: float, gone_ok: bool = False
+    ) -> Iterator[tuple[str, bytes]]:
+        """Each path with the raw body of its GET, as it comes (one connection, in
+        order), bounded and refused as `get` is."""
         deadline = time.monotonic() + bound
         connection: Connection | None = None
-        answers = []
         try:
             connection = Connection(self.path, bound)
             for path in paths:
@@ -70,7 +83,7 @@ class EngineAPI:
                     continue
                 if status >= 400:
                     raise self._refused(what, status, body)
-                answers.append(json.loads(body))
+                yield path, body
         except TimeoutError:
             raise EngineTimeout(self._timeout_message(what, bound)) from None
         except (FileNotFoundError, ConnectionRefusedError):
@@ -87,12 +100,9 @@ class EngineAPI:
             ) from None
         except OSError as exc:
             raise self._failed(what, f"error during connect: {exc}") from None
-        except ValueError as exc:
-            raise PermanentError(f"unexpected answer to {what}: {exc}") from None
         finally:
             if connection is not None:
                 connection.close()
-        return answers
 
     def _refused(self, what: str, status: int, body: bytes) -> Exception:
         try:

@@ -57,6 +57,7 @@ def _record(document: object) -> ContainerRecord:
         exit_code=_exit_code(state.get("ExitCode")),
         env=dict(entry.split("=", 1) for entry in env if "=" in entry),
         image_id=_text(item.get("Image"), "Image"),
+        tty=config.get("Tty") is True,
     )
 
 
