@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 from reconciler.execute.outcome import ApplyResult, Outcome, OutcomeStatus
-from reconciler.execute.retry import Policy, default_retrying
+from reconciler.execute.retry import Policy, default_retrying, retried
 from reconciler.execute.stages import Stage, by_service, by_wave
 from reconciler.planner.plan import TEARDOWN, Action, ActionKind, Plan
 from state.errors import ReconcilerError
@@ -133,9 +134,7 @@ def _perform(
         if not batch:
             continue
         try:
-            for attempt in retrying():
-                with attempt:
-                    runner.perform(kind, batch)
+            retried(partial(runner.perform, kind, batch), retrying)
         except ReconcilerError as exc:
             failed.update(a.service for a in batch)
             waves = by_wave(batch)
@@ -196,9 +195,7 @@ def execute(
             brought_up = [a for a in stage if a.kind not in TEARDOWN]
             if brought_up:
                 try:  # a daemon blip while waiting is retried as any engine call is
-                    for attempt in retrying():
-                        with attempt:
-                            _settle(runner, brought_up, found[index + 1 :])
+                    retried(partial(_settle, runner, brought_up, found[index + 1 :]), retrying)
                 except ReconcilerError as exc:
                     failure = str(exc)
     return ApplyResult(tuple(outcomes), failure)

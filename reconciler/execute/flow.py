@@ -21,10 +21,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from functools import partial
 
 from reconciler.execute.executor import Runner, skipped
 from reconciler.execute.outcome import ApplyResult, Outcome, OutcomeStatus
-from reconciler.execute.retry import Policy, default_retrying
+from reconciler.execute.retry import Policy, default_retrying, retried
 from reconciler.planner.plan import TEARDOWN, Action, Plan
 from state.errors import ReconcilerError
 
@@ -66,9 +67,7 @@ def flow(
     def perform(batch: Sequence[Action]) -> tuple[float, str | None]:
         started = clock()
         try:
-            for attempt in retrying():
-                with attempt:
-                    runner.perform(kind, batch)
+            retried(partial(runner.perform, kind, batch), retrying)
         except ReconcilerError as exc:
             return clock() - started, str(exc)
         return clock() - started, None

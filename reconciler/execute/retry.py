@@ -1,8 +1,9 @@
 """The retry policy for engine calls: transient errors only, bounded, each retry logged.
 
-Shared by the reads (reconciler/reads/pipeline.py) and the writes (the executor); the one
-module of reconciler/ that imports tenacity, and only once a call has failed: a read that
-succeeds at once (nearly all of them) never imports it.
+Shared by the reads (reconciler/reads/pipeline.py) and the writes (the executor and the
+teardown flow); the one module of reconciler/ that imports tenacity, and only once a call
+has failed: a call that succeeds at once (nearly all of them) never imports it (~0.04 s,
+before the first `docker container stop` of a `reconcile stop`).
 """
 
 from __future__ import annotations

@@ -4,8 +4,11 @@ it; each action ends in exactly one outcome."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +22,7 @@ from state.model.observed import ObservedState
 from tests.builders import container, desired, observed, service
 from tests.property.driver import quick_retrying
 
+REPO = Path(__file__).resolve().parents[2]
 # web -> api -> db, and a worker alone whose stop is slow.
 WORLD = observed(
     container("db"),
@@ -157,3 +161,26 @@ def test_a_failure_skips_each_waiting_service_once_where_waits_meet() -> None:
         "c": OutcomeStatus.SKIPPED,
     }
     assert len(result.outcomes) == 3 and runner.started == ["a"]
+
+
+def test_batches_that_succeed_at_once_never_import_the_retry_library() -> None:
+    # tenacity costs ~0.04 s to import: before the first `docker container stop`, were
+    # the policy built up front. A fresh interpreter, so nothing imported it before.
+    code = """
+import sys
+from reconciler.execute.flow import flow
+from reconciler.planner.ordering import teardown_waits
+from reconciler.planner.plan import ActionKind
+from reconciler.planner.teardown import teardown_plan
+from tests.builders import container, observed
+world = observed(container("db"), container("api", depends_on=["db"]), container("worker"))
+planned = teardown_plan(world, ActionKind.STOP, "stop")
+class Runner:
+    def perform(self, kind, actions): pass
+    def settle(self, actions): pass
+waits = teardown_waits({a.service for a in planned.actions}, world)
+assert flow(planned, Runner(), waits).ok
+assert "tenacity" not in sys.modules, "the retry policy was built before any failure"
+"""
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert ran.returncode == 0, ran.stderr
