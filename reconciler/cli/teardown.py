@@ -71,9 +71,9 @@ def logs(
 ) -> int:
     """Show the services' logs (all services when none is named). Needs only the name."""
     from reconciler.cli.targets import named
-    from reconciler.commands import teardown
+    from reconciler.commands.logs import logs as show_logs
 
-    return teardown.logs(named(ctx, params), services, follow=follow, tail=tail)
+    return show_logs(named(ctx, params), services, follow=follow, tail=tail)
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""The teardown and read-only commands by name: stop, down, logs (apply stage).
+"""The teardown commands by name: stop, down (apply stage).
 
 They need only the project's name and its containers (reconciler/reads/opened.py's
 Named: the name, where the project runs, that backend's engine), so missing images
@@ -37,7 +37,7 @@ from reconciler.render import plans
 from reconciler.render import teardown as teardown_render
 from reconciler.store.lock import project_lock
 from state.engine import ONEOFF_LABEL, Backend
-from state.errors import ConfigError, ReconcilerError
+from state.errors import ReconcilerError
 from state.model.observed import ObservedState, observed_of
 
 TornDown = Callable[[Teardown, ApplyResult], None]  # what stop or down did, for --format json
@@ -186,18 +186,3 @@ def _tear_down(
     report(teardown, result)
     if not result.ok:
         raise ApplyFailed(f"{teardown.command} failed: {result.error}")
-
-
-def logs(named: Named, services: Sequence[str], *, follow: bool, tail: str | None) -> int:
-    """The services' logs (all when none is named). Needs only the project's name; a
-    service with no container in the project is refused (Compose, reading no file,
-    would print nothing)."""
-    engine, name = named.engine, named.name
-    present = {c.service for c in read_observed(engine, name).containers} if services else set()
-    for service in services:
-        if service not in present:
-            raise ConfigError(
-                f"no such service: {service} has no container in project {name}; "
-                "see `reconcile status` for the services that run"
-            )
-    return engine.stream_logs(name, services, follow=follow, tail=tail)

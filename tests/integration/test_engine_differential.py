@@ -41,12 +41,15 @@ TABLE = """default = "test"
 description = "a scaled service with a healthcheck, one whose probe fails"
 files = ["compose.yaml"]
 """
-COMPOSE = """services:
+COMPOSE = """x-busybox: &busybox
+  image: spot-busybox:local
+  pull_policy: never
+  init: true
+  command: ["sleep", "3600"]
+
+services:
   app:
-    image: spot-busybox:local
-    pull_policy: never
-    init: true
-    command: ["sleep", "3600"]
+    <<: *busybox
     restart: unless-stopped
     scale: ${APP_SCALE:-1}
     healthcheck:
@@ -54,46 +57,31 @@ COMPOSE = """services:
       interval: 10s
       retries: 1
   sick:
-    image: spot-busybox:local
-    pull_policy: never
-    init: true
-    command: ["sleep", "3600"]
+    <<: *busybox
     healthcheck:
       test: ["CMD", "false"]
       interval: 10s
       retries: 1
   dozer:
-    image: spot-busybox:local
-    pull_policy: never
-    init: true
-    command: ["sleep", "3600"]
+    <<: *busybox
     healthcheck:
       test: ["CMD", "true"]
       interval: 2s
       timeout: 1s
       retries: 1
   patient:
-    image: spot-busybox:local
-    pull_policy: never
-    init: true
-    command: ["sleep", "3600"]
+    <<: *busybox
     depends_on:
       dozer: {condition: service_healthy}
   sickly:
-    image: spot-busybox:local
-    pull_policy: never
-    init: true
-    command: ["sleep", "3600"]
+    <<: *busybox
     healthcheck:
       test: ["CMD", "false"]
       interval: 1s
       timeout: 1s
       retries: 1
   needy:
-    image: spot-busybox:local
-    pull_policy: never
-    init: true
-    command: ["sleep", "3600"]
+    <<: *busybox
     depends_on:
       sickly: {condition: service_healthy}
 """

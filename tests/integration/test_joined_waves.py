@@ -101,7 +101,7 @@ def test_an_env_switch_joins_recreates_with_fresh_creates(project: SyntheticProj
     ours.plan("dev")
 
 
-CHAIN = """\
+HEADER = """\
 x-service: &service
   image: spot-busybox:local
   pull_policy: never
@@ -109,6 +109,8 @@ x-service: &service
   command: ["sleep", "2147483647"]
 
 services:
+"""
+CHAIN = HEADER + """\
   a:
     <<: *service
   b:
@@ -152,14 +154,7 @@ def test_a_failed_joined_up_is_laid_on_the_service_that_failed(
         stack.remove_everything()
 
 
-SLOW_AND_FAST = """\
-x-service: &service
-  image: spot-busybox:local
-  pull_policy: never
-  init: true
-  command: ["sleep", "2147483647"]
-
-services:
+SLOW_AND_FAST = HEADER + """\
   fast:
     <<: *service
     healthcheck: {test: ["CMD", "true"], interval: 2s, timeout: 2s, retries: 3}
