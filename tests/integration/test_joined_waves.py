@@ -110,7 +110,9 @@ x-service: &service
 
 services:
 """
-CHAIN = HEADER + """\
+CHAIN = (
+    HEADER
+    + """\
   a:
     <<: *service
   b:
@@ -121,6 +123,7 @@ CHAIN = HEADER + """\
     depends_on: [b]
     ports: ["127.0.0.1:{port}:80"]
 """
+)
 TABLE = (
     'default = "prod"\n\n[environments.prod]\ndescription = "a chain"\nfiles = ["compose.yaml"]\n'
 )
@@ -154,7 +157,9 @@ def test_a_failed_joined_up_is_laid_on_the_service_that_failed(
         stack.remove_everything()
 
 
-SLOW_AND_FAST = HEADER + """\
+SLOW_AND_FAST = (
+    HEADER
+    + """\
   fast:
     <<: *service
     healthcheck: {test: ["CMD", "true"], interval: 2s, timeout: 2s, retries: 3}
@@ -169,6 +174,7 @@ SLOW_AND_FAST = HEADER + """\
     <<: *service
     depends_on: {slow: {condition: service_healthy}}
 """
+)
 
 
 def test_each_service_waits_for_its_own_dependency_only_as_compose_start_does(
