@@ -49,7 +49,9 @@ def groups_of(actions: Sequence[Action]) -> dict[str, list[str]]:
     """The container ids to start, per service, in the plan's order."""
     groups: dict[str, list[str]] = {}
     for action in actions:
-        groups.setdefault(action.service, []).extend(filter(None, [action.container_id]))
+        ids = groups.setdefault(action.service, [])
+        if action.container_id:
+            ids.append(action.container_id)
     return groups
 
 
@@ -98,10 +100,11 @@ def start_flow(
         for service in ready:
             if service in held:
                 future = pool.submit(start, groups[service])
-                running[future], leading[future] = [service], service
+                running[future] = [service]
+                leading.add(future)
             else:
                 later.append(service)
-        if later and not leading.keys() & running.keys():
+        if later and not leading & running.keys():
             running[pool.submit(start, [i for s in later for i in groups[s]])] = later[:]
             later.clear()
 
@@ -111,7 +114,7 @@ def start_flow(
     interval, next_look = pace.poll, pace.clock()
     with ThreadPoolExecutor(max_workers=LIMIT, thread_name_prefix="start") as pool:
         running: dict[Future[None], list[str]] = {}
-        leading: dict[Future[None], str] = {}
+        leading: set[Future[None]] = set()  # the starts of what something waits on
         later: list[str] = []
         while True:
             if not errors:

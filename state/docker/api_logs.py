@@ -18,32 +18,30 @@ from __future__ import annotations
 import struct
 import sys
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from state import secrets
 from state.docker.api import EngineAPI
-from state.engine import NUMBER_LABEL, ONEOFF_LABEL, SERVICE_LABEL, ContainerRecord
+from state.engine import ContainerRecord
+from state.model.observed import ObservedContainer, observed_of
 
 _HEADER = struct.Struct(">BxxxL")  # stream (0 stdin, 1 stdout, 2 stderr), payload size
 
 
-def shown(records: Sequence[ContainerRecord], services: Sequence[str]) -> list[ContainerRecord]:
-    """The containers whose logs are printed, in the order they are: the services named
-    (all when none is), no one-offs."""
-    chosen = [
-        r
-        for r in records
-        if r.labels.get(ONEOFF_LABEL) != "True"
-        and (not services or r.labels.get(SERVICE_LABEL) in services)
-    ]
-    return sorted(chosen, key=lambda r: (r.labels.get(SERVICE_LABEL, ""), _number(r), r.name))
+def shown(
+    project: str, records: Sequence[ContainerRecord], services: Sequence[str]
+) -> list[ObservedContainer]:
+    """The containers whose logs are printed, in the order they are: the project's, as
+    observe sees them (no one-offs; by service and number), of the services named (all
+    when none is)."""
+    observed = observed_of(project, records).containers
+    return [c for c in observed if not services or c.service in services]
 
 
-def short_name(record: ContainerRecord, project: str) -> str:
+def short_name(container: ObservedContainer, project: str) -> str:
     """The name Compose prints: without `project-` when it is Compose's own."""
-    service, number = record.labels.get(SERVICE_LABEL, ""), record.labels.get(NUMBER_LABEL)
-    default = f"{project}-{service}-{number}"
-    return record.name[len(project) + 1 :] if record.name == default else record.name
+    default = f"{project}-{container.service}-{container.number}"
+    return container.name[len(project) + 1 :] if container.name == default else container.name
 
 
 def demultiplexed(body: bytes) -> bytes:
@@ -76,14 +74,16 @@ def print_logs(
     `records`: the project's containers, whose environments may hold secrets."""
     for record in records:
         secrets.remember(record.env)
-    containers = {r.id: r for r in shown(records, services)}
+    containers = {c.id: c for c in shown(project, records, services)}
+    raw = {r.id for r in records if r.tty}  # a TTY's log is not multiplexed
     query = urllib.parse.urlencode({"stdout": 1, "stderr": 1, "tail": tail or "all"})
     paths = [f"/containers/{cid}/logs?{query}" for cid in containers]
     width = 0
-    for path, body in _answers(api, paths, bound):
-        record = containers[path.split("/")[2]]
-        name = short_name(record, project)
-        lines = lines_of(body, record.tty)
+    answers = api.bodies(*paths, what="docker compose logs", bound=bound, gone_ok=True)
+    for path, body in answers:  # one removed since it was listed is left out
+        container = containers[path.split("/")[2]]
+        name = short_name(container, project)
+        lines = lines_of(body, container.id in raw)
         if not lines:
             continue  # Compose makes a prefix only for a container that printed a line
         width = max(width, len(name) + 1)
@@ -91,15 +91,3 @@ def print_logs(
         sys.stdout.write("".join(f"{prefix}{line}\n" for line in lines))
         sys.stdout.flush()
     return 0
-
-
-def _answers(api: EngineAPI, paths: Sequence[str], bound: float) -> Iterator[tuple[str, bytes]]:
-    """Each container's log body (one removed since it was listed is left out)."""
-    return api.bodies(*paths, what="docker compose logs", bound=bound, gone_ok=True)
-
-
-def _number(record: ContainerRecord) -> int:
-    try:
-        return int(record.labels.get(NUMBER_LABEL, "0"))
-    except ValueError:
-        return 0

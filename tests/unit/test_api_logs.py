@@ -49,8 +49,9 @@ def test_stdout_and_stderr_come_together_in_their_order() -> None:
 
 
 def test_compose_names_without_the_project_a_container_name_as_it_is() -> None:
-    assert short_name(record("api", 2), "proj") == "api-2"
-    assert short_name(record("db", name="my-database"), "proj") == "my-database"
+    assert [short_name(c, "proj") for c in shown("proj", [record("api", 2)], [])] == ["api-2"]
+    named = shown("proj", [record("db", name="my-database")], [])
+    assert [short_name(c, "proj") for c in named] == ["my-database"]
 
 
 def test_the_services_named_in_service_and_number_order_never_a_one_off() -> None:
@@ -60,8 +61,12 @@ def test_the_services_named_in_service_and_number_order_never_a_one_off() -> Non
         record("web", 10),
         record("web", 1, oneoff=True, name="x"),
     ]
-    assert [r.name for r in shown(records, [])] == ["proj-api-1", "proj-web-2", "proj-web-10"]
-    assert [r.name for r in shown(records, ["web"])] == ["proj-web-2", "proj-web-10"]
+    assert [c.name for c in shown("proj", records, [])] == [
+        "proj-api-1",
+        "proj-web-2",
+        "proj-web-10",
+    ]
+    assert [c.name for c in shown("proj", records, ["web"])] == ["proj-web-2", "proj-web-10"]
 
 
 class FakeAPI:
